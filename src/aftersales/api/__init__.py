@@ -1,0 +1,1 @@
+"""The REST API (FastAPI): adapters from HTTP to the service layer."""

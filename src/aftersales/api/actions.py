@@ -1,0 +1,88 @@
+"""Running a POST: one transaction, its Idempotency-Key record inside it, ETag out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Callable
+
+import sqlalchemy as sa
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from ..domain.errors import Conflict, ValidationFailed
+from ..runtime import Runtime
+from ..services import idempotency
+from ..services.context import Actor
+from ..store.unit_of_work import UnitOfWork
+
+Work = Callable[[UnitOfWork], tuple[int, dict[str, Any]]]
+
+
+def if_match(request: Request) -> int | None:
+    raw = request.headers.get("if-match")
+    if raw is None:
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise ValidationFailed("If-Match must be a version as returned in ETag", fields=["If-Match"])
+    return int(value)
+
+
+def fingerprint(request: Request, body: Any) -> str:
+    material = json.dumps([request.method, request.url.path, body], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def respond(status: int, payload: dict[str, Any]) -> JSONResponse:
+    headers = {"ETag": f'"{payload["version"]}"'} if "version" in payload else None
+    return JSONResponse(payload, status_code=status, headers=headers)
+
+
+def perform(request: Request, actor: Actor, body: Any, work: Work) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
+    key = request.headers.get("idempotency-key")
+    if key is not None and not 1 <= len(key) <= 255:
+        raise ValidationFailed("Idempotency-Key must be 1 to 255 characters", fields=["Idempotency-Key"])
+    principal = f"{actor.role}:{actor.id}"
+    request_hash = fingerprint(request, body)
+    if key:
+        replay = _replay(runtime, principal, key, request_hash)
+        if replay is not None:
+            return replay
+    try:
+        with runtime.uow() as uow:
+            status, payload = work(uow)
+            response = respond(status, payload)
+            if key:
+                idempotency.remember(
+                    uow, principal=principal, key=key, request_hash=request_hash, status_code=status,
+                    body=response.body.decode(), headers={"ETag": response.headers.get("etag", "")},
+                    now=runtime.env.clock.now(),
+                )
+            uow.commit()
+            return response
+    except sa.exc.IntegrityError:
+        # A duplicate of this very request committed first: its effect stands, ours rolled back.
+        replay = _replay(runtime, principal, key, request_hash) if key else None
+        if replay is not None:
+            return replay
+        raise Conflict("a concurrent request changed the same data; retry", code="concurrent_update") from None
+
+
+def _replay(runtime: Runtime, principal: str, key: str, request_hash: str) -> JSONResponse | None:
+    with runtime.uow() as uow:
+        stored = idempotency.lookup(uow, principal, key)
+    if stored is None:
+        return None
+    if stored.request_hash != request_hash:
+        raise ValidationFailed("this Idempotency-Key was used with a different request", code="idempotency_key_reused")
+    headers = {k: v for k, v in (stored.headers or {}).items() if v}
+    headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(json.loads(stored.body), status_code=stored.status_code, headers=headers)
+
+
+def read(request: Request, work: Callable[[UnitOfWork], Any]) -> Any:
+    """Run a read-only use case in its own short transaction."""
+    with request.app.state.runtime.uow() as uow:
+        return work(uow)

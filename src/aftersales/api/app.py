@@ -1,0 +1,28 @@
+"""The ASGI application: API routes, problem responses, the landing page and console."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from .. import __version__
+from ..runtime import Runtime
+from ..web import routes as web
+from . import problems
+from .routes import cases, disputes, evidence, meta, money, orders
+
+DESCRIPTION = """After-sales and dispute resolution for marketplaces: orders, refund/return/exchange
+requests, deadlines that fire by themselves, platform intervention, refunds and sanctions.
+
+Errors are `application/problem+json` with a stable `code`. Every POST honours `Idempotency-Key`;
+case actions honour `If-Match` with the `version` returned in `ETag`.
+"""
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    app = FastAPI(title="aftersales", version=__version__, description=DESCRIPTION)
+    app.state.runtime = runtime
+    problems.install(app)
+    for module in (meta, orders, cases, disputes, money, evidence):
+        app.include_router(module.router)
+    app.include_router(web.router)
+    return app

@@ -1,0 +1,47 @@
+"""Bearer JWTs (HS256) minted by the marketplace: who is calling, and for which shop."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+
+from ..domain.errors import Unauthenticated
+from ..services.context import Actor
+
+CALLER_ROLES = ("buyer", "merchant", "agent", "admin", "integration")
+
+
+def mint(secret: str, *, sub: str, role: str, now: datetime, merchant_id: str | None = None,
+         ttl: timedelta = timedelta(hours=12)) -> str:
+    claims: dict[str, Any] = {"sub": sub, "role": role, "exp": int((now + ttl).timestamp())}
+    if merchant_id:
+        claims["merchant_id"] = merchant_id
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def actor_from_token(token: str, secret: str) -> Actor:
+    try:
+        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub", "role"]})
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated(f"invalid token: {exc}") from None
+    role, sub = claims.get("role"), claims.get("sub")
+    if role not in CALLER_ROLES or not isinstance(sub, str) or not sub:
+        raise Unauthenticated("token has no valid role or sub")
+    merchant_id = claims.get("merchant_id")
+    if role == "merchant" and (not isinstance(merchant_id, str) or not merchant_id):
+        raise Unauthenticated("a merchant token needs merchant_id")
+    return Actor(role=role, id=sub, merchant_id=merchant_id if role == "merchant" else None)
+
+
+def current_actor(request: Request) -> Actor:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("missing bearer token")
+    return actor_from_token(token.strip(), request.app.state.runtime.settings.jwt_secret)
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -1,0 +1,57 @@
+"""RFC 9457 problem responses: the one place domain error codes become HTTP statuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..domain import errors as e
+
+STATUS: list[tuple[type[e.DomainError], int]] = [
+    (e.Unauthenticated, 401),
+    (e.Forbidden, 403),
+    (e.NotFound, 404),
+    (e.PreconditionFailed, 412),
+    (e.ValidationFailed, 422),
+    (e.IllegalTransition, 409),
+    (e.DeadlinePassed, 409),
+    (e.VersionConflict, 409),
+    (e.Conflict, 409),
+]
+_TITLES = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+           409: "Conflict", 412: "Precondition Failed", 413: "Content Too Large",
+           415: "Unsupported Media Type", 422: "Unprocessable Content", 503: "Service Unavailable"}
+
+
+def problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    body = {"type": f"https://aftersales.dev/problems/{code}", "title": _TITLES.get(status, "Error"),
+            "status": status, "detail": detail, "code": code, **extra}
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def status_of(exc: e.DomainError) -> int:
+    return next((status for cls, status in STATUS if isinstance(exc, cls)), 400)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(e.DomainError)
+    async def _domain(_: Request, exc: e.DomainError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, e.Unauthenticated) else None
+        return problem(status_of(exc), exc.code, exc.detail, headers, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", ""), "type": err.get("type", "")}
+            for err in exc.errors()
+        ]
+        return problem(422, "validation_error", "the request is not valid", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return problem(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))

@@ -1,0 +1,46 @@
+"""Evidence uploads (API.md "Evidence")."""
+
+import hashlib
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse
+
+from ...services import evidence
+from ..actions import perform, read
+from ..auth import CurrentActor
+from ..views import row_view
+
+router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
+_PUBLIC = ("id", "sha256", "media_type", "size", "kind", "filename", "created_at")
+
+
+def _public(row):
+    return row_view({k: row[k] for k in _PUBLIC})
+
+
+@router.post("", status_code=201, summary="Upload a file (multipart: file, kind)")
+def upload(request: Request, actor: CurrentActor, file: UploadFile = File(...), kind: str = Form(...)):
+    env = request.app.state.runtime.env
+
+    def work(uow):
+        row = evidence.upload(uow, env, actor, kind=kind, stream=file.file, filename=file.filename)
+        return 201, _public(row)
+
+    # The idempotency fingerprint of an upload is its content, not the multipart framing.
+    digest = hashlib.sha256()
+    while chunk := file.file.read(1 << 16):
+        digest.update(chunk)
+    file.file.seek(0)
+    return perform(request, actor, {"kind": kind, "sha256": digest.hexdigest()}, work)
+
+
+@router.get("/{evidence_id}")
+def get_evidence(evidence_id: str, request: Request, actor: CurrentActor):
+    return read(request, lambda uow: _public(evidence.get(uow, actor, evidence_id)))
+
+
+@router.get("/{evidence_id}/content", summary="The file itself")
+def evidence_content(evidence_id: str, request: Request, actor: CurrentActor):
+    row = read(request, lambda uow: evidence.get(uow, actor, evidence_id))
+    path = evidence.content_path(request.app.state.runtime.env, row["sha256"])
+    return FileResponse(path, media_type=row["media_type"], headers={"X-Content-Type-Options": "nosniff"})

@@ -1,0 +1,49 @@
+"""Health, reference data (policies, reasons) and the simulated clock."""
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+
+from ... import policies
+from ...domain.cases import REASONS
+from ...domain.errors import Forbidden, NotFound
+from ...domain.policy import TIMERS
+from ...worker.engine import DeadlineEngine
+from .. import schemas as s
+from ..auth import CurrentActor
+
+router = APIRouter(tags=["meta"])
+
+
+@router.get("/healthz")
+def healthz():
+    return {"status": "ok"}
+
+
+@router.get("/v1/policies", summary="Policy presets with every timer in seconds")
+def list_policies(actor: CurrentActor):
+    return {"items": [
+        {"key": p.key, "name": p.name, "version": p.version, "title": p.title,
+         "timers": {name: int(p.timer(name).total_seconds()) for name in TIMERS},
+         "timer_meanings": TIMERS, "shipping_refundable": p.shipping_refundable,
+         "violation_points": dict(p.violation_points), "sources": dict(p.sources)}
+        for p in policies.presets().values()
+    ], "default": policies.DEFAULT}
+
+
+@router.get("/v1/reasons", summary="After-sales reasons")
+def list_reasons(actor: CurrentActor):
+    return {"items": [{"code": code, "label_zh": label} for code, label in REASONS.items()]}
+
+
+@router.post("/v1/admin/clock", summary="Advance the simulated clock and fire what fell due (admin)")
+def advance_clock(body: s.ClockAdvance, request: Request, actor: CurrentActor):
+    runtime = request.app.state.runtime
+    if runtime.sim_clock is None:
+        raise NotFound("the simulated clock is off")
+    if actor.role != "admin":
+        raise Forbidden("only an admin moves the clock")
+    now = runtime.sim_clock.advance(timedelta(seconds=body.advance_seconds))
+    engine = DeadlineEngine(runtime.engine, runtime.env, worker_id="admin-clock")
+    fired = engine.run_until_idle()
+    return {"now": now.isoformat(), "fired": fired}

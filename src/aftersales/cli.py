@@ -1,0 +1,144 @@
+"""The `aftersales` command: serve · worker · db · demo · token."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from datetime import timedelta
+
+from .config import ConfigError, Settings
+from .runtime import Runtime
+from .store.database import is_sqlite
+from .store import migrate
+
+
+def _runtime(args: argparse.Namespace) -> Runtime:
+    simulated = True if getattr(args, "simulated_clock", False) else None
+    return Runtime.build(Settings.from_env(demo=getattr(args, "demo", False), simulated_clock=simulated))
+
+
+def _ensure_schema(runtime: Runtime) -> None:
+    if is_sqlite(runtime.settings.database_url):
+        migrate.upgrade(runtime.engine)  # the embedded default sets itself up
+    elif not migrate.is_current(runtime.engine):
+        raise ConfigError("the database schema is not current: run `aftersales db upgrade`")
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from .api.app import create_app
+    from .worker.engine import DeadlineEngine
+
+    runtime = _runtime(args)
+    _ensure_schema(runtime)
+    if args.demo:
+        from . import demo
+
+        demo.load(runtime)
+    stop = threading.Event()
+    if not args.no_worker:
+        engine = DeadlineEngine(runtime.engine, runtime.env, _worker_id())
+        threading.Thread(target=engine.run_forever, args=(stop,), name="deadline-worker", daemon=True).start()
+    try:
+        uvicorn.run(create_app(runtime), host=args.host, port=args.port, log_level="info")
+    finally:
+        stop.set()
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    from .worker.engine import DeadlineEngine
+
+    runtime = _runtime(args)
+    _ensure_schema(runtime)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    engine = DeadlineEngine(runtime.engine, runtime.env, _worker_id(), batch_size=args.batch,
+                            lease=timedelta(seconds=args.lease))
+    engine.run_forever(stop, poll_seconds=args.poll)
+
+
+def cmd_db(args: argparse.Namespace) -> None:
+    runtime = Runtime.build(Settings.from_env(demo=True))  # schema work needs no token secret
+    migrate.upgrade(runtime.engine)
+    print(f"schema is current on {runtime.engine.url.render_as_string(hide_password=True)}")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from . import demo
+
+    runtime = _runtime(args)
+    _ensure_schema(runtime)
+    demo.load(runtime)
+    demo.print_tokens(runtime)
+
+
+def cmd_token(args: argparse.Namespace) -> None:
+    from .api.auth import mint
+    from .domain.clock import SystemClock
+
+    settings = Settings.from_env(demo=args.demo)
+    print(mint(settings.jwt_secret, sub=args.sub, role=args.role, merchant_id=args.merchant_id,
+               now=SystemClock().now(), ttl=timedelta(hours=args.hours)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aftersales", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the API and console (and a deadline worker)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-worker", action="store_true", help="do not run the deadline worker in-process")
+    serve.add_argument("--demo", action="store_true", help="load demo data; allows the demo token secret")
+    serve.add_argument("--simulated-clock", action="store_true", help="time moves only via POST /v1/admin/clock")
+    serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run a deadline worker (any number, on PostgreSQL)")
+    worker.add_argument("--batch", type=int, default=100)
+    worker.add_argument("--lease", type=float, default=30.0, help="seconds a claim is held")
+    worker.add_argument("--poll", type=float, default=1.0, help="seconds to wait when nothing is due")
+    worker.add_argument("--demo", action="store_true")
+    worker.add_argument("--simulated-clock", action="store_true")
+    worker.set_defaults(func=cmd_worker)
+
+    db = sub.add_parser("db", help="schema")
+    db.add_argument("action", choices=["upgrade"])
+    db.set_defaults(func=cmd_db)
+
+    demo = sub.add_parser("demo", help="load the demo marketplace and print tokens")
+    demo.add_argument("--simulated-clock", action="store_true")
+    demo.set_defaults(func=cmd_demo, demo=True)
+
+    token = sub.add_parser("token", help="mint a bearer token")
+    token.add_argument("--role", required=True, choices=["buyer", "merchant", "agent", "admin", "integration"])
+    token.add_argument("--sub", required=True)
+    token.add_argument("--merchant-id")
+    token.add_argument("--hours", type=float, default=12)
+    token.add_argument("--demo", action="store_true", help="use the demo secret")
+    token.set_defaults(func=cmd_token)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except ConfigError as exc:
+        print(f"aftersales: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

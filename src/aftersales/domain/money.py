@@ -1,0 +1,35 @@
+"""Money rules. Amounts are integers in the currency's minor unit (fen, cents), never floats."""
+
+from __future__ import annotations
+
+from .errors import AmountExceedsRefundable, ValidationFailed
+from .orders import Order
+from .policy import Policy
+
+MAX_AMOUNT = 10**12  # a trillion fen: far above any order, far below int64
+
+# Who pays and how, for each refund method [API: Money and sanctions].
+PAYER = {
+    "original_payment": "platform",
+    "merchant_cod": "merchant",
+    "advance_compensation": "platform",
+}
+
+
+def refundable(order: Order, policy: Policy) -> int:
+    """What may still be refunded for after-sales: goods paid (plus shipping if the policy
+    says so) less what was already refunded. Nothing is refundable before payment."""
+    ceiling = order.goods_total + (order.shipping_fee if policy.shipping_refundable else 0)
+    return max(0, min(order.paid_amount, ceiling) - order.refunded_amount)
+
+
+def check_amount(amount: int, limit: int) -> int:
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise ValidationFailed("amount must be an integer in minor units")
+    if amount <= 0:
+        raise ValidationFailed("amount must be positive")
+    if amount > limit:
+        raise AmountExceedsRefundable(
+            f"amount {amount} exceeds the refundable {limit}", refundable=limit
+        )
+    return amount

@@ -1,0 +1,108 @@
+"""Orders fed by the marketplace, and who may move them where [RULES: Orders and cancellation]."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .machine import Machine, transition
+
+ONLINE, COD = "online", "cod"
+PAYMENT_METHODS = (ONLINE, COD)
+STATUSES = (
+    "awaiting_payment",
+    "awaiting_confirmation",
+    "stocking",
+    "shipped",
+    "delivered",
+    "completed",
+    "cancelled",
+)
+# Statuses whose lapse the system acts on: status -> (system action, policy timer).
+DEADLINES = {
+    "awaiting_payment": ("auto_cancel", "unpaid_order_cancel"),
+    "delivered": ("auto_complete", "order_auto_complete"),
+}
+
+
+@dataclass
+class Order:
+    id: str
+    buyer_id: str
+    merchant_id: str
+    payment_method: str
+    currency: str
+    shipping_fee: int
+    items: list[dict[str, Any]]
+    goods_total: int
+    status: str
+    policy: str
+    created_at: datetime
+    updated_at: datetime
+    paid_amount: int = 0
+    refunded_amount: int = 0
+    open_case_id: str | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    cancel_reason: str | None = None
+    paid_at: datetime | None = None
+    shipped_at: datetime | None = None
+    delivered_at: datetime | None = None
+    completed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    version: int = 1
+    deadline_action: str | None = None
+    deadline_due_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self.goods_total + self.shipping_fee
+
+
+def initial_status(payment_method: str) -> str:
+    return "awaiting_payment" if payment_method == ONLINE else "awaiting_confirmation"
+
+
+def _online(o: Order) -> bool:
+    return o.payment_method == ONLINE
+
+
+def _cod(o: Order) -> bool:
+    return o.payment_method == COD
+
+
+MARKETPLACE = ("integration", "admin")
+
+ORDER_MACHINE = Machine(
+    "order",
+    [
+        transition("pay", "awaiting_payment", "stocking", MARKETPLACE, guard=_online, when="online"),
+        transition("confirm", "awaiting_confirmation", "stocking", ("merchant", "admin"), guard=_cod, when="cod"),
+        transition("ship", "stocking", "shipped", ("merchant", *MARKETPLACE)),
+        transition("deliver", "shipped", "delivered", MARKETPLACE),
+        transition("complete", "delivered", "completed", MARKETPLACE),
+        transition("auto_complete", "delivered", "completed", "system"),
+        transition("auto_cancel", "awaiting_payment", "cancelled", "system", guard=_online, when="online"),
+        # Online: the buyer (or customer service for them) until it ships; the merchant never.
+        transition(
+            "cancel",
+            ("awaiting_payment", "stocking"),
+            "cancelled",
+            ("buyer", "agent", *MARKETPLACE),
+            guard=_online,
+            when="online",
+            effect="refund_payment",
+        ),
+        # COD: the merchant while awaiting confirmation or stocking; the buyer only via customer service.
+        transition(
+            "cancel",
+            ("awaiting_confirmation", "stocking"),
+            "cancelled",
+            ("merchant", "agent", *MARKETPLACE),
+            guard=_cod,
+            when="cod",
+        ),
+    ],
+)

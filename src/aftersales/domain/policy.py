@@ -1,0 +1,79 @@
+"""Policy as data: every timer, window and money rule of a platform, versioned.
+
+A case records `policy.key` (e.g. ``douyin@1``) when it opens and keeps it for life.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Mapping
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+# Timer name -> what it measures; each policy file must give every one.
+TIMERS = {
+    "unpaid_order_cancel": "online order unpaid since placed -> auto cancel",
+    "order_auto_complete": "order delivered -> auto complete",
+    "after_sales_window": "order completed -> last moment a request may be filed",
+    "merchant_response": "request filed -> auto approve",
+    "buyer_ship_return": "request approved -> auto close if no return shipped",
+    "merchant_confirm_receipt": "return tracking uploaded -> auto confirm receipt",
+    "cod_refund_voucher": "receipt confirmed (cod) -> advance compensation",
+    "escalation_window": "merchant refusal -> auto close if not escalated",
+    "exchange_receipt": "replacement shipped -> auto complete exchange",
+    "platform_ruling_sla": "intervention opened -> platform ruling due",
+}
+
+
+def parse_duration(text: str | int) -> timedelta:
+    """'48h', '7d', '30m', '10s' or a number of seconds."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        return timedelta(seconds=text)
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (use e.g. '48h' or '7d')")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    version: int
+    title: str
+    timers: Mapping[str, timedelta]
+    shipping_refundable: bool = False
+    violation_points: Mapping[str, int] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def timer(self, name: str) -> timedelta:
+        return self.timers[name]
+
+    def points_for(self, violation_kind: str) -> int:
+        return self.violation_points.get(violation_kind, 0)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> "Policy":
+        raw_timers = data.get("timers", {})
+        missing = sorted(set(TIMERS) - set(raw_timers))
+        if missing:
+            raise ValueError(f"policy {data.get('name')!r} lacks timers: {', '.join(missing)}")
+        unknown = sorted(set(raw_timers) - set(TIMERS))
+        if unknown:
+            raise ValueError(f"policy {data.get('name')!r} has unknown timers: {', '.join(unknown)}")
+        money = data.get("money", {})
+        return cls(
+            name=str(data["name"]),
+            version=int(data["version"]),
+            title=str(data.get("title", data["name"])),
+            timers={k: parse_duration(v) for k, v in raw_timers.items()},
+            shipping_refundable=bool(money.get("shipping_refundable", False)),
+            violation_points={k: int(v) for k, v in data.get("violation_points", {}).items()},
+            sources={k: str(v) for k, v in data.get("sources", {}).items()},
+        )

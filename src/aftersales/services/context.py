@@ -1,0 +1,79 @@
+"""Who is acting, and what every use case needs besides its transaction."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from ..domain.clock import Clock
+from ..domain.errors import NotFound
+from ..domain.policy import Policy
+
+ROLES = ("buyer", "merchant", "agent", "admin", "integration", "system")
+STAFF = frozenset({"agent", "admin", "integration", "system"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    role: str
+    id: str
+    merchant_id: str | None = None
+
+    def sees(self, buyer_id: str, merchant_id: str) -> bool:
+        """Tenancy: buyers see their own, merchants their shop's, staff everything."""
+        if self.role in STAFF:
+            return True
+        if self.role == "buyer":
+            return buyer_id == self.id
+        if self.role == "merchant":
+            return merchant_id == self.merchant_id
+        return False
+
+
+SYSTEM = Actor("system", "system")
+
+
+@dataclass
+class Env:
+    clock: Clock
+    policy: Callable[[str], Policy]
+    default_policy: str
+    data_dir: Path
+    evidence_max_bytes: int = 20 * 1024 * 1024
+
+
+def visible(obj: Any, actor: Actor, what: str) -> Any:
+    """The object if the actor may see it; otherwise the same 404 as a missing one."""
+    if obj is None or not actor.sees(obj.buyer_id, obj.merchant_id):
+        raise NotFound(f"{what} not found")
+    return obj
+
+
+def snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    """JSON-ready before/after picture of the fields an event talks about."""
+    out: dict[str, Any] = {}
+    for name in fields:
+        value = getattr(obj, name)
+        out[name] = value.isoformat() if isinstance(value, datetime) else value
+    return out
+
+
+def copy(obj: Any) -> Any:
+    return dataclasses.replace(obj)
+
+
+def scope(actor: Actor, columns: Any, **filters: str | None) -> list[Any]:
+    """WHERE clauses for a listing: the caller's tenancy, then the filters it asked for.
+    `columns` is a table's `.c`; a buyer or merchant filter naming someone else yields nothing."""
+    where: list[Any] = []
+    if actor.role == "buyer":
+        where.append(columns.buyer_id == actor.id)
+    elif actor.role == "merchant":
+        where.append(columns.merchant_id == actor.merchant_id)
+    elif actor.role not in STAFF:
+        where.append(columns.id.is_(None))
+    where.extend(getattr(columns, name) == value for name, value in filters.items() if value)
+    return where

@@ -1,0 +1,94 @@
+"""Orders fed in by the marketplace and moved along by it, the merchant, the buyer or the system."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain import orders as domain
+from ..domain.errors import Conflict, ValidationFailed
+from ..domain.machine import Transition
+from ..domain.money import MAX_AMOUNT
+from ..domain.orders import ORDER_MACHINE, Order
+from ..store.unit_of_work import UnitOfWork
+from . import refunds
+from .context import Actor, Env, visible
+from .transitions import Kind, apply, arm_deadline
+
+ORDER = Kind(
+    name="order",
+    machine=ORDER_MACHINE,
+    deadlines=domain.DEADLINES,
+    snapshot_fields=("status", "paid_amount", "refunded_amount", "deadline_action", "deadline_due_at"),
+    repo=lambda uow: uow.orders,
+)
+# Which timestamp each status stamps.
+_STAMPS = {"stocking": None, "shipped": "shipped_at", "delivered": "delivered_at",
+           "completed": "completed_at", "cancelled": "cancelled_at"}
+
+
+def create(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Order:
+    """`data` is already shape-checked by the API; here are the rules about its values."""
+    policy_key = data.get("policy") or env.default_policy
+    env.policy(policy_key)  # unknown policy -> 404 before anything is written
+    items = data["items"]
+    if not items:
+        raise ValidationFailed("an order needs at least one item")
+    goods_total = sum(i["quantity"] * i["unit_price"] for i in items)
+    if goods_total + data["shipping_fee"] > MAX_AMOUNT:
+        raise ValidationFailed("order total is out of range")
+    existing = uow.orders.get(data["id"])
+    if existing is not None:
+        raise Conflict(f"order {data['id']} already exists", code="order_exists")
+    now = env.clock.now()
+    order = Order(
+        id=data["id"], buyer_id=data["buyer_id"], merchant_id=data["merchant_id"],
+        payment_method=data["payment_method"], currency=data["currency"],
+        shipping_fee=data["shipping_fee"], items=items, goods_total=goods_total,
+        status=domain.initial_status(data["payment_method"]), policy=policy_key,
+        created_at=now, updated_at=now,
+    )
+    arm_deadline(uow, env, ORDER, order, now, version=order.version)
+    uow.orders.insert(order)
+    uow.events.record(kind="order", subject_id=order.id, action="create", actor_role=actor.role,
+                      actor_id=actor.id, at=now, before=None, after={"status": order.status})
+    return order
+
+
+def get(uow: UnitOfWork, actor: Actor, order_id: str) -> Order:
+    return visible(uow.orders.get(order_id), actor, "order")
+
+
+def act(uow: UnitOfWork, env: Env, actor: Actor, order_id: str, action: str, params: dict[str, Any] | None = None,
+        *, deadline_id: int | None = None, if_match: int | None = None) -> Order:
+    params = params or {}
+    order = get(uow, actor, order_id)
+    now = env.clock.now()
+
+    def effects(tr: Transition) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        stamp = _STAMPS.get(tr.target)
+        if stamp:
+            setattr(order, stamp, now)
+        if tr.action == "pay" or (tr.target == "delivered" and order.payment_method == domain.COD):
+            order.paid_amount, order.paid_at = order.total, now  # COD is paid to the courier
+        if tr.action == "ship":
+            order.carrier, order.tracking_number = _required(params, "carrier", "tracking_number")
+            out = {"carrier": order.carrier, "tracking_number": order.tracking_number}
+        if tr.target == "cancelled":
+            order.cancel_reason = params.get("reason") or ("unpaid" if tr.action == "auto_cancel" else None)
+            out["reason"] = order.cancel_reason
+            owed = order.paid_amount - order.refunded_amount
+            if tr.effect == "refund_payment" and owed > 0:
+                refund = refunds.issue(uow, order, amount=owed, method="original_payment", now=now)
+                out["refund_id"] = refund["id"]
+        return out
+
+    apply(uow, env, actor, ORDER, order, action, effects=effects, deadline_id=deadline_id, if_match=if_match)
+    return order
+
+
+def _required(params: dict[str, Any], *names: str) -> tuple[Any, ...]:
+    missing = [n for n in names if not params.get(n)]
+    if missing:
+        raise ValidationFailed(f"missing {', '.join(missing)}", fields=missing)
+    return tuple(params[n] for n in names)

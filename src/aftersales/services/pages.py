@@ -1,0 +1,49 @@
+"""Keyset pagination: opaque cursors over (created_at, id), stable under inserts."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..domain.errors import ValidationFailed
+
+MAX_LIMIT = 200
+
+
+def encode(created_at: datetime, id: str) -> str:
+    raw = json.dumps([created_at.isoformat(), id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        at, id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None or not isinstance(id, str):
+            raise ValueError
+        return when, id
+    except (ValueError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
+        raise ValidationFailed("invalid cursor", fields=["cursor"]) from None
+
+
+def page(conn: sa.Connection, table: sa.Table, where: list[Any], cursor: str | None, limit: int,
+         newest_first: bool = True) -> tuple[list[Any], str | None]:
+    """One page of rows and the cursor of the next page (None at the end)."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}", fields=["limit"])
+    key = sa.tuple_(table.c.created_at, table.c.id)
+    clauses = list(where)
+    if cursor:
+        at, id = decode(cursor)
+        bound = sa.tuple_(sa.literal(at, table.c.created_at.type), sa.literal(id))
+        clauses.append(key < bound if newest_first else key > bound)
+    order = (table.c.created_at.desc(), table.c.id.desc()) if newest_first else (table.c.created_at, table.c.id)
+    rows = conn.execute(sa.select(table).where(*clauses).order_by(*order).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode(rows[-1].created_at, rows[-1].id) if more else None)

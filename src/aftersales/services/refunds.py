@@ -1,0 +1,74 @@
+"""The refund ledger and the merchant violation ledger: one row per money movement or sanction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..domain.cases import Case
+from ..domain.errors import AmountExceedsRefundable
+from ..domain.ids import new_id
+from ..domain.money import PAYER, refundable
+from ..domain.orders import Order
+from ..domain.policy import Policy
+from ..store import tables as t
+from ..store.unit_of_work import UnitOfWork
+
+
+def issue(
+    uow: UnitOfWork,
+    order: Order,
+    *,
+    amount: int,
+    method: str,
+    now: datetime,
+    case: Case | None = None,
+    evidence: list[str] | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Record a refund and count it against the order. `limit` defaults to the paid total:
+    no path may ever refund more than the buyer paid."""
+    ceiling = order.paid_amount - order.refunded_amount if limit is None else limit
+    if amount > ceiling:
+        raise AmountExceedsRefundable(f"refund {amount} exceeds the refundable {ceiling}", refundable=ceiling)
+    row = dict(
+        id=new_id("rf", now), order_id=order.id, after_sale_id=case.id if case else None,
+        buyer_id=order.buyer_id, merchant_id=order.merchant_id, amount=amount,
+        currency=order.currency, payer=PAYER[method], method=method,
+        # Until the payments integration confirms transfers, a recorded refund counts as paid.
+        status="succeeded", evidence=evidence or [], created_at=now, completed_at=now,
+    )
+    uow.execute(t.refunds.insert().values(**row))
+    order.refunded_amount += amount
+    return row
+
+
+def refund_case(uow: UnitOfWork, order: Order, case: Case, policy: Policy, method: str, now: datetime,
+                evidence: list[str] | None = None) -> dict[str, Any]:
+    """Refund what the case asked for, within what is still refundable under its policy."""
+    return issue(uow, order, amount=case.amount, method=method, now=now, case=case,
+                 evidence=evidence, limit=refundable(order, policy))
+
+
+def record_violation(uow: UnitOfWork, *, merchant_id: str, kind: str, points: int, cause: str,
+                     now: datetime, order_id: str | None = None, after_sale_id: str | None = None) -> dict[str, Any]:
+    row = dict(
+        id=new_id("vi", now), merchant_id=merchant_id, kind=kind, points=points, status="active",
+        cause=cause, order_id=order_id, after_sale_id=after_sale_id, created_at=now,
+    )
+    uow.execute(t.violations.insert().values(**row))
+    return row
+
+
+def list_refunds(uow: UnitOfWork, *where: Any) -> list[dict[str, Any]]:
+    r = t.refunds.c
+    rows = uow.execute(sa.select(t.refunds).where(*where).order_by(r.created_at, r.id))
+    return [dict(row._mapping) for row in rows]
+
+
+def list_violations(uow: UnitOfWork, merchant_id: str) -> list[dict[str, Any]]:
+    v = t.violations.c
+    rows = uow.execute(sa.select(t.violations).where(v.merchant_id == merchant_id).order_by(v.created_at, v.id))
+    return [dict(row._mapping) for row in rows]

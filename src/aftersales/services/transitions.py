@@ -1,0 +1,89 @@
+"""The one place a subject (order or case) changes status: rules, deadline, save, event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Mapping
+
+from ..domain.errors import DeadlinePassed, PreconditionFailed
+from ..domain.machine import Machine, Transition
+from ..store.repositories import Repo
+from ..store.unit_of_work import UnitOfWork
+from .context import Actor, Env, snapshot
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What differs between aggregates that move through a machine."""
+
+    name: str  # events.subject_kind / deadlines.subject_kind
+    machine: Machine
+    deadlines: Mapping[str, tuple[str, str]]  # status -> (system action, policy timer)
+    snapshot_fields: tuple[str, ...]
+    repo: Callable[[UnitOfWork], Repo[Any]]
+
+
+def check_version(subject: Any, if_match: int | None) -> None:
+    if if_match is not None and subject.version != if_match:
+        raise PreconditionFailed(
+            f"If-Match {if_match} does not match current version {subject.version}",
+            version=subject.version,
+        )
+
+
+def deadline_lapsed(subject: Any, now: datetime) -> bool:
+    return subject.deadline_due_at is not None and subject.deadline_due_at <= now
+
+
+def apply(
+    uow: UnitOfWork,
+    env: Env,
+    actor: Actor,
+    kind: Kind,
+    subject: Any,
+    action: str,
+    *,
+    if_match: int | None = None,
+    effects: Callable[[Transition], dict[str, Any] | None] | None = None,
+    data: dict[str, Any] | None = None,
+    deadline_id: int | None = None,
+) -> Transition:
+    """Move `subject` by `action` in the caller's transaction, or raise and change nothing."""
+    check_version(subject, if_match)
+    tr = kind.machine.resolve(subject, action, actor.role)
+    now = env.clock.now()
+    if actor.role != "system" and deadline_lapsed(subject, now):
+        # The system owns the step once its timer lapsed, even before a worker fired it.
+        raise DeadlinePassed(
+            f"the deadline for this step passed at {subject.deadline_due_at.isoformat()}",
+            due_at=subject.deadline_due_at.isoformat(),
+        )
+    before = snapshot(subject, kind.snapshot_fields)
+    expected = subject.version
+    subject.status = tr.target
+    subject.updated_at = now
+    event_data = dict(data or {})
+    if effects:
+        event_data.update(effects(tr) or {})
+    arm_deadline(uow, env, kind, subject, now, version=expected + 1)
+    kind.repo(uow).save(subject, expected)
+    uow.events.record(
+        kind=kind.name, subject_id=subject.id, action=action, actor_role=actor.role,
+        actor_id=actor.id, at=now, before=before, after=snapshot(subject, kind.snapshot_fields),
+        data=event_data, deadline_id=deadline_id,
+    )
+    return tr
+
+
+def arm_deadline(uow: UnitOfWork, env: Env, kind: Kind, subject: Any, now: datetime, *, version: int) -> None:
+    """Arm the deadline of the subject's new status (or none), in this transaction."""
+    step = kind.deadlines.get(subject.status)
+    if step is None:
+        subject.deadline_action = subject.deadline_due_at = None
+        uow.deadlines.disarm(kind.name, subject.id)
+        return
+    action, timer = step
+    subject.deadline_action = action
+    subject.deadline_due_at = now + env.policy(subject.policy).timer(timer)
+    uow.deadlines.arm(kind.name, subject.id, action, subject.deadline_due_at, version, now)

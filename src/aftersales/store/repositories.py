@@ -1,0 +1,130 @@
+"""Repositories: domain dataclasses in and out of their tables, with compare-and-set saves."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any, Generic, Iterable, TypeVar
+
+import sqlalchemy as sa
+
+from ..domain.errors import VersionConflict
+from . import tables as t
+
+T = TypeVar("T")
+
+
+class Repo(Generic[T]):
+    def __init__(self, conn: sa.Connection, table: sa.Table, cls: type[T]) -> None:
+        self.conn, self.table, self.cls = conn, table, cls
+        self._fields = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+
+    def load(self, row: Any) -> T:
+        m = row._mapping
+        return self.cls(**{f: m[f] for f in self._fields})
+
+    def get(self, id: str) -> T | None:
+        row = self.conn.execute(sa.select(self.table).where(self.table.c.id == id)).first()
+        return self.load(row) if row else None
+
+    def insert(self, obj: T) -> None:
+        self.conn.execute(self.table.insert().values(**self._values(obj)))
+
+    def save(self, obj: Any, expected_version: int) -> None:
+        """Compare-and-set: write only if nobody moved the row since we read it."""
+        values = self._values(obj)
+        values["version"] = expected_version + 1
+        result = self.conn.execute(
+            self.table.update()
+            .where(self.table.c.id == obj.id, self.table.c.version == expected_version)
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            raise VersionConflict(f"{self.table.name} {obj.id} was changed by someone else")
+        obj.version = expected_version + 1
+
+    def find(self, *where: Any, order_by: Iterable[Any] = (), limit: int | None = None) -> list[T]:
+        query = sa.select(self.table).where(*where).order_by(*order_by)
+        if limit is not None:
+            query = query.limit(limit)
+        return [self.load(r) for r in self.conn.execute(query)]
+
+    def _values(self, obj: Any) -> dict[str, Any]:
+        return {f: getattr(obj, f) for f in self._fields}
+
+
+class Deadlines:
+    """Arming writes the row in the caller's transaction; at most one per subject."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+
+    def arm(self, kind: str, subject_id: str, action: str, due_at: datetime, version: int, now: datetime) -> None:
+        self.disarm(kind, subject_id)
+        self.conn.execute(
+            t.deadlines.insert().values(
+                subject_kind=kind, subject_id=subject_id, action=action, due_at=due_at,
+                armed_version=version, created_at=now,
+            )
+        )
+
+    def disarm(self, kind: str, subject_id: str) -> None:
+        d = t.deadlines.c
+        self.conn.execute(t.deadlines.delete().where(d.subject_kind == kind, d.subject_id == subject_id))
+
+    def pending(self, kind: str, subject_id: str) -> Any:
+        d = t.deadlines.c
+        return self.conn.execute(
+            sa.select(t.deadlines).where(d.subject_kind == kind, d.subject_id == subject_id)
+        ).first()
+
+    def by_id(self, deadline_id: int) -> Any:
+        return self.conn.execute(sa.select(t.deadlines).where(t.deadlines.c.id == deadline_id)).first()
+
+    def consume(self, deadline_id: int) -> bool:
+        """Delete a fired deadline; False if another firing got there first."""
+        result = self.conn.execute(t.deadlines.delete().where(t.deadlines.c.id == deadline_id))
+        return result.rowcount == 1
+
+
+class Events:
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+
+    def record(
+        self,
+        *,
+        kind: str,
+        subject_id: str,
+        action: str,
+        actor_role: str,
+        actor_id: str,
+        at: datetime,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+        data: dict[str, Any] | None = None,
+        deadline_id: int | None = None,
+        topic: str | None = None,
+    ) -> int:
+        row = dict(
+            subject_kind=kind, subject_id=subject_id, action=action, actor_role=actor_role,
+            actor_id=actor_id, at=at, before=before, after=after, data=data or {},
+            deadline_id=deadline_id,
+        )
+        event_id = self.conn.execute(t.events.insert().values(**row).returning(t.events.c.id)).scalar_one()
+        # Transactional outbox: webhooks and streams deliver from here, after commit.
+        payload = {**row, "id": event_id, "at": at.isoformat()}
+        self.conn.execute(
+            t.outbox.insert().values(
+                event_id=event_id, topic=topic or f"{kind}.{action}", payload=payload, created_at=at
+            )
+        )
+        return event_id
+
+    def for_subject(self, kind: str, subject_id: str) -> list[Any]:
+        e = t.events.c
+        return list(
+            self.conn.execute(
+                sa.select(t.events).where(e.subject_kind == kind, e.subject_id == subject_id).order_by(e.id)
+            )
+        )

@@ -1,0 +1,233 @@
+"""The schema. Alembic migrations in `migrations/` create and evolve it."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from .types import UTCDateTime
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+BigIntPK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER only
+Money = sa.BigInteger
+Text = sa.String
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("id", Text(64), primary_key=True),
+    sa.Column("buyer_id", Text(64), nullable=False, index=True),
+    sa.Column("merchant_id", Text(64), nullable=False, index=True),
+    sa.Column("payment_method", Text(16), nullable=False),
+    sa.Column("currency", Text(3), nullable=False),
+    sa.Column("shipping_fee", Money, nullable=False),
+    sa.Column("items", sa.JSON, nullable=False),
+    sa.Column("goods_total", Money, nullable=False),
+    sa.Column("status", Text(32), nullable=False),
+    sa.Column("policy", Text(64), nullable=False),
+    sa.Column("paid_amount", Money, nullable=False, default=0),
+    sa.Column("refunded_amount", Money, nullable=False, default=0),
+    sa.Column("open_case_id", Text(40)),
+    sa.Column("carrier", Text(64)),
+    sa.Column("tracking_number", Text(64)),
+    sa.Column("cancel_reason", Text(500)),
+    sa.Column("paid_at", UTCDateTime),
+    sa.Column("shipped_at", UTCDateTime),
+    sa.Column("delivered_at", UTCDateTime),
+    sa.Column("completed_at", UTCDateTime),
+    sa.Column("cancelled_at", UTCDateTime),
+    sa.Column("deadline_action", Text(40)),
+    sa.Column("deadline_due_at", UTCDateTime),
+    sa.Column("extra", sa.JSON, nullable=False, default=dict),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index(None, "created_at", "id"),
+)
+
+after_sales = sa.Table(
+    "after_sales",
+    metadata,
+    sa.Column("id", Text(40), primary_key=True),
+    sa.Column("order_id", Text(64), sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("buyer_id", Text(64), nullable=False, index=True),
+    sa.Column("merchant_id", Text(64), nullable=False),
+    sa.Column("payment_method", Text(16), nullable=False),
+    sa.Column("type", Text(16), nullable=False),
+    sa.Column("reason", Text(40), nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("currency", Text(3), nullable=False),
+    sa.Column("status", Text(32), nullable=False),
+    sa.Column("policy", Text(64), nullable=False),
+    sa.Column("description", Text(2000), nullable=False, default=""),
+    sa.Column("evidence", sa.JSON, nullable=False, default=list),
+    sa.Column("deadline_action", Text(40)),
+    sa.Column("deadline_due_at", UTCDateTime),
+    sa.Column("return_address", Text(500)),
+    sa.Column("return_carrier", Text(64)),
+    sa.Column("return_tracking", Text(64)),
+    sa.Column("exchange_carrier", Text(64)),
+    sa.Column("exchange_tracking", Text(64)),
+    sa.Column("reject_reason", Text(64)),
+    sa.Column("reject_note", Text(2000)),
+    sa.Column("dispute_id", Text(40)),
+    sa.Column("closed_at", UTCDateTime),
+    sa.Column("extra", sa.JSON, nullable=False, default=dict),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    # The merchant's queue: its cases by status, most urgent deadline first.
+    sa.Index(None, "merchant_id", "status", "deadline_due_at", "id"),
+    sa.Index(None, "status", "created_at", "id"),
+    sa.Index(None, "merchant_id", "created_at", "id"),
+)
+
+disputes = sa.Table(
+    "disputes",
+    metadata,
+    sa.Column("id", Text(40), primary_key=True),
+    sa.Column("after_sale_id", Text(40), sa.ForeignKey("after_sales.id"), nullable=False, index=True),
+    sa.Column("order_id", Text(64), nullable=False),
+    sa.Column("buyer_id", Text(64), nullable=False),
+    sa.Column("merchant_id", Text(64), nullable=False, index=True),
+    sa.Column("status", Text(32), nullable=False),
+    sa.Column("opened_by", Text(16), nullable=False),
+    sa.Column("reason", Text(64)),
+    sa.Column("statements", sa.JSON, nullable=False, default=list),
+    sa.Column("assignee", Text(64), index=True),
+    sa.Column("deadline_due_at", UTCDateTime),
+    sa.Column("sla_breached", sa.Boolean, nullable=False, default=False),
+    sa.Column("extra", sa.JSON, nullable=False, default=dict),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index(None, "status", "deadline_due_at", "id"),
+)
+
+# One pending deadline per subject; fired or superseded rows are deleted (the event keeps the record).
+deadlines = sa.Table(
+    "deadlines",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column("subject_kind", Text(16), nullable=False),
+    sa.Column("subject_id", Text(64), nullable=False),
+    sa.Column("action", Text(40), nullable=False),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("armed_version", sa.Integer, nullable=False),
+    sa.Column("claimed_by", Text(64)),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("subject_kind", "subject_id"),
+    sa.Index(None, "due_at"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column("subject_kind", Text(16), nullable=False),
+    sa.Column("subject_id", Text(64), nullable=False),
+    sa.Column("action", Text(40), nullable=False),
+    sa.Column("actor_role", Text(16), nullable=False),
+    sa.Column("actor_id", Text(64), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("before", sa.JSON),
+    sa.Column("after", sa.JSON),
+    sa.Column("data", sa.JSON, nullable=False, default=dict),
+    # The effect of a deadline firing is unique: a second delivery cannot write a second event.
+    sa.Column("deadline_id", sa.BigInteger, unique=True),
+    sa.Index(None, "subject_kind", "subject_id", "id"),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.BigInteger, nullable=False),
+    sa.Column("topic", Text(64), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("delivered_at", UTCDateTime),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+)
+
+refunds = sa.Table(
+    "refunds",
+    metadata,
+    sa.Column("id", Text(40), primary_key=True),
+    sa.Column("order_id", Text(64), sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("after_sale_id", Text(40), index=True),
+    sa.Column("buyer_id", Text(64), nullable=False),
+    sa.Column("merchant_id", Text(64), nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("currency", Text(3), nullable=False),
+    sa.Column("payer", Text(16), nullable=False),
+    sa.Column("method", Text(32), nullable=False),
+    sa.Column("status", Text(16), nullable=False),
+    sa.Column("evidence", sa.JSON, nullable=False, default=list),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("completed_at", UTCDateTime),
+)
+
+violations = sa.Table(
+    "violations",
+    metadata,
+    sa.Column("id", Text(40), primary_key=True),
+    sa.Column("merchant_id", Text(64), nullable=False, index=True),
+    sa.Column("kind", Text(32), nullable=False),
+    sa.Column("points", sa.Integer, nullable=False),
+    sa.Column("status", Text(16), nullable=False),
+    sa.Column("cause", Text(500), nullable=False),
+    sa.Column("order_id", Text(64)),
+    sa.Column("after_sale_id", Text(40)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+evidence = sa.Table(
+    "evidence",
+    metadata,
+    sa.Column("id", Text(40), primary_key=True),
+    sa.Column("uploader_id", Text(64), nullable=False),
+    sa.Column("uploader_role", Text(16), nullable=False),
+    sa.Column("kind", Text(32), nullable=False),
+    sa.Column("media_type", Text(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("sha256", Text(64), nullable=False),
+    sa.Column("filename", Text(255)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Which case cites which evidence: who besides the uploader may read it.
+evidence_links = sa.Table(
+    "evidence_links",
+    metadata,
+    sa.Column("evidence_id", Text(40), sa.ForeignKey("evidence.id"), primary_key=True),
+    sa.Column("after_sale_id", Text(40), sa.ForeignKey("after_sales.id"), primary_key=True),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("principal", Text(160), primary_key=True),
+    sa.Column("key", Text(255), primary_key=True),
+    sa.Column("request_hash", Text(64), nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("headers", sa.JSON, nullable=False, default=dict),
+    sa.Column("created_at", UTCDateTime, nullable=False, index=True),
+)
+
+# The simulated clock's reading, shared by every process on the database.
+sim_clock = sa.Table(
+    "sim_clock",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("now", UTCDateTime, nullable=False),
+)

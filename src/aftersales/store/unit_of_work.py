@@ -1,0 +1,44 @@
+"""One transaction per use case: commit once at the end, roll back whatever was not committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..domain.cases import Case
+from ..domain.orders import Order
+from . import tables as t
+from .repositories import Deadlines, Events, Repo
+
+
+class UnitOfWork:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    def __enter__(self) -> "UnitOfWork":
+        self.conn = self.engine.connect()
+        self._tx = self.conn.begin()
+        self.orders = Repo(self.conn, t.orders, Order)
+        self.cases = Repo(self.conn, t.after_sales, Case)
+        self.deadlines = Deadlines(self.conn)
+        self.events = Events(self.conn)
+        return self
+
+    def execute(self, statement: Any, *args: Any) -> sa.CursorResult[Any]:
+        return self.conn.execute(statement, *args)
+
+    def commit(self) -> None:
+        self._tx.commit()
+
+    def rollback(self) -> None:
+        if self._tx.is_active:
+            self._tx.rollback()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.rollback()
+        self.conn.close()

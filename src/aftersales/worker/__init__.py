@@ -1,0 +1,1 @@
+"""Deadline workers: claim due deadlines and fire them through the service layer."""
