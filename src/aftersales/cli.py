@@ -45,6 +45,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         from . import demo
 
         demo.load(runtime)
+        demo.print_tokens(runtime)
     stop = threading.Event()
     if not args.no_worker:
         engine = DeadlineEngine(runtime.engine, runtime.env, _worker_id())

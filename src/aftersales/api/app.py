@@ -18,7 +18,8 @@ case actions honour `If-Match` with the `version` returned in `ETag`.
 """
 
 
-def create_app(runtime: Runtime) -> FastAPI:
+def create_app(runtime: Runtime | None) -> FastAPI:
+    """`runtime` may be set later on `app.state.runtime` (the test server swaps it per test)."""
     app = FastAPI(title="aftersales", version=__version__, description=DESCRIPTION)
     app.state.runtime = runtime
     problems.install(app)

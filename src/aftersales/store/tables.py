@@ -126,6 +126,7 @@ deadlines = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("subject_kind", "subject_id"),
     sa.Index(None, "due_at"),
+    sqlite_autoincrement=True,  # never reuse an id: a fired id must not come back as a new deadline
 )
 
 events = sa.Table(
@@ -144,6 +145,7 @@ events = sa.Table(
     # The effect of a deadline firing is unique: a second delivery cannot write a second event.
     sa.Column("deadline_id", sa.BigInteger, unique=True),
     sa.Index(None, "subject_kind", "subject_id", "id"),
+    sqlite_autoincrement=True,
 )
 
 outbox = sa.Table(
@@ -156,6 +158,7 @@ outbox = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("delivered_at", UTCDateTime),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sqlite_autoincrement=True,
 )
 
 refunds = sa.Table(

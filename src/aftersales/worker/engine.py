@@ -107,10 +107,12 @@ class DeadlineEngine:
                     uow.commit()
                     self.stats.skipped += 1
                     return False
-                FIRE[row.subject_kind](uow, self.env, row)
+                # Consume first: on PostgreSQL the delete's row lock makes a concurrent
+                # second firing wait, then find nothing.
                 if not uow.deadlines.consume(row.id):
                     self.stats.skipped += 1
                     return False
+                FIRE[row.subject_kind](uow, self.env, row)
                 uow.commit()
         except (DomainError, sa.exc.IntegrityError) as exc:
             # Lost a race (version conflict, event already written): the other side's effect stands.
