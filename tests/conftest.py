@@ -20,14 +20,14 @@ import uvicorn
 from aftersales.api.app import create_app
 from aftersales.api.auth import mint
 from aftersales.config import Settings
-from aftersales.domain.clock import ManualClock
+from aftersales.domain.clock import ManualClock, SystemClock
 from aftersales.runtime import Runtime
 from aftersales.store import migrate, tables
 from aftersales.store.database import create_engine
 
 PG_URL = os.environ.get("AFTERSALES_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-SECRET = "test-secret"
+SECRET = "test-secret-of-at-least-thirty-two-bytes"
 START = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
 
 
@@ -160,7 +160,8 @@ class Api:
         self.anonymous = httpx.Client(base_url=base_url, timeout=30)
 
     def token(self, role: str, sub: str, merchant_id: str | None = None) -> str:
-        return mint(SECRET, sub=sub, role=role, merchant_id=merchant_id, now=self.clock.now())
+        # Token expiry is checked against real time (PyJWT), whatever the business clock says.
+        return mint(SECRET, sub=sub, role=role, merchant_id=merchant_id, now=SystemClock().now())
 
     def as_(self, role: str, sub: str | None = None, merchant_id: str | None = None) -> httpx.Client:
         sub = sub or {"merchant": f"{merchant_id or 'm-1'}-staff"}.get(role, f"{role}-1")
