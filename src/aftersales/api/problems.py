@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import logging
+
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -50,6 +53,13 @@ def install(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         return problem(422, "validation_error", "the request is not valid", errors=errors)
+
+    @app.exception_handler(sa.exc.OperationalError)
+    async def _database_down(_: Request, exc: sa.exc.OperationalError) -> JSONResponse:
+        # Nothing was committed; the client may retry (with its Idempotency-Key).
+        logging.getLogger("aftersales.api").warning("database unavailable: %s", exc)
+        return problem(503, "service_unavailable", "the database is unavailable; retry shortly",
+                       {"Retry-After": "1"})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -108,13 +108,14 @@ def _and(*guards):  # type: ignore[no-untyped-def]
     return lambda c: all(g(c) for g in guards)
 
 
-def _money_back(action: str, source: str, roles: tuple[str, ...], extra_guard=None) -> list[Transition]:  # type: ignore[no-untyped-def]
+def _money_back(action: str, source: str, roles: tuple[str, ...], extra_guard=None, when: str = "") -> list[Transition]:  # type: ignore[no-untyped-def]
     """Online: the platform refunds to the original payment now; COD: the merchant owes a voucher."""
     base = extra_guard or (lambda c: True)
+    prefix = f"{when}, " if when else ""
     return [
-        transition(action, source, "refunded", roles, guard=_and(base, _online), when="online",
+        transition(action, source, "refunded", roles, guard=_and(base, _online), when=f"{prefix}online",
                    effect="refund_original_payment"),
-        transition(action, source, "awaiting_refund_voucher", roles, guard=_and(base, _cod), when="cod"),
+        transition(action, source, "awaiting_refund_voucher", roles, guard=_and(base, _cod), when=f"{prefix}cod"),
     ]
 
 
@@ -127,7 +128,7 @@ CASE_MACHINE = Machine(
         # 商家处理: approve or refuse within the merchant_response timer, else the system agrees.
         *(t for actor, roles in (("approve", ("merchant",)), ("auto_approve", ("system",)))
           for t in [
-              *_money_back(actor, "pending_merchant", roles, _refund_only),
+              *_money_back(actor, "pending_merchant", roles, _refund_only, "refund_only"),
               transition(actor, "pending_merchant", "awaiting_return", roles, guard=_goods_back,
                          when="return_refund or exchange"),
           ]),
@@ -135,11 +136,11 @@ CASE_MACHINE = Machine(
         transition("ship_return", "awaiting_return", "return_shipped", "buyer"),
         transition("auto_close", ("awaiting_return", "rejected"), "closed", "system"),
         # 确认收货: the merchant confirms the returned goods, or the system does for it.
-        *_money_back("confirm_receipt", "return_shipped", ("merchant",), _return_refund),
+        *_money_back("confirm_receipt", "return_shipped", ("merchant",), _return_refund, "return_refund"),
         transition("confirm_receipt", "return_shipped", "exchange_shipped", "merchant", guard=_exchange,
                    when="exchange"),
         # A late merchant cannot be trusted to ship a replacement: the buyer gets the money back.
-        *_money_back("auto_confirm_receipt", "return_shipped", ("system",)),
+        *_money_back("auto_confirm_receipt", "return_shipped", ("system",), when="any type"),
         transition("refund_voucher", "awaiting_refund_voucher", "refunded", "merchant", guard=_cod,
                    effect="refund_merchant_cod"),
         # 先行赔付: the platform pays first and the merchant is penalised.

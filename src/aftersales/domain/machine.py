@@ -87,3 +87,16 @@ class Machine:
                 if role in t.roles and subject.status in t.source and t.guard(subject)
             }
         )
+
+
+def describe(machine: Machine, deadlines: dict[str, tuple[str, str]]) -> str:
+    """A Markdown table of the machine and its deadlines: docs are generated, never re-listed."""
+    lines = [f"### {machine.name}", "", "| action | who | from | to | when | effect |", "|---|---|---|---|---|---|"]
+    for t in machine.transitions:
+        lines.append(
+            f"| `{t.action}` | {', '.join(sorted(t.roles))} | {', '.join(sorted(t.source))} | {t.target} "
+            f"| {t.when or ''} | {t.effect or ''} |"
+        )
+    lines += ["", "| status | deadline action (system) | policy timer |", "|---|---|---|"]
+    lines += [f"| {status} | `{action}` | `{timer}` |" for status, (action, timer) in deadlines.items()]
+    return "\n".join(lines) + "\n"

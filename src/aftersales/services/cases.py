@@ -122,6 +122,8 @@ def act(uow: UnitOfWork, env: Env, actor: Actor, case_id: str, action: str, para
         if tr.target in domain.TERMINAL:
             case.closed_at = now
             _release_order(uow, order, case)
+            if case.dispute_id:
+                disputes.close(uow, case.dispute_id, now, outcome=tr.action)
         return out
 
     apply(uow, env, actor, CASE, case, action, if_match=if_match, effects=effects,

@@ -61,3 +61,15 @@ def mark_sla_breached(uow: UnitOfWork, dispute_id: str, now: datetime) -> None:
     expected = dispute.version
     dispute.sla_breached, dispute.updated_at = True, now
     r.save(dispute, expected)
+
+
+def close(uow: UnitOfWork, dispute_id: str, now: datetime, outcome: str) -> None:
+    """The case ended outside a ruling (e.g. the buyer withdrew): the dispute is final."""
+    r = repo(uow)
+    dispute = r.get(dispute_id)
+    if dispute is None or dispute.status == "final":
+        return
+    expected = dispute.version
+    dispute.status, dispute.updated_at = "final", now
+    dispute.extra = {**dispute.extra, "outcome": outcome}
+    r.save(dispute, expected)
