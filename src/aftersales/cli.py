@@ -27,6 +27,8 @@ def _ensure_schema(runtime: Runtime) -> None:
         migrate.upgrade(runtime.engine)  # the embedded default sets itself up
     elif not migrate.is_current(runtime.engine):
         raise ConfigError("the database schema is not current: run `aftersales db upgrade`")
+    if runtime.sim_clock is not None:
+        runtime.sim_clock.initialise()
 
 
 def _worker_id() -> str:

@@ -39,7 +39,10 @@ def respond(status: int, payload: dict[str, Any]) -> JSONResponse:
     return JSONResponse(payload, status_code=status, headers=headers)
 
 
-def perform(request: Request, actor: Actor, body: Any, work: Work) -> JSONResponse:
+def perform(request: Request, actor: Actor, body: Any, work: Work, *, own_transactions: bool = False) -> JSONResponse:
+    """Run `work` in one transaction with its Idempotency-Key record. `own_transactions`: the work
+    commits by itself (e.g. advancing the clock fires deadlines in transactions of their own), and
+    the key is recorded right after it."""
     runtime: Runtime = request.app.state.runtime
     key = request.headers.get("idempotency-key")
     if key is not None and not 1 <= len(key) <= 255:
@@ -51,14 +54,16 @@ def perform(request: Request, actor: Actor, body: Any, work: Work) -> JSONRespon
         if replay is not None:
             return replay
     try:
+        if own_transactions:
+            response = respond(*work(None))  # type: ignore[arg-type]
         with runtime.uow() as uow:
-            status, payload = work(uow)
-            response = respond(status, payload)
+            if not own_transactions:
+                response = respond(*work(uow))
             if key:
                 idempotency.remember(
-                    uow, principal=principal, key=key, request_hash=request_hash, status_code=status,
-                    body=response.body.decode(), headers={"ETag": response.headers.get("etag", "")},
-                    now=runtime.env.clock.now(),
+                    uow, principal=principal, key=key, request_hash=request_hash,
+                    status_code=response.status_code, body=response.body.decode(),
+                    headers={"ETag": response.headers.get("etag", "")}, now=runtime.env.clock.now(),
                 )
             uow.commit()
             return response

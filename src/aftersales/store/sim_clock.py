@@ -18,11 +18,13 @@ class DatabaseClock:
         self._start = start
 
     def now(self) -> datetime:
+        # Read-only on purpose: it is called inside other transactions (a write here would
+        # wait for SQLite's lock held by the caller). `initialise` pins the start at start-up.
         with self.engine.connect() as conn:
             value = conn.execute(sa.select(t.sim_clock.c.now).where(t.sim_clock.c.id == 1)).scalar()
-        return value if value is not None else self._initialise()
+        return value if value is not None else self._start.now()
 
-    def _initialise(self) -> datetime:
+    def initialise(self) -> datetime:
         with self.engine.begin() as conn:
             existing = conn.execute(sa.select(t.sim_clock.c.now).where(t.sim_clock.c.id == 1)).scalar()
             if existing is not None:
@@ -34,7 +36,7 @@ class DatabaseClock:
     def advance(self, delta: timedelta) -> datetime:
         if delta < timedelta(0):
             raise ValueError("time only moves forward")
-        self.now()  # make sure the row exists
+        self.initialise()
         with self.engine.begin() as conn:
             current = conn.execute(
                 sa.select(t.sim_clock.c.now).where(t.sim_clock.c.id == 1).with_for_update()

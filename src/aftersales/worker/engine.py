@@ -14,14 +14,14 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 import sqlalchemy as sa
 
 from ..domain.clock import Clock, SystemClock
 from ..domain.errors import DomainError
-from ..services import cases, orders
+from ..services import cases, idempotency, orders
 from ..services.context import SYSTEM, Env
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
@@ -70,6 +70,7 @@ class DeadlineEngine:
         # business clock is simulated.
         self.lease_clock = lease_clock or SystemClock()
         self.stats = Stats()
+        self._last_purge: datetime | None = None
 
     def claim(self) -> list[Any]:
         """Claim up to batch_size due deadlines, oldest first."""
@@ -152,11 +153,24 @@ class DeadlineEngine:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).where(d.due_at <= self.env.clock.now())).scalar_one()
 
+    def housekeeping(self) -> None:
+        """Drop expired Idempotency-Key records, at most once an hour."""
+        now = self.env.clock.now()
+        if self._last_purge is not None and now - self._last_purge < timedelta(hours=1):
+            return
+        with UnitOfWork(self.engine) as uow:
+            purged = idempotency.purge(uow, now)
+            uow.commit()
+        self._last_purge = now
+        if purged:
+            log.info("purged %d expired idempotency keys", purged)
+
     def run_forever(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
         log.info("deadline worker %s started", self.worker_id)
         while not stop.is_set():
             try:
                 if self.run_once() == 0:
+                    self.housekeeping()
                     stop.wait(poll_seconds)
             except sa.exc.OperationalError:
                 log.warning("database unavailable; retrying", exc_info=True)

@@ -10,6 +10,7 @@ from ...domain.errors import Forbidden, NotFound
 from ...domain.policy import TIMERS
 from ...worker.engine import DeadlineEngine
 from .. import schemas as s
+from ..actions import perform
 from ..auth import CurrentActor
 
 router = APIRouter(tags=["meta"])
@@ -43,7 +44,10 @@ def advance_clock(body: s.ClockAdvance, request: Request, actor: CurrentActor):
         raise NotFound("the simulated clock is off")
     if actor.role != "admin":
         raise Forbidden("only an admin moves the clock")
-    now = runtime.sim_clock.advance(timedelta(seconds=body.advance_seconds))
-    engine = DeadlineEngine(runtime.engine, runtime.env, worker_id="admin-clock")
-    fired = engine.run_until_idle()
-    return {"now": now.isoformat(), "fired": fired}
+
+    def work(_):
+        now = runtime.sim_clock.advance(timedelta(seconds=body.advance_seconds))
+        fired = DeadlineEngine(runtime.engine, runtime.env, worker_id="admin-clock").run_until_idle()
+        return 200, {"now": now.isoformat(), "fired": fired}
+
+    return perform(request, actor, body.model_dump(), work, own_transactions=True)

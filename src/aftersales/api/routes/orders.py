@@ -11,7 +11,7 @@ from .. import schemas as s
 from ..action_routes import add_action_routes
 from ..actions import perform, read, respond
 from ..auth import CurrentActor
-from ..views import order_view
+from ..views import event_view, order_view
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
@@ -41,6 +41,15 @@ def list_orders(request: Request, actor: CurrentActor, status: str | None = None
 @router.get("/{order_id}")
 def get_order(order_id: str, request: Request, actor: CurrentActor):
     return respond(200, read(request, lambda uow: order_view(orders.get(uow, actor, order_id), actor)))
+
+
+@router.get("/{order_id}/events", summary="The order's timeline, deadline firings included")
+def order_events(order_id: str, request: Request, actor: CurrentActor):
+    def work(uow):
+        order = orders.get(uow, actor, order_id)
+        return {"items": [event_view(e) for e in uow.events.for_subject("order", order.id)]}
+
+    return read(request, work)
 
 
 def _run(uow, env, actor, order_id, action, params, expected):
