@@ -94,3 +94,59 @@ class DisputeReturn(Statement):
 
 class ClockAdvance(Body):
     advance_seconds: Annotated[int, Field(strict=True, ge=0, le=10 * 365 * 86400)]
+
+
+class EvidenceStatement(Body):
+    statement: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    evidence: EvidenceIds = []
+
+
+class RequestEvidence(Body):
+    party: Literal["buyer", "merchant"]
+    note: Long | None = None
+
+
+class Assign(Body):
+    agent_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+
+
+class Ruling(Body):
+    outcome: Literal["refund", "partial_refund", "deny"]
+    amount: Amount | None = None
+    liable_party: Literal["merchant", "buyer", "logistics", "platform", "none"]
+    rationale: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class AppealIn(Body):
+    grounds: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    evidence: EvidenceIds = []
+
+
+class AppealDecision(Body):
+    decision: Literal["uphold", "overturn"]
+    rationale: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class Note(Body):
+    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class ArbitrationIn(Body):
+    after_sale_id: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    statement: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    evidence: EvidenceIds = []
+
+
+class AgentIn(Body):
+    name: Line
+    capacity: Annotated[int, Field(strict=True, ge=0, le=10_000)]
+    active: bool = True
+
+
+class ViolationIn(Body):
+    kind: Literal["warning", "penalty"]
+    points: Annotated[int, Field(strict=True, ge=0, le=100)] = 0
+    amount: Annotated[int, Field(strict=True, ge=1, le=MAX_AMOUNT)] | None = None
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+    cause: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    after_sale_id: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None

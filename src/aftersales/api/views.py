@@ -50,11 +50,18 @@ def case_view(c: Case, actor: Actor) -> dict[str, Any]:
 
 
 def dispute_view(d: Dispute) -> dict[str, Any]:
+    live = d.status in ("applied", "open", "under_review")
     return {
-        "id": d.id, "after_sale_id": d.after_sale_id, "order_id": d.order_id, "buyer_id": d.buyer_id,
-        "merchant_id": d.merchant_id, "status": d.status, "opened_by": d.opened_by, "reason": d.reason,
-        "statements": d.statements, "assignee": d.assignee,
-        "deadline": deadline("platform_ruling", d.deadline_due_at), "sla_breached": d.sla_breached,
+        "id": d.id, "kind": d.kind, "after_sale_id": d.after_sale_id, "order_id": d.order_id,
+        "buyer_id": d.buyer_id, "merchant_id": d.merchant_id, "status": d.status, "opened_by": d.opened_by,
+        "reason": d.reason, "policy": d.policy, "statements": d.statements, "assignee": d.assignee,
+        # While open: the platform's own ruling SLA; once ruled: the appeal window.
+        "deadline": deadline("platform_ruling", d.ruling_due_at) if live else deadline(d.deadline_action, d.deadline_due_at),
+        "ruling_due_at": iso(d.ruling_due_at), "sla_breached": d.sla_breached,
+        "evidence_due": d.evidence_due,
+        "ruling": {"outcome": d.outcome, "amount": d.amount, "liable_party": d.liable_party,
+                   "rationale": d.rationale, "ruled_by": d.ruled_by, "ruled_at": iso(d.ruled_at)}
+        if d.outcome else None,
         "negotiation": d.extra.get("negotiation", []), "version": d.version,
         "created_at": iso(d.created_at), "updated_at": iso(d.updated_at),
     }

@@ -151,6 +151,9 @@ CASE_MACHINE = Machine(
         transition("withdraw", _OPEN_BEFORE_REFUND, "closed", "buyer"),
         transition("escalate", "rejected", "in_intervention", "buyer", effect="open_dispute"),
         transition("dispute_return", "return_shipped", "in_intervention", "merchant", effect="open_dispute"),
+        # 判责: a platform ruling (or an appeal or arbitration that overturns a denial) executes itself.
+        transition("platform_refund", ("in_intervention", "closed"), "refunded", "agent", effect="platform_refund"),
+        transition("platform_deny", "in_intervention", "closed", "agent"),
     ],
 )
 

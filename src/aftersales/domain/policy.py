@@ -25,6 +25,8 @@ TIMERS = {
     "escalation_window": "merchant refusal -> auto close if not escalated",
     "exchange_receipt": "replacement shipped -> auto complete exchange",
     "platform_ruling_sla": "intervention opened -> platform ruling due",
+    "evidence_period": "dispute opened (or more evidence asked) -> last moment a party adds evidence",
+    "appeal_window": "platform ruling -> last moment the losing party appeals",
 }
 
 
@@ -46,6 +48,8 @@ class Policy:
     timers: Mapping[str, timedelta]
     shipping_refundable: bool = False
     violation_points: Mapping[str, int] = field(default_factory=dict)
+    # (points reached, restriction) in ascending order: 扣分 thresholds that escalate sanctions
+    sanctions: tuple[tuple[int, str], ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -57,6 +61,9 @@ class Policy:
 
     def points_for(self, violation_kind: str) -> int:
         return self.violation_points.get(violation_kind, 0)
+
+    def restrictions_at(self, points: int) -> list[str]:
+        return [name for threshold, name in self.sanctions if points >= threshold]
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> "Policy":
@@ -75,5 +82,6 @@ class Policy:
             timers={k: parse_duration(v) for k, v in raw_timers.items()},
             shipping_refundable=bool(money.get("shipping_refundable", False)),
             violation_points={k: int(v) for k, v in data.get("violation_points", {}).items()},
+            sanctions=tuple(sorted((int(s["points"]), str(s["restriction"])) for s in data.get("sanctions", []))),
             sources={k: str(v) for k, v in data.get("sources", {}).items()},
         )

@@ -115,15 +115,15 @@ def act(uow: UnitOfWork, env: Env, actor: Actor, case_id: str, action: str, para
         if missing:
             raise ValidationFailed(f"missing {', '.join(missing)}", fields=missing)
         out = _record_inputs(uow, actor, case, tr, params)
-        out.update(_money_and_sanctions(uow, env, case, order, tr, now, out.get("evidence")))
+        out.update(_money_and_sanctions(uow, env, case, order, tr, now, params, out.get("evidence")))
         if tr.effect == "open_dispute":
             case.dispute_id = disputes.open_for(uow, env, actor, case, params, now)
             out["dispute_id"] = case.dispute_id
         if tr.target in domain.TERMINAL:
             case.closed_at = now
             _release_order(uow, order, case)
-            if case.dispute_id:
-                disputes.close(uow, case.dispute_id, now, outcome=tr.action)
+            if case.dispute_id and tr.action == "withdraw":
+                disputes.close(uow, case.dispute_id, now, outcome="withdrawn")
         return out
 
     apply(uow, env, actor, CASE, case, action, if_match=if_match, effects=effects,
@@ -153,10 +153,16 @@ def _record_inputs(uow: UnitOfWork, actor: Actor, case: Case, tr: Transition, pa
 
 
 def _money_and_sanctions(uow: UnitOfWork, env: Env, case: Case, order: Order, tr: Transition,
-                         now: datetime, cited: list[str] | None) -> dict[str, Any]:
+                         now: datetime, params: dict[str, Any], cited: list[str] | None) -> dict[str, Any]:
     if tr.effect is None or tr.effect == "open_dispute":
         return {}
     policy = env.policy(case.policy)
+    if tr.effect == "platform_refund":
+        # A ruling's amount; COD buyers are paid by the platform first 先行赔付.
+        method = "original_payment" if case.payment_method == "online" else "advance_compensation"
+        refund = refunds.issue(uow, order, amount=params["refund_amount"], method=method, now=now, case=case,
+                               evidence=cited, limit=refundable(order, policy))
+        return {"refund_id": refund["id"], "refund_amount": refund["amount"]}
     method = {"refund_original_payment": "original_payment", "refund_merchant_cod": "merchant_cod",
               "advance_compensation": "advance_compensation"}[tr.effect]
     refund = refunds.refund_case(uow, order, case, policy, method, now, evidence=cited)
@@ -166,9 +172,12 @@ def _money_and_sanctions(uow: UnitOfWork, env: Env, case: Case, order: Order, tr
             uow, merchant_id=case.merchant_id, kind="advance_compensation",
             points=policy.points_for("advance_compensation"),
             cause="COD refund voucher not uploaded in time; the platform paid the buyer first 先行赔付",
-            now=now, order_id=order.id, after_sale_id=case.id,
+            now=now, order_id=order.id, after_sale_id=case.id, amount=refund["amount"], currency=order.currency,
         )
-        out["violation_id"] = violation["id"]
+        recovery = refunds.settle(uow, order, direction="merchant_to_platform", amount=refund["amount"],
+                                  cause="recovery of the platform's advance compensation 追缴", now=now,
+                                  after_sale_id=case.id)
+        out.update(violation_id=violation["id"], settlement_id=recovery["id"])
     return out
 
 

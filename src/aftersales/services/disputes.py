@@ -1,55 +1,206 @@
-"""Opening a dispute and reading it; the platform's ruling workflow builds on this."""
+"""Disputes: opening, evidence, assignment, the agents' queue and notes. Rulings and appeals,
+which move money and sanctions, live in `rulings.py`."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
+
+from ..domain import disputes as domain
 from ..domain.cases import Case
-from ..domain.disputes import Dispute
-from ..domain.errors import Forbidden
+from ..domain.disputes import DISPUTE_MACHINE, Dispute
+from ..domain.errors import Conflict, DeadlinePassed, Forbidden, ValidationFailed
 from ..domain.ids import new_id
-from ..store.repositories import Repo
 from ..store import tables as t
+from ..store.repositories import Repo
 from ..store.unit_of_work import UnitOfWork
+from . import evidence
 from .context import Actor, Env, visible
+from .transitions import Kind, apply
+
+DISPUTE = Kind(
+    name="dispute",
+    machine=DISPUTE_MACHINE,
+    deadlines=domain.DEADLINES,
+    snapshot_fields=("status", "assignee", "outcome", "amount", "liable_party", "deadline_action",
+                     "deadline_due_at"),
+    repo=lambda uow: repo(uow),
+)
+LIVE = ("open", "under_review", "appealed")
 
 
 def repo(uow: UnitOfWork) -> Repo[Dispute]:
     return Repo(uow.conn, t.disputes, Dispute)
 
 
-def open_for(uow: UnitOfWork, env: Env, actor: Actor, case: Case, params: dict[str, Any], now: datetime) -> str:
-    """Open the dispute with what both sides said so far; the ruling SLA starts now."""
+def open_for(uow: UnitOfWork, env: Env, actor: Actor, case: Case, params: dict[str, Any], now: datetime,
+             kind: str = "intervention") -> str:
+    """Open a dispute with what both sides said so far; the ruling SLA and evidence periods start."""
+    policy = env.policy(case.policy)
     negotiation = [
         {"actor_role": e.actor_role, "actor_id": e.actor_id, "action": e.action, "at": e.at.isoformat(),
          "data": e.data}
         for e in uow.events.for_subject("after_sale", case.id)
     ]
-    statement = {"party": actor.role, "actor_id": actor.id, "statement": params.get("statement"),
-                 "evidence": params.get("evidence", []), "at": now.isoformat()}
+    evidence_until = (now + policy.timer("evidence_period")).isoformat()
     dispute = Dispute(
         id=new_id("dp", now), after_sale_id=case.id, order_id=case.order_id, buyer_id=case.buyer_id,
-        merchant_id=case.merchant_id, status="open", opened_by=actor.role, created_at=now, updated_at=now,
-        reason=params.get("reason"), statements=[statement],
-        deadline_due_at=now + env.policy(case.policy).timer("platform_ruling_sla"),
+        merchant_id=case.merchant_id, kind=kind, status="applied" if kind == "arbitration" else "open",
+        policy=case.policy, opened_by=actor.role, created_at=now, updated_at=now,
+        reason=params.get("reason") or case.reason, statements=[_statement(actor, params, now)],
+        ruling_due_at=now + policy.timer("platform_ruling_sla"),
+        evidence_due={"buyer": evidence_until, "merchant": evidence_until},
         extra={"negotiation": negotiation},
     )
     repo(uow).insert(dispute)
+    uow.events.record(kind="dispute", subject_id=dispute.id, action="open", actor_role=actor.role,
+                      actor_id=actor.id, at=now, before=None, after={"status": dispute.status},
+                      data={"after_sale_id": case.id, "kind": kind})
     return dispute.id
+
+
+def _statement(actor: Actor, params: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {"party": actor.role, "actor_id": actor.id, "statement": params.get("statement"),
+            "evidence": params.get("evidence", []), "at": now.isoformat()}
 
 
 def get(uow: UnitOfWork, actor: Actor, dispute_id: str) -> Dispute:
     return visible(repo(uow).get(dispute_id), actor, "dispute")
 
 
-def queue_filters(actor: Actor, *, status: str | None, assignee: str | None) -> list[Any]:
-    if actor.role not in ("agent", "admin"):
+def submit_evidence(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dict[str, Any],
+                    if_match: int | None = None) -> Dispute:
+    dispute = get(uow, actor, dispute_id)
+    now = env.clock.now()
+    due = dispute.evidence_due.get(actor.role)
+    if actor.role in domain.PARTIES and due and datetime.fromisoformat(due) <= now:
+        raise DeadlinePassed(f"the {actor.role}'s evidence period ended at {due}", due_at=due)
+    cited = evidence.cite(uow, actor, dispute.after_sale_id, params.get("evidence") or [])
+
+    def effects(_: Any) -> dict[str, Any]:
+        dispute.statements = [*dispute.statements, _statement(actor, {**params, "evidence": cited}, now)]
+        return {"statement": params.get("statement"), "evidence": cited}
+
+    apply(uow, env, actor, DISPUTE, dispute, "submit_evidence", if_match=if_match, effects=effects)
+    return dispute
+
+
+def request_evidence(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dict[str, Any],
+                     if_match: int | None = None) -> Dispute:
+    """补充举证: re-open one party's evidence period; nothing else pauses."""
+    dispute = get(uow, actor, dispute_id)
+    party = params["party"]
+    now = env.clock.now()
+
+    def effects(_: Any) -> dict[str, Any]:
+        until = (now + env.policy(dispute.policy).timer("evidence_period")).isoformat()
+        dispute.evidence_due = {**dispute.evidence_due, party: until}
+        return {"party": party, "until": until, "note": params.get("note")}
+
+    apply(uow, env, actor, DISPUTE, dispute, "request_evidence", if_match=if_match, effects=effects)
+    return dispute
+
+
+def review_application(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, action: str,
+                       if_match: int | None = None) -> Dispute:
+    """Arbitration is first accepted or declined by the platform."""
+    dispute = get(uow, actor, dispute_id)
+    if action == "accept":
+        # The ruling SLA runs from acceptance, not from the application.
+        dispute.ruling_due_at = env.clock.now() + env.policy(dispute.policy).timer("platform_ruling_sla")
+    apply(uow, env, actor, DISPUTE, dispute, action, if_match=if_match)
+    return dispute
+
+
+def assign(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dict[str, Any],
+           if_match: int | None = None) -> Dispute:
+    """By hand (`agent_id`) or automatically: the least-loaded active agent with capacity left."""
+    dispute = get(uow, actor, dispute_id)
+    agent_id = params.get("agent_id") or least_loaded_agent(uow)
+    if params.get("agent_id") and not _agent_exists(uow, agent_id):
+        raise ValidationFailed(f"unknown or inactive agent {agent_id!r}", fields=["agent_id"])
+
+    def effects(_: Any) -> dict[str, Any]:
+        previous, dispute.assignee = dispute.assignee, agent_id
+        return {"agent_id": agent_id, "previous": previous, "automatic": not params.get("agent_id")}
+
+    apply(uow, env, actor, DISPUTE, dispute, "assign", if_match=if_match, effects=effects)
+    return dispute
+
+
+def _agent_exists(uow: UnitOfWork, agent_id: str) -> bool:
+    a = t.agents.c
+    return uow.execute(sa.select(a.id).where(a.id == agent_id, a.active.is_(True))).first() is not None
+
+
+def least_loaded_agent(uow: UnitOfWork) -> str:
+    a, d = t.agents.c, t.disputes.c
+    load = (sa.select(sa.func.count()).where(d.assignee == a.id, d.status.in_(LIVE))
+            .correlate(t.agents).scalar_subquery())
+    row = uow.execute(
+        sa.select(a.id, load.label("load")).where(a.active.is_(True), load < a.capacity)
+        .order_by(load, a.id).limit(1)
+    ).first()
+    if row is None:
+        raise Conflict("no active agent has capacity left", code="no_agent_available")
+    return str(row.id)
+
+
+def upsert_agent(uow: UnitOfWork, env: Env, actor: Actor, agent_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    if actor.role != "admin":
+        raise Forbidden("only an admin manages the agent roster")
+    row = {"id": agent_id, "name": params["name"], "capacity": params["capacity"], "active": params["active"],
+           "updated_at": env.clock.now()}
+    a = t.agents.c
+    if uow.execute(sa.select(a.id).where(a.id == agent_id)).first():
+        uow.execute(t.agents.update().where(a.id == agent_id).values(**row))
+    else:
+        uow.execute(t.agents.insert().values(**row))
+    return row
+
+
+def agents_with_load(uow: UnitOfWork) -> list[dict[str, Any]]:
+    a, d = t.agents.c, t.disputes.c
+    load = (sa.select(sa.func.count()).where(d.assignee == a.id, d.status.in_(LIVE))
+            .correlate(t.agents).scalar_subquery())
+    return [dict(r._mapping) for r in uow.execute(sa.select(t.agents, load.label("load")).order_by(a.id))]
+
+
+def add_note(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, body: str) -> dict[str, Any]:
+    if actor.role not in domain.AGENTS:
+        raise Forbidden("notes are for agents")
+    dispute = get(uow, actor, dispute_id)
+    row = {"id": new_id("nt", env.clock.now()), "dispute_id": dispute.id, "agent_id": actor.id, "body": body,
+           "created_at": env.clock.now()}
+    uow.execute(t.dispute_notes.insert().values(**row))
+    return row
+
+
+def notes(uow: UnitOfWork, actor: Actor, dispute_id: str) -> list[dict[str, Any]]:
+    if actor.role not in domain.AGENTS:
+        raise Forbidden("notes are for agents")
+    get(uow, actor, dispute_id)
+    n = t.dispute_notes.c
+    return [dict(r._mapping) for r in uow.execute(
+        sa.select(t.dispute_notes).where(n.dispute_id == dispute_id).order_by(n.created_at, n.id))]
+
+
+def queue_filters(actor: Actor, now: datetime, **filters: Any) -> list[Any]:
+    """The agents' queue: status, kind, merchant, reason, assignee, and SLA urgency
+    (`sla=breached`: past its ruling deadline; `sla=due_24h`: due within a day)."""
+    if actor.role not in domain.AGENTS:
         raise Forbidden("the dispute queue is for platform agents")
     d = t.disputes.c
-    where = [d.status == status] if status else []
-    if assignee:
-        where.append(d.assignee == assignee)
+    where = [getattr(d, name) == value for name, value in filters.items() if value and name != "sla"]
+    sla = filters.get("sla")
+    if sla == "breached":
+        where += [d.status.in_(("open", "under_review")), d.ruling_due_at <= now]
+    elif sla == "due_24h":
+        where += [d.status.in_(("open", "under_review")), d.ruling_due_at <= now + timedelta(hours=24)]
+    elif sla:
+        raise ValidationFailed("sla must be 'breached' or 'due_24h'", fields=["sla"])
     return where
 
 
@@ -67,7 +218,7 @@ def close(uow: UnitOfWork, dispute_id: str, now: datetime, outcome: str) -> None
     """The case ended outside a ruling (e.g. the buyer withdrew): the dispute is final."""
     r = repo(uow)
     dispute = r.get(dispute_id)
-    if dispute is None or dispute.status == "final":
+    if dispute is None or dispute.status in ("final", "declined", "ruled", "appealed"):
         return
     expected = dispute.version
     dispute.status, dispute.updated_at = "final", now

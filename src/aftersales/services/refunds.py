@@ -53,13 +53,41 @@ def refund_case(uow: UnitOfWork, order: Order, case: Case, policy: Policy, metho
 
 
 def record_violation(uow: UnitOfWork, *, merchant_id: str, kind: str, points: int, cause: str,
-                     now: datetime, order_id: str | None = None, after_sale_id: str | None = None) -> dict[str, Any]:
+                     now: datetime, order_id: str | None = None, after_sale_id: str | None = None,
+                     dispute_id: str | None = None, amount: int | None = None,
+                     currency: str | None = None) -> dict[str, Any]:
     row = dict(
         id=new_id("vi", now), merchant_id=merchant_id, kind=kind, points=points, status="active",
-        cause=cause, order_id=order_id, after_sale_id=after_sale_id, created_at=now,
+        cause=cause, order_id=order_id, after_sale_id=after_sale_id, dispute_id=dispute_id, amount=amount,
+        currency=currency, revoked_at=None, revoked_reason=None, created_at=now,
     )
     uow.execute(t.violations.insert().values(**row))
     return row
+
+
+def revoke_violations(uow: UnitOfWork, *, dispute_id: str, reason: str, now: datetime) -> list[str]:
+    """A won appeal takes the ruling's violations off the merchant's record (kept, marked revoked)."""
+    v = t.violations.c
+    ids = [r.id for r in uow.execute(sa.select(v.id).where(v.dispute_id == dispute_id, v.status == "active"))]
+    if ids:
+        uow.execute(t.violations.update().where(v.id.in_(ids))
+                    .values(status="revoked", revoked_at=now, revoked_reason=reason))
+    return ids
+
+
+def settle(uow: UnitOfWork, order: Order, *, direction: str, amount: int, cause: str, now: datetime,
+           after_sale_id: str | None = None, dispute_id: str | None = None) -> dict[str, Any]:
+    """Money between platform and merchant: who finally bears a refund the buyer already has."""
+    row = dict(id=new_id("st", now), merchant_id=order.merchant_id, order_id=order.id,
+               after_sale_id=after_sale_id, dispute_id=dispute_id, direction=direction, amount=amount,
+               currency=order.currency, cause=cause, created_at=now)
+    uow.execute(t.settlements.insert().values(**row))
+    return row
+
+
+def list_settlements(uow: UnitOfWork, *where: Any) -> list[dict[str, Any]]:
+    s = t.settlements.c
+    return [dict(r._mapping) for r in uow.execute(sa.select(t.settlements).where(*where).order_by(s.created_at, s.id))]
 
 
 def list_refunds(uow: UnitOfWork, *where: Any) -> list[dict[str, Any]]:

@@ -97,18 +97,88 @@ disputes = sa.Table(
     sa.Column("order_id", Text(64), nullable=False),
     sa.Column("buyer_id", Text(64), nullable=False),
     sa.Column("merchant_id", Text(64), nullable=False, index=True),
+    sa.Column("kind", Text(16), nullable=False),
     sa.Column("status", Text(32), nullable=False),
+    sa.Column("policy", Text(64), nullable=False),
     sa.Column("opened_by", Text(16), nullable=False),
     sa.Column("reason", Text(64)),
     sa.Column("statements", sa.JSON, nullable=False, default=list),
     sa.Column("assignee", Text(64), index=True),
+    sa.Column("ruling_due_at", UTCDateTime),
+    sa.Column("deadline_action", Text(40)),
     sa.Column("deadline_due_at", UTCDateTime),
     sa.Column("sla_breached", sa.Boolean, nullable=False, default=False),
+    sa.Column("evidence_due", sa.JSON, nullable=False, default=dict),
+    sa.Column("outcome", Text(16)),
+    sa.Column("amount", Money),
+    sa.Column("liable_party", Text(16)),
+    sa.Column("rationale", Text(4000)),
+    sa.Column("ruled_by", Text(64)),
+    sa.Column("ruled_at", UTCDateTime),
     sa.Column("extra", sa.JSON, nullable=False, default=dict),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
-    sa.Index(None, "status", "deadline_due_at", "id"),
+    sa.Index(None, "status", "ruling_due_at", "id"),
+    sa.Index(None, "status", "created_at", "id"),
+)
+
+# Agents' own notes on a dispute: never shown to the parties.
+dispute_notes = sa.Table(
+    "dispute_notes",
+    metadata,
+    sa.Column("id", Text(40), primary_key=True),
+    sa.Column("dispute_id", Text(40), sa.ForeignKey("disputes.id"), nullable=False, index=True),
+    sa.Column("agent_id", Text(64), nullable=False),
+    sa.Column("body", Text(4000), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+appeals = sa.Table(
+    "appeals",
+    metadata,
+    sa.Column("id", Text(40), primary_key=True),
+    sa.Column("dispute_id", Text(40), sa.ForeignKey("disputes.id"), nullable=False, index=True),
+    sa.Column("after_sale_id", Text(40), nullable=False),
+    sa.Column("buyer_id", Text(64), nullable=False),
+    sa.Column("merchant_id", Text(64), nullable=False),
+    sa.Column("appellant_role", Text(16), nullable=False),
+    sa.Column("appellant_id", Text(64), nullable=False),
+    sa.Column("grounds", Text(4000), nullable=False),
+    sa.Column("evidence", sa.JSON, nullable=False, default=list),
+    sa.Column("status", Text(16), nullable=False),
+    sa.Column("decision", Text(16)),
+    sa.Column("rationale", Text(4000)),
+    sa.Column("decided_by", Text(64)),
+    sa.Column("decided_at", UTCDateTime),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The platform's agents and how many live disputes each may hold (automatic assignment).
+agents = sa.Table(
+    "agents",
+    metadata,
+    sa.Column("id", Text(64), primary_key=True),
+    sa.Column("name", Text(200), nullable=False),
+    sa.Column("capacity", sa.Integer, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Money between platform and merchant that the buyer never sees: who finally bears a refund.
+settlements = sa.Table(
+    "settlements",
+    metadata,
+    sa.Column("id", Text(40), primary_key=True),
+    sa.Column("merchant_id", Text(64), nullable=False, index=True),
+    sa.Column("order_id", Text(64), nullable=False),
+    sa.Column("after_sale_id", Text(40), index=True),
+    sa.Column("dispute_id", Text(40)),
+    sa.Column("direction", Text(24), nullable=False),  # platform_to_merchant | merchant_to_platform
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("currency", Text(3), nullable=False),
+    sa.Column("cause", Text(500), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
 # One pending deadline per subject; fired or superseded rows are deleted (the event keeps the record).
@@ -190,6 +260,11 @@ violations = sa.Table(
     sa.Column("cause", Text(500), nullable=False),
     sa.Column("order_id", Text(64)),
     sa.Column("after_sale_id", Text(40)),
+    sa.Column("dispute_id", Text(40)),
+    sa.Column("amount", Money),  # penalties and recoveries carry money; warnings and points do not
+    sa.Column("currency", Text(3)),
+    sa.Column("revoked_at", UTCDateTime),
+    sa.Column("revoked_reason", Text(500)),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from ..domain.clock import Clock, SystemClock
 from ..domain.errors import DomainError
-from ..services import cases, idempotency, orders
+from ..services import cases, idempotency, orders, rulings
 from ..services.context import SYSTEM, Env
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
@@ -41,8 +41,14 @@ def _fire_order(uow: UnitOfWork, env: Env, row: Any) -> None:
     orders.act(uow, env, SYSTEM, row.subject_id, row.action, deadline_id=row.id)
 
 
-FIRE: dict[str, Callable[[UnitOfWork, Env, Any], None]] = {"after_sale": _fire_case, "order": _fire_order}
-_VERSIONED = {"after_sale": t.after_sales, "order": t.orders}
+def _fire_dispute(uow: UnitOfWork, env: Env, row: Any) -> None:
+    rulings.finalize(uow, env, row.subject_id, deadline_id=row.id)
+
+
+FIRE: dict[str, Callable[[UnitOfWork, Env, Any], None]] = {
+    "after_sale": _fire_case, "order": _fire_order, "dispute": _fire_dispute,
+}
+_VERSIONED = {"after_sale": t.after_sales, "order": t.orders, "dispute": t.disputes}
 
 
 @dataclass

@@ -1,21 +1,29 @@
-"""Disputes opened by escalation or a disputed return (API.md "Disputes")."""
+"""Disputes: intervention and arbitration, evidence, the agents' queue, rulings and appeals."""
 
 from fastapi import APIRouter, Query, Request
 
-from ...services import disputes
+from ...services import disputes, rulings
 from ...services.pages import page
 from ...store import tables as t
-from ..actions import read, respond
+from .. import schemas as s
+from ..action_routes import add_action_routes
+from ..actions import perform, read, respond
 from ..auth import CurrentActor
-from ..views import dispute_view
+from ..views import dispute_view, event_view, row_view
 
 router = APIRouter(prefix="/v1/disputes", tags=["disputes"])
+appeals_router = APIRouter(prefix="/v1/appeals", tags=["disputes"])
+arbitration_router = APIRouter(prefix="/v1/arbitrations", tags=["disputes"])
 
 
-@router.get("", summary="The agents' queue, oldest first")
-def list_disputes(request: Request, actor: CurrentActor, status: str | None = None, assignee: str | None = None,
-                  cursor: str | None = None, limit: int = Query(50, ge=1, le=200)):
-    where = disputes.queue_filters(actor, status=status, assignee=assignee)
+@router.get("", summary="The agents' queue, oldest first, with filters and SLA urgency")
+def list_disputes(request: Request, actor: CurrentActor, status: str | None = None, kind: str | None = None,
+                  assignee: str | None = None, merchant_id: str | None = None, reason: str | None = None,
+                  sla: str | None = Query(None, description="breached | due_24h"), cursor: str | None = None,
+                  limit: int = Query(50, ge=1, le=200)):
+    now = request.app.state.runtime.env.clock.now()
+    where = disputes.queue_filters(actor, now, status=status, kind=kind, assignee=assignee,
+                                   merchant_id=merchant_id, reason=reason, sla=sla)
 
     def work(uow):
         rows, nxt = page(uow.conn, t.disputes, where, cursor, limit, newest_first=False)
@@ -27,3 +35,79 @@ def list_disputes(request: Request, actor: CurrentActor, status: str | None = No
 @router.get("/{dispute_id}")
 def get_dispute(dispute_id: str, request: Request, actor: CurrentActor):
     return respond(200, read(request, lambda uow: dispute_view(disputes.get(uow, actor, dispute_id))))
+
+
+@router.get("/{dispute_id}/events")
+def dispute_events(dispute_id: str, request: Request, actor: CurrentActor):
+    def work(uow):
+        d = disputes.get(uow, actor, dispute_id)
+        return {"items": [event_view(e) for e in uow.events.for_subject("dispute", d.id)]}
+
+    return read(request, work)
+
+
+@router.get("/{dispute_id}/appeals", summary="Appeals of a dispute and their status")
+def list_appeals(dispute_id: str, request: Request, actor: CurrentActor):
+    return read(request, lambda uow: {"items": [row_view(a) for a in rulings.appeals_of(uow, actor, dispute_id)]})
+
+
+@router.post("/{dispute_id}/appeals", status_code=201, summary="The losing party appeals 申诉")
+def file_appeal(dispute_id: str, body: s.AppealIn, request: Request, actor: CurrentActor):
+    env, params = request.app.state.runtime.env, body.model_dump()
+    return perform(request, actor, params,
+                   lambda uow: (201, row_view(rulings.appeal(uow, env, actor, dispute_id, params))))
+
+
+@router.get("/{dispute_id}/notes", summary="Agents' internal notes")
+def list_notes(dispute_id: str, request: Request, actor: CurrentActor):
+    return read(request, lambda uow: {"items": [row_view(n) for n in disputes.notes(uow, actor, dispute_id)]})
+
+
+@router.post("/{dispute_id}/notes", status_code=201, summary="Add an internal note (agents only)")
+def add_note(dispute_id: str, body: s.Note, request: Request, actor: CurrentActor):
+    env = request.app.state.runtime.env
+    return perform(request, actor, body.model_dump(),
+                   lambda uow: (201, row_view(disputes.add_note(uow, env, actor, dispute_id, body.body))))
+
+
+_ACTIONS = {
+    "evidence": disputes.submit_evidence,
+    "request_evidence": disputes.request_evidence,
+    "assign": disputes.assign,
+    "rule": rulings.rule,
+    "accept": lambda uow, env, actor, i, p, if_match: disputes.review_application(uow, env, actor, i, "accept", if_match),
+    "decline": lambda uow, env, actor, i, p, if_match: disputes.review_application(uow, env, actor, i, "decline", if_match),
+}
+
+
+def _run(uow, env, actor, dispute_id, action, params, expected):
+    return dispute_view(_ACTIONS[action](uow, env, actor, dispute_id, params, expected))
+
+
+add_action_routes(router, {
+    "evidence": (s.EvidenceStatement, "A party adds a statement and evidence within its evidence period"),
+    "request-evidence": (s.RequestEvidence, "An agent asks a party for more evidence (re-opens its period)"),
+    "assign": (s.Assign, "Assign to an agent, or automatically to the least-loaded one (no agent_id)"),
+    "rule": (s.Ruling, "Rule 判责: outcome, amount, liable party, rationale; executes itself"),
+    "accept": (s.Empty, "Accept an arbitration application"),
+    "decline": (s.Empty, "Decline an arbitration application"),
+}, _run)
+
+
+@appeals_router.get("/{appeal_id}")
+def get_appeal(appeal_id: str, request: Request, actor: CurrentActor):
+    return read(request, lambda uow: row_view(rulings.get_appeal(uow, actor, appeal_id)))
+
+
+@appeals_router.post("/{appeal_id}/decide", summary="Uphold or overturn (an agent other than the ruler)")
+def decide_appeal(appeal_id: str, body: s.AppealDecision, request: Request, actor: CurrentActor):
+    env, params = request.app.state.runtime.env, body.model_dump()
+    return perform(request, actor, params,
+                   lambda uow: (200, row_view(rulings.decide(uow, env, actor, appeal_id, params))))
+
+
+@arbitration_router.post("", status_code=201, summary="Apply for arbitration 仲裁 of a closed request")
+def apply_arbitration(body: s.ArbitrationIn, request: Request, actor: CurrentActor):
+    env, params = request.app.state.runtime.env, body.model_dump()
+    return perform(request, actor, params,
+                   lambda uow: (201, dispute_view(rulings.apply_for_arbitration(uow, env, actor, params))))

@@ -1,12 +1,13 @@
-"""The refund ledger and merchants' violations (API.md "Money and sanctions")."""
+"""The refund ledger, platform-merchant settlements, and merchants' violations and standing."""
 
 from fastapi import APIRouter, Request
 
 from ...domain.errors import Forbidden, NotFound
-from ...services import refunds
-from ...services.context import scope
+from ...services import refunds, sanctions
+from ...services.context import Actor, scope
 from ...store import tables as t
-from ..actions import read
+from .. import schemas as s
+from ..actions import perform, read
 from ..auth import CurrentActor
 from ..views import row_view
 
@@ -20,10 +21,38 @@ def list_refunds(request: Request, actor: CurrentActor, order_id: str | None = N
     return read(request, lambda uow: {"items": [row_view(r) for r in refunds.list_refunds(uow, *where)]})
 
 
-@router.get("/merchants/{merchant_id}/violations", summary="A merchant's warnings and penalties")
-def list_violations(merchant_id: str, request: Request, actor: CurrentActor):
+def _own_shop(actor: Actor, merchant_id: str) -> None:
     if actor.role not in ("merchant", "agent", "admin"):
-        raise Forbidden("violations are for the merchant itself and platform agents")
+        raise Forbidden("this is for the merchant itself and platform agents")
     if actor.role == "merchant" and actor.merchant_id != merchant_id:
         raise NotFound("merchant not found")
+
+
+@router.get("/settlements", summary="Money between platform and merchant (who bears a refund)")
+def list_settlements(request: Request, actor: CurrentActor, merchant_id: str | None = None,
+                     after_sale_id: str | None = None):
+    if actor.role not in ("merchant", "agent", "admin"):
+        raise Forbidden("settlements are for merchants and platform agents")
+    c = t.settlements.c
+    where = scope(actor, c, merchant_id=merchant_id, after_sale_id=after_sale_id)
+    return read(request, lambda uow: {"items": [row_view(r) for r in refunds.list_settlements(uow, *where)]})
+
+
+@router.get("/merchants/{merchant_id}/violations", summary="A merchant's warnings, points, penalties, recoveries")
+def list_violations(merchant_id: str, request: Request, actor: CurrentActor):
+    _own_shop(actor, merchant_id)
     return read(request, lambda uow: {"items": [row_view(r) for r in refunds.list_violations(uow, merchant_id)]})
+
+
+@router.post("/merchants/{merchant_id}/violations", status_code=201, summary="Record a warning or penalty (agents)")
+def add_violation(merchant_id: str, body: s.ViolationIn, request: Request, actor: CurrentActor):
+    env, params = request.app.state.runtime.env, body.model_dump()
+    return perform(request, actor, params,
+                   lambda uow: (201, row_view(sanctions.record_by_agent(uow, env, actor, merchant_id, params))))
+
+
+@router.get("/merchants/{merchant_id}/standing", summary="Active points and the restrictions they bring")
+def merchant_standing(merchant_id: str, request: Request, actor: CurrentActor):
+    _own_shop(actor, merchant_id)
+    env = request.app.state.runtime.env
+    return read(request, lambda uow: sanctions.standing(uow, env, merchant_id))

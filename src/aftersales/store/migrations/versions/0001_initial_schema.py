@@ -19,6 +19,14 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('agents',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('capacity', sa.Integer(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('updated_at', aftersales.store.types.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_agents'))
+    )
     op.create_table('deadlines',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('subject_kind', sa.String(length=16), nullable=False),
@@ -126,6 +134,23 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
     sqlite_autoincrement=True
     )
+    op.create_table('settlements',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('merchant_id', sa.String(length=64), nullable=False),
+    sa.Column('order_id', sa.String(length=64), nullable=False),
+    sa.Column('after_sale_id', sa.String(length=40), nullable=True),
+    sa.Column('dispute_id', sa.String(length=40), nullable=True),
+    sa.Column('direction', sa.String(length=24), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('cause', sa.String(length=500), nullable=False),
+    sa.Column('created_at', aftersales.store.types.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_settlements'))
+    )
+    with op.batch_alter_table('settlements', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_settlements_after_sale_id'), ['after_sale_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_settlements_merchant_id'), ['merchant_id'], unique=False)
+
     op.create_table('sim_clock',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('now', aftersales.store.types.UTCDateTime(), nullable=False),
@@ -140,6 +165,11 @@ def upgrade() -> None:
     sa.Column('cause', sa.String(length=500), nullable=False),
     sa.Column('order_id', sa.String(length=64), nullable=True),
     sa.Column('after_sale_id', sa.String(length=40), nullable=True),
+    sa.Column('dispute_id', sa.String(length=40), nullable=True),
+    sa.Column('amount', sa.BigInteger(), nullable=True),
+    sa.Column('currency', sa.String(length=3), nullable=True),
+    sa.Column('revoked_at', aftersales.store.types.UTCDateTime(), nullable=True),
+    sa.Column('revoked_reason', sa.String(length=500), nullable=True),
     sa.Column('created_at', aftersales.store.types.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_violations'))
     )
@@ -212,13 +242,24 @@ def upgrade() -> None:
     sa.Column('order_id', sa.String(length=64), nullable=False),
     sa.Column('buyer_id', sa.String(length=64), nullable=False),
     sa.Column('merchant_id', sa.String(length=64), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('status', sa.String(length=32), nullable=False),
+    sa.Column('policy', sa.String(length=64), nullable=False),
     sa.Column('opened_by', sa.String(length=16), nullable=False),
     sa.Column('reason', sa.String(length=64), nullable=True),
     sa.Column('statements', sa.JSON(), nullable=False),
     sa.Column('assignee', sa.String(length=64), nullable=True),
+    sa.Column('ruling_due_at', aftersales.store.types.UTCDateTime(), nullable=True),
+    sa.Column('deadline_action', sa.String(length=40), nullable=True),
     sa.Column('deadline_due_at', aftersales.store.types.UTCDateTime(), nullable=True),
     sa.Column('sla_breached', sa.Boolean(), nullable=False),
+    sa.Column('evidence_due', sa.JSON(), nullable=False),
+    sa.Column('outcome', sa.String(length=16), nullable=True),
+    sa.Column('amount', sa.BigInteger(), nullable=True),
+    sa.Column('liable_party', sa.String(length=16), nullable=True),
+    sa.Column('rationale', sa.String(length=4000), nullable=True),
+    sa.Column('ruled_by', sa.String(length=64), nullable=True),
+    sa.Column('ruled_at', aftersales.store.types.UTCDateTime(), nullable=True),
     sa.Column('extra', sa.JSON(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_at', aftersales.store.types.UTCDateTime(), nullable=False),
@@ -230,7 +271,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_disputes_after_sale_id'), ['after_sale_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_disputes_assignee'), ['assignee'], unique=False)
         batch_op.create_index(batch_op.f('ix_disputes_merchant_id'), ['merchant_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_disputes_status_deadline_due_at_id'), ['status', 'deadline_due_at', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_disputes_status_created_at_id'), ['status', 'created_at', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_disputes_status_ruling_due_at_id'), ['status', 'ruling_due_at', 'id'], unique=False)
 
     op.create_table('evidence_links',
     sa.Column('evidence_id', sa.String(length=40), nullable=False),
@@ -239,12 +281,55 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['evidence_id'], ['evidence.id'], name=op.f('fk_evidence_links_evidence_id_evidence')),
     sa.PrimaryKeyConstraint('evidence_id', 'after_sale_id', name=op.f('pk_evidence_links'))
     )
+    op.create_table('appeals',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('dispute_id', sa.String(length=40), nullable=False),
+    sa.Column('after_sale_id', sa.String(length=40), nullable=False),
+    sa.Column('buyer_id', sa.String(length=64), nullable=False),
+    sa.Column('merchant_id', sa.String(length=64), nullable=False),
+    sa.Column('appellant_role', sa.String(length=16), nullable=False),
+    sa.Column('appellant_id', sa.String(length=64), nullable=False),
+    sa.Column('grounds', sa.String(length=4000), nullable=False),
+    sa.Column('evidence', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('decision', sa.String(length=16), nullable=True),
+    sa.Column('rationale', sa.String(length=4000), nullable=True),
+    sa.Column('decided_by', sa.String(length=64), nullable=True),
+    sa.Column('decided_at', aftersales.store.types.UTCDateTime(), nullable=True),
+    sa.Column('created_at', aftersales.store.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['dispute_id'], ['disputes.id'], name=op.f('fk_appeals_dispute_id_disputes')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_appeals'))
+    )
+    with op.batch_alter_table('appeals', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_appeals_dispute_id'), ['dispute_id'], unique=False)
+
+    op.create_table('dispute_notes',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('dispute_id', sa.String(length=40), nullable=False),
+    sa.Column('agent_id', sa.String(length=64), nullable=False),
+    sa.Column('body', sa.String(length=4000), nullable=False),
+    sa.Column('created_at', aftersales.store.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['dispute_id'], ['disputes.id'], name=op.f('fk_dispute_notes_dispute_id_disputes')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_dispute_notes'))
+    )
+    with op.batch_alter_table('dispute_notes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_dispute_notes_dispute_id'), ['dispute_id'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('dispute_notes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_dispute_notes_dispute_id'))
+
+    op.drop_table('dispute_notes')
+    with op.batch_alter_table('appeals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_appeals_dispute_id'))
+
+    op.drop_table('appeals')
     op.drop_table('evidence_links')
     with op.batch_alter_table('disputes', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_disputes_status_deadline_due_at_id'))
+        batch_op.drop_index(batch_op.f('ix_disputes_status_ruling_due_at_id'))
+        batch_op.drop_index(batch_op.f('ix_disputes_status_created_at_id'))
         batch_op.drop_index(batch_op.f('ix_disputes_merchant_id'))
         batch_op.drop_index(batch_op.f('ix_disputes_assignee'))
         batch_op.drop_index(batch_op.f('ix_disputes_after_sale_id'))
@@ -268,6 +353,11 @@ def downgrade() -> None:
 
     op.drop_table('violations')
     op.drop_table('sim_clock')
+    with op.batch_alter_table('settlements', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_settlements_merchant_id'))
+        batch_op.drop_index(batch_op.f('ix_settlements_after_sale_id'))
+
+    op.drop_table('settlements')
     op.drop_table('outbox')
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_orders_merchant_id'))
@@ -288,3 +378,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_deadlines_due_at'))
 
     op.drop_table('deadlines')
+    op.drop_table('agents')

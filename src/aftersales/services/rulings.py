@@ -1,0 +1,219 @@
+"""Rulings 判责 and appeals 申诉: the platform's decisions, executed in the same transaction,
+with their money (refund ledger, platform-merchant settlements) and sanctions (violations)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..domain import disputes as domain
+from ..domain.cases import Case
+from ..domain.disputes import Dispute
+from ..domain.errors import Forbidden, NotFound, ValidationFailed
+from ..domain.ids import new_id
+from ..domain.money import refundable
+from ..domain.orders import Order
+from ..store import tables as t
+from ..store.unit_of_work import UnitOfWork
+from . import cases, disputes, evidence, refunds
+from .context import SYSTEM, Actor, Env
+from .disputes import DISPUTE, repo
+from .transitions import apply
+
+
+def rule(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dict[str, Any],
+         if_match: int | None = None) -> Dispute:
+    dispute = disputes.get(uow, actor, dispute_id)
+    case, order = _case_and_order(uow, dispute)
+    outcome, liable = params["outcome"], params["liable_party"]
+    amount = _ruling_amount(outcome, params.get("amount"), case)
+    if outcome == "deny" and liable == "merchant":
+        raise ValidationFailed("a denial cannot name the merchant liable", fields=["liable_party"])
+    now = env.clock.now()
+
+    def effects(_: Any) -> dict[str, Any]:
+        dispute.outcome, dispute.amount, dispute.liable_party = outcome, amount or None, liable
+        dispute.rationale, dispute.ruled_by, dispute.ruled_at = params["rationale"], actor.id, now
+        out = _execute(uow, env, actor, dispute, case, order, amount)
+        out.update(_consequences(uow, env, dispute, order, amount, liable, now))
+        return {"outcome": outcome, "amount": amount, "liable_party": liable, **out}
+
+    apply(uow, env, actor, DISPUTE, dispute, "rule", if_match=if_match, effects=effects)
+    return dispute
+
+
+def _case_and_order(uow: UnitOfWork, dispute: Dispute) -> tuple[Case, Order]:
+    case, order = uow.cases.get(dispute.after_sale_id), uow.orders.get(dispute.order_id)
+    assert case is not None and order is not None
+    return case, order
+
+
+def _ruling_amount(outcome: str, amount: int | None, case: Case) -> int:
+    if outcome == "deny":
+        if amount:
+            raise ValidationFailed("a denial refunds nothing: omit amount", fields=["amount"])
+        return 0
+    if outcome == "refund":
+        amount = case.amount if amount is None else amount
+        if amount != case.amount:
+            raise ValidationFailed(f"a full refund is the requested {case.amount}; use partial_refund",
+                                   fields=["amount"])
+        return amount
+    if amount is None or not 0 < amount < case.amount:
+        raise ValidationFailed(f"a partial refund is between 1 and {case.amount - 1}", fields=["amount"])
+    return amount
+
+
+def _execute(uow: UnitOfWork, env: Env, actor: Actor, dispute: Dispute, case: Case, order: Order,
+             amount: int) -> dict[str, Any]:
+    """The ruling moves the case to its end and pays what it grants."""
+    if amount and case.status in ("in_intervention", "closed"):
+        cases.act(uow, env, actor, case.id, "platform_refund", {"refund_amount": amount})
+        return {"after_sale_status": "refunded"}
+    if amount:  # already refunded in part (a partial ruling overturned): pay the rest
+        _pay(uow, env, order, case, amount, env.clock.now())
+        return {"after_sale_status": case.status}
+    if case.status == "in_intervention":
+        cases.act(uow, env, actor, case.id, "platform_deny", {})
+        return {"after_sale_status": "closed"}
+    return {}
+
+
+def _pay(uow: UnitOfWork, env: Env, order: Order, case: Case, amount: int, now: datetime) -> None:
+    method = "original_payment" if order.payment_method == "online" else "advance_compensation"
+    refunds.issue(uow, order, amount=amount, method=method, now=now, case=case,
+                  limit=refundable(order, env.policy(case.policy)))
+    expected = order.version
+    order.updated_at = now
+    uow.orders.save(order, expected)
+
+
+def _consequences(uow: UnitOfWork, env: Env, dispute: Dispute, order: Order, amount: int, liable: str,
+                  now: datetime) -> dict[str, Any]:
+    """Who bears the refund, and the sanction when the merchant is liable."""
+    out: dict[str, Any] = {}
+    if liable == "merchant":
+        policy = env.policy(dispute.policy)
+        violation = refunds.record_violation(
+            uow, merchant_id=dispute.merchant_id, kind="points", points=policy.points_for("ruling_against_merchant"),
+            cause=f"platform ruling {dispute.id}: merchant liable", now=now, order_id=dispute.order_id,
+            after_sale_id=dispute.after_sale_id, dispute_id=dispute.id,
+        )
+        out["violation_id"] = violation["id"]
+        if amount and order.payment_method == "cod":
+            out["settlement_id"] = refunds.settle(
+                uow, order, direction="merchant_to_platform", amount=amount, now=now, dispute_id=dispute.id,
+                after_sale_id=dispute.after_sale_id, cause="recovery of the platform's advance payment 追缴")["id"]
+    elif amount and order.payment_method == "online":
+        # The refund came out of the merchant's order funds, but the merchant is not to blame.
+        out["settlement_id"] = refunds.settle(
+            uow, order, direction="platform_to_merchant", amount=amount, now=now, dispute_id=dispute.id,
+            after_sale_id=dispute.after_sale_id, cause=f"refund borne by the platform ({dispute.liable_party} liable)")["id"]
+    return out
+
+
+def appeal(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dict[str, Any],
+           if_match: int | None = None) -> dict[str, Any]:
+    dispute = disputes.get(uow, actor, dispute_id)
+    if dispute.outcome and actor.role not in domain.losers(dispute.outcome):
+        raise Forbidden(f"only the losing party may appeal a {dispute.outcome} ruling", code="not_appellant")
+    now = env.clock.now()
+    cited = evidence.cite(uow, actor, dispute.after_sale_id, params.get("evidence") or [])
+    row = dict(id=new_id("ap", now), dispute_id=dispute.id, after_sale_id=dispute.after_sale_id,
+               buyer_id=dispute.buyer_id, merchant_id=dispute.merchant_id, appellant_role=actor.role,
+               appellant_id=actor.id, grounds=params["grounds"], evidence=cited, status="pending",
+               decision=None, rationale=None, decided_by=None, decided_at=None, created_at=now)
+
+    def effects(_: Any) -> dict[str, Any]:
+        uow.execute(t.appeals.insert().values(**row))
+        return {"appeal_id": row["id"], "grounds": row["grounds"], "evidence": cited}
+
+    apply(uow, env, actor, DISPUTE, dispute, "appeal", if_match=if_match, effects=effects)
+    return row
+
+
+def get_appeal(uow: UnitOfWork, actor: Actor, appeal_id: str) -> dict[str, Any]:
+    row = uow.execute(sa.select(t.appeals).where(t.appeals.c.id == appeal_id)).first()
+    if row is None or not actor.sees(row.buyer_id, row.merchant_id):
+        raise NotFound("appeal not found")
+    return dict(row._mapping)
+
+
+def appeals_of(uow: UnitOfWork, actor: Actor, dispute_id: str) -> list[dict[str, Any]]:
+    disputes.get(uow, actor, dispute_id)
+    a = t.appeals.c
+    return [dict(r._mapping) for r in uow.execute(
+        sa.select(t.appeals).where(a.dispute_id == dispute_id).order_by(a.created_at, a.id))]
+
+
+def decide(uow: UnitOfWork, env: Env, actor: Actor, appeal_id: str, params: dict[str, Any],
+           if_match: int | None = None) -> dict[str, Any]:
+    appeal_row = get_appeal(uow, actor, appeal_id)
+    dispute = repo(uow).get(appeal_row["dispute_id"])
+    assert dispute is not None
+    if actor.id == dispute.ruled_by:
+        raise Forbidden("an appeal is decided by an agent other than the one who ruled", code="same_agent")
+    now = env.clock.now()
+    decision = params["decision"]
+
+    def effects(_: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {"appeal_id": appeal_id, "decision": decision}
+        if decision == "overturn":
+            out.update(_overturn(uow, env, actor, dispute, appeal_row["appellant_role"], now))
+        uow.execute(t.appeals.update().where(t.appeals.c.id == appeal_id).values(
+            status="upheld" if decision == "uphold" else "overturned", decision=decision,
+            rationale=params["rationale"], decided_by=actor.id, decided_at=now))
+        return out
+
+    apply(uow, env, actor, DISPUTE, dispute, "decide", if_match=if_match, effects=effects)
+    return get_appeal(uow, actor, appeal_id)
+
+
+def _overturn(uow: UnitOfWork, env: Env, actor: Actor, dispute: Dispute, appellant: str,
+              now: datetime) -> dict[str, Any]:
+    """Reverse the ruling's effects without losing a cent: a buyer never pays back a refund."""
+    case, order = _case_and_order(uow, dispute)
+    granted = dispute.amount or 0
+    if appellant == "merchant":
+        revoked = refunds.revoke_violations(uow, dispute_id=dispute.id, reason="appeal overturned", now=now)
+        if granted and dispute.liable_party == "merchant":
+            # The merchant paid (order funds, or a recovery for COD): the platform bears it now.
+            refunds.settle(uow, order, direction="platform_to_merchant", amount=granted, now=now,
+                           dispute_id=dispute.id, after_sale_id=dispute.after_sale_id,
+                           cause="appeal won: the platform bears the refund already paid to the buyer")
+        dispute.liable_party = "platform"
+        return {"revoked_violations": revoked}
+    rest = case.amount - granted
+    out = _execute(uow, env, actor, dispute, case, order, rest)
+    out.update(_consequences(uow, env, dispute, order, rest, "merchant", now))
+    dispute.outcome, dispute.amount, dispute.liable_party = "refund", case.amount, "merchant"
+    return out
+
+
+def finalize(uow: UnitOfWork, env: Env, dispute_id: str, *, deadline_id: int) -> None:
+    """The appeal window lapsed: the ruling is final."""
+    dispute = repo(uow).get(dispute_id)
+    if dispute is None:
+        raise NotFound("dispute not found")
+    apply(uow, env, SYSTEM, DISPUTE, dispute, "finalize", deadline_id=deadline_id)
+
+
+def apply_for_arbitration(uow: UnitOfWork, env: Env, actor: Actor, params: dict[str, Any]) -> Dispute:
+    """仲裁: a party asks the platform to arbitrate a case that ended without a ruling."""
+    if actor.role not in domain.PARTIES:
+        raise Forbidden("arbitration is applied for by the buyer or the merchant")
+    case = cases.get(uow, actor, params["after_sale_id"])
+    if case.status != "closed":
+        raise ValidationFailed("arbitration is for a closed request; a refused one is escalated instead",
+                               code="not_arbitrable")
+    d = t.disputes.c
+    live = uow.execute(sa.select(d.id).where(d.after_sale_id == case.id,
+                                             d.status.in_(("applied", "open", "under_review", "ruled", "appealed"))))
+    if live.first() is not None:
+        raise ValidationFailed("this request already has a live dispute", code="dispute_exists")
+    dispute_id = disputes.open_for(uow, env, actor, case, params, env.clock.now(), kind="arbitration")
+    found = repo(uow).get(dispute_id)
+    assert found is not None
+    return found
