@@ -25,7 +25,10 @@ from aftersales.runtime import Runtime
 from aftersales.store import migrate, tables
 from aftersales.store.database import create_engine
 
-PG_URL = os.environ.get("AFTERSALES_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_BASE_URL = os.environ.get("AFTERSALES_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# Each test session works in a schema of its own, so parallel runs never see each other's rows.
+PG_SCHEMA = f"aftersales_test_{os.getpid()}"
+PG_URL = f"{PG_BASE_URL}{'&' if '?' in PG_BASE_URL else '?'}options=-csearch_path%3D{PG_SCHEMA}"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SECRET = "test-secret-of-at-least-thirty-two-bytes"
 START = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
@@ -34,7 +37,7 @@ START = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
 def _postgres_reason() -> str | None:
     """None if PostgreSQL answers, else why not."""
     try:
-        engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        engine = sa.create_engine(PG_BASE_URL, connect_args={"connect_timeout": 3})
         with engine.connect() as conn:
             conn.execute(sa.text("select 1"))
         engine.dispose()
@@ -48,13 +51,13 @@ _PG_PROBLEM = _postgres_reason()
 
 def pytest_report_header(config: Any) -> str:
     if _PG_PROBLEM is None:
-        return f"postgresql: {PG_URL}"
-    return f"postgresql: NOT REACHABLE at {PG_URL} ({_PG_PROBLEM}); PostgreSQL tests are skipped"
+        return f"postgresql: {PG_BASE_URL} (schema {PG_SCHEMA})"
+    return f"postgresql: NOT REACHABLE at {PG_BASE_URL} ({_PG_PROBLEM}); PostgreSQL tests are skipped"
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     if _PG_PROBLEM is not None and IN_CI:
-        raise pytest.UsageError(f"CI=true but PostgreSQL is unreachable at {PG_URL}: {_PG_PROBLEM}")
+        raise pytest.UsageError(f"CI=true but PostgreSQL is unreachable at {PG_BASE_URL}: {_PG_PROBLEM}")
 
 
 @pytest.fixture(scope="session")
@@ -69,14 +72,16 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_engine() -> Iterator[sa.Engine]:
     if _PG_PROBLEM is not None:
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {_PG_PROBLEM}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_BASE_URL}: {_PG_PROBLEM}")
+    with sa.create_engine(PG_BASE_URL).begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+        conn.execute(sa.text(f"CREATE SCHEMA {PG_SCHEMA}"))
     engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
     migrate.upgrade(engine)
     yield engine
     engine.dispose()
+    with sa.create_engine(PG_BASE_URL).begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
 
 
 def _truncate(engine: sa.Engine) -> None:
