@@ -103,34 +103,44 @@ class DeadlineEngine:
 
     def fire(self, row: Any) -> bool:
         """Apply one claimed deadline; True if this call produced its effect."""
+        return self.fire_batch([row]) == 1
+
+    def fire_batch(self, rows: list[Any]) -> int:
+        """Apply claimed deadlines in one transaction, each in a savepoint of its own: one commit
+        (one fsync) per batch, and one failing item never stops the others."""
+        fired = 0
         try:
             with UnitOfWork(self.engine) as uow:
-                current = uow.deadlines.by_id(row.id)
-                if current is None or current.claimed_by != self.worker_id:
-                    self.stats.skipped += 1  # a party acted first, or our lease was taken over
-                    return False
-                if self._subject_version(uow, row) != row.armed_version:
-                    uow.deadlines.consume(row.id)  # stale: the subject moved on without disarming
-                    uow.commit()
-                    self.stats.skipped += 1
-                    return False
-                # Consume first: on PostgreSQL the delete's row lock makes a concurrent
-                # second firing wait, then find nothing.
-                if not uow.deadlines.consume(row.id):
-                    self.stats.skipped += 1
-                    return False
-                FIRE[row.subject_kind](uow, self.env, row)
+                for row in rows:
+                    try:
+                        with uow.conn.begin_nested():
+                            fired += self._fire_one(uow, row)
+                    except (DomainError, sa.exc.IntegrityError) as exc:
+                        # Lost a race (version conflict, event already written): the other effect stands.
+                        log.info("deadline %s not fired: %s", row.id, exc)
+                        self.stats.skipped += 1
                 uow.commit()
-        except (DomainError, sa.exc.IntegrityError) as exc:
-            # Lost a race (version conflict, event already written): the other side's effect stands.
-            log.info("deadline %s not fired: %s", row.id, exc)
+        except sa.exc.SQLAlchemyError:
+            log.exception("deadline batch failed; its rows are retried after their lease")
+            self.stats.failed += len(rows)
+            return 0
+        self.stats.fired += fired
+        return fired
+
+    def _fire_one(self, uow: UnitOfWork, row: Any) -> bool:
+        current = uow.deadlines.by_id(row.id)
+        if current is None or current.claimed_by != self.worker_id:
+            self.stats.skipped += 1  # a party acted first, or our lease was taken over
+            return False
+        # Consume first: on PostgreSQL the delete's row lock makes a concurrent second
+        # firing wait, then find nothing.
+        if not uow.deadlines.consume(row.id):
             self.stats.skipped += 1
             return False
-        except sa.exc.SQLAlchemyError:
-            log.exception("deadline %s failed; it will be retried after its lease", row.id)
-            self.stats.failed += 1
+        if self._subject_version(uow, row) != row.armed_version:
+            self.stats.skipped += 1  # stale: the subject moved on without disarming
             return False
-        self.stats.fired += 1
+        FIRE[row.subject_kind](uow, self.env, row)
         return True
 
     def _subject_version(self, uow: UnitOfWork, row: Any) -> int | None:
@@ -139,7 +149,7 @@ class DeadlineEngine:
 
     def run_once(self) -> int:
         """Claim one batch and fire it; the number fired."""
-        return sum(self.fire(row) for row in self.claim())
+        return self.fire_batch(self.claim())
 
     def run_until_idle(self, max_wait: float = 10.0) -> int:
         """Fire everything due now, including what firing makes due; wait briefly for rows
@@ -147,7 +157,7 @@ class DeadlineEngine:
         fired, waited = 0, 0.0
         while True:
             batch = self.claim()
-            fired += sum(self.fire(row) for row in batch)
+            fired += self.fire_batch(batch) if batch else 0
             if batch:
                 continue
             if self.due_count() == 0 or waited >= max_wait:
