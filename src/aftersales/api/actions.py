@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from ..domain.errors import Conflict, ValidationFailed
+from ..domain.errors import Conflict, DomainError, ValidationFailed
 from ..runtime import Runtime
 from ..services import idempotency
 from ..services.context import Actor
@@ -67,11 +67,14 @@ def perform(request: Request, actor: Actor, body: Any, work: Work, *, own_transa
                 )
             uow.commit()
             return response
-    except sa.exc.IntegrityError:
-        # A duplicate of this very request committed first: its effect stands, ours rolled back.
+    except (sa.exc.IntegrityError, DomainError) as exc:
+        # A duplicate of this very request committed first (we lost the race on the key's row,
+        # on the subject's version, or saw its effect): its response stands, ours rolled back.
         replay = _replay(runtime, principal, key, request_hash) if key else None
         if replay is not None:
             return replay
+        if isinstance(exc, DomainError):
+            raise
         raise Conflict("a concurrent request changed the same data; retry", code="concurrent_update") from None
 
 

@@ -30,9 +30,16 @@ _TITLES = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method
            415: "Unsupported Media Type", 422: "Unprocessable Content", 503: "Service Unavailable"}
 
 
-def problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    body = {"type": f"https://aftersales.dev/problems/{code}", "title": _TITLES.get(status, "Error"),
-            "status": status, "detail": detail, "code": code, **extra}
+_MEMBERS = frozenset({"type", "title", "status", "detail", "code", "instance"})
+
+
+def problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None, /,
+            **extra: Any) -> JSONResponse:
+    # An error's own fields never overwrite the problem's members: an IllegalTransition's
+    # `status` is the subject's state (e.g. "pending_merchant"), sent as `current_status`.
+    body = {f"current_{k}" if k in _MEMBERS else k: v for k, v in extra.items()}
+    body.update({"type": f"https://aftersales.dev/problems/{code}", "title": _TITLES.get(status, "Error"),
+                 "status": status, "detail": detail, "code": code})
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
@@ -61,7 +68,16 @@ def install(app: FastAPI) -> None:
         return problem(503, "service_unavailable", "the database is unavailable; retry shortly",
                        {"Retry-After": "1"})
 
+    @app.exception_handler(sa.exc.DataError)
+    async def _unstorable(_: Request, exc: sa.exc.DataError) -> JSONResponse:
+        # e.g. a NUL character PostgreSQL cannot store: the client's input, so 422, not 500.
+        logging.getLogger("aftersales.api").info("value the database cannot store: %s", exc.orig)
+        return problem(422, "validation_error", "the request contains a value that cannot be stored")
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's "error parsing the body" (e.g. an integer too long to parse): malformed input.
+            return problem(422, "validation_error", str(exc.detail))
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return problem(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))

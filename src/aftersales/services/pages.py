@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,8 +26,9 @@ def decode(cursor: str) -> tuple[datetime, str]:
         when = datetime.fromisoformat(at)
         if when.tzinfo is None or not isinstance(id, str):
             raise ValueError
+        when.astimezone(timezone.utc)  # year 1 at +14:00 has no UTC value: OverflowError
         return when, id
-    except (ValueError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, TypeError, OverflowError, UnicodeDecodeError, json.JSONDecodeError):
         raise ValidationFailed("invalid cursor", fields=["cursor"]) from None
 
 

@@ -39,5 +39,8 @@ def _sqlite_setup(engine: sa.Engine) -> None:
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         # IMMEDIATE takes the write lock up front: two writers queue on busy_timeout
-        # instead of failing when a reader tries to upgrade to a writer.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # instead of failing when a reader tries to upgrade to a writer. A connection marked
+        # `read_only` (the simulated clock, read inside other transactions) must not queue
+        # behind its own caller's lock: a plain BEGIN reads a WAL snapshot without it.
+        read_only = conn.get_execution_options().get("read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -20,7 +20,7 @@ class DatabaseClock:
     def now(self) -> datetime:
         # Read-only on purpose: it is called inside other transactions (a write here would
         # wait for SQLite's lock held by the caller). `initialise` pins the start at start-up.
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(read_only=True) as conn:
             value = conn.execute(sa.select(t.sim_clock.c.now).where(t.sim_clock.c.id == 1)).scalar()
         return value if value is not None else self._start.now()
 
