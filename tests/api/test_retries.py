@@ -287,3 +287,11 @@ def test_concurrent_retries_of_one_action_with_one_key_all_get_the_first_respons
     assert [r.status_code for r in responses] == [200] * 3, [r.text for r in responses]
     assert len({r.text for r in responses}) == 1
     assert _events(api, case_id) == ["file", "approve"]
+
+
+def test_if_match_star_matches_any_current_version(api):
+    feed_order(api)
+    case = file_case(api)
+    r = api.as_("buyer", "b-1").post(f"/v1/after-sales/{case['id']}/withdraw", headers={"If-Match": "*"})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "closed"

@@ -21,7 +21,7 @@ Work = Callable[[UnitOfWork], tuple[int, dict[str, Any]]]
 
 def if_match(request: Request) -> int | None:
     raw = request.headers.get("if-match")
-    if raw is None:
+    if raw is None or raw.strip() == "*":  # RFC 9110: "*" matches any current version
         return None
     value = raw.strip().removeprefix("W/").strip('"')
     if not value.isdigit():
