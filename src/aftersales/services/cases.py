@@ -56,7 +56,7 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Case:
     expected = order.version
     order.open_case_id = case.id
     uow.orders.save(order, expected)
-    arm_deadline(uow, env, CASE, case, now, version=case.version)
+    arm_deadline(uow, env, CASE, case, now)
     uow.cases.insert(case)
     evidence.link(uow, case.id, case.evidence)
     uow.events.record(

@@ -47,7 +47,7 @@ def create(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Ord
         status=domain.initial_status(data["payment_method"]), policy=policy_key,
         created_at=now, updated_at=now,
     )
-    arm_deadline(uow, env, ORDER, order, now, version=order.version)
+    arm_deadline(uow, env, ORDER, order, now)
     uow.orders.insert(order)
     uow.events.record(kind="order", subject_id=order.id, action="create", actor_role=actor.role,
                       actor_id=actor.id, at=now, before=None, after={"status": order.status})

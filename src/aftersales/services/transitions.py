@@ -70,8 +70,10 @@ def apply(
     event_data = dict(data or {})
     if effects:
         event_data.update(effects(tr) or {})
-    arm_deadline(uow, env, kind, subject, now, version=expected + 1)
+    schedule(env, kind, subject, now)
+    # Compare-and-set first: a racing transaction fails here, before touching the deadline row.
     kind.repo(uow).save(subject, expected)
+    write_deadline(uow, kind, subject, now)
     uow.events.record(
         kind=kind.name, subject_id=subject.id, action=action, actor_role=actor.role,
         actor_id=actor.id, at=now, before=before, after=snapshot(subject, kind.snapshot_fields),
@@ -80,14 +82,27 @@ def apply(
     return tr
 
 
-def arm_deadline(uow: UnitOfWork, env: Env, kind: Kind, subject: Any, now: datetime, *, version: int) -> None:
-    """Arm the deadline of the subject's new status (or none), in this transaction."""
+def schedule(env: Env, kind: Kind, subject: Any, now: datetime) -> None:
+    """Set the subject's deadline fields for its (new) status: the step's timer, or none."""
     step = kind.deadlines.get(subject.status)
     if step is None:
         subject.deadline_action = subject.deadline_due_at = None
-        uow.deadlines.disarm(kind.name, subject.id)
         return
     action, timer = step
     subject.deadline_action = action
     subject.deadline_due_at = now + env.policy(subject.policy).timer(timer)
-    uow.deadlines.arm(kind.name, subject.id, action, subject.deadline_due_at, version, now)
+
+
+def write_deadline(uow: UnitOfWork, kind: Kind, subject: Any, now: datetime) -> None:
+    """Make the deadlines table agree with the subject's (saved) deadline fields."""
+    if subject.deadline_action is None:
+        uow.deadlines.disarm(kind.name, subject.id)
+    else:
+        uow.deadlines.arm(kind.name, subject.id, subject.deadline_action, subject.deadline_due_at,
+                          subject.version, now)
+
+
+def arm_deadline(uow: UnitOfWork, env: Env, kind: Kind, subject: Any, now: datetime) -> None:
+    """For a subject being created: schedule its first step and write the deadline row."""
+    schedule(env, kind, subject, now)
+    write_deadline(uow, kind, subject, now)
