@@ -15,6 +15,7 @@ from ..runtime import Runtime
 from ..services import idempotency
 from ..services.context import Actor
 from ..store.unit_of_work import UnitOfWork
+from .views import event_view
 
 Work = Callable[[UnitOfWork], tuple[int, dict[str, Any]]]
 
@@ -94,3 +95,13 @@ def read(request: Request, work: Callable[[UnitOfWork], Any]) -> Any:
     """Run a read-only use case in its own short transaction."""
     with request.app.state.runtime.uow() as uow:
         return work(uow)
+
+
+def timeline(request: Request, kind: str, load: Callable[[UnitOfWork], Any]) -> dict[str, Any]:
+    """A subject's events, oldest first, once `load` has checked the caller may see it."""
+
+    def work(uow: UnitOfWork) -> dict[str, Any]:
+        subject = load(uow)
+        return {"items": [event_view(e) for e in uow.events.for_subject(kind, subject.id)]}
+
+    return read(request, work)

@@ -8,9 +8,9 @@ from ...services.pages import page
 from ...store import tables as t
 from .. import schemas as s
 from ..action_routes import add_action_routes
-from ..actions import perform, read, respond
+from ..actions import perform, read, respond, timeline
 from ..auth import CurrentActor
-from ..views import case_view, event_view
+from ..views import case_view
 
 router = APIRouter(prefix="/v1/after-sales", tags=["after-sales"])
 
@@ -43,11 +43,7 @@ def get_case(case_id: str, request: Request, actor: CurrentActor):
 
 @router.get("/{case_id}/events", summary="The case's full timeline, deadline firings included")
 def case_events(case_id: str, request: Request, actor: CurrentActor):
-    def work(uow):
-        case = cases.get(uow, actor, case_id)
-        return {"items": [event_view(e) for e in uow.events.for_subject("after_sale", case.id)]}
-
-    return read(request, work)
+    return timeline(request, "after_sale", lambda uow: cases.get(uow, actor, case_id))
 
 
 def _run(uow, env, actor, case_id, action, params, expected):

@@ -7,9 +7,9 @@ from ...services.pages import page
 from ...store import tables as t
 from .. import schemas as s
 from ..action_routes import add_action_routes
-from ..actions import perform, read, respond
+from ..actions import perform, read, respond, timeline
 from ..auth import CurrentActor
-from ..views import dispute_view, event_view, row_view
+from ..views import dispute_view, row_view
 
 router = APIRouter(prefix="/v1/disputes", tags=["disputes"])
 appeals_router = APIRouter(prefix="/v1/appeals", tags=["disputes"])
@@ -39,11 +39,7 @@ def get_dispute(dispute_id: str, request: Request, actor: CurrentActor):
 
 @router.get("/{dispute_id}/events")
 def dispute_events(dispute_id: str, request: Request, actor: CurrentActor):
-    def work(uow):
-        d = disputes.get(uow, actor, dispute_id)
-        return {"items": [event_view(e) for e in uow.events.for_subject("dispute", d.id)]}
-
-    return read(request, work)
+    return timeline(request, "dispute", lambda uow: disputes.get(uow, actor, dispute_id))
 
 
 @router.get("/{dispute_id}/appeals", summary="Appeals of a dispute and their status")

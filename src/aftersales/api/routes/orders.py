@@ -9,9 +9,9 @@ from ...services.pages import page
 from ...store import tables as t
 from .. import schemas as s
 from ..action_routes import add_action_routes
-from ..actions import perform, read, respond
+from ..actions import perform, read, respond, timeline
 from ..auth import CurrentActor
-from ..views import event_view, order_view
+from ..views import order_view
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
@@ -45,11 +45,7 @@ def get_order(order_id: str, request: Request, actor: CurrentActor):
 
 @router.get("/{order_id}/events", summary="The order's timeline, deadline firings included")
 def order_events(order_id: str, request: Request, actor: CurrentActor):
-    def work(uow):
-        order = orders.get(uow, actor, order_id)
-        return {"items": [event_view(e) for e in uow.events.for_subject("order", order.id)]}
-
-    return read(request, work)
+    return timeline(request, "order", lambda uow: orders.get(uow, actor, order_id))
 
 
 def _run(uow, env, actor, order_id, action, params, expected):
