@@ -289,3 +289,26 @@ def test_out_of_range_cursor_dates_are_422_not_500(api):
         cursor = base64.urlsafe_b64encode(json.dumps([at, "o-1"]).encode()).decode().rstrip("=")
         for path in ("/v1/orders", "/v1/after-sales"):
             assert_problem(agent.get(path, params={"cursor": cursor}), 422, "validation_error")
+
+
+def test_an_order_naming_an_unknown_policy_is_a_validation_error_and_writes_nothing(api, runtime):
+    before = db_state(runtime)
+    body = {**order_body("o-pol"), "policy": "nosuch@9"}
+    assert_problem(api.as_("integration", "marketplace").post("/v1/orders", json=body), 422, "validation_error")
+    assert db_state(runtime) == before
+
+
+def test_an_order_may_name_the_tiktok_policy_and_its_case_keeps_it(api):
+    market = api.as_("integration", "marketplace")
+    body = {**order_body("o-tt"), "policy": "tiktok_shop@1"}
+    assert market.post("/v1/orders", json=body).status_code == 201
+    for action, payload in [("pay", None), ("ship", {"carrier": "J&T", "tracking_number": "JT1"}), ("deliver", None)]:
+        assert market.post(f"/v1/orders/o-tt/{action}", json=payload).status_code == 200
+    case = file_case(api, "o-tt")
+    assert case["policy"] == "tiktok_shop@1"
+    # TikTok Shop: 48 h to answer, then the buyer has 5 days (not douyin's 7) to ship back.
+    approved = api.as_("merchant", merchant_id="m-1").post(f"/v1/after-sales/{case['id']}/approve",
+                                                          json={"return_address": "Jakarta"}).json()
+    from datetime import datetime
+    due = datetime.fromisoformat(approved["deadline"]["due_at"]) - datetime.fromisoformat(approved["updated_at"])
+    assert due.total_seconds() == 5 * 86400

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain import orders as domain
-from ..domain.errors import Conflict, ValidationFailed
+from ..domain.errors import Conflict, NotFound, ValidationFailed
 from ..domain.machine import Transition
 from ..domain.money import MAX_AMOUNT
 from ..domain.orders import ORDER_MACHINE, Order
@@ -29,7 +29,10 @@ _STAMPS = {"stocking": None, "shipped": "shipped_at", "delivered": "delivered_at
 def create(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Order:
     """`data` is already shape-checked by the API; here are the rules about its values."""
     policy_key = data.get("policy") or env.default_policy
-    env.policy(policy_key)  # unknown policy -> 404 before anything is written
+    try:
+        env.policy(policy_key)
+    except NotFound:
+        raise ValidationFailed(f"unknown policy {policy_key!r}; see GET /v1/policies", fields=["policy"]) from None
     items = data["items"]
     if not items:
         raise ValidationFailed("an order needs at least one item")
