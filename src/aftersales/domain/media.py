@@ -27,8 +27,12 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+# Control characters plain text never holds (tab, line feed, form feed, carriage return are fine).
+_CONTROL = bytes(set(range(32)) - {9, 10, 12, 13}) + b"\x7f"
+
+
 def _is_text(head: bytes) -> bool:
-    if not head or b"\x00" in head:
+    if not head or any(byte in _CONTROL for byte in head):
         return False
     try:
         head.decode("utf-8")
