@@ -1,0 +1,1 @@
+"""Documents rendered for people outside the platform."""
