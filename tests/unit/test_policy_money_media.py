@@ -31,7 +31,7 @@ def test_bad_durations_are_refused(bad):
 
 def test_douyin_preset_has_the_timers_of_the_rules_table():
     p = policies.get("douyin@1")
-    hours = {name: p.timer(name) / timedelta(hours=1) for name in TIMERS}
+    hours = {name: p.timer(name) / timedelta(hours=1) for name in TIMERS if not name.startswith("complaint_review")}
     assert (hours["unpaid_order_cancel"], hours["merchant_response"], hours["buyer_ship_return"],
             hours["merchant_confirm_receipt"], hours["cod_refund_voucher"], hours["escalation_window"],
             hours["platform_ruling_sla"]) == (24, 48, 168, 168, 48, 48, 72)

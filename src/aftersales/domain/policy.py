@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Mapping
 
+from .calendar import WorkingCalendar
+
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_WORKING_DAYS = re.compile(r"^\s*(\d+)\s*wd\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 # Timer name -> what it measures; each policy file must give every one.
@@ -27,6 +30,10 @@ TIMERS = {
     "platform_ruling_sla": "intervention opened -> platform ruling due",
     "evidence_period": "dispute opened (or more evidence asked) -> last moment a party adds evidence",
     "appeal_window": "platform ruling -> last moment the losing party appeals",
+    "complaint_reply": "complaint filed -> merchant replies, else escalated",
+    "complaint_solution": "merchant replied (or solution refused) -> merchant proposes a solution, else escalated",
+    "complaint_review": "solution proposed or complaint escalated -> platform decides (working days)",
+    "complaint_buyer_confirm": "solution approved -> buyer confirms or rejects, else confirmed",
 }
 
 
@@ -41,11 +48,23 @@ def parse_duration(text: str | int) -> timedelta:
 
 
 @dataclass(frozen=True)
+class WorkingDays:
+    """A timer counted in working days (e.g. '3wd'), resolved through a working calendar."""
+
+    days: int
+
+
+def parse_timer(text: str | int) -> timedelta | WorkingDays:
+    match = _WORKING_DAYS.match(str(text)) if isinstance(text, str) else None
+    return WorkingDays(int(match.group(1))) if match else parse_duration(text)
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     version: int
     title: str
-    timers: Mapping[str, timedelta]
+    timers: Mapping[str, timedelta | WorkingDays]
     shipping_refundable: bool = False
     violation_points: Mapping[str, int] = field(default_factory=dict)
     # (points reached, restriction) in ascending order: 扣分 thresholds that escalate sanctions
@@ -57,7 +76,17 @@ class Policy:
         return f"{self.name}@{self.version}"
 
     def timer(self, name: str) -> timedelta:
-        return self.timers[name]
+        value = self.timers[name]
+        if isinstance(value, WorkingDays):
+            raise ValueError(f"timer {name} counts working days: use due_at with a calendar")
+        return value
+
+    def due_at(self, name: str, start: datetime, calendar: WorkingCalendar) -> datetime:
+        """When a timer started at `start` lapses, in calendar or working days alike."""
+        value = self.timers[name]
+        if isinstance(value, WorkingDays):
+            return calendar.add_working_days(start, value.days)
+        return start + value
 
     def points_for(self, violation_kind: str) -> int:
         return self.violation_points.get(violation_kind, 0)
@@ -79,7 +108,7 @@ class Policy:
             name=str(data["name"]),
             version=int(data["version"]),
             title=str(data.get("title", data["name"])),
-            timers={k: parse_duration(v) for k, v in raw_timers.items()},
+            timers={k: parse_timer(v) for k, v in raw_timers.items()},
             shipping_refundable=bool(money.get("shipping_refundable", False)),
             violation_points={k: int(v) for k, v in data.get("violation_points", {}).items()},
             sanctions=tuple(sorted((int(s["points"]), str(s["restriction"])) for s in data.get("sanctions", []))),

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
+from ..domain.calendar import WorkingCalendar
 from ..domain.clock import Clock
 from ..domain.errors import NotFound
 from ..domain.policy import Policy
@@ -43,6 +44,17 @@ class Env:
     default_policy: str
     data_dir: Path
     evidence_max_bytes: int = 20 * 1024 * 1024
+    calendar: WorkingCalendar = field(default_factory=lambda: _china())
+
+    def due(self, policy_key: str, timer: str, start: datetime) -> datetime:
+        """When `timer` of a policy, started at `start`, lapses (working-day timers included)."""
+        return self.policy(policy_key).due_at(timer, start, self.calendar)
+
+
+def _china() -> WorkingCalendar:
+    from ..policies.calendar_cn import CHINA
+
+    return CHINA
 
 
 def visible(obj: Any, actor: Actor, what: str) -> Any:

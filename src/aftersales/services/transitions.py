@@ -90,7 +90,7 @@ def schedule(env: Env, kind: Kind, subject: Any, now: datetime) -> None:
         return
     action, timer = step
     subject.deadline_action = action
-    subject.deadline_due_at = now + env.policy(subject.policy).timer(timer)
+    subject.deadline_due_at = env.due(subject.policy, timer, now)
 
 
 def write_deadline(uow: UnitOfWork, kind: Kind, subject: Any, now: datetime) -> None:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from ... import policies
 from ...domain.cases import REASONS
 from ...domain.errors import Forbidden, NotFound
-from ...domain.policy import TIMERS
+from ...domain.policy import TIMERS, WorkingDays
 from ...worker.engine import DeadlineEngine
 from .. import schemas as s
 from ..actions import perform
@@ -25,11 +25,15 @@ def healthz():
 def list_policies(actor: CurrentActor):
     return {"items": [
         {"key": p.key, "name": p.name, "version": p.version, "title": p.title,
-         "timers": {name: int(p.timer(name).total_seconds()) for name in TIMERS},
+         "timers": {name: _seconds_or_working_days(p.timers[name]) for name in TIMERS},
          "timer_meanings": TIMERS, "shipping_refundable": p.shipping_refundable,
          "violation_points": dict(p.violation_points), "sources": dict(p.sources)}
         for p in policies.presets().values()
     ], "default": policies.DEFAULT}
+
+
+def _seconds_or_working_days(value):
+    return {"working_days": value.days} if isinstance(value, WorkingDays) else int(value.total_seconds())
 
 
 @router.get("/v1/reasons", summary="After-sales reasons")
