@@ -96,12 +96,13 @@ def cmd_token(args: argparse.Namespace) -> None:
 
 
 def cmd_machines(args: argparse.Namespace) -> None:
-    from .domain import cases, disputes, orders
+    from .domain import cases, complaints, disputes, orders
     from .domain.machine import describe
 
     print(MACHINES_HEADER + "\n".join(describe(m, d) for m, d in [
         (orders.ORDER_MACHINE, orders.DEADLINES), (cases.CASE_MACHINE, cases.DEADLINES),
-        (disputes.DISPUTE_MACHINE, disputes.DEADLINES)]), end="")
+        (disputes.DISPUTE_MACHINE, disputes.DEADLINES),
+        (complaints.COMPLAINT_MACHINE, complaints.DEADLINES)]), end="")
 
 
 MACHINES_HEADER = """# State machines

@@ -8,7 +8,7 @@ from .. import __version__
 from ..runtime import Runtime
 from ..web import routes as web
 from . import problems
-from .routes import agents, case_files, cases, disputes, evidence, meta, money, orders
+from .routes import agents, case_files, cases, complaints, disputes, evidence, meta, money, orders
 
 DESCRIPTION = """After-sales and dispute resolution for marketplaces: orders, refund/return/exchange
 requests, deadlines that fire by themselves, platform intervention, refunds and sanctions.
@@ -23,7 +23,7 @@ def create_app(runtime: Runtime | None) -> FastAPI:
     app = FastAPI(title="aftersales", version=__version__, description=DESCRIPTION)
     app.state.runtime = runtime
     problems.install(app)
-    for module in (meta, orders, cases, case_files, disputes, money, evidence, agents):
+    for module in (meta, orders, cases, case_files, disputes, complaints, money, evidence, agents):
         app.include_router(module.router)
     app.include_router(disputes.appeals_router)
     app.include_router(disputes.arbitration_router)

@@ -150,3 +150,27 @@ class ViolationIn(Body):
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
     cause: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
     after_sale_id: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
+
+
+class ComplaintIn(Body):
+    category: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    merchant_id: Id | None = None
+    buyer_id: Id | None = None
+    order_id: Id | None = None
+    dispute_id: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
+    evidence: EvidenceIds = []
+
+
+class ComplaintReply(Body):
+    reply: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class ComplaintSolution(Body):
+    solution: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class ComplaintDecision(Body):
+    decision: Literal["upheld", "dismissed"]
+    rationale: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    penalty_points: Annotated[int, Field(strict=True, ge=1, le=100)] | None = None

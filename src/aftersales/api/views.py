@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from ..domain.cases import CASE_MACHINE, Case
+from ..domain.complaints import COMPLAINT_MACHINE, Complaint
 from ..domain.disputes import Dispute
 from ..domain.orders import ORDER_MACHINE, Order
 from ..services.context import Actor
@@ -64,6 +65,20 @@ def dispute_view(d: Dispute) -> dict[str, Any]:
         if d.outcome else None,
         "negotiation": d.extra.get("negotiation", []), "version": d.version,
         "created_at": iso(d.created_at), "updated_at": iso(d.updated_at),
+    }
+
+
+def complaint_view(c: Complaint, actor: Actor) -> dict[str, Any]:
+    return {
+        "id": c.id, "complainant": {"role": c.complainant_role, "id": c.complainant_id},
+        "buyer_id": c.buyer_id,
+        "merchant_id": c.merchant_id, "order_id": c.order_id, "dispute_id": c.dispute_id,
+        "category": c.category, "description": c.description, "evidence": c.evidence, "status": c.status,
+        "policy": c.policy, "reply": c.reply, "solution": c.solution, "decision": c.decision,
+        "rationale": c.rationale, "decided_by": c.decided_by, "review_breached": c.review_breached,
+        "deadline": deadline(c.deadline_action, c.deadline_due_at), "version": c.version,
+        "created_at": iso(c.created_at), "updated_at": iso(c.updated_at),
+        "actions": _api_names(COMPLAINT_MACHINE.allowed_actions(c, actor.role)),
     }
 
 

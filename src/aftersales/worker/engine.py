@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from ..domain.clock import Clock, SystemClock
 from ..domain.errors import DomainError
-from ..services import cases, idempotency, orders, rulings
+from ..services import cases, complaints, idempotency, orders, rulings
 from ..services.context import SYSTEM, Env
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
@@ -45,10 +45,17 @@ def _fire_dispute(uow: UnitOfWork, env: Env, row: Any) -> None:
     rulings.finalize(uow, env, row.subject_id, deadline_id=row.id)
 
 
+def _fire_complaint(uow: UnitOfWork, env: Env, row: Any) -> None:
+    if row.action == "review_overdue":
+        complaints.review_overdue(uow, env, row.subject_id, deadline_id=row.id)
+    else:
+        complaints.act(uow, env, SYSTEM, row.subject_id, row.action, {}, deadline_id=row.id)
+
+
 FIRE: dict[str, Callable[[UnitOfWork, Env, Any], None]] = {
-    "after_sale": _fire_case, "order": _fire_order, "dispute": _fire_dispute,
+    "after_sale": _fire_case, "order": _fire_order, "dispute": _fire_dispute, "complaint": _fire_complaint,
 }
-_VERSIONED = {"after_sale": t.after_sales, "order": t.orders, "dispute": t.disputes}
+_VERSIONED = {"after_sale": t.after_sales, "order": t.orders, "dispute": t.disputes, "complaint": t.complaints}
 
 
 @dataclass

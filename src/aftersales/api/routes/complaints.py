@@ -1,0 +1,59 @@
+"""Complaints 投诉 (buyers about conduct, merchants to the platform)."""
+
+from fastapi import APIRouter, Query, Request
+
+from ...services import complaints
+from ...services.pages import page
+from ...store import tables as t
+from .. import schemas as s
+from ..action_routes import add_action_routes
+from ..actions import perform, read, respond, timeline
+from ..auth import CurrentActor
+from ..views import complaint_view
+
+router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
+
+
+@router.post("", status_code=201, summary="File a complaint (buyer about a merchant; merchant to the platform)")
+def file_complaint(body: s.ComplaintIn, request: Request, actor: CurrentActor):
+    env, data = request.app.state.runtime.env, body.model_dump()
+    return perform(request, actor, data,
+                   lambda uow: (201, complaint_view(complaints.file(uow, env, actor, data), actor)))
+
+
+@router.get("", summary="Complaints the caller may see, newest first")
+def list_complaints(request: Request, actor: CurrentActor, status: str | None = None, category: str | None = None,
+                    merchant_id: str | None = None, cursor: str | None = None, limit: int = Query(50, ge=1, le=200)):
+    where = complaints.listing_filters(actor, status=status, category=category, merchant_id=merchant_id)
+
+    def work(uow):
+        rows, nxt = page(uow.conn, t.complaints, where, cursor, limit)
+        return {"items": [complaint_view(complaints.repo(uow).load(r), actor) for r in rows], "next_cursor": nxt}
+
+    return read(request, work)
+
+
+@router.get("/{complaint_id}")
+def get_complaint(complaint_id: str, request: Request, actor: CurrentActor):
+    return respond(200, read(request, lambda uow: complaint_view(complaints.get(uow, actor, complaint_id), actor)))
+
+
+@router.get("/{complaint_id}/events")
+def complaint_events(complaint_id: str, request: Request, actor: CurrentActor):
+    return timeline(request, "complaint", lambda uow: complaints.get(uow, actor, complaint_id))
+
+
+def _run(uow, env, actor, complaint_id, action, params, expected):
+    return complaint_view(complaints.act(uow, env, actor, complaint_id, action, params, if_match=expected), actor)
+
+
+add_action_routes(router, {
+    "reply": (s.ComplaintReply, "The merchant replies (within complaint_reply)"),
+    "propose-solution": (s.ComplaintSolution, "The merchant proposes a solution (within complaint_solution)"),
+    "approve-solution": (s.Empty, "The platform approves the merchant's solution; the buyer confirms next"),
+    "reject-solution": (s.Empty, "The platform sends the solution back to the merchant"),
+    "confirm": (s.Empty, "The buyer accepts the solution"),
+    "reject": (s.Empty, "The buyer rejects the solution: an agent decides"),
+    "decide": (s.ComplaintDecision, "An agent decides (optionally with penalty points on the merchant)"),
+    "withdraw": (s.Withdraw, "The complainant withdraws"),
+}, _run)

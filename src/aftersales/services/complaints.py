@@ -1,0 +1,147 @@
+"""Complaints 投诉: filing, each party's step, the platform's review and decision, and what the
+deadline engine does when a step lapses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain import complaints as domain
+from ..domain.complaints import COMPLAINT_MACHINE, Complaint
+from ..domain.errors import Forbidden, IllegalTransition, NotFound, ValidationFailed
+from ..domain.ids import new_id
+from ..domain.machine import Transition
+from ..store import tables as t
+from ..store.repositories import Repo
+from ..store.unit_of_work import UnitOfWork
+from . import evidence, refunds
+from .context import SYSTEM, Actor, Env
+from .transitions import Kind, apply, arm_deadline
+
+COMPLAINT = Kind(
+    name="complaint",
+    machine=COMPLAINT_MACHINE,
+    deadlines=domain.DEADLINES,
+    snapshot_fields=("status", "deadline_action", "deadline_due_at"),
+    repo=lambda uow: repo(uow),
+)
+# What each action takes: the field it fills on the complaint (required).
+_INPUT = {"reply": "reply", "propose_solution": "solution", "decide": "rationale"}
+
+
+def repo(uow: UnitOfWork) -> Repo[Complaint]:
+    return Repo(uow.conn, t.complaints, Complaint)
+
+
+def file(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Complaint:
+    """A buyer complains about a merchant's conduct; a merchant complains to the platform."""
+    if actor.role == "buyer":
+        if data["category"] not in domain.BUYER_CATEGORIES:
+            raise ValidationFailed(f"category must be one of {', '.join(domain.BUYER_CATEGORIES)}", fields=["category"])
+        buyer_id, merchant_id, status = actor.id, data.get("merchant_id"), "awaiting_reply"
+        if data.get("order_id"):
+            order = uow.orders.get(data["order_id"])
+            if order is None or order.buyer_id != actor.id:
+                raise ValidationFailed("unknown order", fields=["order_id"])
+            merchant_id = order.merchant_id
+        if not merchant_id:
+            raise ValidationFailed("name the merchant (merchant_id) or one of your orders", fields=["merchant_id"])
+    elif actor.role == "merchant":
+        if data["category"] not in domain.MERCHANT_CATEGORIES:
+            raise ValidationFailed(f"category must be one of {', '.join(domain.MERCHANT_CATEGORIES)}",
+                                   fields=["category"])
+        buyer_id, merchant_id, status = data.get("buyer_id"), actor.merchant_id, "under_review"
+    else:
+        raise Forbidden("complaints are filed by buyers and merchants")
+    now = env.clock.now()
+    complaint = Complaint(
+        id=new_id("cp", now), complainant_role=actor.role, complainant_id=actor.id, buyer_id=buyer_id,
+        merchant_id=str(merchant_id), category=data["category"], description=data["description"], status=status,
+        policy=env.default_policy, created_at=now, updated_at=now, order_id=data.get("order_id"),
+        dispute_id=data.get("dispute_id"), evidence=evidence.check(uow, actor, data.get("evidence") or []),
+    )
+    arm_deadline(uow, env, COMPLAINT, complaint, now)
+    repo(uow).insert(complaint)
+    uow.events.record(kind=COMPLAINT.name, subject_id=complaint.id, action="file", actor_role=actor.role,
+                      actor_id=actor.id, at=now, before=None, after={"status": status},
+                      data={"category": complaint.category, "description": complaint.description,
+                            "evidence": complaint.evidence})
+    return complaint
+
+
+def get(uow: UnitOfWork, actor: Actor, complaint_id: str) -> Complaint:
+    found = repo(uow).get(complaint_id)
+    if found is None or not may_see(actor, found):
+        raise NotFound("complaint not found")
+    return found
+
+
+def may_see(actor: Actor, c: Complaint) -> bool:
+    """The complainant, the merchant complained about, and staff; never a buyer complained about."""
+    if actor.role in ("agent", "admin", "system"):
+        return True
+    if actor.role == "merchant":
+        return c.merchant_id == actor.merchant_id
+    return actor.role == "buyer" and c.complainant_role == "buyer" and c.complainant_id == actor.id
+
+
+def listing_filters(actor: Actor, **filters: str | None) -> list[Any]:
+    c = t.complaints.c
+    if actor.role == "merchant":
+        where = [c.merchant_id == actor.merchant_id]
+    elif actor.role == "buyer":
+        where = [c.complainant_role == "buyer", c.complainant_id == actor.id]
+    elif actor.role in ("agent", "admin"):
+        where = []
+    else:
+        raise Forbidden("complaints are for buyers, merchants and agents")
+    return where + [getattr(c, name) == value for name, value in filters.items() if value]
+
+
+def act(uow: UnitOfWork, env: Env, actor: Actor, complaint_id: str, action: str, params: dict[str, Any],
+        *, if_match: int | None = None, deadline_id: int | None = None) -> Complaint:
+    complaint = get(uow, actor, complaint_id)
+    if action == "withdraw" and actor.id != complaint.complainant_id:
+        raise Forbidden("only the complainant withdraws a complaint")
+    field = _INPUT.get(action)
+    if field and not params.get(field):
+        raise ValidationFailed(f"missing {field}", fields=[field])
+    now = env.clock.now()
+
+    def effects(tr: Transition) -> dict[str, Any]:
+        if field:
+            setattr(complaint, field, params[field])
+        if action == "decide":
+            complaint.decision, complaint.decided_by = params.get("decision") or "decided", actor.id
+        out = {k: v for k, v in params.items() if v is not None}
+        if tr.effect == "merchant_unresponsive":
+            policy = env.policy(complaint.policy)
+            out["violation_id"] = refunds.record_violation(
+                uow, merchant_id=complaint.merchant_id, kind="points", points=policy.points_for("complaint_unanswered"),
+                cause=f"complaint {complaint.id} left unanswered 投诉未处理", now=now, order_id=complaint.order_id,
+            )["id"]
+        if action == "decide" and params.get("penalty_points"):
+            out["violation_id"] = refunds.record_violation(
+                uow, merchant_id=complaint.merchant_id, kind="points", points=params["penalty_points"],
+                cause=f"complaint {complaint.id} upheld: {complaint.category}", now=now, order_id=complaint.order_id,
+            )["id"]
+        return out
+
+    apply(uow, env, actor, COMPLAINT, complaint, action, if_match=if_match, effects=effects, deadline_id=deadline_id)
+    return complaint
+
+
+def review_overdue(uow: UnitOfWork, env: Env, complaint_id: str, *, deadline_id: int) -> Complaint:
+    """The platform's review SLA (working days) lapsed: recorded and flagged, status unchanged."""
+    complaint = get(uow, SYSTEM, complaint_id)
+    if complaint.status not in ("under_review", "escalated"):
+        raise IllegalTransition("no review is pending", current_status=complaint.status)
+    now = env.clock.now()
+    expected = complaint.version
+    complaint.review_breached, complaint.updated_at = True, now
+    complaint.deadline_action = complaint.deadline_due_at = None
+    repo(uow).save(complaint, expected)
+    uow.events.record(kind=COMPLAINT.name, subject_id=complaint.id, action="review_overdue", actor_role="system",
+                      actor_id="system", at=now, before=None, after=None, data={}, deadline_id=deadline_id,
+                      topic="complaint.review_overdue")
+    return complaint
+
