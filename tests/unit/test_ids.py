@@ -1,0 +1,17 @@
+from datetime import datetime, timedelta, timezone
+
+from aftersales.domain.ids import new_id
+
+T = datetime(2026, 11, 24, tzinfo=timezone.utc)
+
+
+def test_ids_made_at_the_same_instant_still_sort_in_creation_order():
+    ids = [new_id("as", T) for _ in range(1000)]
+    assert ids == sorted(ids) and len(set(ids)) == 1000
+    assert all(i.startswith("as_") and len(i) == 29 for i in ids)
+
+
+def test_a_later_time_sorts_after_an_earlier_one_and_carries_its_time():
+    earlier = new_id("as", T + timedelta(days=1))
+    later = new_id("as", T + timedelta(days=2))
+    assert later > earlier and later[3:13] != earlier[3:13]
