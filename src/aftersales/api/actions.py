@@ -14,6 +14,7 @@ from ..domain.errors import Conflict, DomainError, ValidationFailed
 from ..runtime import Runtime
 from ..services import idempotency
 from ..services.context import Actor
+from ..services.pages import page
 from ..store.unit_of_work import UnitOfWork
 from .views import event_view
 
@@ -103,5 +104,16 @@ def timeline(request: Request, kind: str, load: Callable[[UnitOfWork], Any]) -> 
     def work(uow: UnitOfWork) -> dict[str, Any]:
         subject = load(uow)
         return {"items": [event_view(e) for e in uow.events.for_subject(kind, subject.id)]}
+
+    return read(request, work)
+
+
+def listing(request: Request, table: Any, where: list[Any], cursor: str | None, limit: int,
+            view: Callable[[UnitOfWork, Any], dict[str, Any]], *, newest_first: bool = True) -> dict[str, Any]:
+    """One keyset page of `table` rows, each shown through `view`, and the next page's cursor."""
+
+    def work(uow: UnitOfWork) -> dict[str, Any]:
+        rows, nxt = page(uow.conn, table, where, cursor, limit, newest_first)
+        return {"items": [view(uow, r) for r in rows], "next_cursor": nxt}
 
     return read(request, work)

@@ -4,11 +4,10 @@ from fastapi import APIRouter, Query, Request
 
 from ...services import cases
 from ...services.context import scope
-from ...services.pages import page
 from ...store import tables as t
 from .. import schemas as s
 from ..action_routes import add_action_routes
-from ..actions import perform, read, respond, timeline
+from ..actions import listing, perform, read, respond, timeline
 from ..auth import CurrentActor
 from ..views import case_view
 
@@ -29,11 +28,8 @@ def list_cases(request: Request, actor: CurrentActor, status: str | None = None,
     where = scope(actor, t.after_sales.c, status=status, merchant_id=merchant_id, order_id=order_id,
                   buyer_id=buyer_id)
 
-    def work(uow):
-        rows, nxt = page(uow.conn, t.after_sales, where, cursor, limit)
-        return {"items": [case_view(uow.cases.load(r), actor) for r in rows], "next_cursor": nxt}
-
-    return read(request, work)
+    return listing(request, t.after_sales, where, cursor, limit,
+                   lambda uow, r: case_view(uow.cases.load(r), actor))
 
 
 @router.get("/{case_id}")

@@ -3,11 +3,10 @@
 from fastapi import APIRouter, Query, Request
 
 from ...services import complaints
-from ...services.pages import page
 from ...store import tables as t
 from .. import schemas as s
 from ..action_routes import add_action_routes
-from ..actions import perform, read, respond, timeline
+from ..actions import listing, perform, read, respond, timeline
 from ..auth import CurrentActor
 from ..views import complaint_view
 
@@ -26,11 +25,8 @@ def list_complaints(request: Request, actor: CurrentActor, status: str | None = 
                     merchant_id: str | None = None, cursor: str | None = None, limit: int = Query(50, ge=1, le=200)):
     where = complaints.listing_filters(actor, status=status, category=category, merchant_id=merchant_id)
 
-    def work(uow):
-        rows, nxt = page(uow.conn, t.complaints, where, cursor, limit)
-        return {"items": [complaint_view(complaints.repo(uow).load(r), actor) for r in rows], "next_cursor": nxt}
-
-    return read(request, work)
+    return listing(request, t.complaints, where, cursor, limit,
+                   lambda uow, r: complaint_view(complaints.repo(uow).load(r), actor))
 
 
 @router.get("/{complaint_id}")

@@ -3,11 +3,10 @@
 from fastapi import APIRouter, Query, Request
 
 from ...services import disputes, rulings
-from ...services.pages import page
 from ...store import tables as t
 from .. import schemas as s
 from ..action_routes import add_action_routes
-from ..actions import perform, read, respond, timeline
+from ..actions import listing, perform, read, respond, timeline
 from ..auth import CurrentActor
 from ..views import dispute_view, row_view
 
@@ -25,11 +24,8 @@ def list_disputes(request: Request, actor: CurrentActor, status: str | None = No
     where = disputes.queue_filters(actor, now, status=status, kind=kind, assignee=assignee,
                                    merchant_id=merchant_id, reason=reason, sla=sla)
 
-    def work(uow):
-        rows, nxt = page(uow.conn, t.disputes, where, cursor, limit, newest_first=False)
-        return {"items": [dispute_view(disputes.repo(uow).load(r)) for r in rows], "next_cursor": nxt}
-
-    return read(request, work)
+    return listing(request, t.disputes, where, cursor, limit,
+                   lambda uow, r: dispute_view(disputes.repo(uow).load(r)), newest_first=False)
 
 
 @router.get("/{dispute_id}")

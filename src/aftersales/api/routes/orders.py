@@ -5,11 +5,10 @@ from fastapi import APIRouter, Query, Request
 from ...domain.errors import Forbidden
 from ...services import orders
 from ...services.context import scope
-from ...services.pages import page
 from ...store import tables as t
 from .. import schemas as s
 from ..action_routes import add_action_routes
-from ..actions import perform, read, respond, timeline
+from ..actions import listing, perform, read, respond, timeline
 from ..auth import CurrentActor
 from ..views import order_view
 
@@ -31,11 +30,8 @@ def list_orders(request: Request, actor: CurrentActor, status: str | None = None
     c = t.orders.c
     where = scope(actor, c, merchant_id=merchant_id, buyer_id=buyer_id, status=status)
 
-    def work(uow):
-        rows, nxt = page(uow.conn, t.orders, where, cursor, limit)
-        return {"items": [order_view(uow.orders.load(r), actor) for r in rows], "next_cursor": nxt}
-
-    return read(request, work)
+    return listing(request, t.orders, where, cursor, limit,
+                   lambda uow, r: order_view(uow.orders.load(r), actor))
 
 
 @router.get("/{order_id}")
