@@ -10,7 +10,7 @@ from typing import Any
 from .api.auth import mint
 from .domain.clock import ManualClock
 from .runtime import Runtime
-from .services import cases, evidence, orders
+from .services import cases, complaints, disputes, evidence, orders, rulings
 from .services.context import Actor, Env
 
 MERCHANTS = {"m-1": "西湖茶庄", "m-2": "潮流服饰旗舰店", "m-3": "数码优选"}
@@ -87,10 +87,12 @@ class _Builder:
         return evidence.upload(uow, self.env, actor, kind="chat_record", stream=io.BytesIO(text),
                                filename="chat.txt")["id"]
 
-    def _do(self, fn: Any, actor: Actor, subject_id: str, action: str, params: dict[str, Any]) -> None:
+    def _do(self, fn: Any, *args: Any) -> Any:
+        """Run one use case `fn(uow, env, *args)` in a transaction of its own."""
         with self.runtime.uow() as uow:
-            fn(uow, self.env, actor, subject_id, action, params)
+            out = fn(uow, self.env, *args)
             uow.commit()
+        return out
 
 
 def load(runtime: Runtime) -> bool:
@@ -130,6 +132,25 @@ def load(runtime: Runtime) -> bool:
            [("merchant", "approve", {})], amount=5000)
     o = b.order("b-1", "m-2", "online", "completed")
     b.case(o, "b-1", "m-2", "return_refund", "changed_mind", "不喜欢这个款式", [("buyer", "withdraw", {})])
+    # The platform's half: an agent roster, a ruled dispute under appeal, a complaint.
+    for agent_id, name in AGENTS.items():
+        b._do(disputes.upsert_agent, Actor("admin", "admin-1"), agent_id, {"name": name, "capacity": 20, "active": True})
+    o = b.order("b-4", "m-2", "online", "delivered", pick=1)
+    ruled = b.case(o, "b-4", "m-2", "return_refund", "quality_problem", "大衣掉毛严重",
+                   [("merchant", "reject", {"reason": "no_quality_issue", "note": "正常现象"}),
+                    ("buyer", "escalate", {"statement": "掉毛严重，附视频"})])
+    with runtime.uow() as uow:
+        dispute_id = uow.cases.get(ruled).dispute_id
+    b.tick()
+    b._do(rulings.rule, Actor("agent", "agent-1"), dispute_id, {
+        "outcome": "partial_refund", "amount": 30000, "liable_party": "merchant",
+        "rationale": "商品存在质量瑕疵，但买家已穿着，部分退款"})
+    b.tick()
+    b._do(rulings.appeal, _merchant("m-2"), dispute_id, {"grounds": "羊毛大衣轻微掉毛属正常现象，附质检报告",
+                                                          "evidence": []})
+    b.tick()
+    b._do(complaints.file, Actor("buyer", "b-2"), {"category": "induced_review", "merchant_id": "m-3",
+                                                   "description": "客服要求五星好评返现 5 元"})
     # Orders awaiting payment come last: their 24 h auto-cancel lies in the future.
     b.clock.set(runtime.env.clock.now())
     b.order("b-2", "m-1", "online", "awaiting_payment")

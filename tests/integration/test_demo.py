@@ -1,0 +1,33 @@
+"""The demo marketplace `make run` loads: every order status, cases at every step, the
+platform's half, and loading twice writes nothing more."""
+
+import sqlalchemy as sa
+
+from aftersales import demo
+from aftersales.domain.orders import STATUSES as ORDER_STATUSES
+from aftersales.store import tables as t
+
+
+def _count(runtime, table, column):
+    with runtime.engine.connect() as conn:
+        return dict(conn.execute(sa.select(column, sa.func.count()).group_by(column)).all())
+
+
+def test_the_demo_shows_every_order_status_and_every_step_of_a_case(runtime):
+    assert demo.load(runtime) is True
+    assert set(_count(runtime, t.orders, t.orders.c.status)) == set(ORDER_STATUSES)
+    case_statuses = set(_count(runtime, t.after_sales, t.after_sales.c.status))
+    assert {"pending_merchant", "awaiting_return", "return_shipped", "awaiting_refund_voucher", "rejected",
+            "in_intervention", "refunded", "closed"} <= case_statuses
+    assert set(_count(runtime, t.disputes, t.disputes.c.status)) == {"open", "appealed"}
+    assert _count(runtime, t.complaints, t.complaints.c.status) == {"awaiting_reply": 1}
+    with runtime.engine.connect() as conn:
+        descriptions = [r[0] for r in conn.execute(sa.select(t.after_sales.c.description))]
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in d) for d in descriptions)  # in Chinese
+
+
+def test_loading_the_demo_twice_writes_nothing_more(runtime):
+    demo.load(runtime)
+    before = _count(runtime, t.events, t.events.c.subject_kind)
+    assert demo.load(runtime) is False
+    assert _count(runtime, t.events, t.events.c.subject_kind) == before
