@@ -1,4 +1,4 @@
-"""The refund ledger and the merchant violation ledger: one row per money movement or sanction."""
+"""The money ledgers: refunds to buyers, platform-merchant settlements, and merchant violations."""
 
 from __future__ import annotations
 
