@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean
+.PHONY: run test install bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "aftersales needs Python 3.11 or newer"; exit 1; }
@@ -22,6 +22,10 @@ run: $(STAMP)
 ## Every test: SQLite always, PostgreSQL when one answers (required when CI=true).
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## Benchmarks in quick mode, on the local PostgreSQL (AFTERSALES_BENCH_POSTGRES_URL).
+bench: $(STAMP)
+	$(BIN)/python bench/deadlines.py --quick
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
