@@ -15,7 +15,7 @@ from ..domain.orders import Order
 from ..store.unit_of_work import UnitOfWork
 from . import disputes, evidence, refunds
 from .context import SYSTEM as SYSTEM_ACTOR, Actor, Env, visible
-from .transitions import Kind, apply, arm_deadline
+from .transitions import Kind, apply, arm_deadline, notice
 
 CASE = Kind(
     name="after_sale",
@@ -193,17 +193,10 @@ def _release_order(uow: UnitOfWork, order: Order, case: Case) -> None:
 def ruling_overdue(uow: UnitOfWork, env: Env, case_id: str, *, deadline_id: int) -> Case:
     """The platform's own ruling SLA lapsed: no status changes, the breach goes on the record."""
     case = get(uow, SYSTEM_ACTOR, case_id)
-    now = env.clock.now()
     if case.status != "in_intervention":
         raise IllegalTransition("ruling SLA only runs during an intervention", status=case.status)
-    expected = case.version
-    case.deadline_action = case.deadline_due_at = None
-    case.updated_at = now
-    uow.cases.save(case, expected)
     if case.dispute_id:
-        disputes.mark_sla_breached(uow, case.dispute_id, now)
-    uow.events.record(kind=CASE.name, subject_id=case.id, action="ruling_overdue", actor_role="system",
-                      actor_id="system", at=now, before=None, after=None,
-                      data={"dispute_id": case.dispute_id}, deadline_id=deadline_id,
-                      topic="dispute.sla_breached")
+        disputes.mark_sla_breached(uow, case.dispute_id, env.clock.now())
+    notice(uow, env, CASE, case, "ruling_overdue", deadline_id=deadline_id, topic="dispute.sla_breached",
+           data={"dispute_id": case.dispute_id})
     return case

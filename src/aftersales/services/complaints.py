@@ -15,7 +15,7 @@ from ..store.repositories import Repo
 from ..store.unit_of_work import UnitOfWork
 from . import evidence, refunds
 from .context import SYSTEM, Actor, Env
-from .transitions import Kind, apply, arm_deadline
+from .transitions import Kind, apply, arm_deadline, notice
 
 COMPLAINT = Kind(
     name="complaint",
@@ -135,13 +135,7 @@ def review_overdue(uow: UnitOfWork, env: Env, complaint_id: str, *, deadline_id:
     complaint = get(uow, SYSTEM, complaint_id)
     if complaint.status not in ("under_review", "escalated"):
         raise IllegalTransition("no review is pending", current_status=complaint.status)
-    now = env.clock.now()
-    expected = complaint.version
-    complaint.review_breached, complaint.updated_at = True, now
-    complaint.deadline_action = complaint.deadline_due_at = None
-    repo(uow).save(complaint, expected)
-    uow.events.record(kind=COMPLAINT.name, subject_id=complaint.id, action="review_overdue", actor_role="system",
-                      actor_id="system", at=now, before=None, after=None, data={}, deadline_id=deadline_id,
-                      topic="complaint.review_overdue")
+    complaint.review_breached = True
+    notice(uow, env, COMPLAINT, complaint, "review_overdue", deadline_id=deadline_id, topic="complaint.review_overdue")
     return complaint
 

@@ -82,6 +82,19 @@ def apply(
     return tr
 
 
+def notice(uow: UnitOfWork, env: Env, kind: Kind, subject: Any, action: str, *, deadline_id: int, topic: str,
+           data: dict[str, Any] | None = None) -> None:
+    """A lapsed deadline that changes no status (the platform's own SLA): the subject's deadline
+    is cleared and the breach goes on the record, with an outbox message for webhooks."""
+    now = env.clock.now()
+    expected = subject.version
+    subject.deadline_action = subject.deadline_due_at = None
+    subject.updated_at = now
+    kind.repo(uow).save(subject, expected)
+    uow.events.record(kind=kind.name, subject_id=subject.id, action=action, actor_role="system", actor_id="system",
+                      at=now, before=None, after=None, data=data or {}, deadline_id=deadline_id, topic=topic)
+
+
 def schedule(env: Env, kind: Kind, subject: Any, now: datetime) -> None:
     """Set the subject's deadline fields for its (new) status: the step's timer, or none."""
     step = kind.deadlines.get(subject.status)
