@@ -135,10 +135,15 @@ def _agent_exists(uow: UnitOfWork, agent_id: str) -> bool:
     return uow.execute(sa.select(a.id).where(a.id == agent_id, a.active.is_(True))).first() is not None
 
 
-def least_loaded_agent(uow: UnitOfWork) -> str:
+def _agent_load() -> Any:
+    """Per agent row: how many live disputes it holds."""
     a, d = t.agents.c, t.disputes.c
-    load = (sa.select(sa.func.count()).where(d.assignee == a.id, d.status.in_(LIVE))
+    return (sa.select(sa.func.count()).where(d.assignee == a.id, d.status.in_(LIVE))
             .correlate(t.agents).scalar_subquery())
+
+
+def least_loaded_agent(uow: UnitOfWork) -> str:
+    a, load = t.agents.c, _agent_load()
     row = uow.execute(
         sa.select(a.id, load.label("load")).where(a.active.is_(True), load < a.capacity)
         .order_by(load, a.id).limit(1)
@@ -162,10 +167,8 @@ def upsert_agent(uow: UnitOfWork, env: Env, actor: Actor, agent_id: str, params:
 
 
 def agents_with_load(uow: UnitOfWork) -> list[dict[str, Any]]:
-    a, d = t.agents.c, t.disputes.c
-    load = (sa.select(sa.func.count()).where(d.assignee == a.id, d.status.in_(LIVE))
-            .correlate(t.agents).scalar_subquery())
-    return [dict(r._mapping) for r in uow.execute(sa.select(t.agents, load.label("load")).order_by(a.id))]
+    rows = uow.execute(sa.select(t.agents, _agent_load().label("load")).order_by(t.agents.c.id))
+    return [dict(r._mapping) for r in rows]
 
 
 def add_note(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, body: str) -> dict[str, Any]:
