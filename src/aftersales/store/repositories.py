@@ -78,12 +78,11 @@ class Deadlines:
             sa.select(t.deadlines).where(d.subject_kind == kind, d.subject_id == subject_id)
         ).first()
 
-    def by_id(self, deadline_id: int) -> Any:
-        return self.conn.execute(sa.select(t.deadlines).where(t.deadlines.c.id == deadline_id)).first()
-
-    def consume(self, deadline_id: int) -> bool:
-        """Delete a fired deadline; False if another firing got there first."""
-        result = self.conn.execute(t.deadlines.delete().where(t.deadlines.c.id == deadline_id))
+    def consume(self, deadline_id: int, claimed_by: str) -> bool:
+        """Delete a deadline this worker holds; False if a party's action disarmed it, another
+        worker took over its lease, or another firing got there first."""
+        d = t.deadlines.c
+        result = self.conn.execute(t.deadlines.delete().where(d.id == deadline_id, d.claimed_by == claimed_by))
         return result.rowcount == 1
 
 

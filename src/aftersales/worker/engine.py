@@ -135,14 +135,10 @@ class DeadlineEngine:
         return fired
 
     def _fire_one(self, uow: UnitOfWork, row: Any) -> bool:
-        current = uow.deadlines.by_id(row.id)
-        if current is None or current.claimed_by != self.worker_id:
+        # Consume first, in one statement that also checks the claim is still ours: on
+        # PostgreSQL its row lock makes a concurrent second firing wait, then find nothing.
+        if not uow.deadlines.consume(row.id, self.worker_id):
             self.stats.skipped += 1  # a party acted first, or our lease was taken over
-            return False
-        # Consume first: on PostgreSQL the delete's row lock makes a concurrent second
-        # firing wait, then find nothing.
-        if not uow.deadlines.consume(row.id):
-            self.stats.skipped += 1
             return False
         if self._subject_version(uow, row) != row.armed_version:
             self.stats.skipped += 1  # stale: the subject moved on without disarming
