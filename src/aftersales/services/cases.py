@@ -158,10 +158,7 @@ def _money_and_sanctions(uow: UnitOfWork, env: Env, case: Case, order: Order, tr
         return {}
     policy = env.policy(case.policy)
     if tr.effect == "platform_refund":
-        # A ruling's amount; COD buyers are paid by the platform first 先行赔付.
-        method = "original_payment" if case.payment_method == "online" else "advance_compensation"
-        refund = refunds.issue(uow, order, amount=params["refund_amount"], method=method, now=now, case=case,
-                               evidence=cited, limit=refundable(order, policy))
+        refund = refunds.platform_refund(uow, order, case, policy, params["refund_amount"], now, cited)
         return {"refund_id": refund["id"], "refund_amount": refund["amount"]}
     method = {"refund_original_payment": "original_payment", "refund_merchant_cod": "merchant_cod",
               "advance_compensation": "advance_compensation"}[tr.effect]

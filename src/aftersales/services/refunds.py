@@ -52,6 +52,15 @@ def refund_case(uow: UnitOfWork, order: Order, case: Case, policy: Policy, metho
                  evidence=evidence, limit=refundable(order, policy))
 
 
+def platform_refund(uow: UnitOfWork, order: Order, case: Case, policy: Policy, amount: int, now: datetime,
+                    evidence: list[str] | None = None) -> dict[str, Any]:
+    """A refund the platform decided (a ruling or appeal): back to the original payment online;
+    for COD the platform pays first 先行赔付. Within what is still refundable."""
+    method = "original_payment" if order.payment_method == "online" else "advance_compensation"
+    return issue(uow, order, amount=amount, method=method, now=now, case=case, evidence=evidence,
+                 limit=refundable(order, policy))
+
+
 def record_violation(uow: UnitOfWork, *, merchant_id: str, kind: str, points: int, cause: str,
                      now: datetime, order_id: str | None = None, after_sale_id: str | None = None,
                      dispute_id: str | None = None, amount: int | None = None,

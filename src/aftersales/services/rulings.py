@@ -13,7 +13,6 @@ from ..domain.cases import Case
 from ..domain.disputes import Dispute
 from ..domain.errors import Forbidden, NotFound, ValidationFailed
 from ..domain.ids import new_id
-from ..domain.money import refundable
 from ..domain.orders import Order
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
@@ -82,9 +81,7 @@ def _execute(uow: UnitOfWork, env: Env, actor: Actor, dispute: Dispute, case: Ca
 
 
 def _pay(uow: UnitOfWork, env: Env, order: Order, case: Case, amount: int, now: datetime) -> None:
-    method = "original_payment" if order.payment_method == "online" else "advance_compensation"
-    refunds.issue(uow, order, amount=amount, method=method, now=now, case=case,
-                  limit=refundable(order, env.policy(case.policy)))
+    refunds.platform_refund(uow, order, case, env.policy(case.policy), amount, now)
     expected = order.version
     order.updated_at = now
     uow.orders.save(order, expected)
