@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install bench clean
+.PHONY: run test install bench chaos clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "aftersales needs Python 3.11 or newer"; exit 1; }
@@ -23,9 +23,21 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## Benchmarks in quick mode, on the local PostgreSQL (AFTERSALES_BENCH_POSTGRES_URL).
-bench: $(STAMP)
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+## Benchmarks in quick mode, on the local PostgreSQL (AFTERSALES_BENCH_POSTGRES_URL); see docs/benchmarks.md.
+bench: $(BENCH_STAMP)
 	$(BIN)/python bench/deadlines.py --quick
+	$(BIN)/python bench/api.py --quick
+	$(BIN)/python bench/scale.py --quick
+
+## The long versions of the reliability tests (kills, restarts, generated requests); needs PostgreSQL.
+chaos: $(STAMP)
+	AFTERSALES_CHAOS=long $(BIN)/python -m pytest -m chaos -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
