@@ -53,7 +53,16 @@ def cmd_serve(args: argparse.Namespace) -> None:
         engine = DeadlineEngine(runtime.engine, runtime.env, _worker_id())
         threading.Thread(target=engine.run_forever, args=(stop,), name="deadline-worker", daemon=True).start()
     try:
-        uvicorn.run(create_app(runtime), host=args.host, port=args.port, log_level="info")
+        if args.workers > 1:
+            # Each server process builds its own runtime from the environment; the deadline
+            # worker above stays in this supervisor process, so it runs once, not once per process.
+            os.environ.update({"AFTERSALES_DEMO": "1"} if args.demo else {})
+            os.environ.update({"AFTERSALES_CLOCK": "simulated"} if args.simulated_clock else {})
+            uvicorn.run("aftersales.api.app:from_env", factory=True, workers=args.workers, host=args.host,
+                        port=args.port, log_level="info", access_log=not args.no_access_log)
+        else:
+            uvicorn.run(create_app(runtime), host=args.host, port=args.port, log_level="info",
+                        access_log=not args.no_access_log)
     finally:
         stop.set()
 
@@ -122,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-worker", action="store_true", help="do not run the deadline worker in-process")
+    serve.add_argument("--workers", type=int, default=1, help="server processes (uvicorn workers)")
+    serve.add_argument("--no-access-log", action="store_true", help="do not log every request")
     serve.add_argument("--demo", action="store_true", help="load demo data; allows the demo token secret")
     serve.add_argument("--simulated-clock", action="store_true", help="time moves only via POST /v1/admin/clock")
     serve.set_defaults(func=cmd_serve)

@@ -29,3 +29,10 @@ def create_app(runtime: Runtime | None) -> FastAPI:
     app.include_router(disputes.arbitration_router)
     app.include_router(web.router)
     return app
+
+
+def from_env() -> FastAPI:
+    """The app with a runtime built from AFTERSALES_* (each process of `aftersales serve --workers N`)."""
+    from ..config import Settings
+
+    return create_app(Runtime.build(Settings.from_env()))

@@ -1,0 +1,112 @@
+"""What the API and scale benchmarks share: a schema of their own on the bench PostgreSQL, a real
+`aftersales serve` in a child process, tokens, percentiles and the machine's load."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from aftersales.api.auth import mint  # noqa: E402
+from aftersales.domain.clock import SystemClock  # noqa: E402
+from aftersales.store import migrate  # noqa: E402
+from aftersales.store.database import create_engine  # noqa: E402
+
+BASE = os.environ.get("AFTERSALES_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SECRET = "bench-secret-of-at-least-thirty-two-bytes"
+
+
+def schema_url(schema: str) -> str:
+    return f"{BASE}{'&' if '?' in BASE else '?'}options=-csearch_path%3D{schema}"
+
+
+def fresh_schema(schema: str) -> sa.Engine:
+    """Drop and recreate `schema`, migrated to head; an engine whose search_path is that schema."""
+    with sa.create_engine(BASE).begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    engine = create_engine(schema_url(schema))
+    migrate.upgrade(engine)
+    return engine
+
+
+def token(role: str, sub: str, merchant_id: str | None = None) -> str:
+    return mint(SECRET, sub=sub, role=role, merchant_id=merchant_id, now=SystemClock().now(), ttl=timedelta(hours=6))
+
+
+def auth(role: str, sub: str, merchant_id: str | None = None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(role, sub, merchant_id)}"}
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile of an ascending list (0 for an empty one)."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, min(len(sorted_values), round(q / 100 * len(sorted_values) + 0.5)))
+    return sorted_values[rank - 1]
+
+
+def summary_ms(seconds: list[float]) -> dict[str, float]:
+    values = sorted(seconds)
+    return {f"p{q}": round(percentile(values, q) * 1000, 2) for q in (50, 95, 99)}
+
+
+def machine_load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{os.cpu_count()} cores, load average {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(schema: str, workers: int, log: Path) -> Iterator[str]:
+    """`aftersales serve --workers N --no-worker` on `schema`, on a loopback port; its base URL.
+    The deadline worker is off: a benchmark of the API must not be shared with firings."""
+    port = _free_port()
+    env = {**os.environ, "AFTERSALES_DATABASE_URL": schema_url(schema), "AFTERSALES_JWT_SECRET": SECRET,
+           "AFTERSALES_DATA_DIR": str(Path("/tmp") / f"{schema}-data"), "PYTHONPATH": str(ROOT / "src")}
+    cmd = [sys.executable, "-m", "aftersales.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+           "--workers", str(workers), "--no-worker", "--no-access-log"]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"aftersales serve exited with {proc.returncode}; see {log}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"aftersales serve did not answer within 60 s; see {log}")
+            time.sleep(0.2)
+        time.sleep(1.0 if workers > 1 else 0)  # the first process answered: give the others a moment
+        yield base
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)  # the group of the server we started, and only it
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -1,0 +1,249 @@
+"""The API under load: `aftersales serve --workers N` on PostgreSQL against pgbench's TPC-B.
+
+A load generator (this process, asyncio + httpx, loopback only) drives a realistic mix through
+the real server: each virtual user takes a delivered order and walks its return-and-refund case
+through file, read case, approve, merchant queue, ship-return, confirm-receipt (6 actions, POSTs
+with an Idempotency-Key as a careful client sends). Orders are fed beforehand (one made through
+the services, then copied by SQL): feeding is the marketplace's traffic, not the mix.
+
+It reports completed actions/s and p50/p95/p99 latency at increasing concurrency; then runs at
+half the peak rate (paced, latency counted from each request's scheduled start so a stall is not
+hidden) and reports p99 there. In the same run, pgbench's built-in TPC-B-like script runs with
+the same client counts on a database of its own: the reference for what this PostgreSQL does.
+The last line is JSON.
+
+    python bench/api.py --quick                 # clients 1,8,32, 6 s each: under 2 minutes
+    python bench/api.py --clients 1,4,16,32 --seconds 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import BASE, SECRET, auth, fresh_schema, machine_load, schema_url, serve, summary_ms  # noqa: E402
+
+from aftersales.config import Settings  # noqa: E402
+from aftersales.runtime import Runtime  # noqa: E402
+from aftersales.services import orders  # noqa: E402
+from aftersales.services.context import Actor  # noqa: E402
+
+SCHEMA = "aftersales_bench_api"
+PGBENCH_DB = "aftersales_bench_pgbench"
+MERCHANTS, BUYERS = 50, 5000
+ORDER = {"buyer_id": "b-0", "merchant_id": "m-0", "payment_method": "online", "currency": "CNY",
+         "shipping_fee": 1000, "items": [{"sku": "tea-250g", "title": "西湖龙井 250g", "quantity": 2, "unit_price": 9900}]}
+CLONE = """
+INSERT INTO orders SELECT 'o-' || g, 'b-' || (g % :buyers), 'm-' || (g % :merchants),
+       payment_method, currency, shipping_fee, items, goods_total, status, policy, paid_amount, refunded_amount,
+       open_case_id, carrier, 'SF-' || g, cancel_reason, paid_at, shipped_at, delivered_at, completed_at,
+       cancelled_at, deadline_action, deadline_due_at, extra, version, created_at, updated_at
+FROM orders, generate_series(1, :n) g WHERE id = 'o-template'
+"""
+
+
+def seed(n: int) -> None:
+    """`n` delivered orders: one through the real services, the rest copies of its row."""
+    engine = fresh_schema(SCHEMA)
+    settings = Settings(data_dir=Path(f"/tmp/{SCHEMA}-data"), database_url=schema_url(SCHEMA), jwt_secret=SECRET,
+                        simulated_clock=False, demo=False)
+    runtime = Runtime.build(settings, engine=engine)
+    market = Actor("integration", "marketplace")
+    with runtime.uow() as uow:
+        orders.create(uow, runtime.env, market, {"id": "o-template", **ORDER})
+        orders.act(uow, runtime.env, market, "o-template", "pay")
+        orders.act(uow, runtime.env, market, "o-template", "ship", {"carrier": "SF", "tracking_number": "SF-0"})
+        orders.act(uow, runtime.env, market, "o-template", "deliver")
+        uow.commit()
+    with engine.begin() as conn:
+        conn.execute(sa.text(CLONE), {"n": n, "buyers": BUYERS, "merchants": MERCHANTS})
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE"))
+    engine.dispose()
+
+
+class Load:
+    """Virtual users sharing the order supply, the counters and (when paced) a schedule."""
+
+    def __init__(self, base: str, order_ids: "itertools.count[int]", n_orders: int) -> None:
+        self.base, self.order_ids, self.n_orders = base, order_ids, n_orders
+        self.latencies: dict[str, list[float]] = {}
+        self.errors: list[str] = []
+        self.done = 0
+        self.merchant_headers = {f"m-{i}": auth("merchant", f"m-{i}-staff", f"m-{i}") for i in range(MERCHANTS)}
+        self.buyer_headers: dict[str, dict[str, str]] = {}
+        self.rate: float | None = None
+        self.slots = itertools.count()
+
+    def buyer(self, buyer_id: str) -> dict[str, str]:
+        if buyer_id not in self.buyer_headers:
+            self.buyer_headers[buyer_id] = auth("buyer", buyer_id)
+        return self.buyer_headers[buyer_id]
+
+    async def call(self, client: httpx.AsyncClient, kind: str, method: str, path: str, headers: dict[str, str],
+                   body: dict[str, Any] | None, expect: int, stop_at: float, start_at: float) -> dict[str, Any] | None:
+        if self.rate is not None:  # paced: each request has a slot; latency counts from it
+            slot = start_at + next(self.slots) / self.rate
+            if slot >= stop_at:
+                return None
+            await asyncio.sleep(max(0.0, slot - time.perf_counter()))
+            began = slot
+        else:
+            began = time.perf_counter()
+        if method == "POST":
+            headers = {**headers, "Idempotency-Key": uuid.uuid4().hex}
+        r = await client.request(method, path, headers=headers, json=body)
+        if r.status_code != expect:
+            self.errors.append(f"{kind}: {r.status_code} {r.text[:200]}")
+            return None
+        self.latencies.setdefault(kind, []).append(time.perf_counter() - began)
+        self.done += 1
+        return r.json()
+
+    async def user(self, client: httpx.AsyncClient, start_at: float, stop_at: float) -> None:
+        while time.perf_counter() < stop_at:
+            g = next(self.order_ids)
+            if g > self.n_orders:
+                self.errors.append("ran out of orders: seed more")
+                return
+            buyer, merchant = self.buyer(f"b-{g % BUYERS}"), self.merchant_headers[f"m-{g % MERCHANTS}"]
+            steps = [
+                ("file", "POST", "/v1/after-sales", buyer, {"order_id": f"o-{g}", "type": "return_refund",
+                                                            "reason": "quality_problem", "description": "茶叶受潮结块"}, 201),
+                ("read_case", "GET", "/v1/after-sales/{id}", buyer, None, 200),
+                ("approve", "POST", "/v1/after-sales/{id}/approve", merchant, {"return_address": "杭州市西湖区龙井路 18 号"}, 200),
+                ("merchant_queue", "GET", "/v1/after-sales?status=awaiting_return&limit=20", merchant, None, 200),
+                ("ship_return", "POST", "/v1/after-sales/{id}/ship-return", buyer, {"carrier": "ZTO", "tracking_number": f"ZT{g}"}, 200),
+                ("confirm", "POST", "/v1/after-sales/{id}/confirm-receipt", merchant, None, 200),
+            ]
+            case_id = ""
+            for kind, method, path, headers, body, expect in steps:
+                out = await self.call(client, kind, method, path.format(id=case_id), headers, body, expect,
+                                      stop_at, start_at)
+                if out is None:
+                    break
+                case_id = case_id or out["id"]
+
+    async def run(self, clients: int, seconds: float) -> float:
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        async with httpx.AsyncClient(base_url=self.base, limits=limits, timeout=30) as client:
+            start = time.perf_counter()
+            stop_at = start + seconds
+            await asyncio.gather(*(self.user(client, start, stop_at) for _ in range(clients)))
+            return time.perf_counter() - start
+
+
+def measure(base: str, order_ids: "itertools.count[int]", n_orders: int, clients: int, seconds: float,
+            rate: float | None = None) -> dict[str, Any]:
+    load = Load(base, order_ids, n_orders)
+    load.rate = rate
+    elapsed = asyncio.run(load.run(clients, seconds))
+    every = [x for values in load.latencies.values() for x in values]
+    return {"clients": clients, "actions": load.done, "per_s": load.done / elapsed, **summary_ms(every),
+            "errors": len(load.errors), "first_error": load.errors[0] if load.errors else None,
+            "by_kind": {k: summary_ms(v) for k, v in sorted(load.latencies.items())}}
+
+
+def _pgbench_args() -> list[str]:
+    url = sa.make_url(BASE)
+    return ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
+
+
+def pgbench_binary() -> str:
+    found = shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench"
+    if not Path(found).exists():
+        raise SystemExit("pgbench not found: install postgresql-contrib or put it on PATH")
+    return found
+
+
+def pgbench_init(scale: int) -> None:
+    admin = sa.create_engine(BASE, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": PGBENCH_DB}).first()
+        if not exists:
+            conn.execute(sa.text(f"CREATE DATABASE {PGBENCH_DB}"))
+    admin.dispose()
+    subprocess.run([pgbench_binary(), *_pgbench_args(), "-i", "-q", "-s", str(scale), PGBENCH_DB], check=True,
+                   capture_output=True)
+
+
+def pgbench_tps(clients: int, seconds: int) -> float:
+    out = subprocess.run([pgbench_binary(), *_pgbench_args(), "-n", "-c", str(clients), "-j", str(min(clients, 2)),
+                          "-T", str(seconds), PGBENCH_DB], check=True, capture_output=True, text=True).stdout
+    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
+    if not match:
+        raise RuntimeError(f"no tps in pgbench output:\n{out}")
+    return float(match.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", default="1,4,16,32", help="concurrency levels")
+    parser.add_argument("--seconds", type=float, default=20, help="per level")
+    parser.add_argument("--workers", type=int, default=2, help="server processes")
+    parser.add_argument("--orders", type=int, default=200_000, help="delivered orders fed beforehand")
+    parser.add_argument("--quick", action="store_true", help="--clients 1,8,32 --seconds 6 --orders 40000")
+    args = parser.parse_args()
+    if args.quick:
+        args.clients, args.seconds, args.orders = "1,8,32", 6, 40_000
+    levels = [int(x) for x in args.clients.split(",")]
+    print(f"machine: {machine_load()}")
+
+    started = time.perf_counter()
+    seed(args.orders)
+    pgbench_init(max(levels))
+    print(f"seeded {args.orders} delivered orders and pgbench scale {max(levels)} in "
+          f"{time.perf_counter() - started:.1f}s")
+
+    results, tps = [], {}
+    order_ids = itertools.count(1)
+    with serve(SCHEMA, args.workers, Path(f"/tmp/{SCHEMA}-serve.log")) as base:
+        measure(base, order_ids, args.orders, 4, 2)  # warm-up: connections, caches; not reported
+        print(f"aftersales serve --workers {args.workers} (PostgreSQL), mix of 6 actions per case:")
+        for clients in levels:
+            r = measure(base, order_ids, args.orders, clients, args.seconds)
+            results.append(r)
+            print(f"  {clients:3d} clients: {r['per_s']:8,.0f} actions/s  p50 {r['p50']:6.1f} ms  "
+                  f"p95 {r['p95']:6.1f} ms  p99 {r['p99']:6.1f} ms  errors {r['errors']}"
+                  + (f"  (first: {r['first_error']})" if r["errors"] else ""))
+        peak = max(results, key=lambda r: r["per_s"])
+        half = measure(base, order_ids, args.orders, max(levels), args.seconds, rate=peak["per_s"] / 2)
+        print(f"  paced at half the peak ({peak['per_s'] / 2:,.0f}/s, {max(levels)} clients): "
+              f"{half['per_s']:,.0f} actions/s  p50 {half['p50']:.1f} ms  p95 {half['p95']:.1f} ms  "
+              f"p99 {half['p99']:.1f} ms  errors {half['errors']}")
+        print("  by action at half the peak (p50/p95/p99 ms): " + ", ".join(
+            f"{k} {v['p50']}/{v['p95']}/{v['p99']}" for k, v in half["by_kind"].items()))
+
+    print(f"pgbench TPC-B-like (scale {max(levels)}, {int(args.seconds)} s per level):")
+    for clients in levels:
+        tps[clients] = pgbench_tps(clients, int(args.seconds))
+        print(f"  {clients:3d} clients: {tps[clients]:8,.0f} tps")
+    print(f"machine after: {machine_load()}")
+
+    peak_tps = max(tps.values())
+    ratios = {f"c{r['clients']}_vs_pgbench": round(r["per_s"] / tps[r["clients"]], 4) for r in results}
+    print(json.dumps({
+        "benchmark": "api", "workers": args.workers, "peak_actions_per_s": round(peak["per_s"]),
+        "pgbench_peak_tps": round(peak_tps), "peak_vs_pgbench_peak": round(peak["per_s"] / peak_tps, 4),
+        **ratios, "p99_ms_at_half_peak": half["p99"], "p99_target_ms": 50,
+        "errors": sum(r["errors"] for r in results) + half["errors"],
+    }))
+
+
+if __name__ == "__main__":
+    main()
