@@ -47,7 +47,50 @@ def status_of(exc: e.DomainError) -> int:
     return next((status for cls, status in STATUS if isinstance(exc, cls)), 400)
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem", "type": "object", "description": "RFC 9457 problem details with a stable `code`.",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "code": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}, "description": "validation_error: what is wrong"},
+    },
+}
+# The problems every operation may answer with, by method; /healthz answers only 200.
+_ANY = (401, 403, 404, 422, 503)
+_WRITE = (409, 412)
+_UPLOAD = (413, 415)
+
+
+def _documented(app: FastAPI) -> None:
+    """Declare the problem responses in the OpenAPI description, so clients (and the contract
+    tests) know every status an operation can answer with and the shape it comes in."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        for components in ("HTTPValidationError", "ValidationError"):  # replaced by Problem
+            schema["components"]["schemas"].pop(components, None)
+        content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for path, operations in schema.get("paths", {}).items():
+            if path == "/healthz":
+                continue
+            for method, operation in operations.items():
+                statuses = _ANY + (_WRITE if method in ("post", "put") else ())
+                statuses += _UPLOAD if "multipart/form-data" in str(operation.get("requestBody", "")) else ()
+                for status in statuses:
+                    operation["responses"][str(status)] = {"description": _TITLES[status], "content": content}
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
+    _documented(app)
+
     @app.exception_handler(e.DomainError)
     async def _domain(_: Request, exc: e.DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, e.Unauthenticated) else None

@@ -11,6 +11,8 @@ _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
     (b"%PDF-", 0, "application/pdf"),
     (b"ftyp", 4, "video/mp4"),
 )
+# Every media type `sniff` can answer with: what evidence content is served as.
+MEDIA_TYPES = (*dict.fromkeys(m for _, _, m in _SIGNATURES), "video/quicktime", "image/webp", "text/plain")
 
 
 def sniff(head: bytes) -> str | None:

@@ -5,6 +5,7 @@ import hashlib
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse
 
+from ...domain.media import MEDIA_TYPES
 from ...services import evidence
 from ..actions import perform, read
 from ..auth import CurrentActor
@@ -39,7 +40,11 @@ def get_evidence(evidence_id: str, request: Request, actor: CurrentActor):
     return read(request, lambda uow: _public(evidence.get(uow, actor, evidence_id)))
 
 
-@router.get("/{evidence_id}/content", summary="The file itself")
+_CONTENT = {mt: {"schema": {"type": "string", "format": "binary"}} for mt in MEDIA_TYPES}
+
+
+@router.get("/{evidence_id}/content", summary="The file itself", response_class=FileResponse,
+            responses={200: {"description": "The file, as the type its content was detected as", "content": _CONTENT}})
 def evidence_content(evidence_id: str, request: Request, actor: CurrentActor):
     row = read(request, lambda uow: evidence.get(uow, actor, evidence_id))
     path = evidence.content_path(request.app.state.runtime.env, row["sha256"])
