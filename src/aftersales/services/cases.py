@@ -15,7 +15,8 @@ from ..domain.orders import Order
 from ..store.unit_of_work import UnitOfWork
 from . import disputes, evidence, refunds
 from .context import SYSTEM as SYSTEM_ACTOR, Actor, Env, visible
-from .transitions import Kind, apply, arm_deadline, notice
+from .orders import ORDER
+from .transitions import Kind, apply, arm_deadline, notice, write_deadline
 
 CASE = Kind(
     name="after_sale",
@@ -55,7 +56,7 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Case:
     # One open request per order: claimed with compare-and-set, so two racing requests get one winner.
     expected = order.version
     order.open_case_id = case.id
-    uow.orders.save(order, expected)
+    save_order(uow, order, expected, now)
     arm_deadline(uow, env, CASE, case, now)
     uow.cases.insert(case)
     evidence.link(uow, case.id, case.evidence)
@@ -184,7 +185,15 @@ def _release_order(uow: UnitOfWork, order: Order, case: Case) -> None:
         order.open_case_id = None
     expected = order.version
     order.updated_at = case.updated_at
+    save_order(uow, order, expected, case.updated_at)
+
+
+def save_order(uow: UnitOfWork, order: Order, expected: int, now: datetime) -> None:
+    """Save an order a case or a ruling changed outside the order's machine. Its pending deadline
+    (auto-complete) is re-armed at the new version: the engine skips a row armed at an older one
+    as stale, and the order would never complete."""
     uow.orders.save(order, expected)
+    write_deadline(uow, ORDER, order, now)
 
 
 def ruling_overdue(uow: UnitOfWork, env: Env, case_id: str, *, deadline_id: int) -> Case:

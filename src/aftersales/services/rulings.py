@@ -84,7 +84,7 @@ def _pay(uow: UnitOfWork, env: Env, order: Order, case: Case, amount: int, now: 
     refunds.platform_refund(uow, order, case, env.policy(case.policy), amount, now)
     expected = order.version
     order.updated_at = now
-    uow.orders.save(order, expected)
+    cases.save_order(uow, order, expected, now)
 
 
 def _consequences(uow: UnitOfWork, env: Env, dispute: Dispute, order: Order, amount: int, liable: str,
