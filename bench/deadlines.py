@@ -1,165 +1,217 @@
-"""Deadline firing: the engine against a set-based SQL batch doing the same work, on PostgreSQL.
+"""Deadline firing: the engine against baselines doing the same work, on PostgreSQL.
 
 Arms N due auto_approve deadlines on real cases (among M not yet due), fires them with K worker
-processes, and reports fired/s. The baseline, measured in the same run on the same rows, is one
-SQL statement per 1,000 deadlines doing the same transaction (delete the deadline, conditional
-case transition, event, outbox row): the floor no engine beats. The last line is JSON.
+processes, and reports fired/s. In the same run, on the same rows, the baselines do the same
+transaction (delete the deadline, conditional case transition with a version check, the next
+deadline, the event, the outbox row):
+  - a set-based SQL batch, 1 000 deadlines a statement: the floor no engine beats;
+  - PgQueuer (asyncpg), one job per deadline, K consumer processes;
+  - procrastinate (psycopg), one job per deadline scheduled at its due time, K worker processes.
+Then three scenarios at the engine's best K:
+  - not yet due: the rate among M not-yet-due rows against the rate among none;
+  - lateness: deadlines fall due one by one on the real clock at half the engine's peak rate;
+    fired_at (the event's `at`) minus due_at, p50/p99, for the engine and for PgQueuer;
+  - held transaction: another session keeps a snapshot open all along, so vacuum cleans nothing.
+The last line is JSON with the ratios.
 
-    python bench/deadlines.py --quick          # 20 000 due, 0 not yet due, workers 1,2,4
+    python bench/deadlines.py --quick          # 20 000 due, 0 (and 200 000) not yet due
     python bench/deadlines.py -n 1000000 -m 10000000
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import multiprocessing as mp
-import os
-import sys
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any, Callable
 
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from aftersales.config import Settings  # noqa: E402
-from aftersales.domain.clock import ManualClock  # noqa: E402
-from aftersales.runtime import Runtime  # noqa: E402
-from aftersales.store import migrate  # noqa: E402
-from aftersales.store.database import create_engine  # noqa: E402
-from aftersales.worker.engine import DeadlineEngine  # noqa: E402
-
-BASE = os.environ.get("AFTERSALES_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-SCHEMA = "aftersales_bench"
-URL = f"{BASE}{'&' if '?' in BASE else '?'}options=-csearch_path%3D{SCHEMA}"
-T0 = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
-FIRE_AT = T0 + timedelta(hours=49)
-
-ARRANGE = """
-INSERT INTO orders (id, buyer_id, merchant_id, payment_method, currency, shipping_fee, items, goods_total, status,
-                    policy, paid_amount, refunded_amount, open_case_id, extra, version, created_at, updated_at)
-SELECT 'o-' || g, 'b-' || (g % 5000), 'm-' || (g % 200), 'online', 'CNY', 0, '[]', 1000, 'delivered', 'douyin@1',
-       1000, 0, 'as_' || lpad(g::text, 26, '0'), '{}', 5, :t0, :t0
-FROM generate_series(1, :total) g;
-INSERT INTO after_sales (id, order_id, buyer_id, merchant_id, payment_method, type, reason, amount, currency, status,
-                         policy, description, evidence, deadline_action, deadline_due_at, extra, version, created_at,
-                         updated_at)
-SELECT 'as_' || lpad(g::text, 26, '0'), 'o-' || g, 'b-' || (g % 5000), 'm-' || (g % 200), 'online', 'return_refund',
-       'damaged', 1000, 'CNY', 'pending_merchant', 'douyin@1', '', '[]', 'auto_approve',
-       CASE WHEN g <= :due THEN :due_at ELSE :later END, '{}', 1, :t0, :t0
-FROM generate_series(1, :total) g;
-INSERT INTO deadlines (subject_kind, subject_id, action, due_at, armed_version, created_at)
-SELECT 'after_sale', 'as_' || lpad(g::text, 26, '0'), 'auto_approve',
-       CASE WHEN g <= :due THEN :due_at ELSE :later END, 1, :t0
-FROM generate_series(1, :total) g;
-"""
-
-# The floor: one statement fires 1 000 deadlines with the same effects as the engine.
-SQL_BATCH = """
-WITH due AS (
-  DELETE FROM deadlines WHERE id IN (
-    SELECT id FROM deadlines WHERE due_at <= :now ORDER BY due_at LIMIT 1000 FOR UPDATE SKIP LOCKED)
-  RETURNING id, subject_id, armed_version),
-moved AS (
-  UPDATE after_sales a SET status = 'awaiting_return', version = a.version + 1, updated_at = :now,
-         deadline_action = 'auto_close', deadline_due_at = :next
-  FROM due WHERE a.id = due.subject_id AND a.version = due.armed_version AND a.status = 'pending_merchant'
-  RETURNING a.id, due.id AS deadline_id, a.version),
-armed AS (
-  INSERT INTO deadlines (subject_kind, subject_id, action, due_at, armed_version, created_at)
-  SELECT 'after_sale', id, 'auto_close', :next, version, :now FROM moved),
-ev AS (
-  INSERT INTO events (subject_kind, subject_id, action, actor_role, actor_id, at, before, after, data, deadline_id)
-  SELECT 'after_sale', id, 'auto_approve', 'system', 'system', :now, '{"status": "pending_merchant"}',
-         '{"status": "awaiting_return"}', '{}', deadline_id FROM moved
-  RETURNING id, subject_id)
-INSERT INTO outbox (event_id, topic, payload, created_at, attempts)
-SELECT id, 'after_sale.auto_approve', json_build_object('subject_id', subject_id), :now, 0 FROM ev
-"""
+import _baselines as baselines
+from _baselines_common import (BASE, BOUNDARY, FIRE_AT, SCHEMA, URL, Rows, held_snapshot, lateness, naive,
+                               record_due, timed_processes, wait_until)
+from _baselines_common import fired as count_fired
+from aftersales.config import Settings
+from aftersales.domain.clock import Clock, ManualClock, SystemClock
+from aftersales.runtime import Runtime
+from aftersales.store import migrate
+from aftersales.store.database import create_engine
+from aftersales.worker.engine import DeadlineEngine
 
 
-def setup(engine: sa.Engine, due: int, later: int) -> None:
-    with engine.begin() as conn:
-        names = ", ".join(t for t in ("outbox", "events", "deadlines", "after_sales", "orders"))
-        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        for statement in ARRANGE.strip().split(";\n"):
-            if statement.strip():
-                conn.execute(sa.text(statement), {"t0": T0.replace(tzinfo=None), "total": due + later, "due": due,
-                                                  "due_at": (T0 + timedelta(hours=48)).replace(tzinfo=None),
-                                                  "later": (T0 + timedelta(days=3650)).replace(tzinfo=None)})
-    with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE"))
-
-
-def _worker(index: int, batch: int, results: "mp.Queue[int]") -> None:
-    clock = ManualClock(FIRE_AT)
+def _deadline_engine(index: int, batch: int, clock: Clock) -> DeadlineEngine:
     settings = Settings(data_dir=Path("/tmp/aftersales-bench"), database_url=URL, jwt_secret="x" * 32,
                         simulated_clock=False, demo=False)
     runtime = Runtime.build(settings, clock=clock)
-    engine = DeadlineEngine(runtime.engine, runtime.env, f"bench-{index}", batch_size=batch)
-    fired = 0
-    while True:
-        claimed = engine.claim()
-        if not claimed:
-            break
-        fired += engine.fire_batch(claimed)
-    results.put(fired)
+    return DeadlineEngine(runtime.engine, runtime.env, f"bench-{index}", batch_size=batch)
 
 
-def run_engine(workers: int, batch: int) -> tuple[int, float]:
-    results: "mp.Queue[int]" = mp.Queue()
-    procs = [mp.Process(target=_worker, args=(i, batch, results)) for i in range(workers)]
-    start = time.perf_counter()
-    for p in procs:
-        p.start()
-    fired = sum(results.get() for _ in procs)
-    for p in procs:
-        p.join()
-    return fired, time.perf_counter() - start
+def _engine_worker(index: int, ready: Any, batch: int) -> None:
+    engine = _deadline_engine(index, batch, ManualClock(FIRE_AT))
+    ready.wait()
+    while claimed := engine.claim():
+        engine.fire_batch(claimed)
 
 
-def run_sql_batch(engine: sa.Engine) -> tuple[int, float]:
-    params = {"now": FIRE_AT.replace(tzinfo=None), "next": (FIRE_AT + timedelta(days=7)).replace(tzinfo=None)}
-    fired, start = 0, time.perf_counter()
-    while True:
-        with engine.begin() as conn:
-            n = conn.execute(sa.text(SQL_BATCH), params).rowcount
-        if n <= 0:
-            break
-        fired += n
-    return fired, time.perf_counter() - start
+def _engine_live_worker(index: int, ready: Any, batch: int, stop: Any, poll: float) -> None:
+    engine = _deadline_engine(index, batch, SystemClock())
+    ready.wait()
+    engine.run_forever(stop, poll_seconds=poll)
+
+
+class Bench:
+    def __init__(self, engine: sa.Engine, n: int, m: int, queue_n: int, batch: int, poll: float) -> None:
+        self.engine, self.rows, self.n, self.m, self.queue_n = engine, Rows(engine), n, m, queue_n
+        self.batch, self.poll = batch, poll
+
+    def rate(self, label: str, fire: Callable[[], float], expected: int | None = None) -> float:
+        seconds = fire()
+        fired = count_fired(self.engine)
+        if fired != (expected or self.n):
+            raise SystemExit(f"{label}: fired {fired} of {expected or self.n}")
+        rate = fired / seconds
+        print(f"{label}: {fired} fired in {seconds:.2f}s = {rate:,.0f}/s", flush=True)
+        return rate
+
+    def sql_batch(self) -> float:
+        self.rows.arrange(self.n, self.m)
+        return self.rate("sql batch (1000/statement)", lambda: baselines.run_sql_batch(self.engine))
+
+    def engine_run(self, k: int, label: str = "", later: int | None = None) -> float:
+        self.rows.arrange(self.n, self.m if later is None else later)
+        return self.rate(f"engine, {k} worker(s), batch {self.batch}{label}",
+                         lambda: timed_processes(_engine_worker, k, self.batch))
+
+    def pgqueuer(self, k: int, label: str = "") -> float:
+        self.rows.arrange(self.n, self.m)
+        asyncio.run(baselines.pgqueuer_enqueue(self.queue_n))
+        return self.rate(f"pgqueuer, {k} consumer(s){label}", lambda: baselines.run_pgqueuer(k), self.queue_n)
+
+    def procrastinate(self, k: int) -> float:
+        self.rows.arrange(self.n, self.m)
+        baselines.procrastinate_defer(self.queue_n)
+        return self.rate(f"procrastinate, {k} worker(s)", lambda: baselines.run_procrastinate(k), self.queue_n)
+
+    def held(self, run: Callable[[], float]) -> float:
+        with held_snapshot(self.engine):
+            return run()
+
+    # ---- lateness: due times on the real clock ----
+
+    def engine_lateness(self, k: int, rate: float, seconds: float, lead: float) -> dict[str, float]:
+        count = max(100, int(rate * seconds))
+        far = FIRE_AT + timedelta(days=3650)
+        self.rows.arrange(count, self.m, first_due=far, step=timedelta(seconds=1 / rate))
+        start = datetime.now(timezone.utc) + timedelta(seconds=lead)
+        with self.engine.begin() as conn:  # shift to the real clock now that arranging is done
+            params = {"shift": naive(start) - naive(far), "b": BOUNDARY["case"]}
+            conn.execute(sa.text("UPDATE deadlines SET due_at = due_at + :shift WHERE subject_id < :b"), params)
+            conn.execute(sa.text("UPDATE after_sales SET deadline_due_at = deadline_due_at + :shift WHERE id < :b"),
+                         params)
+        record_due(self.engine, "SELECT subject_id, due_at FROM deadlines "
+                                f"WHERE action = 'auto_approve' AND subject_id < '{BOUNDARY['case']}'")
+        stop = mp.Event()
+        timed_processes(_engine_live_worker, k, self.batch, stop, self.poll,
+                        until=lambda: self._until_fired(count, lead + count / rate, stop.set))
+        return self._report_lateness(f"engine, {k} worker(s), poll {self.poll}s", rate)
+
+    def pgqueuer_lateness(self, k: int, rate: float, seconds: float, lead: float) -> dict[str, float]:
+        count = max(100, int(rate * seconds))
+        self.rows.arrange(count, self.m)
+        baselines.pgqueuer_lateness_arrange(self.engine, rate, lead, count)
+        baselines.run_pgqueuer(k, live=True)
+        return self._report_lateness(f"pgqueuer, {k} consumer(s)", rate)
+
+    def _until_fired(self, count: int, expected_seconds: float, then: Callable[[], None]) -> None:
+        wait_until(lambda: count_fired(self.engine) >= count, timeout=expected_seconds * 3 + 30)
+        then()
+
+    def _report_lateness(self, label: str, rate: float) -> dict[str, float]:
+        late = lateness(self.engine)
+        print(f"lateness at {rate:,.0f} due/s, {label}: {late['fired']} of {late['n']} fired, "
+              f"p50 {late['p50'] * 1000:.0f} ms, p99 {late['p99'] * 1000:.0f} ms, max {late['max'] * 1000:.0f} ms",
+              flush=True)
+        return late
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", type=int, default=1_000_000, help="due deadlines")
-    parser.add_argument("-m", type=int, default=10_000_000, help="not-yet-due deadlines beside them")
+    parser.add_argument("-m", "--not-due", dest="m", type=int, default=10_000_000,
+                        help="not-yet-due deadlines beside them")
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--quick", action="store_true", help="-n 20000 -m 0")
+    parser.add_argument("--poll", type=float, default=0.1, help="the engine's poll interval in the lateness run")
+    parser.add_argument("--lateness-seconds", type=float, default=60.0, help="how long deadlines keep falling due")
+    parser.add_argument("--queue-n", type=int, help="jobs the queue baselines fire (the first of the N; default N)")
+    parser.add_argument("--quick", action="store_true",
+                        help="-n 20000 -m 0 --queue-n 5000, the not-yet-due scenario with 200 000, lateness over 10 s")
     args = parser.parse_args()
     n, m = (20_000, 0) if args.quick else (args.n, args.m)
+    # The queues are one job (and a commit or more) per deadline, slow enough that in the quick
+    # run they fire a subset of the same rows, to stay within minutes.
+    queue_n = min(n, args.queue_n or (5_000 if args.quick else n))
+    not_due = m or (200_000 if args.quick else 0)
+    late_seconds = 10.0 if args.quick else args.lateness_seconds
+    ks = [int(x) for x in args.workers.split(",")]
+
     with sa.create_engine(BASE).begin() as conn:
         conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
         conn.execute(sa.text(f"CREATE SCHEMA {SCHEMA}"))
     engine = create_engine(URL)
     migrate.upgrade(engine)
+    asyncio.run(baselines.pgqueuer_install())
+    baselines.procrastinate_install()
+    bench = Bench(engine, n, m, queue_n, args.batch, args.poll)
+    print(f"deadlines: {n:,} due among {m:,} not yet due (queue baselines: the first {queue_n:,}); "
+          f"workers {ks}", flush=True)
 
-    setup(engine, n, m)
-    fired, seconds = run_sql_batch(engine)
-    baseline = fired / seconds
-    print(f"sql batch (1000/statement): {fired} fired in {seconds:.2f}s = {baseline:,.0f}/s")
-    ratios: dict[str, float] = {}
-    for k in [int(x) for x in args.workers.split(",")]:
-        setup(engine, n, m)
-        fired, seconds = run_engine(k, args.batch)
-        rate = fired / seconds
-        ratios[f"engine_{k}w_vs_sql_batch"] = round(rate / baseline, 4)
-        print(f"engine, {k} worker(s), batch {args.batch}: {fired} fired in {seconds:.2f}s = {rate:,.0f}/s "
-              f"({rate / baseline:.3f}x the SQL batch)")
-    print(json.dumps({"benchmark": "deadlines", "n": n, "m": m, "sql_batch_per_s": round(baseline), **ratios}))
+    sql_batch = bench.sql_batch()
+    rates = {k: bench.engine_run(k) for k in ks}
+    pgq = {k: bench.pgqueuer(k) for k in ks}
+    proc = {k: bench.procrastinate(k) for k in ks}
+    best = max(ks, key=lambda k: rates[k])
+    ratios: dict[str, Any] = {}
+    for k in ks:
+        ratios[f"engine_{k}w_vs_sql_batch"] = round(rates[k] / sql_batch, 4)
+        ratios[f"engine_{k}w_vs_pgqueuer"] = round(rates[k] / pgq[k], 4)
+        ratios[f"engine_{k}w_vs_procrastinate"] = round(rates[k] / proc[k], 4)
+        print(f"K={k}: engine {rates[k]:,.0f}/s = {rates[k] / sql_batch:.3f}x the SQL batch, "
+              f"{rates[k] / pgq[k]:.2f}x PgQueuer, {rates[k] / proc[k]:.2f}x procrastinate")
+
+    held_engine = bench.held(lambda: bench.engine_run(best, ", snapshot held open"))
+    held_pgq = bench.held(lambda: bench.pgqueuer(best, ", snapshot held open"))
+    ratios["engine_held_tx_vs_plain"] = round(held_engine / rates[best], 4)
+    ratios["pgqueuer_held_tx_vs_plain"] = round(held_pgq / pgq[best], 4)
+
+    # Lateness at half the engine's peak, for both; and PgQueuer at half its own peak, in case
+    # the engine's half is more than PgQueuer can take at all.
+    half = rates[best] / 2
+    late_engine = bench.engine_lateness(best, half, late_seconds, lead=2.0)
+    late_pgq = bench.pgqueuer_lateness(best, half, late_seconds, lead=3.0)
+    late_pgq_own = bench.pgqueuer_lateness(best, pgq[best] / 2, late_seconds, lead=3.0)
+    ratios["lateness_p99_engine_vs_pgqueuer"] = round(late_engine["p99"] / late_pgq["p99"], 4)
+    ratios["lateness_p99_engine_vs_pgqueuer_at_its_half"] = round(late_engine["p99"] / late_pgq_own["p99"], 4)
+
+    if not_due:
+        other = bench.engine_run(best, f", {0 if m else not_due:,} not yet due", later=0 if m else not_due)
+        with_m, without = (rates[best], other) if m else (other, rates[best])
+        ratios["engine_not_due_vs_0"] = round(with_m / without, 4)
+        print(f"engine among {not_due:,} not-yet-due rows: {with_m / without:.3f}x the rate among none")
+
+    print(json.dumps({
+        "benchmark": "deadlines", "n": n, "m": m, "not_due_m": not_due, "best_k": best, "batch": args.batch,
+        "sql_batch_per_s": round(sql_batch), "engine_per_s": {k: round(r) for k, r in rates.items()},
+        "pgqueuer_per_s": {k: round(r) for k, r in pgq.items()},
+        "procrastinate_per_s": {k: round(r) for k, r in proc.items()},
+        "lateness_due_per_s": round(half), "lateness_engine_ms": {q: round(late_engine[q] * 1000) for q in ("p50", "p99")},
+        "lateness_pgqueuer_ms": {q: round(late_pgq[q] * 1000) for q in ("p50", "p99")},
+        "lateness_pgqueuer_at_its_half_ms": {q: round(late_pgq_own[q] * 1000) for q in ("p50", "p99")},
+        **ratios,
+    }))
 
 
 if __name__ == "__main__":
