@@ -69,6 +69,9 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Compl
 
 
 def get(uow: UnitOfWork, actor: Actor, complaint_id: str) -> Complaint:
+    if actor.role not in ("buyer", "merchant", "agent", "admin", "system"):
+        # As for the listing: a role that never sees complaints is refused, not told "not found".
+        raise Forbidden("complaints are for buyers, merchants and agents")
     found = repo(uow).get(complaint_id)
     if found is None or not may_see(actor, found):
         raise NotFound("complaint not found")

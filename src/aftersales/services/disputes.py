@@ -66,7 +66,18 @@ def _statement(actor: Actor, params: dict[str, Any], now: datetime) -> dict[str,
             "evidence": params.get("evidence", []), "at": now.isoformat()}
 
 
+# Who may read disputes and appeals at all (API.md: "parties and agents"); the system fires their
+# deadlines. The marketplace's order feed (integration) is none of these: 403, not a 404.
+AUDIENCE = frozenset({*domain.PARTIES, *domain.AGENTS, "system"})
+
+
+def check_audience(actor: Actor) -> None:
+    if actor.role not in AUDIENCE:
+        raise Forbidden("disputes are for the parties and platform agents")
+
+
 def get(uow: UnitOfWork, actor: Actor, dispute_id: str) -> Dispute:
+    check_audience(actor)
     return visible(repo(uow).get(dispute_id), actor, "dispute")
 
 

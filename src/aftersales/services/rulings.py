@@ -132,6 +132,7 @@ def appeal(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dic
 
 
 def get_appeal(uow: UnitOfWork, actor: Actor, appeal_id: str) -> dict[str, Any]:
+    disputes.check_audience(actor)
     row = uow.execute(sa.select(t.appeals).where(t.appeals.c.id == appeal_id)).first()
     if row is None or not actor.sees(row.buyer_id, row.merchant_id):
         raise NotFound("appeal not found")

@@ -1,0 +1,318 @@
+"""Every route x every role x own/foreign tenant, against a table written out by hand from the
+README's Safety section and API.md (who may do what), not derived from the code under test:
+
+- no valid token: 401;
+- an object the caller may not see (another buyer's order, another shop's case): 404, the same
+  as a missing one, checked before anything else about the object;
+- an action the caller's role may never take: 403;
+- otherwise the request is admitted: reads answer 2xx; writes answer 2xx or a business problem
+  of the current state (409, or a 422 with a rule's code), never 401/403/404.
+
+Every denied request is sent first, on a fresh marketplace, and together they must write nothing.
+A route the table does not name fails the test, so a new endpoint cannot skip the matrix.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import httpx
+from api_builders import ADDRESS, case_body, db_state, feed_order, order_body
+
+OK = "ok"
+# The columns of the table, in order. "own": b-1 / m-1 acting on b-1's and m-1's things;
+# "foreign": the same callers on b-2's and m-2's.
+CALLERS = ("anonymous", "buyer own", "buyer foreign", "merchant own", "merchant foreign", "agent", "admin",
+           "integration")
+TENANTS = {"own": ("b-1", "m-1"), "foreign": ("b-2", "m-2")}
+
+
+@dataclass(frozen=True)
+class Row:
+    subject: str | None  # which thing of the tenant the path (or body) names; None: no tenant involved
+    expect: tuple[Any, ...]  # one outcome per CALLERS column
+    body: Callable[[dict[str, str]], Any] | None = None  # JSON body from the tenant's things
+
+
+def _b(value: Any) -> Callable[[dict[str, str]], Any]:
+    return lambda _: value
+
+
+SHIP = _b({"carrier": "SF", "tracking_number": "SF-1"})
+NOTE = _b({"statement": "补充说明"})
+
+#                  anon  b-own b-for m-own m-for agent admin integ
+EVERYONE = (       401,  OK,   OK,   OK,   OK,   OK,   OK,   OK)
+PARTIES_SEE = (    401,  OK,   404,  OK,   404,  OK,   OK,   OK)
+BY_MERCHANT = (    401,  403,  404,  OK,   404,  403,  403,  403)
+BY_BUYER = (       401,  OK,   404,  403,  404,  403,  403,  403)
+BY_AGENTS = (      401,  403,  404,  403,  404,  OK,   OK,   403)
+# Disputes, appeals and complaints are for the parties and the platform's agents (API.md:
+# "GET /v1/disputes/{id} (parties and agents)"); the marketplace's order feed is neither.
+DISPUTE_SEE = (    401,  OK,   404,  OK,   404,  OK,   OK,   403)
+AGENTS_ONLY = (    401,  403,  403,  403,  403,  OK,   OK,   403)
+
+TABLE: dict[str, Row] = {
+    "GET /healthz": Row(None, (OK, OK, OK, OK, OK, OK, OK, OK)),
+    "GET /v1/policies": Row(None, EVERYONE),
+    "GET /v1/reasons": Row(None, EVERYONE),
+    # The simulated clock is off here: the endpoint does not exist for anyone (API.md).
+    "POST /v1/admin/clock": Row(None, (401, 404, 404, 404, 404, 404, 404, 404), _b({"advance_seconds": 1})),
+    # Orders are fed and moved by the marketplace (integration; admin may stand in for it).
+    "POST /v1/orders": Row(None, (401, 403, 403, 403, 403, 403, OK, OK), _b(order_body("o-new"))),
+    "GET /v1/orders": Row(None, EVERYONE),
+    "GET /v1/orders/{order_id}": Row("order", PARTIES_SEE),
+    "GET /v1/orders/{order_id}/events": Row("order", PARTIES_SEE),
+    "POST /v1/orders/{subject_id}/pay": Row("order", (401, 403, 404, 403, 404, 403, OK, OK)),
+    "POST /v1/orders/{subject_id}/confirm": Row("order_cod", (401, 403, 404, OK, 404, 403, OK, 403)),
+    "POST /v1/orders/{subject_id}/ship": Row("order", (401, 403, 404, OK, 404, 403, OK, OK), SHIP),
+    "POST /v1/orders/{subject_id}/deliver": Row("order", (401, 403, 404, 403, 404, 403, OK, OK)),
+    "POST /v1/orders/{subject_id}/complete": Row("order", (401, 403, 404, 403, 404, 403, OK, OK)),
+    # Online: the buyer or customer service (agent) until it ships; the merchant never.
+    "POST /v1/orders/{subject_id}/cancel": Row("order", (401, OK, 404, 403, 404, OK, OK, OK), _b({"reason": "拍错"})),
+    # Only a buyer files, and only for an order it can see.
+    "POST /v1/after-sales": Row("order", (401, OK, 404, 403, 403, 403, 403, 403),
+                                lambda w: case_body(w["order"], type="refund_only", reason="damaged")),
+    "GET /v1/after-sales": Row(None, EVERYONE),
+    "GET /v1/after-sales/{case_id}": Row("case", PARTIES_SEE),
+    "GET /v1/after-sales/{case_id}/events": Row("case", PARTIES_SEE),
+    # Case files: "parties and agents" (the marketplace's integration is neither).
+    "GET /v1/after-sales/{case_id}/case-file": Row("case", (401, OK, 404, OK, 404, OK, OK, 403)),
+    "GET /v1/after-sales/{case_id}/case-file.pdf": Row("case", (401, OK, 404, OK, 404, OK, OK, 403)),
+    "POST /v1/after-sales/{subject_id}/approve": Row("case", BY_MERCHANT, _b({"return_address": ADDRESS})),
+    "POST /v1/after-sales/{subject_id}/reject": Row("case", BY_MERCHANT, _b({"reason": "no_quality_issue"})),
+    "POST /v1/after-sales/{subject_id}/ship-return": Row("case", BY_BUYER, SHIP),
+    "POST /v1/after-sales/{subject_id}/confirm-receipt": Row("case", BY_MERCHANT),
+    "POST /v1/after-sales/{subject_id}/refund-voucher": Row("case_cod", BY_MERCHANT,
+                                                            lambda w: {"evidence": [w["evidence"]]}),
+    "POST /v1/after-sales/{subject_id}/withdraw": Row("case", BY_BUYER),
+    "POST /v1/after-sales/{subject_id}/escalate": Row("case", BY_BUYER, NOTE),
+    "POST /v1/after-sales/{subject_id}/dispute-return": Row("case", BY_MERCHANT,
+                                                            _b({"reason": "damaged", "statement": "退回的货已损坏"})),
+    "POST /v1/after-sales/{subject_id}/confirm-exchange": Row("case", BY_BUYER),
+    # The agents' queue.
+    "GET /v1/disputes": Row(None, AGENTS_ONLY),
+    "GET /v1/disputes/{dispute_id}": Row("dispute", DISPUTE_SEE),
+    "GET /v1/disputes/{dispute_id}/events": Row("dispute", DISPUTE_SEE),
+    "GET /v1/disputes/{dispute_id}/appeals": Row("dispute", DISPUTE_SEE),
+    # Only the losing party appeals: the ruling here denied the buyer, so the merchant may not.
+    "POST /v1/disputes/{dispute_id}/appeals": Row("ruled", (401, OK, 404, 403, 404, 403, 403, 403),
+                                                  _b({"grounds": "证据未被采纳"})),
+    # Internal notes: agents only, whoever's dispute it is.
+    "GET /v1/disputes/{dispute_id}/notes": Row("dispute", AGENTS_ONLY),
+    "POST /v1/disputes/{dispute_id}/notes": Row("dispute", AGENTS_ONLY, _b({"body": "内部备注"})),
+    "POST /v1/disputes/{subject_id}/evidence": Row("dispute", (401, OK, 404, OK, 404, 403, 403, 403), NOTE),
+    "POST /v1/disputes/{subject_id}/request-evidence": Row("dispute", BY_AGENTS, _b({"party": "buyer"})),
+    "POST /v1/disputes/{subject_id}/assign": Row("dispute", BY_AGENTS, _b({"agent_id": "agent-1"})),
+    # Ruling 判责 is an agent's job (API.md), not an admin's.
+    "POST /v1/disputes/{subject_id}/rule": Row("dispute", (401, 403, 404, 403, 404, OK, 403, 403),
+                                               _b({"outcome": "deny", "liable_party": "none", "rationale": "证据不足"})),
+    "POST /v1/disputes/{subject_id}/accept": Row("arbitration", BY_AGENTS),
+    "POST /v1/disputes/{subject_id}/decline": Row("arbitration", BY_AGENTS),
+    "GET /v1/appeals/{appeal_id}": Row("appeal", DISPUTE_SEE),
+    # An agent other than the one who ruled (agent-2 ruled; the agent column is agent-1).
+    "POST /v1/appeals/{appeal_id}/decide": Row("appeal", (401, 403, 404, 403, 404, OK, 403, 403),
+                                               _b({"decision": "uphold", "rationale": "维持原判"})),
+    # 仲裁 of a closed request, applied for by a party that can see it.
+    "POST /v1/arbitrations": Row("closed", (401, OK, 404, OK, 404, 403, 403, 403),
+                                 lambda w: {"after_sale_id": w["closed"], "statement": "申请仲裁"}),
+    "GET /v1/agents": Row(None, AGENTS_ONLY),
+    "PUT /v1/agents/{agent_id}": Row(None, (401, 403, 403, 403, 403, 403, OK, 403), _b({"name": "新客服", "capacity": 5})),
+    # Complaints: buyers about conduct, merchants to the platform; agents handle them.
+    "POST /v1/complaints": Row(None, (401, OK, OK, OK, OK, 403, 403, 403), lambda w: {
+        "category": "ruling_objection" if w["caller"] == "merchant" else "induced_review",
+        "description": "好评返现", "merchant_id": "m-1"}),
+    "GET /v1/complaints": Row(None, (401, OK, OK, OK, OK, OK, OK, 403)),
+    "GET /v1/complaints/{complaint_id}": Row("complaint", DISPUTE_SEE),
+    "GET /v1/complaints/{complaint_id}/events": Row("complaint", DISPUTE_SEE),
+    "POST /v1/complaints/{subject_id}/reply": Row("complaint", BY_MERCHANT, _b({"reply": "已联系买家"})),
+    "POST /v1/complaints/{subject_id}/propose-solution": Row("complaint", BY_MERCHANT, _b({"solution": "退还差价"})),
+    "POST /v1/complaints/{subject_id}/approve-solution": Row("complaint", BY_AGENTS),
+    "POST /v1/complaints/{subject_id}/reject-solution": Row("complaint", BY_AGENTS),
+    "POST /v1/complaints/{subject_id}/confirm": Row("complaint", BY_BUYER),
+    "POST /v1/complaints/{subject_id}/reject": Row("complaint", BY_BUYER),
+    "POST /v1/complaints/{subject_id}/decide": Row("complaint", BY_AGENTS,
+                                                   _b({"decision": "dismissed", "rationale": "证据不足"})),
+    # Only the complainant (the buyer here) withdraws.
+    "POST /v1/complaints/{subject_id}/withdraw": Row("complaint", BY_BUYER),
+    # Money and sanctions.
+    "GET /v1/refunds": Row(None, EVERYONE),
+    "GET /v1/settlements": Row(None, (401, 403, 403, OK, OK, OK, OK, 403)),
+    "GET /v1/merchants/{merchant_id}/violations": Row("merchant", (401, 403, 403, OK, 404, OK, OK, 403)),
+    "POST /v1/merchants/{merchant_id}/violations": Row("merchant", AGENTS_ONLY, _b({"kind": "warning", "cause": "诱导评价"})),
+    "GET /v1/merchants/{merchant_id}/standing": Row("merchant", (401, 403, 403, OK, 404, OK, OK, 403)),
+    # Evidence: anyone may upload; read by the uploader, the parties of a case citing it, agents.
+    # The integration may read its own uploads, so others' are "not found" to it, not forbidden.
+    "POST /v1/evidence": Row(None, EVERYONE),
+    "GET /v1/evidence/{evidence_id}": Row("evidence", (401, OK, 404, OK, 404, OK, OK, 404)),
+    "GET /v1/evidence/{evidence_id}/content": Row("evidence", (401, OK, 404, OK, 404, OK, OK, 404)),
+}
+# Routes outside the API contract: the console's landing page and FastAPI's own documentation.
+NOT_IN_MATRIX = {"GET /", "GET /openapi.json", "GET /docs", "GET /docs/oauth2-redirect", "GET /redoc"}
+
+
+def _routes(routes: list[Any]) -> set[str]:
+    """"METHOD path" of every route the app serves, included routers unfolded."""
+    found: set[str] = set()
+    for route in routes:
+        if hasattr(route, "original_router"):
+            found |= _routes(route.original_router.routes)
+        else:
+            found |= {f"{m} {route.path}" for m in (route.methods or ()) if m != "HEAD"}
+    return found
+
+
+def test_the_table_covers_every_route_of_the_app(http_server):
+    served = _routes(http_server.app.routes)
+    assert served - NOT_IN_MATRIX - TABLE.keys() == set(), "routes missing from the authorisation table"
+    assert TABLE.keys() - served == set(), "the table names routes the app no longer has"
+    spec = http_server.app.openapi()["paths"]
+    assert {f"{m.upper()} {p}" for p, ops in spec.items() for m in ops} == set(TABLE)
+
+
+# --- the marketplace the matrix runs on --------------------------------------------------------
+
+
+def _world(api: Any) -> dict[str, dict[str, str]]:
+    """For each tenant (buyer, shop): an online order, a COD order, a case citing the buyer's
+    evidence, a COD case, an open intervention, a dispute ruled against the buyer with the buyer's
+    appeal, an arbitration application, a closed case, and the buyer's complaint about the shop."""
+    admin, agent2 = api.as_("admin", "admin-1"), api.as_("agent", "agent-2")
+    for agent_id in ("agent-1", "agent-2"):
+        assert admin.put(f"/v1/agents/{agent_id}", json={"name": agent_id, "capacity": 50}).status_code == 200
+    world: dict[str, dict[str, str]] = {}
+    for tenant, (buyer_id, shop) in TENANTS.items():
+        buyer, merchant = api.as_("buyer", buyer_id), api.as_("merchant", merchant_id=shop)
+        w: dict[str, str] = {"merchant": shop}
+
+        def order(name: str, upto: str = "delivered", **kw: Any) -> str:
+            oid = f"o-{name}-{tenant}"
+            feed_order(api, oid, buyer=buyer_id, merchant=shop, upto=upto, **kw)
+            return oid
+
+        def file(oid: str, **kw: Any) -> str:
+            r = buyer.post("/v1/after-sales", json=case_body(oid, **kw))
+            assert r.status_code == 201, r.text
+            return r.json()["id"]
+
+        def ok(r: httpx.Response) -> dict[str, Any]:
+            assert r.status_code in (200, 201), r.text
+            return r.json()
+
+        up = buyer.post("/v1/evidence", files={"file": ("chat.txt", io.BytesIO("聊天记录".encode()))},
+                        data={"kind": "chat_record"})
+        w["evidence"] = ok(up)["id"]
+        w["order"] = order("online", upto="stocking")
+        w["order_cod"] = order("cod", upto="created", method="cod")
+        w["case"] = file(order("case"), evidence=[w["evidence"]])
+        w["case_cod"] = file(order("case-cod", method="cod"))
+        escalated = []
+        for name in ("dispute", "ruled"):
+            case_id = file(order(name), type="refund_only", reason="damaged")
+            ok(merchant.post(f"/v1/after-sales/{case_id}/reject", json={"reason": "no_quality_issue"}))
+            escalated.append(ok(buyer.post(f"/v1/after-sales/{case_id}/escalate", json={"statement": "请介入"}))
+                             ["dispute_id"])
+        w["dispute"], w["ruled"] = escalated
+        ok(agent2.post(f"/v1/disputes/{w['ruled']}/rule",
+                       json={"outcome": "deny", "liable_party": "none", "rationale": "证据不足"}))
+        w["appeal"] = ok(buyer.post(f"/v1/disputes/{w['ruled']}/appeals", json={"grounds": "证据未被采纳"}))["id"]
+        for name in ("arbitration", "closed"):
+            w[name] = file(order(name))
+            ok(buyer.post(f"/v1/after-sales/{w[name]}/withdraw"))
+        w["arbitration"] = ok(buyer.post("/v1/arbitrations",
+                                         json={"after_sale_id": w["arbitration"], "statement": "申请仲裁"}))["id"]
+        w["complaint"] = ok(buyer.post("/v1/complaints", json={"category": "induced_review", "description": "好评返现",
+                                                               "merchant_id": shop}))["id"]
+        world[tenant] = w
+    return world
+
+
+def _clients(api: Any) -> dict[str, httpx.Client]:
+    return {"anonymous": api.anonymous, "buyer": api.as_("buyer", "b-1"),
+            "merchant": api.as_("merchant", merchant_id="m-1"), "agent": api.as_("agent", "agent-1"),
+            "admin": api.as_("admin", "admin-1"), "integration": api.as_("integration", "marketplace")}
+
+
+def _send(client: httpx.Client, caller: str, route: str, row: Row, things: dict[str, str]) -> httpx.Response:
+    method, path = route.split(" ", 1)
+    if row.subject is not None:
+        subject = things[row.subject]
+        for name in ("order_id", "subject_id", "case_id", "dispute_id", "complaint_id", "appeal_id",
+                     "evidence_id", "merchant_id"):
+            path = path.replace(f"{{{name}}}", subject)
+    path = path.replace("{agent_id}", "agent-9")
+    if route == "POST /v1/evidence":
+        return client.post(path, files={"file": ("note.txt", io.BytesIO(b"matrix"))}, data={"kind": "other"})
+    body = row.body({**things, "caller": caller}) if row.body else ({} if method in ("POST", "PUT") else None)
+    return client.request(method, path, json=body)
+
+
+def _cells() -> list[tuple[str, str, str, Row, Any]]:
+    """(route, column, caller, row, expected) for every cell; a tenant-free route is sent once."""
+    cells = []
+    for route, row in TABLE.items():
+        assert len(row.expect) == len(CALLERS), route
+        for column, expected in zip(CALLERS, row.expect):
+            caller, _, tenant = column.partition(" ")
+            if tenant == "foreign" and row.subject is None:
+                assert expected == row.expect[CALLERS.index(f"{caller} own")], (route, column)
+                continue
+            cells.append((route, column, caller, row, expected))
+    return cells
+
+
+def _admitted(r: httpx.Response, method: str) -> bool:
+    if method == "GET":
+        return r.status_code == 200
+    if 200 <= r.status_code < 300 or r.status_code == 409:
+        return True
+    return r.status_code == 422 and r.json().get("code") != "validation_error"
+
+
+def _only_own_rows(route: str, caller: str, r: httpx.Response) -> list[str]:
+    """For a buyer's or merchant's listing: ids of rows that belong to someone else."""
+    if (caller not in ("buyer", "merchant") or r.status_code != 200
+            or r.headers["content-type"] != "application/json" or "items" not in r.json()):
+        return []
+    field, mine = ("buyer_id", "b-1") if caller == "buyer" else ("merchant_id", "m-1")
+    return [item.get("id", "?") for item in r.json()["items"] if field in item and item[field] != mine]
+
+
+def test_every_route_role_and_tenant_gets_the_outcome_of_the_table(api, runtime):
+    world = _world(api)
+    clients = _clients(api)
+    cells = _cells()
+    wrong: list[str] = []
+    # Denials first: on the untouched marketplace, and all of them together write nothing.
+    before = db_state(runtime)
+    for route, column, caller, row, expected in cells:
+        if expected == OK:
+            continue
+        r = _send(clients[caller], caller, route, row, world[column.partition(" ")[2] or "own"])
+        if r.status_code != expected or not r.headers.get("content-type", "").startswith("application/problem+json"):
+            wrong.append(f"{route} as {column}: expected {expected}, got {r.status_code} {r.text[:160]}")
+    assert db_state(runtime) == before, "a denied request wrote something"
+    for route, column, caller, row, expected in cells:
+        if expected != OK:
+            continue
+        r = _send(clients[caller], caller, route, row, world[column.partition(" ")[2] or "own"])
+        if not _admitted(r, route.split(" ")[0]):
+            wrong.append(f"{route} as {column}: expected it admitted, got {r.status_code} {r.text[:160]}")
+        elif leaked := _only_own_rows(route, caller, r):
+            wrong.append(f"{route} as {column}: lists other tenants' rows {leaked}")
+    assert not wrong, f"{len(wrong)} of {len(cells)} cells differ from the table:\n" + "\n".join(wrong)
+
+
+def test_the_order_feed_is_refused_disputes_appeals_and_complaints_whether_they_exist_or_not(api):
+    """Regression: the integration read disputes and appeals (200) and got 404 for complaints;
+    it is neither a party nor an agent, so all three are 403, alike for real and missing ids."""
+    world = _world(api)["own"]
+    market = api.as_("integration", "marketplace")
+    for path in (f"/v1/disputes/{world['dispute']}", f"/v1/disputes/{world['ruled']}/appeals",
+                 f"/v1/appeals/{world['appeal']}", f"/v1/complaints/{world['complaint']}"):
+        real, missing = market.get(path), market.get(path.replace("/dp_", "/dp_x").replace("/ap_", "/ap_x")
+                                                     .replace("/cp_", "/cp_x"))
+        assert real.status_code == missing.status_code == 403, (path, real.text, missing.text)
+        assert real.json() == missing.json() and real.json()["code"] == "forbidden"
