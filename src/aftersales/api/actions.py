@@ -43,8 +43,8 @@ def respond(status: int, payload: dict[str, Any]) -> JSONResponse:
 
 def perform(request: Request, actor: Actor, body: Any, work: Work, *, own_transactions: bool = False) -> JSONResponse:
     """Run `work` in one transaction with its Idempotency-Key record. `own_transactions`: the work
-    commits by itself (e.g. advancing the clock fires deadlines in transactions of their own), and
-    the key is recorded right after it."""
+    commits by itself (e.g. advancing the clock fires deadlines in transactions of their own), so
+    the key is claimed before it runs and its response filled in after."""
     runtime: Runtime = request.app.state.runtime
     key = request.headers.get("idempotency-key")
     if key is not None and not 1 <= len(key) <= 255:
@@ -55,12 +55,11 @@ def perform(request: Request, actor: Actor, body: Any, work: Work, *, own_transa
         replay = _replay(runtime, principal, key, request_hash)
         if replay is not None:
             return replay
+    if own_transactions:
+        return _perform_claimed(runtime, principal, key, request_hash, work)
     try:
-        if own_transactions:
-            response = respond(*work(None))  # type: ignore[arg-type]
         with runtime.uow() as uow:
-            if not own_transactions:
-                response = respond(*work(uow))
+            response = respond(*work(uow))
             if key:
                 idempotency.remember(
                     uow, principal=principal, key=key, request_hash=request_hash,
@@ -80,6 +79,35 @@ def perform(request: Request, actor: Actor, body: Any, work: Work, *, own_transa
         raise Conflict("a concurrent request changed the same data; retry", code="concurrent_update") from None
 
 
+def _perform_claimed(runtime: Runtime, principal: str, key: str | None, request_hash: str, work: Work) -> JSONResponse:
+    """Work that commits by itself cannot take its key into its transaction: the key is claimed
+    first (a duplicate arriving meanwhile is told it is in flight), then completed or released."""
+    if not key:
+        return respond(*work(None))  # type: ignore[arg-type]
+    try:
+        with runtime.uow() as uow:
+            idempotency.remember(uow, principal=principal, key=key, request_hash=request_hash,
+                                 status_code=idempotency.IN_FLIGHT, body="", headers={}, now=runtime.env.clock.now())
+            uow.commit()
+    except sa.exc.IntegrityError:
+        replay = _replay(runtime, principal, key, request_hash)
+        if replay is not None:
+            return replay
+        raise Conflict("a concurrent request changed the same data; retry", code="concurrent_update") from None
+    try:
+        response = respond(*work(None))  # type: ignore[arg-type]
+    except BaseException:
+        with runtime.uow() as uow:
+            idempotency.release(uow, principal, key)
+            uow.commit()
+        raise
+    with runtime.uow() as uow:
+        idempotency.complete(uow, principal=principal, key=key, status_code=response.status_code,
+                             body=response.body.decode(), headers={"ETag": response.headers.get("etag", "")})
+        uow.commit()
+    return response
+
+
 def _replay(runtime: Runtime, principal: str, key: str, request_hash: str) -> JSONResponse | None:
     with runtime.uow() as uow:
         stored = idempotency.lookup(uow, principal, key)
@@ -87,6 +115,9 @@ def _replay(runtime: Runtime, principal: str, key: str, request_hash: str) -> JS
         return None
     if stored.request_hash != request_hash:
         raise ValidationFailed("this Idempotency-Key was used with a different request", code="idempotency_key_reused")
+    if stored.status_code == idempotency.IN_FLIGHT:
+        raise Conflict("a request with this Idempotency-Key is still in progress; retry shortly",
+                       code="idempotency_key_in_flight")
     headers = {k: v for k, v in (stored.headers or {}).items() if v}
     headers["Idempotent-Replayed"] = "true"
     return JSONResponse(json.loads(stored.body), status_code=stored.status_code, headers=headers)

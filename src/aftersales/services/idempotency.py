@@ -11,6 +11,8 @@ from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
 
 KEEP_FOR_HOURS = 48  # keys outlive any client retry loop by far (the contract asks >= 24 h)
+# The status of a key claimed by work that commits by itself, before its response is known.
+IN_FLIGHT = 0
 
 
 def lookup(uow: UnitOfWork, principal: str, key: str) -> Any:
@@ -24,6 +26,20 @@ def remember(uow: UnitOfWork, *, principal: str, key: str, request_hash: str, st
         principal=principal, key=key, request_hash=request_hash, status_code=status_code, body=body,
         headers=headers, created_at=now,
     ))
+
+
+def complete(uow: UnitOfWork, *, principal: str, key: str, status_code: int, body: str,
+             headers: dict[str, str]) -> None:
+    """Fill in the response of a key claimed IN_FLIGHT."""
+    k = t.idempotency_keys.c
+    uow.execute(t.idempotency_keys.update().where(k.principal == principal, k.key == key, k.status_code == IN_FLIGHT)
+                .values(status_code=status_code, body=body, headers=headers))
+
+
+def release(uow: UnitOfWork, principal: str, key: str) -> None:
+    """Drop an IN_FLIGHT claim whose work failed, so that a corrected retry may run."""
+    k = t.idempotency_keys.c
+    uow.execute(t.idempotency_keys.delete().where(k.principal == principal, k.key == key, k.status_code == IN_FLIGHT))
 
 
 def purge(uow: UnitOfWork, now: datetime) -> int:
