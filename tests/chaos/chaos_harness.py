@@ -145,17 +145,24 @@ class WorkerPool:
             if not self.procs.alive(f"w{i}"):
                 self.start(i)
 
-    def kill_and_restart(self, i: int) -> int:
-        pid = self.procs.kill(f"w{i}")
+    def ready(self, engine: sa.Engine) -> list[int]:
+        """The workers that are up and connected (a restarted one takes a moment to start)."""
+        names = connected(engine, self.prefix)
+        return [i for i in range(self.size) if f"{self.prefix}w{i}" in names and self.procs.alive(f"w{i}")]
+
+    def kill_and_restart(self, i: int, engine: sa.Engine) -> bool:
+        """SIGKILL worker i and start it again; whether it was in a transaction just before."""
+        was_busy = busy(engine, f"{self.prefix}w{i}")
+        self.procs.kill(f"w{i}")
         self.start(i)
-        return pid
+        return was_busy
 
 
-def stranded(engine: sa.Engine, pid: int) -> int:
-    """Deadlines still claimed by a dead worker (worker ids are host:pid:thread)."""
+def busy(engine: sa.Engine, app_name: str) -> bool:
+    """Whether that connection has a transaction open: a kill now interrupts work in flight."""
     with engine.connect() as conn:
-        return conn.execute(sa.text("SELECT count(*) FROM deadlines WHERE claimed_by LIKE :p"),
-                            {"p": f"%:{pid}:%"}).scalar_one()
+        return bool(conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :n "
+                                         "AND xact_start IS NOT NULL"), {"n": app_name}).scalar_one())
 
 
 def pending(engine: sa.Engine, action: str = "auto_approve") -> int:
