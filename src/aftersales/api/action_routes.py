@@ -13,14 +13,14 @@ from .auth import CurrentActor
 Runner = Callable[[UnitOfWork, Env, Actor, str, str, dict[str, Any], int | None], dict[str, Any]]
 
 
-def add_action_routes(router: APIRouter, actions: dict[str, tuple[type, str]], run: Runner) -> None:
+def add_action_routes(router: APIRouter, actions: dict[str, tuple[type, str]], run: Runner, out: type) -> None:
     """`actions`: url segment -> (body model, summary). Models whose fields all have
-    defaults make the body optional."""
+    defaults make the body optional. `out`: the subject's representation every action answers."""
     for segment, (model, summary) in actions.items():
-        _add(router, segment, model, summary, run)
+        _add(router, segment, model, summary, run, out)
 
 
-def _add(router: APIRouter, segment: str, model: type, summary: str, run: Runner) -> None:
+def _add(router: APIRouter, segment: str, model: type, summary: str, run: Runner, out: type) -> None:
     service_action = segment.replace("-", "_")
     optional = all(not f.is_required() for f in model.model_fields.values())  # type: ignore[attr-defined]
 
@@ -40,5 +40,5 @@ def _add(router: APIRouter, segment: str, model: type, summary: str, run: Runner
 
     endpoint.__name__ = f"{router.prefix.strip('/').replace('/', '_').replace('-', '_')}_{service_action}"
     router.add_api_route(f"/{{subject_id}}/{segment}", endpoint, methods=["POST"], summary=summary,
-                         responses={409: {"description": "not allowed in the current state"},
+                         responses={200: {"model": out}, 409: {"description": "not allowed in the current state"},
                                     412: {"description": "stale If-Match"}})

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Request
 from ...services import cases
 from ...services.context import scope
 from ...store import tables as t
-from .. import schemas as s
+from .. import responses as out, schemas as s
 from ..action_routes import add_action_routes
 from ..actions import listing, perform, read, respond, timeline
 from ..auth import CurrentActor
@@ -14,14 +14,14 @@ from ..views import case_view
 router = APIRouter(prefix="/v1/after-sales", tags=["after-sales"])
 
 
-@router.post("", status_code=201, summary="File an after-sales request (buyer)")
+@router.post("", status_code=201, summary="File an after-sales request (buyer)", responses=out.ok(out.Case, 201))
 def file_case(body: s.CaseIn, request: Request, actor: CurrentActor):
     env = request.app.state.runtime.env
     data = body.model_dump()
     return perform(request, actor, data, lambda uow: (201, case_view(cases.file(uow, env, actor, data), actor)))
 
 
-@router.get("", summary="List cases the caller may see, newest first")
+@router.get("", summary="List cases the caller may see, newest first", responses=out.ok(out.CasePage))
 def list_cases(request: Request, actor: CurrentActor, status: str | None = None, merchant_id: str | None = None,
                order_id: str | None = None, buyer_id: str | None = None, cursor: str | None = None,
                limit: int = Query(50, ge=1, le=200)):
@@ -32,12 +32,13 @@ def list_cases(request: Request, actor: CurrentActor, status: str | None = None,
                    lambda uow, r: case_view(uow.cases.load(r), actor))
 
 
-@router.get("/{case_id}")
+@router.get("/{case_id}", responses=out.ok(out.Case))
 def get_case(case_id: str, request: Request, actor: CurrentActor):
     return respond(200, read(request, lambda uow: case_view(cases.get(uow, actor, case_id), actor)))
 
 
-@router.get("/{case_id}/events", summary="The case's full timeline, deadline firings included")
+@router.get("/{case_id}/events", summary="The case's full timeline, deadline firings included",
+            responses=out.ok(out.Events))
 def case_events(case_id: str, request: Request, actor: CurrentActor):
     return timeline(request, "after_sale", lambda uow: cases.get(uow, actor, case_id))
 
@@ -56,4 +57,4 @@ add_action_routes(router, {
     "escalate": (s.Statement, "Refused buyer calls in the platform 平台介入"),
     "dispute-return": (s.DisputeReturn, "Merchant disputes the returned goods"),
     "confirm-exchange": (s.Empty, "Buyer confirms the replacement arrived"),
-}, _run)
+}, _run, out.Case)

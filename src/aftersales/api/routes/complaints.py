@@ -4,7 +4,7 @@ from fastapi import APIRouter, Query, Request
 
 from ...services import complaints
 from ...store import tables as t
-from .. import schemas as s
+from .. import responses as out, schemas as s
 from ..action_routes import add_action_routes
 from ..actions import listing, perform, read, respond, timeline
 from ..auth import CurrentActor
@@ -13,14 +13,15 @@ from ..views import complaint_view
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
 
 
-@router.post("", status_code=201, summary="File a complaint (buyer about a merchant; merchant to the platform)")
+@router.post("", status_code=201, summary="File a complaint (buyer about a merchant; merchant to the platform)",
+             responses=out.ok(out.Complaint, 201))
 def file_complaint(body: s.ComplaintIn, request: Request, actor: CurrentActor):
     env, data = request.app.state.runtime.env, body.model_dump()
     return perform(request, actor, data,
                    lambda uow: (201, complaint_view(complaints.file(uow, env, actor, data), actor)))
 
 
-@router.get("", summary="Complaints the caller may see, newest first")
+@router.get("", summary="Complaints the caller may see, newest first", responses=out.ok(out.ComplaintPage))
 def list_complaints(request: Request, actor: CurrentActor, status: str | None = None, category: str | None = None,
                     merchant_id: str | None = None, cursor: str | None = None, limit: int = Query(50, ge=1, le=200)):
     where = complaints.listing_filters(actor, status=status, category=category, merchant_id=merchant_id)
@@ -29,12 +30,12 @@ def list_complaints(request: Request, actor: CurrentActor, status: str | None = 
                    lambda uow, r: complaint_view(complaints.repo(uow).load(r), actor))
 
 
-@router.get("/{complaint_id}")
+@router.get("/{complaint_id}", responses=out.ok(out.Complaint))
 def get_complaint(complaint_id: str, request: Request, actor: CurrentActor):
     return respond(200, read(request, lambda uow: complaint_view(complaints.get(uow, actor, complaint_id), actor)))
 
 
-@router.get("/{complaint_id}/events")
+@router.get("/{complaint_id}/events", responses=out.ok(out.Events))
 def complaint_events(complaint_id: str, request: Request, actor: CurrentActor):
     return timeline(request, "complaint", lambda uow: complaints.get(uow, actor, complaint_id))
 
@@ -52,4 +53,4 @@ add_action_routes(router, {
     "reject": (s.Empty, "The buyer rejects the solution: an agent decides"),
     "decide": (s.ComplaintDecision, "An agent decides (optionally with penalty points on the merchant)"),
     "withdraw": (s.Withdraw, "The complainant withdraws"),
-}, _run)
+}, _run, out.Complaint)

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Query, Request
 
 from ...services import disputes, rulings
 from ...store import tables as t
-from .. import schemas as s
+from .. import responses as out, schemas as s
 from ..action_routes import add_action_routes
 from ..actions import listing, perform, read, respond, timeline
 from ..auth import CurrentActor
@@ -15,7 +15,8 @@ appeals_router = APIRouter(prefix="/v1/appeals", tags=["disputes"])
 arbitration_router = APIRouter(prefix="/v1/arbitrations", tags=["disputes"])
 
 
-@router.get("", summary="The agents' queue, oldest first, with filters and SLA urgency")
+@router.get("", summary="The agents' queue, oldest first, with filters and SLA urgency",
+            responses=out.ok(out.DisputePage))
 def list_disputes(request: Request, actor: CurrentActor, status: str | None = None, kind: str | None = None,
                   assignee: str | None = None, merchant_id: str | None = None, reason: str | None = None,
                   sla: str | None = Query(None, description="breached | due_24h"), cursor: str | None = None,
@@ -28,12 +29,12 @@ def list_disputes(request: Request, actor: CurrentActor, status: str | None = No
                    lambda uow, r: dispute_view(disputes.repo(uow).load(r)), newest_first=False)
 
 
-@router.get("/{dispute_id}")
+@router.get("/{dispute_id}", responses=out.ok(out.Dispute))
 def get_dispute(dispute_id: str, request: Request, actor: CurrentActor):
     return respond(200, read(request, lambda uow: dispute_view(disputes.get(uow, actor, dispute_id))))
 
 
-@router.get("/{dispute_id}/events")
+@router.get("/{dispute_id}/events", responses=out.ok(out.Events))
 def dispute_events(dispute_id: str, request: Request, actor: CurrentActor):
     return timeline(request, "dispute", lambda uow: disputes.get(uow, actor, dispute_id))
 
@@ -83,7 +84,7 @@ add_action_routes(router, {
     "rule": (s.Ruling, "Rule 判责: outcome, amount, liable party, rationale; executes itself"),
     "accept": (s.Empty, "Accept an arbitration application"),
     "decline": (s.Empty, "Decline an arbitration application"),
-}, _run)
+}, _run, out.Dispute)
 
 
 @appeals_router.get("/{appeal_id}")
@@ -98,7 +99,8 @@ def decide_appeal(appeal_id: str, body: s.AppealDecision, request: Request, acto
                    lambda uow: (200, row_view(rulings.decide(uow, env, actor, appeal_id, params))))
 
 
-@arbitration_router.post("", status_code=201, summary="Apply for arbitration 仲裁 of a closed request")
+@arbitration_router.post("", status_code=201, summary="Apply for arbitration 仲裁 of a closed request",
+                         responses=out.ok(out.Dispute, 201))
 def apply_arbitration(body: s.ArbitrationIn, request: Request, actor: CurrentActor):
     env, params = request.app.state.runtime.env, body.model_dump()
     return perform(request, actor, params,

@@ -7,6 +7,7 @@ from fastapi.responses import FileResponse
 
 from ...domain.media import MEDIA_TYPES
 from ...services import evidence
+from .. import responses as out
 from ..actions import perform, read
 from ..auth import CurrentActor
 from ..views import row_view
@@ -19,7 +20,7 @@ def _public(row):
     return row_view({k: row[k] for k in _PUBLIC})
 
 
-@router.post("", status_code=201, summary="Upload a file (multipart: file, kind)")
+@router.post("", status_code=201, summary="Upload a file (multipart: file, kind)", responses=out.ok(out.Evidence, 201))
 def upload(request: Request, actor: CurrentActor, file: UploadFile = File(...), kind: str = Form(...)):
     env = request.app.state.runtime.env
 
@@ -35,7 +36,7 @@ def upload(request: Request, actor: CurrentActor, file: UploadFile = File(...), 
     return perform(request, actor, {"kind": kind, "sha256": digest.hexdigest()}, work)
 
 
-@router.get("/{evidence_id}")
+@router.get("/{evidence_id}", responses=out.ok(out.Evidence))
 def get_evidence(evidence_id: str, request: Request, actor: CurrentActor):
     return read(request, lambda uow: _public(evidence.get(uow, actor, evidence_id)))
 
