@@ -113,8 +113,11 @@ class Rows:
                 conn.execute(sa.text("DELETE FROM after_sales WHERE id < :b"), {"b": BOUNDARY["case"]})
                 conn.execute(sa.text("DELETE FROM orders WHERE id < :b"), {"b": BOUNDARY["order"]})
             self._insert(conn, 1, due, first_due, step)
+        self.vacuum()
+
+    def vacuum(self, tables: str = "") -> None:
         with self.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE"))
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text(f"VACUUM ANALYZE {tables}"))
 
     @staticmethod
     def _insert(conn: sa.Connection, first: int, last: int, due_at: datetime, step: timedelta) -> None:
