@@ -83,8 +83,9 @@ after_sales = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
-    # The merchant's queue: its cases by status, most urgent deadline first.
-    sa.Index(None, "merchant_id", "status", "deadline_due_at", "id"),
+    # Listings page by (created_at, id) (services/pages.py): a merchant's queue by status, all
+    # cases by status (staff), a merchant's cases.
+    sa.Index(None, "merchant_id", "status", "created_at", "id"),
     sa.Index(None, "status", "created_at", "id"),
     sa.Index(None, "merchant_id", "created_at", "id"),
 )
@@ -103,7 +104,7 @@ disputes = sa.Table(
     sa.Column("opened_by", Text(16), nullable=False),
     sa.Column("reason", Text(64)),
     sa.Column("statements", sa.JSON, nullable=False, default=list),
-    sa.Column("assignee", Text(64), index=True),
+    sa.Column("assignee", Text(64)),
     sa.Column("ruling_due_at", UTCDateTime),
     sa.Column("deadline_action", Text(40)),
     sa.Column("deadline_due_at", UTCDateTime),
@@ -121,6 +122,8 @@ disputes = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Index(None, "status", "ruling_due_at", "id"),
     sa.Index(None, "status", "created_at", "id"),
+    # An agent's own queue (oldest first) and an agent's live load, for assignment.
+    sa.Index(None, "assignee", "status", "created_at", "id"),
 )
 
 # Agents' own notes on a dispute: never shown to the parties.
