@@ -135,8 +135,10 @@ class WorkerPool:
     def start_all(self, engine: sa.Engine, timeout: float = 60) -> None:
         for i in range(self.size):
             self.start(i)
-        assert wait_for(lambda: len(connected(engine, self.prefix)) == self.size, timeout), \
-            f"workers did not connect: {self.procs.crashes or 'no crash'}"
+        up = wait_for(lambda: len(connected(engine, self.prefix)) == self.size, timeout)
+        for i in range(self.size):
+            self.procs.check(f"w{i}")
+        assert up, "workers did not connect:\n" + "\n".join(self.procs.crashes)
 
     def revive_crashed(self) -> None:
         """Restart any worker that died by itself (noted as a crash): the run goes on."""
