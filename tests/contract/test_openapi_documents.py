@@ -94,3 +94,20 @@ def test_success_responses_fit_the_shapes_the_openapi_declares(api):
     for method, path, status, response in checks:
         assert response.status_code == status, (path, response.text)
         jsonschema_rs.validate(_declared(spec, method, path, status), response.json())
+
+
+def test_an_if_match_that_is_no_ascii_version_is_a_422_not_a_500(api, runtime):
+    """Regression: "²" passed str.isdigit() and failed in int() (500); so did 5000 digits."""
+    from api_builders import assert_problem, db_state, feed_order, file_case
+
+    feed_order(api)
+    case = file_case(api)
+    merchant = api.as_("merchant", merchant_id="m-1")
+    before = db_state(runtime)
+    for value in (b"\xb2", "\u0661".encode(), b'"' + b"9" * 5000 + b'"', b"W/\"1 2\""):
+        r = merchant.post(f"/v1/after-sales/{case['id']}/approve", json={"return_address": "杭州"},
+                          headers={"If-Match": value})
+        assert_problem(r, 422, "validation_error")
+    assert db_state(runtime) == before
+    declared = _operation(api, "post", "/v1/after-sales/{subject_id}/approve")["parameters"]
+    assert {"Idempotency-Key", "If-Match"} <= {p["name"] for p in declared}

@@ -33,7 +33,8 @@ from aftersales.store import tables as t
 LONG = os.environ.get("AFTERSALES_CHAOS") == "long"
 # Generated cases per operation (about 70 operations): SQLite takes the bulk, PostgreSQL a sample.
 EXAMPLES = {"sqlite": 40, "postgres": 16}
-EXAMPLES_LONG = {"sqlite": 600, "postgres": 600}
+_N = int(os.environ.get("AFTERSALES_CONTRACT_EXAMPLES", "600"))  # per operation in the long run
+EXAMPLES_LONG = {"sqlite": _N, "postgres": _N}
 
 # Who calls: every role, two tenants where tenancy matters, and nobody.
 CALLERS: dict[str, tuple[str, str, str | None] | None] = {
@@ -63,7 +64,13 @@ def _ids(runtime: Any) -> dict[str, list[str]]:
         return {"order_id": col(t.orders.c.id), "case_id": col(t.after_sales.c.id),
                 "dispute_id": col(t.disputes.c.id), "complaint_id": col(t.complaints.c.id),
                 "appeal_id": col(t.appeals.c.id), "evidence_id": col(t.evidence.c.id),
-                "agent_id": col(t.agents.c.id) + ["agent-9"], "merchant_id": ["m-1", "m-2", "m-3"]}
+                "agent_id": col(t.agents.c.id) + ["agent-9"], "merchant_id": ["m-1", "m-2", "m-3"],
+                "buyer_id": ["b-1", "b-2", "b-3"]}
+
+
+# Query and body fields that name things, and the pool of real ids for each.
+_BODY_IDS = {"order_id": "order_id", "after_sale_id": "case_id", "dispute_id": "dispute_id", "agent_id": "agent_id",
+             "merchant_id": "merchant_id", "buyer_id": "buyer_id", "evidence": "evidence_id"}
 
 
 def _id_pool(path: str, name: str, ids: dict[str, list[str]]) -> list[str]:
@@ -94,6 +101,12 @@ def _run_operation(operation: Any, base_url: str, tokens: dict[str, str | None],
             pool = _id_pool(operation.path, name, ids)
             if pool and data.draw(st.booleans()):
                 case.path_parameters[name] = data.draw(st.sampled_from(pool))
+        # And the ids a query or a JSON body names (filing a case on a real order reaches the money rules).
+        for where in (case.query, case.body):
+            for name in [n for n in (where if isinstance(where, dict) else {}) if n in _BODY_IDS]:
+                if data.draw(st.booleans()):
+                    pool = ids[_BODY_IDS[name]]
+                    where[name] = [data.draw(st.sampled_from(pool))] if name == "evidence" else data.draw(st.sampled_from(pool))
         # Round-robin over callers: Hypothesis would favour the first of a sampled list.
         caller = callers[sent[operation.label] % len(callers)]
         headers = {"Authorization": f"Bearer {tokens[caller]}"} if tokens[caller] else {}

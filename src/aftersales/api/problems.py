@@ -62,9 +62,18 @@ _WRITE = (409, 412)
 _UPLOAD = (413, 415)
 
 
+_IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                    "description": "The same key and body return the first response again (kept 48 h)",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
+_IF_MATCH = {"name": "If-Match", "in": "header", "required": False,
+             "description": "The `version` from the ETag; a stale one is 412",
+             "schema": {"type": "string", "pattern": '^(\\*|(W/)?"?[0-9]+"?)$'}}
+
+
 def _documented(app: FastAPI) -> None:
-    """Declare the problem responses in the OpenAPI description, so clients (and the contract
-    tests) know every status an operation can answer with and the shape it comes in."""
+    """Declare what FastAPI cannot derive: the problem responses, so clients (and the contract
+    tests) know every status an operation can answer with and its shape; and the retry headers
+    every write honours (Idempotency-Key; If-Match on state-machine actions)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -83,6 +92,9 @@ def _documented(app: FastAPI) -> None:
                 statuses += _UPLOAD if "multipart/form-data" in str(operation.get("requestBody", "")) else ()
                 for status in statuses:
                     operation["responses"][str(status)] = {"description": _TITLES[status], "content": content}
+                if method in ("post", "put"):
+                    headers = [_IDEMPOTENCY_KEY] + ([_IF_MATCH] if "{subject_id}" in path else [])
+                    operation.setdefault("parameters", []).extend(headers)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
