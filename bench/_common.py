@@ -12,7 +12,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import httpx
 import sqlalchemy as sa
@@ -75,8 +75,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_seconds(root: int) -> float:
+    """User + system CPU time of process `root` and its children so far (Linux /proc)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if root in (pid, ppid):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+class Server(NamedTuple):
+    base: str
+    pid: int
+
+
 @contextlib.contextmanager
-def serve(schema: str, workers: int, log: Path) -> Iterator[str]:
+def serve(schema: str, workers: int, log: Path) -> Iterator[Server]:
     """`aftersales serve --workers N --no-worker` on `schema`, on a loopback port; its base URL.
     The deadline worker is off: a benchmark of the API must not be shared with firings."""
     port = _free_port()
@@ -101,7 +120,7 @@ def serve(schema: str, workers: int, log: Path) -> Iterator[str]:
                 raise RuntimeError(f"aftersales serve did not answer within 60 s; see {log}")
             time.sleep(0.2)
         time.sleep(1.0 if workers > 1 else 0)  # the first process answered: give the others a moment
-        yield base
+        yield Server(base, proc.pid)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)  # the group of the server we started, and only it

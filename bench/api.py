@@ -36,7 +36,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import BASE, SECRET, auth, fresh_schema, machine_load, schema_url, serve, summary_ms  # noqa: E402
+from _common import (BASE, SECRET, Server, auth, cpu_seconds, fresh_schema, machine_load, schema_url,  # noqa: E402
+                     serve, summary_ms)
 
 from aftersales.config import Settings  # noqa: E402
 from aftersales.runtime import Runtime  # noqa: E402
@@ -148,13 +149,17 @@ class Load:
             return time.perf_counter() - start
 
 
-def measure(base: str, order_ids: "itertools.count[int]", n_orders: int, clients: int, seconds: float,
+def measure(server: Server, order_ids: "itertools.count[int]", n_orders: int, clients: int, seconds: float,
             rate: float | None = None) -> dict[str, Any]:
-    load = Load(base, order_ids, n_orders)
+    load = Load(server.base, order_ids, n_orders)
     load.rate = rate
+    server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
     elapsed = asyncio.run(load.run(clients, seconds))
+    server_cpu, client_cpu = cpu_seconds(server.pid) - server_cpu, time.process_time() - client_cpu
     every = [x for values in load.latencies.values() for x in values]
+    done = max(load.done, 1)
     return {"clients": clients, "actions": load.done, "per_s": load.done / elapsed, **summary_ms(every),
+            "server_cpu_ms": 1000 * server_cpu / done, "client_cpu_ms": 1000 * client_cpu / done,
             "errors": len(load.errors), "first_error": load.errors[0] if load.errors else None,
             "by_kind": {k: summary_ms(v) for k, v in sorted(load.latencies.items())}}
 
@@ -212,17 +217,18 @@ def main() -> None:
 
     results, tps = [], {}
     order_ids = itertools.count(1)
-    with serve(SCHEMA, args.workers, Path(f"/tmp/{SCHEMA}-serve.log")) as base:
-        measure(base, order_ids, args.orders, 4, 2)  # warm-up: connections, caches; not reported
+    with serve(SCHEMA, args.workers, Path(f"/tmp/{SCHEMA}-serve.log")) as server:
+        measure(server, order_ids, args.orders, 4, 2)  # warm-up: connections, caches; not reported
         print(f"aftersales serve --workers {args.workers} (PostgreSQL), mix of 6 actions per case:")
         for clients in levels:
-            r = measure(base, order_ids, args.orders, clients, args.seconds)
+            r = measure(server, order_ids, args.orders, clients, args.seconds)
             results.append(r)
             print(f"  {clients:3d} clients: {r['per_s']:8,.0f} actions/s  p50 {r['p50']:6.1f} ms  "
-                  f"p95 {r['p95']:6.1f} ms  p99 {r['p99']:6.1f} ms  errors {r['errors']}"
+                  f"p95 {r['p95']:6.1f} ms  p99 {r['p99']:6.1f} ms  errors {r['errors']}  "
+                  f"CPU/action: server {r['server_cpu_ms']:.1f} ms, load generator {r['client_cpu_ms']:.1f} ms"
                   + (f"  (first: {r['first_error']})" if r["errors"] else ""))
         peak = max(results, key=lambda r: r["per_s"])
-        half = measure(base, order_ids, args.orders, max(levels), args.seconds, rate=peak["per_s"] / 2)
+        half = measure(server, order_ids, args.orders, max(levels), args.seconds, rate=peak["per_s"] / 2)
         print(f"  paced at half the peak ({peak['per_s'] / 2:,.0f}/s, {max(levels)} clients): "
               f"{half['per_s']:,.0f} actions/s  p50 {half['p50']:.1f} ms  p95 {half['p95']:.1f} ms  "
               f"p99 {half['p99']:.1f} ms  errors {half['errors']}")
@@ -241,6 +247,7 @@ def main() -> None:
         "benchmark": "api", "workers": args.workers, "peak_actions_per_s": round(peak["per_s"]),
         "pgbench_peak_tps": round(peak_tps), "peak_vs_pgbench_peak": round(peak["per_s"] / peak_tps, 4),
         **ratios, "p99_ms_at_half_peak": half["p99"], "p99_target_ms": 50,
+        "server_cpu_ms_per_action": round(peak["server_cpu_ms"], 2),
         "errors": sum(r["errors"] for r in results) + half["errors"],
     }))
 

@@ -32,7 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import auth, fresh_schema, machine_load, schema_url, serve, summary_ms  # noqa: E402
 
 from aftersales.domain.ids import new_id  # noqa: E402
-from aftersales.services.pages import encode  # noqa: E402
+from aftersales.services import cases, disputes  # noqa: E402
+from aftersales.services.context import Actor, scope  # noqa: E402
+from aftersales.services.pages import encode, page  # noqa: E402
+from aftersales.store import tables as t  # noqa: E402
+from aftersales.store.unit_of_work import UnitOfWork  # noqa: E402
 from aftersales.store import migrate  # noqa: E402
 from aftersales.store.database import create_engine  # noqa: E402
 
@@ -138,7 +142,7 @@ def load(engine: sa.Engine, n: int, now: datetime) -> float:
             # plan, made while the tables looked empty, would scan the parent table for every row).
             cur.execute("SET LOCAL session_replication_role = replica")
             # COPY streams are one per table: buffer rows per table, flush in chunks in FK order.
-            buffers: dict[str, list[tuple[Any, ...]]] = {t: [] for t in TABLES}
+            buffers: dict[str, list[tuple[Any, ...]]] = {name: [] for name in TABLES}
 
             def flush(table: str) -> None:
                 with cur.copy(f"COPY {table} ({columns[table]}) FROM STDIN") as copy:
@@ -149,10 +153,10 @@ def load(engine: sa.Engine, n: int, now: datetime) -> float:
             for i, (table, row) in enumerate(generate(n, now)):
                 buffers[table].append(row)
                 if i % 500_000 == 499_999:
-                    for t in TABLES:
-                        flush(t)
-            for t in TABLES:
-                flush(t)
+                    for name in TABLES:
+                        flush(name)
+            for name in TABLES:
+                flush(name)
         raw.commit()
     finally:
         raw.close()
@@ -163,7 +167,7 @@ def load(engine: sa.Engine, n: int, now: datetime) -> float:
 
 def sizes(engine: sa.Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        return {t: conn.execute(sa.text(f"SELECT pg_total_relation_size('{t}')")).scalar_one() for t in TABLES}
+        return {name: conn.execute(sa.text(f"SELECT pg_total_relation_size('{name}')")).scalar_one() for name in TABLES}
 
 
 def time_get(client: httpx.Client, times: int, request: Callable[[int], list[tuple[str, dict[str, str]]]]) -> dict[str, float]:
@@ -177,6 +181,41 @@ def time_get(client: httpx.Client, times: int, request: Callable[[int], list[tup
                 raise RuntimeError(f"GET {path}: {r.status_code} {r.text[:300]}")
         seconds.append(time.perf_counter() - began)
     return summary_ms(seconds)
+
+
+def explain(engine: sa.Engine, runs: int, work: Callable[[UnitOfWork, int], Any]) -> tuple[dict[str, float], str]:
+    """Server-side execution time of the statements `work` runs (the API's own code), as EXPLAIN
+    ANALYZE measures it: the part of a page that grows with the data. Also the plan's access path."""
+    captured: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        captured.append((statement, params))
+
+    seconds = []
+    for i in range(runs):
+        captured.clear()
+        sa.event.listen(engine, "before_cursor_execute", capture)
+        try:
+            with UnitOfWork(engine) as uow:
+                work(uow, i)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", capture)
+        total, paths = 0.0, []
+        with engine.connect() as conn:
+            for statement, params in captured:
+                plan = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", params).scalar_one()
+                total += plan[0]["Execution Time"] / 1000
+                paths.append(_access(plan[0]["Plan"]))
+        seconds.append(total)
+    return summary_ms(seconds), "; ".join(paths)
+
+
+def _access(node: dict[str, Any]) -> str:
+    """The plan's first scan, with its index: what a reader checks first."""
+    if "Scan" in node["Node Type"]:
+        return f"{node['Node Type']} {node.get('Index Name', node.get('Relation Name', ''))}".strip()
+    sort = "Sort > " if node["Node Type"] in ("Sort", "Incremental Sort") else ""
+    return sort + _access(node["Plans"][0]) if node.get("Plans") else node["Node Type"]
 
 
 def deep_cursor(engine: sa.Engine, merchant: str, status: str | None) -> tuple[str, int]:
@@ -224,14 +263,14 @@ def main() -> None:
         seconds = load(engine, n, now)
     size = sizes(engine)
     with engine.connect() as conn:
-        counts = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
+        counts = {name: conn.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar_one() for name in TABLES}
     total = sum(size.values())
     if seconds:
         print(f"loaded {n:,} cases in {seconds:.1f}s ({n / seconds:,.0f} cases/s; COPY with the indexes in place, "
               "then VACUUM ANALYZE)")
-    print("rows: " + ", ".join(f"{t} {c:,}" for t, c in counts.items()))
+    print("rows: " + ", ".join(f"{name} {c:,}" for name, c in counts.items()))
     print(f"size: {total / 2**20:,.0f} MiB = {total / 2**20 / (n / 1e6):,.0f} MiB per million cases (" +
-          ", ".join(f"{t} {s / 2**20:,.0f}" for t, s in size.items()) + " MiB, tables with indexes and TOAST)")
+          ", ".join(f"{name} {b / 2**20:,.0f}" for name, b in size.items()) + " MiB, tables with indexes and TOAST)")
 
     big = "m-0"
     with engine.connect() as conn:
@@ -261,8 +300,35 @@ def main() -> None:
         "case_page": lambda i: [case_pages[i % len(case_pages)],
                                 (case_pages[i % len(case_pages)][0] + "/events", case_pages[i % len(case_pages)][1])],
     }
+    big_m, agent_a = Actor("merchant", f"{big}-staff", big), Actor("agent", busy_agent)
+    now = datetime.now(timezone.utc)
+    ac, dt = t.after_sales, t.disputes
+    sql: dict[str, Callable[[UnitOfWork, int], Any]] = {  # the same service calls the routes make
+        "merchant_queue_pending": lambda uow, i: page(uow.conn, ac, scope(big_m, ac.c, status="pending_merchant"),
+                                                      None, 50),
+        "merchant_queue_all": lambda uow, i: page(uow.conn, ac, scope(big_m, ac.c), None, 50),
+        "merchant_deep_page_all": lambda uow, i: page(uow.conn, ac, scope(big_m, ac.c), deep_all, 50),
+        "merchant_deep_page_refunded": lambda uow, i: page(uow.conn, ac, scope(big_m, ac.c, status="refunded"),
+                                                           deep_refunded, 50),
+        "agent_queue_open": lambda uow, i: page(uow.conn, dt, disputes.queue_filters(agent_a, now, status="open"),
+                                                None, 50, newest_first=False),
+        "agent_queue_mine": lambda uow, i: page(uow.conn, dt, disputes.queue_filters(
+            agent_a, now, assignee=busy_agent, status="under_review"), None, 50, newest_first=False),
+        "agent_queue_sla_breached": lambda uow, i: page(uow.conn, dt, disputes.queue_filters(
+            agent_a, now, sla="breached"), None, 50, newest_first=False),
+        "case_page": lambda uow, i: uow.events.for_subject("after_sale", cases.get(
+            uow, Actor("buyer", case_rows[i % len(case_rows)].buyer_id), case_rows[i % len(case_rows)].id).id),
+    }
+    print(f"in the database (EXPLAIN ANALYZE of the statements the API's code runs, {min(times, 50)} times; "
+          f"the big shop {big}):")
+    in_db = {name: explain(engine, min(times, 50), work) for name, work in sql.items()}
+    for name, (r, plan) in in_db.items():
+        print(f"  {name:30s} p50 {r['p50']:6.2f} ms  p95 {r['p95']:6.2f} ms   {plan}")
+
     results = {}
-    with serve(SCHEMA, 1, Path(f"/tmp/{SCHEMA}-serve.log")) as base, httpx.Client(base_url=base, timeout=30) as client:
+    print(f"over HTTP (aftersales serve, one process; {times} requests each, one at a time):")
+    with serve(SCHEMA, 1, Path(f"/tmp/{SCHEMA}-serve.log")) as server, \
+            httpx.Client(base_url=server.base, timeout=30) as client:
         for name, request in pages.items():
             time_get(client, 5, request)  # warm the connection and the plan cache
             results[name] = time_get(client, times, request)
@@ -271,11 +337,13 @@ def main() -> None:
                   f"{'' if r['p95'] < 20 else '  <-- over 20 ms'}")
     print(f"machine after: {machine_load()}")
     worst = max(r["p95"] for r in results.values())
+    worst_db = max(r["p95"] for r, _ in in_db.values())
     print(json.dumps({"benchmark": "scale", "cases": n, "load_s": round(seconds, 1),
                       "mib_per_million_cases": round(total / 2**20 / (n / 1e6)), "worst_p95_ms": worst,
-                      "worst_p95_vs_20ms": round(worst / 20, 3),
-                      **{f"{k}_p95_ms": v["p95"] for k, v in results.items()}}))
-
+                      "worst_p95_vs_20ms": round(worst / 20, 3), "worst_db_p95_ms": worst_db,
+                      "worst_db_p95_vs_20ms": round(worst_db / 20, 4),
+                      **{f"{k}_p95_ms": v["p95"] for k, v in results.items()},
+                      **{f"{k}_db_p95_ms": v["p95"] for k, (v, _) in in_db.items()}}))
 
 if __name__ == "__main__":
     main()
