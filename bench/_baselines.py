@@ -56,8 +56,8 @@ def _fire_times(live: bool) -> tuple[datetime, datetime]:
     return naive(now), naive(now + NEXT)
 
 
-async def _asyncpg_connect(**kwargs: Any) -> Any:
-    return await asyncpg.connect(LIBPQ_URL, server_settings={"search_path": SCHEMA}, **kwargs)
+async def _asyncpg_connect() -> Any:
+    return await asyncpg.connect(LIBPQ_URL, server_settings={"search_path": SCHEMA})
 
 
 async def pgqueuer_install() -> None:
