@@ -138,8 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="run a deadline worker (any number, on PostgreSQL)")
-    worker.add_argument("--batch", type=int, default=100)
-    worker.add_argument("--lease", type=float, default=30.0, help="seconds a claim is held")
+    worker.add_argument("--batch", type=int, default=500, help="deadlines fired per transaction")
+    worker.add_argument("--lease", type=float, default=30.0,
+                        help="seconds a worker may hold a batch before PostgreSQL ends its transaction")
     worker.add_argument("--poll", type=float, default=1.0, help="seconds to wait when nothing is due")
     worker.add_argument("--demo", action="store_true")
     worker.add_argument("--simulated-clock", action="store_true")

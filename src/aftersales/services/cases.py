@@ -24,6 +24,9 @@ CASE = Kind(
     deadlines=domain.DEADLINES,
     snapshot_fields=("status", "amount", "deadline_action", "deadline_due_at"),
     repo=lambda uow: uow.cases,
+    # A system action moving a case between open statuses (auto_approve of a return) touches
+    # nothing else; refunds and closing (which frees the order) go through `act`.
+    set_based=lambda case, tr, now: {} if tr.effect is None and tr.target not in domain.TERMINAL else None,
 )
 # Order statuses a request may be filed from, and which types each allows.
 _FILE_FROM = {

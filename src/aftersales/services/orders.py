@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ..domain import orders as domain
@@ -20,6 +21,7 @@ ORDER = Kind(
     deadlines=domain.DEADLINES,
     snapshot_fields=("status", "paid_amount", "refunded_amount", "deadline_action", "deadline_due_at"),
     repo=lambda uow: uow.orders,
+    set_based=lambda order, tr, now: None if tr.effect else _stamp(order, tr, now, {}),
 )
 # Which timestamp each status stamps.
 _STAMPS = {"stocking": None, "shipped": "shipped_at", "delivered": "delivered_at",
@@ -68,26 +70,32 @@ def act(uow: UnitOfWork, env: Env, actor: Actor, order_id: str, action: str, par
     now = env.clock.now()
 
     def effects(tr: Transition) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        stamp = _STAMPS.get(tr.target)
-        if stamp:
-            setattr(order, stamp, now)
-        if tr.action == "pay" or (tr.target == "delivered" and order.payment_method == domain.COD):
-            order.paid_amount, order.paid_at = order.total, now  # COD is paid to the courier
-        if tr.action == "ship":
-            order.carrier, order.tracking_number = _required(params, "carrier", "tracking_number")
-            out = {"carrier": order.carrier, "tracking_number": order.tracking_number}
-        if tr.target == "cancelled":
-            order.cancel_reason = params.get("reason") or ("unpaid" if tr.action == "auto_cancel" else None)
-            out["reason"] = order.cancel_reason
-            owed = order.paid_amount - order.refunded_amount
-            if tr.effect == "refund_payment" and owed > 0:
-                refund = refunds.issue(uow, order, amount=owed, method="original_payment", now=now)
-                out["refund_id"] = refund["id"]
+        out = _stamp(order, tr, now, params)
+        owed = order.paid_amount - order.refunded_amount
+        if tr.effect == "refund_payment" and owed > 0:
+            refund = refunds.issue(uow, order, amount=owed, method="original_payment", now=now)
+            out["refund_id"] = refund["id"]
         return out
 
     apply(uow, env, actor, ORDER, order, action, effects=effects, deadline_id=deadline_id, if_match=if_match)
     return order
+
+
+def _stamp(order: Order, tr: Transition, now: datetime, params: dict[str, Any]) -> dict[str, Any]:
+    """What a transition writes on the order itself, and the event data saying so."""
+    out: dict[str, Any] = {}
+    stamp = _STAMPS.get(tr.target)
+    if stamp:
+        setattr(order, stamp, now)
+    if tr.action == "pay" or (tr.target == "delivered" and order.payment_method == domain.COD):
+        order.paid_amount, order.paid_at = order.total, now  # COD is paid to the courier
+    if tr.action == "ship":
+        order.carrier, order.tracking_number = _required(params, "carrier", "tracking_number")
+        out = {"carrier": order.carrier, "tracking_number": order.tracking_number}
+    if tr.target == "cancelled":
+        order.cancel_reason = params.get("reason") or ("unpaid" if tr.action == "auto_cancel" else None)
+        out["reason"] = order.cancel_reason
+    return out
 
 
 def _required(params: dict[str, Any], *names: str) -> tuple[Any, ...]:

@@ -1,4 +1,10 @@
-"""The one place a subject (order or case) changes status: rules, deadline, save, event."""
+"""The one place a subject (order or case) changes status: rules, deadline, save, event.
+
+`apply` moves one subject in the caller's transaction. The deadline engine fires system actions
+whose whole effect is on the subject itself many at a time: `prepare` each in memory, then
+`write_many` saves them, re-arms their deadlines and records their events a few statements per
+batch. Both go through `prepare`, so the rules and the event a transition writes are the same.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +31,24 @@ class Kind:
     deadlines: Mapping[str, tuple[str, str]]  # status -> (system action, policy timer)
     snapshot_fields: tuple[str, ...]
     repo: Callable[[UnitOfWork], Repo[Any]]
+    # For a system transition whose whole effect is on the subject (status, stamps): make those
+    # changes and return the event's data; None when the transition needs its service (money,
+    # other aggregates). Transitions it covers may be fired set-based by the deadline engine.
+    set_based: Callable[[Any, Transition, datetime], dict[str, Any] | None] | None = None
+
+
+@dataclass
+class Step:
+    """A transition decided and made on the subject in memory, not yet written."""
+
+    subject: Any
+    expected: int  # the version it was read at: the compare-and-set guard
+    transition: Transition
+    actor: Actor
+    now: datetime
+    before: dict[str, Any]
+    data: dict[str, Any]
+    deadline_id: int | None
 
 
 def check_version(subject: Any, if_match: int | None) -> None:
@@ -53,6 +77,31 @@ def apply(
     deadline_id: int | None = None,
 ) -> Transition:
     """Move `subject` by `action` in the caller's transaction, or raise and change nothing."""
+    step = prepare(env, actor, kind, subject, action, if_match=if_match, effects=effects, data=data,
+                   deadline_id=deadline_id)
+    assert step is not None
+    # Compare-and-set first: a racing transaction fails here, before touching the deadline row.
+    kind.repo(uow).save(subject, step.expected)
+    write_deadline(uow, kind, subject, step.now)
+    uow.events.record(**_event(kind, step))
+    return step.transition
+
+
+def prepare(
+    env: Env,
+    actor: Actor,
+    kind: Kind,
+    subject: Any,
+    action: str,
+    *,
+    if_match: int | None = None,
+    effects: Callable[[Transition], dict[str, Any] | None] | None = None,
+    data: dict[str, Any] | None = None,
+    deadline_id: int | None = None,
+    set_based: bool = False,
+) -> Step | None:
+    """Check `action` and make it on `subject` in memory. With `set_based`, None when the
+    transition needs its service (see Kind.set_based); the subject is then to be discarded."""
     check_version(subject, if_match)
     tr = kind.machine.resolve(subject, action, actor.role)
     now = env.clock.now()
@@ -68,18 +117,34 @@ def apply(
     subject.status = tr.target
     subject.updated_at = now
     event_data = dict(data or {})
-    if effects:
+    if set_based:
+        local = kind.set_based(subject, tr, now) if kind.set_based else None
+        if local is None:
+            return None
+        event_data.update(local)
+    elif effects:
         event_data.update(effects(tr) or {})
     schedule(env, kind, subject, now)
-    # Compare-and-set first: a racing transaction fails here, before touching the deadline row.
-    kind.repo(uow).save(subject, expected)
-    write_deadline(uow, kind, subject, now)
-    uow.events.record(
-        kind=kind.name, subject_id=subject.id, action=action, actor_role=actor.role,
-        actor_id=actor.id, at=now, before=before, after=snapshot(subject, kind.snapshot_fields),
-        data=event_data, deadline_id=deadline_id,
+    return Step(subject, expected, tr, actor, now, before, event_data, deadline_id)
+
+
+def write_many(uow: UnitOfWork, kind: Kind, steps: list[Step]) -> None:
+    """Write prepared steps of one kind: one compare-and-set statement for all subjects (raises
+    VersionConflict if any moved), one for their next deadlines, one each for events and outbox.
+    Their current deadline rows must already be gone (the engine consumed them)."""
+    if not steps:
+        return
+    kind.repo(uow).save_many([(s.subject, s.expected) for s in steps])
+    uow.deadlines.insert_many(kind.name, [s.subject for s in steps if s.subject.deadline_action], steps[0].now)
+    uow.events.record_many([_event(kind, s) for s in steps])
+
+
+def _event(kind: Kind, step: Step) -> dict[str, Any]:
+    return dict(
+        kind=kind.name, subject_id=step.subject.id, action=step.transition.action, actor_role=step.actor.role,
+        actor_id=step.actor.id, at=step.now, before=step.before,
+        after=snapshot(step.subject, kind.snapshot_fields), data=step.data, deadline_id=step.deadline_id,
     )
-    return tr
 
 
 def notice(uow: UnitOfWork, env: Env, kind: Kind, subject: Any, action: str, *, deadline_id: int, topic: str,

@@ -9,7 +9,7 @@ from typing import Any, Generic, Iterable, TypeVar
 import sqlalchemy as sa
 
 from ..domain.errors import VersionConflict
-from . import tables as t
+from . import bulk, tables as t
 
 T = TypeVar("T")
 
@@ -43,10 +43,21 @@ class Repo(Generic[T]):
             raise VersionConflict(f"{self.table.name} {obj.id} was changed by someone else")
         obj.version = expected_version + 1
 
-    def find(self, *where: Any, order_by: Iterable[Any] = (), limit: int | None = None) -> list[T]:
+    def save_many(self, pairs: list[tuple[Any, int]]) -> None:
+        """`save` for many rows in one statement; all of them, or VersionConflict."""
+        rows = [{**self._values(obj), "_expected": expected, "version": expected + 1} for obj, expected in pairs]
+        if bulk.update_where_version(self.conn, self.table, rows) != len(rows):
+            raise VersionConflict(f"a {self.table.name} row was changed by someone else")
+        for obj, expected in pairs:
+            obj.version = expected + 1
+
+    def find(self, *where: Any, order_by: Iterable[Any] = (), limit: int | None = None,
+             for_update: bool = False) -> list[T]:
         query = sa.select(self.table).where(*where).order_by(*order_by)
         if limit is not None:
             query = query.limit(limit)
+        if for_update:
+            query = query.with_for_update()
         return [self.load(r) for r in self.conn.execute(query)]
 
     def _values(self, obj: Any) -> dict[str, Any]:
@@ -68,6 +79,14 @@ class Deadlines:
             )
         )
 
+    def insert_many(self, kind: str, subjects: list[Any], now: datetime) -> None:
+        """Arm the next deadline of subjects whose current one was consumed (none left to disarm)."""
+        if subjects:
+            bulk.insert(self.conn, t.deadlines, [
+                dict(subject_kind=kind, subject_id=s.id, action=s.deadline_action, due_at=s.deadline_due_at,
+                     armed_version=s.version, created_at=now) for s in subjects
+            ])
+
     def disarm(self, kind: str, subject_id: str) -> None:
         d = t.deadlines.c
         self.conn.execute(t.deadlines.delete().where(d.subject_kind == kind, d.subject_id == subject_id))
@@ -85,40 +104,29 @@ class Deadlines:
         result = self.conn.execute(t.deadlines.delete().where(d.id == deadline_id, d.claimed_by == claimed_by))
         return result.rowcount == 1
 
+    def consume_many(self, deadline_ids: list[int], claimed_by: str) -> set[int]:
+        """`consume` for many in one statement: the ids this worker still held and deleted."""
+        d = t.deadlines.c
+        stmt = t.deadlines.delete().where(d.id.in_(deadline_ids), d.claimed_by == claimed_by).returning(d.id)
+        return set(self.conn.execute(stmt).scalars())
+
 
 class Events:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
 
-    def record(
-        self,
-        *,
-        kind: str,
-        subject_id: str,
-        action: str,
-        actor_role: str,
-        actor_id: str,
-        at: datetime,
-        before: dict[str, Any] | None,
-        after: dict[str, Any] | None,
-        data: dict[str, Any] | None = None,
-        deadline_id: int | None = None,
-        topic: str | None = None,
-    ) -> int:
-        row = dict(
-            subject_kind=kind, subject_id=subject_id, action=action, actor_role=actor_role,
-            actor_id=actor_id, at=at, before=before, after=after, data=data or {},
-            deadline_id=deadline_id,
-        )
+    def record(self, **event: Any) -> int:
+        """Append one event and its outbox message; the event's id. See `_row` for the fields."""
+        row = _row(**event)
         event_id = self.conn.execute(t.events.insert().values(**row).returning(t.events.c.id)).scalar_one()
         # Transactional outbox: webhooks and streams deliver from here, after commit.
-        payload = {**row, "id": event_id, "at": at.isoformat()}
-        self.conn.execute(
-            t.outbox.insert().values(
-                event_id=event_id, topic=topic or f"{kind}.{action}", payload=payload, created_at=at
-            )
-        )
+        self.conn.execute(t.outbox.insert().values(**_outbox(row, event_id, event.get("topic"))))
         return event_id
+
+    def record_many(self, events: list[dict[str, Any]]) -> None:
+        """`record` for many, in one statement on PostgreSQL."""
+        rows = [_row(**e) for e in events]
+        bulk.insert_events(self.conn, rows, [_outbox(r, None, e.get("topic")) for r, e in zip(rows, events)])
 
     def for_subject(self, kind: str, subject_id: str) -> list[Any]:
         e = t.events.c
@@ -127,3 +135,33 @@ class Events:
                 sa.select(t.events).where(e.subject_kind == kind, e.subject_id == subject_id).order_by(e.id)
             )
         )
+
+
+def _row(
+    *,
+    kind: str,
+    subject_id: str,
+    action: str,
+    actor_role: str,
+    actor_id: str,
+    at: datetime,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    data: dict[str, Any] | None = None,
+    deadline_id: int | None = None,
+    topic: str | None = None,
+) -> dict[str, Any]:
+    return dict(
+        subject_kind=kind, subject_id=subject_id, action=action, actor_role=actor_role,
+        actor_id=actor_id, at=at, before=before, after=after, data=data or {},
+        deadline_id=deadline_id,
+    )
+
+
+def _outbox(row: dict[str, Any], event_id: int | None, topic: str | None) -> dict[str, Any]:
+    """The outbox message of an event; its payload is the event (`id` left out until known)."""
+    payload = {**row, "at": row["at"].isoformat()}
+    if event_id is not None:
+        payload["id"] = event_id
+    return dict(event_id=event_id, topic=topic or f"{row['subject_kind']}.{row['action']}", payload=payload,
+                created_at=row["at"])

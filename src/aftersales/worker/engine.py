@@ -1,11 +1,18 @@
-"""The deadline engine: at-least-once delivery, exactly-once effect.
+"""The deadline engine: every due deadline fires once in effect, and none is lost.
 
-Claiming marks a batch of due rows with this worker's id and a lease; on PostgreSQL the
-candidates are taken `FOR UPDATE SKIP LOCKED` so any number of workers share the queue.
-A killed worker's claims expire with their lease and are taken over. Firing re-checks
-everything in its own transaction: the deadline row must still exist (a party's action
-deletes it), the subject's version must match the one it was armed at, and deleting the
-row, the state change and the event (unique on deadline_id) commit together or not at all.
+A worker takes a batch of due deadlines, oldest first, and fires it in one transaction: the
+rows are deleted as they are taken (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number of
+workers share the queue), and the state changes and their events (unique on deadline_id) commit
+with that delete or not at all. A worker that dies mid-batch takes nothing with it: the database
+rolls its transaction back and the rows are due again at once. One that hangs holds them at most
+its lease: on PostgreSQL the transaction runs with `idle_in_transaction_session_timeout` and
+`statement_timeout` set to it.
+
+System actions whose whole effect is on the subject (an order's auto-complete or auto-cancel, a
+return's auto-approve) fire set-based: their subjects load in one statement and
+`transitions.write_many` writes them a statement per table. Everything else (refunds,
+sanctions, rulings) goes through its service, one savepoint per deadline. Either way a subject
+whose version moved since its deadline was armed is left alone (that deadline is stale).
 """
 
 from __future__ import annotations
@@ -13,16 +20,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
 import sqlalchemy as sa
 
-from ..domain.clock import Clock, SystemClock
-from ..domain.errors import DomainError
+from ..domain.errors import DomainError, VersionConflict
 from ..services import cases, complaints, idempotency, orders, rulings
 from ..services.context import SYSTEM, Env
+from ..services.transitions import Kind, Step, prepare, write_many
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
 
@@ -56,11 +64,12 @@ FIRE: dict[str, Callable[[UnitOfWork, Env, Any], None]] = {
     "after_sale": _fire_case, "order": _fire_order, "dispute": _fire_dispute, "complaint": _fire_complaint,
 }
 _VERSIONED = {"after_sale": t.after_sales, "order": t.orders, "dispute": t.disputes, "complaint": t.complaints}
+SET_BASED: dict[str, Kind] = {"after_sale": cases.CASE, "order": orders.ORDER}
 
 
 @dataclass
 class Stats:
-    claimed: int = 0
+    taken: int = 0
     fired: int = 0
     skipped: int = 0
     failed: int = 0
@@ -73,73 +82,114 @@ class DeadlineEngine:
         env: Env,
         worker_id: str,
         *,
-        batch_size: int = 100,
+        batch_size: int = 500,
         lease: timedelta = timedelta(seconds=30),
-        lease_clock: Clock | None = None,
     ) -> None:
         self.engine, self.env, self.worker_id = engine, env, worker_id
         self.batch_size, self.lease = batch_size, lease
-        # Leases guard against dead processes, so they run on real time even when the
-        # business clock is simulated.
-        self.lease_clock = lease_clock or SystemClock()
         self.stats = Stats()
         self._last_purge: datetime | None = None
 
-    def claim(self) -> list[Any]:
-        """Claim up to batch_size due deadlines, oldest first."""
-        now, lease_now = self.env.clock.now(), self.lease_clock.now()
-        candidates = (
-            sa.select(d.id)
-            .where(d.due_at <= now, sa.or_(d.lease_until.is_(None), d.lease_until < lease_now))
-            .order_by(d.due_at, d.id)
-            .limit(self.batch_size)
-            .with_for_update(skip_locked=True)
-            .cte("candidates")
-        )
-        stmt = (
-            t.deadlines.update()
-            .where(d.id.in_(sa.select(candidates.c.id)))
-            .values(claimed_by=self.worker_id, lease_until=lease_now + self.lease)
-            .returning(d.id, d.subject_kind, d.subject_id, d.action, d.due_at, d.armed_version)
-        )
-        with self.engine.begin() as conn:
-            rows = conn.execute(stmt).all()
-        rows.sort(key=lambda r: (r.due_at, r.id))
-        self.stats.claimed += len(rows)
-        return rows
-
-    def fire(self, row: Any) -> bool:
-        """Apply one claimed deadline; True if this call produced its effect."""
-        return self.fire_batch([row]) == 1
-
-    def fire_batch(self, rows: list[Any]) -> int:
-        """Apply claimed deadlines in one transaction, each in a savepoint of its own: one commit
-        (one fsync) per batch, and one failing item never stops the others."""
-        fired = 0
+    def run_once(self) -> int:
+        """Take one batch of due deadlines and fire it; the number fired."""
+        taken: list[Any] = []
         try:
             with UnitOfWork(self.engine) as uow:
-                for row in rows:
-                    try:
-                        with uow.conn.begin_nested():
-                            fired += self._fire_one(uow, row)
-                    except (DomainError, sa.exc.IntegrityError) as exc:
-                        # Lost a race (version conflict, event already written): the other effect stands.
-                        log.info("deadline %s not fired: %s", row.id, exc)
-                        self.stats.skipped += 1
+                taken = self.take(uow)
+                fired = self.fire(uow, taken)
                 uow.commit()
+        except sa.exc.OperationalError:
+            raise  # the database is away: the caller waits and retries
         except sa.exc.SQLAlchemyError:
-            log.exception("deadline batch failed; its rows are retried after their lease")
-            self.stats.failed += len(rows)
+            log.exception("deadline batch failed; its rows stay due and are retried")
+            self.stats.failed += len(taken)
             return 0
         self.stats.fired += fired
         return fired
 
+    def take(self, uow: UnitOfWork) -> list[Any]:
+        """Delete up to batch_size due deadlines, oldest first, in the caller's transaction, which
+        holds them until it ends; the rows, for `fire`."""
+        if uow.dialect == "postgresql":
+            ms = int(self.lease.total_seconds() * 1000)
+            uow.execute(sa.text("SELECT set_config('idle_in_transaction_session_timeout', :ms, true), "
+                                "set_config('statement_timeout', :ms, true)"), {"ms": str(ms)})
+        due = (
+            sa.select(d.id)
+            .where(d.due_at <= self.env.clock.now())
+            .order_by(d.due_at, d.id)
+            .limit(self.batch_size)
+            .with_for_update(skip_locked=True)
+            .cte("due")
+        )
+        stmt = (
+            t.deadlines.delete()
+            .where(d.id.in_(sa.select(due.c.id)))
+            .returning(d.id, d.subject_kind, d.subject_id, d.action, d.due_at, d.armed_version)
+        )
+        rows = sorted(uow.execute(stmt).all(), key=lambda r: (r.due_at, r.id))
+        self.stats.taken += len(rows)
+        return rows
+
+    def fire(self, uow: UnitOfWork, rows: list[Any]) -> int:
+        """Apply taken deadlines in the caller's transaction; the number that had their effect.
+        Those not fired set-based get a savepoint each, so one failing item never stops the others."""
+        fired, rest = self._fire_set_based(uow, rows)
+        for row in rest:
+            try:
+                with uow.conn.begin_nested():
+                    fired += self._fire_one(uow, row)
+            except (DomainError, sa.exc.IntegrityError) as exc:
+                # A deadline that can no longer apply (its subject moved on): it is consumed.
+                log.info("deadline %s not fired: %s", row.id, exc)
+                self.stats.skipped += 1
+        return fired
+
+    def _fire_set_based(self, uow: UnitOfWork, rows: list[Any]) -> tuple[int, list[Any]]:
+        """Fire what can be fired set-based; the number fired, and the rows left for `_fire_one`."""
+        groups: dict[str, list[Any]] = defaultdict(list)
+        rest: list[Any] = []
+        for row in rows:
+            (groups[row.subject_kind] if row.subject_kind in SET_BASED else rest).append(row)
+        fired = 0
+        for name, group in groups.items():
+            kind = SET_BASED[name]
+            steps, left = self._prepare(uow, kind, group)
+            rest += left
+            try:
+                with uow.conn.begin_nested():
+                    write_many(uow, kind, steps)
+            except VersionConflict as exc:
+                # A party moved one of the subjects meanwhile: sort them out one by one.
+                log.info("set-based firing of %d %s deadlines fell back: %s", len(steps), name, exc)
+                by_id = {r.id: r for r in group}
+                rest += [by_id[s.deadline_id] for s in steps]
+                continue
+            fired += len(steps)
+        return fired, rest
+
+    def _prepare(self, uow: UnitOfWork, kind: Kind, rows: list[Any]) -> tuple[list[Step], list[Any]]:
+        """Load the subjects and prepare each firing in memory; rows whose subject is gone or
+        stale are dropped, and those that need their service are returned for `_fire_one`."""
+        repo = kind.repo(uow)
+        subjects = {s.id: s for s in repo.find(repo.table.c.id.in_([r.subject_id for r in rows]))}
+        steps, left = [], []
+        for row in rows:
+            subject = subjects.get(row.subject_id)
+            if subject is None or subject.version != row.armed_version:
+                self.stats.skipped += 1  # stale: the subject moved on without disarming
+                continue
+            try:
+                step = prepare(self.env, SYSTEM, kind, subject, row.action, deadline_id=row.id, set_based=True)
+            except DomainError:
+                step = None
+            if step is None:
+                left.append(row)
+            else:
+                steps.append(step)
+        return steps, left
+
     def _fire_one(self, uow: UnitOfWork, row: Any) -> bool:
-        # Consume first, in one statement that also checks the claim is still ours: on
-        # PostgreSQL its row lock makes a concurrent second firing wait, then find nothing.
-        if not uow.deadlines.consume(row.id, self.worker_id):
-            self.stats.skipped += 1  # a party acted first, or our lease was taken over
-            return False
         if self._subject_version(uow, row) != row.armed_version:
             self.stats.skipped += 1  # stale: the subject moved on without disarming
             return False
@@ -150,18 +200,14 @@ class DeadlineEngine:
         table = _VERSIONED[row.subject_kind]
         return uow.execute(sa.select(table.c.version).where(table.c.id == row.subject_id)).scalar()
 
-    def run_once(self) -> int:
-        """Claim one batch and fire it; the number fired."""
-        return self.fire_batch(self.claim())
-
     def run_until_idle(self, max_wait: float = 10.0) -> int:
         """Fire everything due now, including what firing makes due; wait briefly for rows
         other workers hold so the caller sees all of them applied."""
         fired, waited = 0, 0.0
         while True:
-            batch = self.claim()
-            fired += self.fire_batch(batch) if batch else 0
-            if batch:
+            before = self.stats.taken
+            fired += self.run_once()
+            if self.stats.taken > before:
                 continue
             if self.due_count() == 0 or waited >= max_wait:
                 return fired
@@ -188,7 +234,9 @@ class DeadlineEngine:
         log.info("deadline worker %s started", self.worker_id)
         while not stop.is_set():
             try:
-                if self.run_once() == 0:
+                taken, failed = self.stats.taken, self.stats.failed
+                self.run_once()
+                if self.stats.taken == taken or self.stats.failed > failed:  # idle, or back off
                     self.housekeeping()
                     stop.wait(poll_seconds)
             except sa.exc.OperationalError:

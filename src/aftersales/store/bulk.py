@@ -1,0 +1,106 @@
+"""Writing many rows at once, for the deadline engine's set-based firing.
+
+On PostgreSQL the rows travel as one JSON document that `jsonb_to_recordset` turns back into a
+typed relation: one round trip, one set-based pass on the server, and a statement text that is
+the same whatever the batch size, so it is parsed and planned once. (executemany sends a
+statement per row, and a multi-row VALUES list is a new text to parse for every batch.)
+SQLite is in-process, with no round trips to save: there executemany is as good.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from . import tables as t
+
+
+def update_where_version(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> int:
+    """Compare-and-set many rows: each dict holds every column, `id`, and `_expected`, the version
+    the row must still have. The number of rows written."""
+    if conn.dialect.name != "postgresql":
+        c = table.c
+        stmt = (
+            table.update()
+            .where(c.id == sa.bindparam("_id"), c.version == sa.bindparam("_expected"))
+            .values({name: sa.bindparam(name) for name in rows[0] if name not in ("id", "_expected")})
+        )
+        return conn.execute(stmt, [{**r, "_id": r["id"]} for r in rows]).rowcount
+    columns = tuple(name for name in rows[0] if name not in ("id", "_expected"))
+    return conn.execute(sa.text(_pg_update(table.name, columns)), {"rows": _json(rows)}).rowcount
+
+
+def insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    if conn.dialect.name != "postgresql":
+        conn.execute(table.insert(), rows)
+        return
+    conn.execute(sa.text(_pg_insert(table.name, tuple(rows[0]))), {"rows": _json(rows)})
+
+
+def insert_events(conn: sa.Connection, events: list[dict[str, Any]], outbox: list[dict[str, Any]]) -> None:
+    """Events and their outbox messages (`outbox[i]` is for `events[i]`, its payload without the
+    event's id, which the database assigns). One statement on PostgreSQL."""
+    if conn.dialect.name != "postgresql":
+        ids = conn.execute(t.events.insert().returning(t.events.c.id, sort_by_parameter_order=True), events)
+        conn.execute(t.outbox.insert(), [
+            {**o, "event_id": i, "payload": {**o["payload"], "id": i}} for o, i in zip(outbox, ids.scalars())
+        ])
+        return
+    rows = [{**e, "_topic": o["topic"], "_payload": o["payload"]} for e, o in zip(events, outbox)]
+    conn.execute(sa.text(_pg_events(tuple(events[0]))), {"rows": _json(rows)})
+
+
+@lru_cache(maxsize=None)
+def _pg_update(name: str, columns: tuple[str, ...]) -> str:
+    sets = ", ".join(f"{c} = v.{c}" for c in columns)
+    return (f"UPDATE {name} AS t SET {sets} FROM {_recordset(name, ('id', '_expected', *columns))} "
+            f"WHERE t.id = v.id AND t.version = v._expected")
+
+
+@lru_cache(maxsize=None)
+def _pg_insert(name: str, columns: tuple[str, ...]) -> str:
+    listed = ", ".join(columns)
+    return f"INSERT INTO {name} ({listed}) SELECT {listed} FROM {_recordset(name, columns)}"
+
+
+@lru_cache(maxsize=None)
+def _pg_events(columns: tuple[str, ...]) -> str:
+    listed = ", ".join(columns)
+    # A CTE calling a volatile function is evaluated once: each row draws its event id once,
+    # and both inserts use it.
+    return (
+        f"WITH v AS (SELECT *, nextval(pg_get_serial_sequence('events', 'id')) AS _id "
+        f"FROM {_recordset('events', ('_topic', '_payload', *columns))}), "
+        f"e AS (INSERT INTO events (id, {listed}) SELECT _id, {listed} FROM v) "
+        "INSERT INTO outbox (event_id, topic, payload, created_at, attempts) "
+        "SELECT _id, _topic, _payload || jsonb_build_object('id', _id), at, 0 FROM v"
+    )
+
+
+_EXTRA_TYPES = {"_expected": "integer", "_topic": "text", "_payload": "jsonb"}
+
+
+def _recordset(name: str, columns: Sequence[str]) -> str:
+    table = t.metadata.tables[name]
+    dialect = postgresql.dialect()
+    types = [_EXTRA_TYPES.get(c) or table.c[c].type.compile(dialect=dialect) for c in columns]
+    spec = ", ".join(f"{c} {ty}" for c, ty in zip(columns, types))
+    return f"jsonb_to_recordset(CAST(:rows AS jsonb)) AS v({spec})"
+
+
+def _json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, default=_naive_utc, separators=(",", ":"))
+
+
+def _naive_utc(value: Any) -> str:
+    # The store keeps naive UTC timestamps (see types.UTCDateTime).
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
