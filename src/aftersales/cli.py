@@ -104,6 +104,21 @@ def cmd_token(args: argparse.Namespace) -> None:
                now=SystemClock().now(), ttl=timedelta(hours=args.hours)))
 
 
+def cmd_audit(args: argparse.Namespace) -> None:
+    """Replay every subject from its events; exit 1 listing what does not match the stored rows."""
+    from .services import audit
+
+    runtime = Runtime.build(Settings.from_env(demo=True))  # reading needs no token secret
+    with runtime.uow() as uow:
+        problems = audit.verify_all(uow, due=runtime.env.due)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"aftersales audit: {len(problems)} mismatches", file=sys.stderr)
+        sys.exit(1)
+    print("every order, case, dispute and complaint replays from its events")
+
+
 def cmd_machines(args: argparse.Namespace) -> None:
     from .domain import cases, complaints, disputes, orders
     from .domain.machine import describe
@@ -156,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     machines = sub.add_parser("machines", help="print the state machines as Markdown (docs/state-machines.md)")
     machines.set_defaults(func=cmd_machines)
+
+    audit = sub.add_parser("audit", help="replay every subject from its events and list mismatches (exit 1)")
+    audit.set_defaults(func=cmd_audit)
 
     token = sub.add_parser("token", help="mint a bearer token")
     token.add_argument("--role", required=True, choices=["buyer", "merchant", "agent", "admin", "integration"])
