@@ -191,88 +191,100 @@ class _Fold:
 
 def verify(uow: UnitOfWork, kind: str, subject_id: str, *, due: Due = preset_due) -> list[str]:
     """What differs between the stored `kind` row `subject_id` and its replayed timeline."""
-    return _Auditor(uow, due, preload=False).verify(kind, subject_id)
+    return _Stored.load(uow, _scope(uow, kind, subject_id)).verify(kind, subject_id, due)
 
 
 def verify_all(uow: UnitOfWork, *, due: Due = preset_due) -> list[str]:
-    """`verify` for every order, case, dispute and complaint (events read once)."""
-    auditor = _Auditor(uow, due, preload=True)
-    out: list[str] = []
-    for kind, table in TABLES.items():
-        for (subject_id,) in uow.execute(sa.select(table.c.id).order_by(table.c.id)):
-            out += auditor.verify(kind, subject_id)
-    return out
+    """`verify` for every order, case, dispute and complaint, reading each table once."""
+    stored = _Stored.load(uow, None)
+    return [p for kind in TABLES for subject_id in sorted(stored.rows[kind])
+            for p in stored.verify(kind, subject_id, due)]
 
 
-class _Auditor:
-    def __init__(self, uow: UnitOfWork, due: Due, *, preload: bool) -> None:
-        self.uow, self.due = uow, due
-        self.index: dict[tuple[str, str], list[dict[str, Any]]] | None = None
-        if preload:
-            self.index = {}
-            for row in uow.execute(sa.select(t.events).order_by(t.events.c.id)):
-                e = _mapping(row)
-                self.index.setdefault((e["subject_kind"], e["subject_id"]), []).append(e)
+def _scope(uow: UnitOfWork, kind: str, subject_id: str) -> dict[str, set[str]]:
+    """The subject and the subjects whose events move it."""
+    c, d = t.after_sales.c, t.disputes.c
+    scope: dict[str, set[str]] = {k: set() for k in TABLES}
+    scope[kind].add(subject_id)
+    if kind == ORDER.name:
+        scope[CASE.name] |= set(uow.execute(sa.select(c.id).where(c.order_id == subject_id)).scalars())
+        scope[DISPUTE.name] |= set(uow.execute(sa.select(d.id).where(d.order_id == subject_id)).scalars())
+    elif kind == CASE.name:
+        scope[DISPUTE.name] |= set(uow.execute(sa.select(d.id).where(d.after_sale_id == subject_id)).scalars())
+    elif kind == DISPUTE.name:
+        scope[CASE.name] |= set(uow.execute(sa.select(d.after_sale_id).where(d.id == subject_id)).scalars())
+    return scope
 
-    def verify(self, kind: str, subject_id: str) -> list[str]:
-        table = TABLES[kind]
-        row = self.uow.execute(sa.select(table).where(table.c.id == subject_id)).first()
-        if row is None:
+
+class _Stored:
+    """What the database holds about some subjects (all when scope is None), read in a few queries."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Mapping[str, Any]]] = {}
+        self.events: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.deadlines: dict[tuple[str, str], Any] = {}
+        self.refunded: dict[tuple[str, str], int] = {}  # (order|after_sale, id) -> refund ledger total
+        self.linked: dict[tuple[str, str], list[tuple[str, str]]] = {}  # subject -> subjects that move it
+
+    @classmethod
+    def load(cls, uow: UnitOfWork, scope: dict[str, set[str]] | None) -> "_Stored":
+        def within(column: Any, kind: str) -> list[Any]:
+            return [] if scope is None else [column.in_(sorted(scope[kind]))]
+
+        out, e, dl, r = cls(), t.events.c, t.deadlines.c, t.refunds.c
+        for kind, table in TABLES.items():
+            out.rows[kind] = {row.id: row._mapping for row in uow.execute(
+                sa.select(table).where(*within(table.c.id, kind)))}
+        for row in uow.execute(sa.select(t.events).where(*_subjects(scope, e.subject_kind, e.subject_id)).order_by(e.id)):
+            ev = _mapping(row)
+            out.events.setdefault((ev["subject_kind"], ev["subject_id"]), []).append(ev)
+        for row in uow.execute(sa.select(t.deadlines).where(*_subjects(scope, dl.subject_kind, dl.subject_id))):
+            out.deadlines[(row.subject_kind, row.subject_id)] = row
+        for case in out.rows[CASE.name].values():
+            out.linked.setdefault((ORDER.name, case["order_id"]), []).append((CASE.name, case["id"]))
+        for dispute in out.rows[DISPUTE.name].values():
+            out.linked.setdefault((ORDER.name, dispute["order_id"]), []).append((DISPUTE.name, dispute["id"]))
+            out.linked.setdefault((CASE.name, dispute["after_sale_id"]), []).append((DISPUTE.name, dispute["id"]))
+            out.linked[(DISPUTE.name, dispute["id"])] = [(CASE.name, dispute["after_sale_id"])]
+        for kind, column in ((ORDER.name, r.order_id), (CASE.name, r.after_sale_id)):
+            query = sa.select(column, sa.func.sum(r.amount)).where(column.is_not(None), *within(column, kind))
+            out.refunded.update({(kind, k): int(v) for k, v in uow.execute(query.group_by(column))})
+        return out
+
+    def verify(self, kind: str, subject_id: str, due: Due) -> list[str]:
+        stored = self.rows[kind].get(subject_id)
+        if stored is None:
             return [f"{kind} {subject_id}: no such row"]
-        stored = row._mapping
         problems: list[str] = []
         state = replay(self._timeline(kind, subject_id), subject=(kind, subject_id),
-                       policy=stored.get("policy"), due=self.due, problems=problems)
+                       policy=stored.get("policy"), due=due, problems=problems)
         if not state:
             return [f"{kind} {subject_id}: no events"]
         for field, value in state.items():
             if field not in _LEDGER_ONLY and field in stored and _norm(stored[field]) != _norm(value):
                 problems.append(f"{kind} {subject_id}: {field} is {_show(stored[field])}, its events give {_show(value)}")
-        problems += self._ledger(kind, subject_id, state)
-        problems += self._deadline_row(kind, subject_id, state)
+        shown = state.get("refunded_amount", state.get("refunded"))
+        ledger = self.refunded.get((kind, subject_id), 0)
+        if shown is not None and ledger != shown:
+            problems.append(f"{kind} {subject_id}: the refund ledger holds {ledger}, its events give {shown}")
+        row = self.deadlines.get((kind, subject_id))
+        want = (state["deadline_action"], _norm(state["deadline_due_at"]))
+        have = (row.action, _norm(row.due_at)) if row is not None else (None, None)
+        if want != have:
+            problems.append(f"{kind} {subject_id}: the deadlines table arms {_show(have)}, its events give {_show(want)}")
         return problems
 
     def _timeline(self, kind: str, subject_id: str) -> list[dict[str, Any]]:
         """The subject's events and those of the subjects that move it, in order."""
-        c, d = t.after_sales.c, t.disputes.c
-        linked: list[tuple[str, Any]] = []
-        if kind == ORDER.name:
-            linked = [(CASE.name, sa.select(c.id).where(c.order_id == subject_id)),
-                      (DISPUTE.name, sa.select(d.id).where(d.order_id == subject_id))]
-        elif kind == CASE.name:
-            linked = [(DISPUTE.name, sa.select(d.id).where(d.after_sale_id == subject_id))]
-        elif kind == DISPUTE.name:
-            linked = [(CASE.name, sa.select(d.after_sale_id).where(d.id == subject_id))]
-        subjects = [(kind, subject_id)] + [(k, i) for k, q in linked for (i,) in self.uow.execute(q)]
-        if self.index is not None:
-            return sorted((e for s in subjects for e in self.index.get(s, [])), key=lambda e: e["id"])
-        e = t.events.c
-        where = sa.or_(*(sa.and_(e.subject_kind == k, e.subject_id == i) for k, i in subjects))
-        return [_mapping(r) for r in self.uow.execute(sa.select(t.events).where(where).order_by(e.id))]
+        subjects = [(kind, subject_id), *self.linked.get((kind, subject_id), [])]
+        return sorted((e for s in subjects for e in self.events.get(s, [])), key=lambda e: e["id"])
 
-    def _ledger(self, kind: str, subject_id: str, state: dict[str, Any]) -> list[str]:
-        """Refunds the timeline shows against the refund ledger."""
-        r = t.refunds.c
-        if kind == ORDER.name:
-            column, shown = r.order_id, state["refunded_amount"]
-        elif kind == CASE.name:
-            column, shown = r.after_sale_id, state["refunded"]
-        else:
-            return []
-        total = self.uow.execute(sa.select(sa.func.coalesce(sa.func.sum(r.amount), 0))
-                                 .where(column == subject_id)).scalar_one()
-        if int(total) != shown:
-            return [f"{kind} {subject_id}: the refund ledger holds {int(total)}, its events give {shown}"]
-        return []
 
-    def _deadline_row(self, kind: str, subject_id: str, state: dict[str, Any]) -> list[str]:
-        """The deadlines table must hold exactly the deadline the timeline leaves armed."""
-        row = self.uow.deadlines.pending(kind, subject_id)
-        want = (state["deadline_action"], _norm(state["deadline_due_at"]))
-        have = (row.action, _norm(row.due_at)) if row is not None else (None, None)
-        if want != have:
-            return [f"{kind} {subject_id}: the deadlines table arms {_show(have)}, its events give {_show(want)}"]
+def _subjects(scope: dict[str, set[str]] | None, kind_column: Any, id_column: Any) -> list[Any]:
+    """WHERE clauses for rows about the subjects in scope (none: every row)."""
+    if scope is None:
         return []
+    return [sa.or_(*(sa.and_(kind_column == k, id_column.in_(sorted(ids))) for k, ids in scope.items() if ids))]
 
 
 def _mapping(e: Any) -> dict[str, Any]:
