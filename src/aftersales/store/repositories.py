@@ -97,19 +97,6 @@ class Deadlines:
             sa.select(t.deadlines).where(d.subject_kind == kind, d.subject_id == subject_id)
         ).first()
 
-    def consume(self, deadline_id: int, claimed_by: str) -> bool:
-        """Delete a deadline this worker holds; False if a party's action disarmed it, another
-        worker took over its lease, or another firing got there first."""
-        d = t.deadlines.c
-        result = self.conn.execute(t.deadlines.delete().where(d.id == deadline_id, d.claimed_by == claimed_by))
-        return result.rowcount == 1
-
-    def consume_many(self, deadline_ids: list[int], claimed_by: str) -> set[int]:
-        """`consume` for many in one statement: the ids this worker still held and deleted."""
-        d = t.deadlines.c
-        stmt = t.deadlines.delete().where(d.id.in_(deadline_ids), d.claimed_by == claimed_by).returning(d.id)
-        return set(self.conn.execute(stmt).scalars())
-
 
 class Events:
     def __init__(self, conn: sa.Connection) -> None:

@@ -194,11 +194,9 @@ deadlines = sa.Table(
     sa.Column("action", Text(40), nullable=False),
     sa.Column("due_at", UTCDateTime, nullable=False),
     sa.Column("armed_version", sa.Integer, nullable=False),
-    sa.Column("claimed_by", Text(64)),
-    sa.Column("lease_until", UTCDateTime),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("subject_kind", "subject_id"),
-    sa.Index(None, "due_at"),
+    sa.Index(None, "due_at", "id"),  # the oldest-first order workers take them in
     sqlite_autoincrement=True,  # never reuse an id: a fired id must not come back as a new deadline
 )
 
