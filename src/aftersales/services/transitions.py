@@ -49,6 +49,7 @@ class Step:
     before: dict[str, Any]
     data: dict[str, Any]
     deadline_id: int | None
+    original: dict[str, Any] | None = None  # the subject's fields as read (set-based steps)
 
 
 def check_version(subject: Any, if_match: int | None) -> None:
@@ -113,6 +114,7 @@ def prepare(
             due_at=subject.deadline_due_at.isoformat(),
         )
     before = snapshot(subject, kind.snapshot_fields)
+    original = dict(vars(subject)) if set_based else None
     expected = subject.version
     subject.status = tr.target
     subject.updated_at = now
@@ -125,7 +127,7 @@ def prepare(
     elif effects:
         event_data.update(effects(tr) or {})
     schedule(env, kind, subject, now)
-    return Step(subject, expected, tr, actor, now, before, event_data, deadline_id)
+    return Step(subject, expected, tr, actor, now, before, event_data, deadline_id, original)
 
 
 def write_many(uow: UnitOfWork, kind: Kind, steps: list[Step]) -> None:
@@ -134,7 +136,8 @@ def write_many(uow: UnitOfWork, kind: Kind, steps: list[Step]) -> None:
     Their current deadline rows must already be gone (the engine consumed them)."""
     if not steps:
         return
-    kind.repo(uow).save_many([(s.subject, s.expected) for s in steps])
+    changed = {f for s in steps if s.original for f, v in vars(s.subject).items() if s.original[f] != v}
+    kind.repo(uow).save_many([(s.subject, s.expected) for s in steps], changed)
     uow.deadlines.insert_many(kind.name, [s.subject for s in steps if s.subject.deadline_action], steps[0].now)
     uow.events.record_many([_event(kind, s) for s in steps])
 

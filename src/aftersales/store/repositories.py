@@ -43,9 +43,11 @@ class Repo(Generic[T]):
             raise VersionConflict(f"{self.table.name} {obj.id} was changed by someone else")
         obj.version = expected_version + 1
 
-    def save_many(self, pairs: list[tuple[Any, int]]) -> None:
-        """`save` for many rows in one statement; all of them, or VersionConflict."""
-        rows = [{**self._values(obj), "_expected": expected, "version": expected + 1} for obj, expected in pairs]
+    def save_many(self, pairs: list[tuple[Any, int]], fields: Iterable[str]) -> None:
+        """`save` for many rows in one statement, writing `fields`; all of them, or VersionConflict."""
+        names = sorted(set(fields) - {"id", "version"})
+        rows = [{"id": obj.id, **{f: getattr(obj, f) for f in names}, "_expected": expected, "version": expected + 1}
+                for obj, expected in pairs]
         if bulk.update_where_version(self.conn, self.table, rows) != len(rows):
             raise VersionConflict(f"a {self.table.name} row was changed by someone else")
         for obj, expected in pairs:
