@@ -42,16 +42,10 @@ def insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> 
     conn.execute(sa.text(_pg_insert(table.name, tuple(rows[0]))), {"rows": _json(rows)})
 
 
-def insert_events(conn: sa.Connection, events: list[dict[str, Any]], outbox: list[dict[str, Any]]) -> None:
-    """Events and their outbox messages (`outbox[i]` is for `events[i]`, its payload without the
-    event's id, which the database assigns). One statement on PostgreSQL."""
-    if conn.dialect.name != "postgresql":
-        ids = conn.execute(t.events.insert().returning(t.events.c.id, sort_by_parameter_order=True), events)
-        conn.execute(t.outbox.insert(), [
-            {**o, "event_id": i, "payload": {**o["payload"], "id": i}} for o, i in zip(outbox, ids.scalars())
-        ])
-        return
-    rows = [{**e, "_topic": o["topic"], "_payload": o["payload"]} for e, o in zip(events, outbox)]
+def insert_events(conn: sa.Connection, events: list[dict[str, Any]], topics: list[str]) -> None:
+    """Events and their outbox messages, whose payload is the event with its id (as
+    Events.record writes them), in one statement. PostgreSQL only."""
+    rows = [{**e, "_topic": topic, "_at": e["at"].isoformat()} for e, topic in zip(events, topics)]
     conn.execute(sa.text(_pg_events(tuple(events[0]))), {"rows": _json(rows)})
 
 
@@ -71,18 +65,19 @@ def _pg_insert(name: str, columns: tuple[str, ...]) -> str:
 @lru_cache(maxsize=None)
 def _pg_events(columns: tuple[str, ...]) -> str:
     listed = ", ".join(columns)
+    payload = ", ".join(f"'{c}', {c}" for c in columns if c != "at")
     # A CTE calling a volatile function is evaluated once: each row draws its event id once,
-    # and both inserts use it.
+    # and both inserts use it. The payload is built by the server rather than shipped twice.
     return (
         f"WITH v AS (SELECT *, nextval(pg_get_serial_sequence('events', 'id')) AS _id "
-        f"FROM {_recordset('events', ('_topic', '_payload', *columns))}), "
+        f"FROM {_recordset('events', ('_topic', '_at', *columns))}), "
         f"e AS (INSERT INTO events (id, {listed}) SELECT _id, {listed} FROM v) "
         "INSERT INTO outbox (event_id, topic, payload, created_at, attempts) "
-        "SELECT _id, _topic, _payload || jsonb_build_object('id', _id), at, 0 FROM v"
+        f"SELECT _id, _topic, json_build_object({payload}, 'at', _at, 'id', _id), at, 0 FROM v"
     )
 
 
-_EXTRA_TYPES = {"_expected": "integer", "_topic": "text", "_payload": "jsonb"}
+_EXTRA_TYPES = {"_expected": "integer", "_topic": "text", "_at": "text"}
 
 
 def _recordset(name: str, columns: Sequence[str]) -> str:

@@ -113,9 +113,13 @@ class Events:
         return event_id
 
     def record_many(self, events: list[dict[str, Any]]) -> None:
-        """`record` for many, in one statement on PostgreSQL."""
+        """`record` for many, in one statement on PostgreSQL (SQLite has no round trips to save)."""
+        if self.conn.dialect.name != "postgresql":
+            for event in events:
+                self.record(**event)
+            return
         rows = [_row(**e) for e in events]
-        bulk.insert_events(self.conn, rows, [_outbox(r, None, e.get("topic")) for r, e in zip(rows, events)])
+        bulk.insert_events(self.conn, rows, [_topic(r, e.get("topic")) for r, e in zip(rows, events)])
 
     def for_subject(self, kind: str, subject_id: str) -> list[Any]:
         e = t.events.c
@@ -147,10 +151,12 @@ def _row(
     )
 
 
-def _outbox(row: dict[str, Any], event_id: int | None, topic: str | None) -> dict[str, Any]:
-    """The outbox message of an event; its payload is the event (`id` left out until known)."""
-    payload = {**row, "at": row["at"].isoformat()}
-    if event_id is not None:
-        payload["id"] = event_id
-    return dict(event_id=event_id, topic=topic or f"{row['subject_kind']}.{row['action']}", payload=payload,
+def _outbox(row: dict[str, Any], event_id: int, topic: str | None) -> dict[str, Any]:
+    """The outbox message of an event: its payload is the event (bulk.insert_events builds the same)."""
+    payload = {**row, "at": row["at"].isoformat(), "id": event_id}
+    return dict(event_id=event_id, topic=_topic(row, topic), payload=payload,
                 created_at=row["at"])
+
+
+def _topic(row: dict[str, Any], topic: str | None) -> str:
+    return topic or f"{row['subject_kind']}.{row['action']}"
