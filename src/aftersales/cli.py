@@ -9,7 +9,10 @@ import signal
 import socket
 import sys
 import threading
+import time
 from datetime import timedelta
+
+import sqlalchemy as sa
 
 from .config import ConfigError, Settings
 from .runtime import Runtime
@@ -22,7 +25,25 @@ def _runtime(args: argparse.Namespace) -> Runtime:
     return Runtime.build(Settings.from_env(demo=getattr(args, "demo", False), simulated_clock=simulated))
 
 
+START_PATIENCE = 60.0  # seconds a starting process waits for an unreachable database
+
+
 def _ensure_schema(runtime: Runtime) -> None:
+    # A process started while PostgreSQL restarts, or whose first connection is cut, waits for
+    # it instead of dying: the service comes back by itself. A database that stays away is an error.
+    give_up, delay = time.monotonic() + START_PATIENCE, 0.25
+    while True:
+        try:
+            return _check_schema(runtime)
+        except sa.exc.OperationalError as exc:
+            if time.monotonic() >= give_up:
+                raise ConfigError(f"the database is unreachable: {str(exc.orig).strip()}") from None
+            logging.getLogger("aftersales").warning("database unavailable at start-up; retrying: %s", exc.orig)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def _check_schema(runtime: Runtime) -> None:
     if is_sqlite(runtime.settings.database_url):
         migrate.upgrade(runtime.engine)  # the embedded default sets itself up
     elif not migrate.is_current(runtime.engine):

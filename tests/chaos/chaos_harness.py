@@ -152,6 +152,18 @@ class WorkerPool:
         names = connected(engine, self.prefix)
         return [i for i in range(self.size) if f"{self.prefix}w{i}" in names and self.procs.alive(f"w{i}")]
 
+    def freeze(self, candidates: list[int], engine: sa.Engine) -> tuple[int, bool]:
+        """SIGSTOP one of the candidates (to kill later), preferably caught in a transaction: a
+        hung worker holding deadlines. Which one, and whether it holds a transaction frozen."""
+        for _ in range(100):
+            for i in candidates:
+                if busy(engine, f"{self.prefix}w{i}"):
+                    self.procs.live[f"w{i}"].send_signal(signal.SIGSTOP)
+                    return i, busy(engine, f"{self.prefix}w{i}")
+            time.sleep(0.01)
+        self.procs.live[f"w{candidates[0]}"].send_signal(signal.SIGSTOP)
+        return candidates[0], False
+
     def kill_and_restart(self, i: int, engine: sa.Engine) -> bool:
         """SIGKILL worker i and start it again; whether it was in a transaction just before."""
         was_busy = busy(engine, f"{self.prefix}w{i}")

@@ -195,3 +195,24 @@ def _healthy(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def test_serve_started_while_postgres_is_down_waits_for_it(cluster, tmp_path):
+    engine = _migrated(cluster)
+    engine.dispose()
+    cluster.stop("fast")
+    port, procs = free_port(), Processes(tmp_path)
+    env = {"AFTERSALES_DATABASE_URL": cluster.url, "AFTERSALES_JWT_SECRET": SECRET,
+           "AFTERSALES_DATA_DIR": str(tmp_path), "AFTERSALES_CLOCK": "system"}
+    try:
+        procs.spawn("serve", ["serve", "--no-worker", "--port", str(port)], env)
+        time.sleep(3)
+        procs.check("serve")
+        assert not procs.crashes, "serve gave up on a database that is only restarting:\n" + procs.crashes[0]
+        cluster.start()
+        assert wait_for(lambda: _healthy(port), timeout=60), procs.logs["serve"].read_text()[-3000:]
+        with _Load(f"http://127.0.0.1:{port}", clients=1) as load:
+            assert wait_for(lambda: len(load.delivered) > 0, timeout=30)
+    finally:
+        procs.stop_all()
+    assert {status for _, status, _, _ in load.answers} <= {200, 201}
