@@ -138,3 +138,22 @@ def _written(runtime, kind: str, subject_id: str) -> dict[str, Any]:
         "event": {k: v for k, v in event.items() if k not in ("id", "subject_id", "deadline_id")},
         "outbox": {"topic": message["topic"], "created_at": message["created_at"], "payload": payload},
     }
+
+
+def test_a_row_handed_back_behind_the_cursor_is_taken_within_a_rescan(runtime, clock):
+    from aftersales.worker.engine import RESCAN_EVERY
+
+    w = World(runtime, clock)
+    unpaid = [w.order(upto="awaiting_payment").id for _ in range(2 * RESCAN_EVERY + 6)]
+    clock.advance(timedelta(hours=25))
+    engine = w.engine(batch_size=2)
+    assert engine.run_once() == 2  # a full batch: the next one resumes after it
+    # A worker that died mid-batch hands its rows back: here, one due before the cursor.
+    back = unpaid[-1]
+    with runtime.engine.begin() as conn:
+        conn.execute(sa.update(t.deadlines).where(t.deadlines.c.subject_id == back)
+                     .values(due_at=clock.now() - timedelta(days=2)))
+    for _ in range(RESCAN_EVERY + 1):
+        engine.run_once()
+    assert w.get_order(back).status == "cancelled"
+    assert sum(w.get_order(o).status == "cancelled" for o in unpaid) < len(unpaid)  # (the others still due)

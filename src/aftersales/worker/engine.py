@@ -65,6 +65,7 @@ FIRE: dict[str, Callable[[UnitOfWork, Env, Any], None]] = {
 }
 _VERSIONED = {"after_sale": t.after_sales, "order": t.orders, "dispute": t.disputes, "complaint": t.complaints}
 SET_BASED: dict[str, Kind] = {"after_sale": cases.CASE, "order": orders.ORDER}
+RESCAN_EVERY = 10  # batches taken after a cursor before scanning from the oldest due row again
 
 
 @dataclass
@@ -89,6 +90,10 @@ class DeadlineEngine:
         self.batch_size, self.lease = batch_size, lease
         self.stats = Stats()
         self._last_purge: datetime | None = None
+        # Where the last full batch ended, and how many batches started from there since a scan
+        # from the start (see `take`).
+        self._after: tuple[datetime, int] | None = None
+        self._resumed = 0
 
     def run_once(self) -> int:
         """Take one batch of due deadlines and fire it; the number fired."""
@@ -114,9 +119,19 @@ class DeadlineEngine:
             ms = int(self.lease.total_seconds() * 1000)
             uow.execute(sa.text("SELECT set_config('idle_in_transaction_session_timeout', :ms, true), "
                                 "set_config('statement_timeout', :ms, true)"), {"ms": str(ms)})
+        where = [d.due_at <= self.env.clock.now()]
+        # Resume after the last full batch: the rows before it were deleted, and while any old
+        # snapshot (a long transaction anywhere) keeps vacuum from removing them, a scan from the
+        # start would step over every one of them again. Every few batches, and whenever a batch
+        # comes back short, start from the start again, for rows a crashed worker handed back.
+        if self._after is not None and self._resumed < RESCAN_EVERY:
+            where.append(sa.tuple_(d.due_at, d.id) > sa.tuple_(*self._after))
+            self._resumed += 1
+        else:
+            self._resumed = 0
         due = (
             sa.select(d.id)
-            .where(d.due_at <= self.env.clock.now())
+            .where(*where)
             .order_by(d.due_at, d.id)
             .limit(self.batch_size)
             .with_for_update(skip_locked=True)
@@ -128,6 +143,7 @@ class DeadlineEngine:
             .returning(d.id, d.subject_kind, d.subject_id, d.action, d.due_at, d.armed_version)
         )
         rows = sorted(uow.execute(stmt).all(), key=lambda r: (r.due_at, r.id))
+        self._after = (rows[-1].due_at, rows[-1].id) if len(rows) == self.batch_size else None
         self.stats.taken += len(rows)
         return rows
 
