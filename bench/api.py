@@ -1,6 +1,7 @@
 """The API under load: `aftersales serve --workers N` on PostgreSQL against pgbench's TPC-B.
 
-A load generator (this process, asyncio + httpx, loopback only) drives a realistic mix through
+A load generator (this process, asyncio with a lean HTTP/1.1 client: it shares the cores with
+the server, so it must cost little; loopback only) drives a realistic mix through
 the real server: each virtual user takes a delivered order and walks its return-and-refund case
 through file, read case, approve, merchant queue, ship-return, confirm-receipt (6 actions, POSTs
 with an Idempotency-Key as a careful client sends). Orders are fed beforehand (one made through
@@ -31,11 +32,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _http import Connection  # noqa: E402
 from _common import (BASE, SECRET, Server, auth, cpu_seconds, fresh_schema, machine_load, schema_url,  # noqa: E402
                      serve, summary_ms)
 
@@ -90,17 +91,19 @@ class Load:
         self.buyer_headers: dict[str, dict[str, str]] = {}
         self.rate: float | None = None
         self.slots = itertools.count()
+        self.over = False
 
     def buyer(self, buyer_id: str) -> dict[str, str]:
         if buyer_id not in self.buyer_headers:
             self.buyer_headers[buyer_id] = auth("buyer", buyer_id)
         return self.buyer_headers[buyer_id]
 
-    async def call(self, client: httpx.AsyncClient, kind: str, method: str, path: str, headers: dict[str, str],
+    async def call(self, client: Connection, kind: str, method: str, path: str, headers: dict[str, str],
                    body: dict[str, Any] | None, expect: int, stop_at: float, start_at: float) -> dict[str, Any] | None:
         if self.rate is not None:  # paced: each request has a slot; latency counts from it
             slot = start_at + next(self.slots) / self.rate
             if slot >= stop_at:
+                self.over = True  # the schedule is full: no user starts anything more
                 return None
             await asyncio.sleep(max(0.0, slot - time.perf_counter()))
             began = slot
@@ -108,16 +111,23 @@ class Load:
             began = time.perf_counter()
         if method == "POST":
             headers = {**headers, "Idempotency-Key": uuid.uuid4().hex}
-        r = await client.request(method, path, headers=headers, json=body)
-        if r.status_code != expect:
-            self.errors.append(f"{kind}: {r.status_code} {r.text[:200]}")
+        status, content = await client.request(method, path, headers, body)
+        if status != expect:
+            self.errors.append(f"{kind}: {status} {content[:200].decode(errors='replace')}")
             return None
         self.latencies.setdefault(kind, []).append(time.perf_counter() - began)
         self.done += 1
-        return r.json()
+        return content
 
-    async def user(self, client: httpx.AsyncClient, start_at: float, stop_at: float) -> None:
-        while time.perf_counter() < stop_at:
+    async def user(self, start_at: float, stop_at: float) -> None:
+        client = Connection(self.base)
+        try:
+            await self._cases(client, start_at, stop_at)
+        finally:
+            await client.close()
+
+    async def _cases(self, client: Connection, start_at: float, stop_at: float) -> None:
+        while time.perf_counter() < stop_at and not self.over:
             g = next(self.order_ids)
             if g > self.n_orders:
                 self.errors.append("ran out of orders: seed more")
@@ -138,15 +148,13 @@ class Load:
                                       stop_at, start_at)
                 if out is None:
                     break
-                case_id = case_id or out["id"]
+                case_id = case_id or json.loads(out)["id"]
 
     async def run(self, clients: int, seconds: float) -> float:
-        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-        async with httpx.AsyncClient(base_url=self.base, limits=limits, timeout=30) as client:
-            start = time.perf_counter()
-            stop_at = start + seconds
-            await asyncio.gather(*(self.user(client, start, stop_at) for _ in range(clients)))
-            return time.perf_counter() - start
+        start = time.perf_counter()
+        stop_at = start + seconds
+        await asyncio.gather(*(self.user(start, stop_at) for _ in range(clients)))
+        return time.perf_counter() - start
 
 
 def measure(server: Server, order_ids: "itertools.count[int]", n_orders: int, clients: int, seconds: float,
