@@ -64,22 +64,10 @@ def deadline_lapsed(subject: Any, now: datetime) -> bool:
     return subject.deadline_due_at is not None and subject.deadline_due_at <= now
 
 
-def apply(
-    uow: UnitOfWork,
-    env: Env,
-    actor: Actor,
-    kind: Kind,
-    subject: Any,
-    action: str,
-    *,
-    if_match: int | None = None,
-    effects: Callable[[Transition], dict[str, Any] | None] | None = None,
-    data: dict[str, Any] | None = None,
-    deadline_id: int | None = None,
-) -> Transition:
-    """Move `subject` by `action` in the caller's transaction, or raise and change nothing."""
-    step = prepare(env, actor, kind, subject, action, if_match=if_match, effects=effects, data=data,
-                   deadline_id=deadline_id)
+def apply(uow: UnitOfWork, env: Env, actor: Actor, kind: Kind, subject: Any, action: str, **options: Any) -> Transition:
+    """Move `subject` by `action` in the caller's transaction, or raise and change nothing.
+    `options` are `prepare`'s: if_match, effects, data, deadline_id."""
+    step = prepare(env, actor, kind, subject, action, **options)
     assert step is not None
     # Compare-and-set first: a racing transaction fails here, before touching the deadline row.
     kind.repo(uow).save(subject, step.expected)
