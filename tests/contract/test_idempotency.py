@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import threading
 import uuid
 from collections import Counter
@@ -27,6 +28,7 @@ from aftersales.store import tables as t
 from aftersales.worker.engine import DeadlineEngine
 
 Send = Callable[..., httpx.Response]
+LONG = os.environ.get("AFTERSALES_CHAOS") == "long"
 
 
 def _race(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
@@ -64,6 +66,7 @@ class Caller:
     sub: str | None = None
     merchant_id: str | None = None
     repeat: bool = False
+    burst: int = 3  # how many copies a concurrent send fires at once
     keys: Counter[str] = dataclasses.field(default_factory=Counter)
     nonce: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex[:8])  # keys are per caller
 
@@ -85,7 +88,7 @@ class Caller:
             for _ in range(2):
                 _same(first, send())
             return first
-        burst = _race([send] * 3)
+        burst = _race([send] * self.burst)
         won = [r for r in burst if r.status_code < 300]
         assert won, [r.text for r in burst]
         for r in burst:
@@ -109,13 +112,13 @@ def _ok(r: httpx.Response, status: int = 200) -> dict[str, Any]:
     return r.json()
 
 
-def _script(api: Any, tag: str, repeat: bool) -> None:
+def _script(api: Any, tag: str, repeat: bool, burst: int = 3) -> None:
     """Order feed, a return to a refund, a refusal escalated to a ruling and an appeal, a
     complaint to its end, and a sanction: every POST of the product's main paths."""
     market, buyer, merchant, agent, agent2, admin = (
-        Caller(api, "integration", "marketplace", repeat=repeat), Caller(api, "buyer", f"b-{tag}", repeat=repeat),
-        Caller(api, "merchant", None, f"m-{tag}", repeat=repeat), Caller(api, "agent", "agent-1", repeat=repeat),
-        Caller(api, "agent", "agent-2", repeat=repeat), Caller(api, "admin", "admin-1", repeat=repeat))
+        Caller(api, role, sub, merchant_id, repeat=repeat, burst=burst) for role, sub, merchant_id in (
+            ("integration", "marketplace", None), ("buyer", f"b-{tag}", None), ("merchant", None, f"m-{tag}"),
+            ("agent", "agent-1", None), ("agent", "agent-2", None), ("admin", "admin-1", None)))
     ship = {"carrier": "SF", "tracking_number": f"SF-{tag}"}
     for n, concurrent in ((1, True), (2, False)):
         oid = f"o-{tag}-{n}"
@@ -157,7 +160,7 @@ def _script(api: Any, tag: str, repeat: bool) -> None:
     _ok(buyer.post(f"{path}/confirm"))
     _ok(agent.post(f"/v1/merchants/m-{tag}/violations", json={"kind": "warning", "cause": "诱导评价"},
                    concurrent=True), 201)
-    _ok(admin.post(f"/v1/agents/agent-{tag}", json={"name": "客服", "capacity": 3}, method="PUT", concurrent=True))
+    _ok(admin.post(f"/v1/agents/desk-{tag}", json={"name": "客服", "capacity": 3}, method="PUT", concurrent=True))
 
 
 def _rows(runtime: Runtime) -> Counter[str]:
@@ -166,17 +169,31 @@ def _rows(runtime: Runtime) -> Counter[str]:
                         for table in t.metadata.sorted_tables})
 
 
-def test_every_post_of_a_scripted_run_sent_three_times_has_one_effect_and_one_response(api, runtime):
+def _twin_runs(api: Any, runtime: Runtime, burst: int, rounds: int) -> None:
+    """The script once plainly, then `rounds` times with retries: every run leaves the same rows."""
     admin = api.as_("admin", "admin-1")
     for agent_id in ("agent-1", "agent-2"):
-        _ok(admin.put(f"/v1/agents/{agent_id}", json={"name": agent_id, "capacity": 50}))
+        _ok(admin.put(f"/v1/agents/{agent_id}", json={"name": agent_id, "capacity": 500}))
     start = _rows(runtime)
     _script(api, "1", repeat=False)
     once = _rows(runtime)
-    _script(api, "2", repeat=True)
-    thrice = _rows(runtime)
     assert once["events"] > 25 and once["refunds"] >= 2 and once["violations"] >= 2  # the script did its work
-    assert {name: once[name] - start[name] for name in once} == {name: thrice[name] - once[name] for name in once}
+    effect = {name: once[name] - start[name] for name in once}
+    for n in range(rounds):
+        before = _rows(runtime)
+        _script(api, f"r{n}", repeat=True, burst=burst)
+        after = _rows(runtime)
+        assert {name: after[name] - before[name] for name in after} == effect, f"round {n}"
+
+
+def test_every_post_of_a_scripted_run_sent_three_times_has_one_effect_and_one_response(api, runtime):
+    _twin_runs(api, runtime, burst=3, rounds=1)
+
+
+@pytest.mark.chaos
+@pytest.mark.skipif(not LONG, reason="the long run is `make chaos` (AFTERSALES_CHAOS=long)")
+def test_bursts_of_eight_concurrent_retries_over_many_runs_keep_one_effect(api, runtime):
+    _twin_runs(api, runtime, burst=8, rounds=10)
 
 
 def test_the_same_key_with_another_body_is_refused_and_writes_nothing(api, runtime):
