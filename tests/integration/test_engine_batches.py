@@ -157,3 +157,15 @@ def test_a_row_handed_back_behind_the_cursor_is_taken_within_a_rescan(runtime, c
         engine.run_once()
     assert w.get_order(back).status == "cancelled"
     assert sum(w.get_order(o).status == "cancelled" for o in unpaid) < len(unpaid)  # (the others still due)
+
+
+def test_an_idle_worker_waits_until_the_next_deadline_falls_due_at_most_a_poll(runtime, clock):
+    w = World(runtime, clock)
+    engine = w.engine()
+    assert engine.idle_wait(1.0) == 1.0  # nothing armed
+    w.order(upto="awaiting_payment")  # auto_cancel due in 24 h
+    assert engine.idle_wait(1.0) == 1.0
+    clock.advance(timedelta(hours=24) - timedelta(milliseconds=250))
+    assert engine.idle_wait(1.0) == pytest.approx(0.25, abs=0.01)
+    clock.advance(timedelta(milliseconds=250))
+    assert engine.idle_wait(1.0) == 1.0  # due now: it is another worker's, or the next batch's

@@ -230,6 +230,16 @@ class DeadlineEngine:
             time.sleep(0.05)
             waited += 0.05
 
+    def idle_wait(self, poll_seconds: float) -> float:
+        """Seconds to wait after a batch that found nothing: until the next deadline falls due, at
+        most `poll_seconds` (so one due in 80 ms fires in about 80 ms, not a whole poll late)."""
+        now = self.env.clock.now()
+        with self.engine.connect() as conn:
+            upcoming = conn.execute(sa.select(sa.func.min(d.due_at))).scalar()
+        if upcoming is None or upcoming <= now:  # (due but held by another worker: poll)
+            return poll_seconds
+        return min(poll_seconds, (upcoming - now).total_seconds())
+
     def due_count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).where(d.due_at <= self.env.clock.now())).scalar_one()
@@ -252,9 +262,11 @@ class DeadlineEngine:
             try:
                 taken, failed = self.stats.taken, self.stats.failed
                 self.run_once()
-                if self.stats.taken == taken or self.stats.failed > failed:  # idle, or back off
-                    self.housekeeping()
+                if self.stats.failed > failed:  # back off
                     stop.wait(poll_seconds)
+                elif self.stats.taken == taken:  # idle
+                    self.housekeeping()
+                    stop.wait(self.idle_wait(poll_seconds))
             except sa.exc.OperationalError:
                 log.warning("database unavailable; retrying", exc_info=True)
                 stop.wait(poll_seconds)
