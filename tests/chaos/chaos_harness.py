@@ -153,8 +153,8 @@ class WorkerPool:
         return [i for i in range(self.size) if f"{self.prefix}w{i}" in names and self.procs.alive(f"w{i}")]
 
     def freeze(self, candidates: list[int], engine: sa.Engine) -> tuple[int, bool]:
-        """SIGSTOP one of the candidates (to kill later), preferably caught in a transaction: a
-        hung worker holding deadlines. Which one, and whether it holds a transaction frozen."""
+        """SIGSTOP one of the candidates (to kill later), preferably caught mid-batch: a hung
+        worker holding deadlines. Which one, and whether it is frozen mid-batch."""
         for _ in range(100):
             for i in candidates:
                 if busy(engine, f"{self.prefix}w{i}"):
@@ -165,7 +165,7 @@ class WorkerPool:
         return candidates[0], False
 
     def kill_and_restart(self, i: int, engine: sa.Engine) -> bool:
-        """SIGKILL worker i and start it again; whether it was in a transaction just before."""
+        """SIGKILL worker i and start it again; whether it was mid-batch just before."""
         was_busy = busy(engine, f"{self.prefix}w{i}")
         self.procs.kill(f"w{i}")
         self.start(i)
@@ -173,10 +173,13 @@ class WorkerPool:
 
 
 def busy(engine: sa.Engine, app_name: str) -> bool:
-    """Whether that connection has a transaction open: a kill now interrupts work in flight."""
+    """Whether that connection is mid-batch: its transaction has written (a transaction id is
+    assigned at the first write, e.g. deleting the deadline rows it takes)."""
     with engine.connect() as conn:
-        return bool(conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :n "
-                                         "AND xact_start IS NOT NULL"), {"n": app_name}).scalar_one())
+        return bool(conn.execute(sa.text(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE a.application_name = :n AND l.locktype = 'transactionid' AND l.granted"),
+            {"n": app_name}).scalar_one())
 
 
 def pending(engine: sa.Engine, action: str = "auto_approve") -> int:

@@ -27,7 +27,7 @@ from chaos_harness import LONG, SECRET, Processes, free_port, wait_for, with_que
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.chaos]
 
 CLIENTS = 4
-KILLS = 60 if LONG else 5  # the clients keep starting flows until the last kill
+KILLS = 60 if LONG else 4  # the clients keep starting flows until the last kill
 CASE_ACTIONS = ["file", "approve", "ship_return", "confirm_receipt"]
 
 

@@ -52,7 +52,7 @@ def test_workers_ride_through_postgres_restarts_and_fire_each_deadline_once(clus
     engine = _migrated(cluster)
     procs = Processes(tmp_path)
     pool = WorkerPool(procs, cluster.url, tmp_path, 3, lease=LEASE, batch=10)
-    n, rate = (100_000, 200.0) if LONG else (1_200, 50.0)
+    n, rate = (100_000, 200.0) if LONG else (900, 50.0)
     outages: list[tuple[datetime, datetime]] = []
     try:
         pool.start_all(engine)
@@ -157,9 +157,9 @@ def test_serve_answers_503_while_postgres_restarts_and_recovers_by_itself(cluste
             time.sleep(2)
             for i in range(RESTARTS):
                 _restart(cluster, "immediate" if i % 2 else "fast", outages)
-                time.sleep(2)
+                time.sleep(1.5)
                 cuts += terminate_backends(engine, "chaos-serve")  # the server's pooled connections die
-                time.sleep(2)
+                time.sleep(1.5)
         procs.check("serve")
     finally:
         procs.stop_all()
