@@ -20,8 +20,13 @@ branch_labels = None
 depends_on = None
 
 
+# SQLite rebuilds the table: keep AUTOINCREMENT, or a fired deadline's id comes back for the next
+# one armed and its firing collides with the first one's event (events.deadline_id is unique).
+_KEEP = {'sqlite_autoincrement': True}
+
+
 def upgrade() -> None:
-    with op.batch_alter_table('deadlines', schema=None) as batch_op:
+    with op.batch_alter_table('deadlines', schema=None, table_kwargs=_KEEP) as batch_op:
         batch_op.drop_index(batch_op.f('ix_deadlines_due_at'))
         batch_op.create_index(batch_op.f('ix_deadlines_due_at_id'), ['due_at', 'id'], unique=False)
         batch_op.drop_column('lease_until')
@@ -29,7 +34,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('deadlines', schema=None) as batch_op:
+    with op.batch_alter_table('deadlines', schema=None, table_kwargs=_KEEP) as batch_op:
         batch_op.add_column(sa.Column('claimed_by', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('lease_until', sa.DateTime(), nullable=True))
         batch_op.drop_index(batch_op.f('ix_deadlines_due_at_id'))
