@@ -276,7 +276,8 @@ def inspect(engine: sa.Engine) -> Firing:
             "SELECT count(*) FROM events e WHERE e.action = 'auto_approve' "
             "AND (SELECT count(*) FROM outbox o WHERE o.event_id = e.id) <> 1")).scalar_one()
         statuses = dict(conn.execute(sa.text("SELECT status, count(*) FROM after_sales GROUP BY status")).all())
-        left = dict(conn.execute(sa.text("SELECT action, count(*) FROM deadlines GROUP BY action")).all())
+        left = dict(conn.execute(sa.text("SELECT action, count(*) FROM deadlines WHERE subject_kind = 'after_sale' "
+                                         "GROUP BY action")).all())
         left_due = conn.execute(sa.text(
             "SELECT count(*) FROM deadlines WHERE due_at <= now() AT TIME ZONE 'utc'")).scalar_one()
     return Firing(per_case, fired_at, len(deadline_ids - {None}), missing, statuses, left, left_due)
