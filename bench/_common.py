@@ -100,7 +100,7 @@ def serve(schema: str, workers: int, log: Path) -> Iterator[Server]:
     The deadline worker is off: a benchmark of the API must not be shared with firings."""
     port = _free_port()
     env = {**os.environ, "AFTERSALES_DATABASE_URL": schema_url(schema), "AFTERSALES_JWT_SECRET": SECRET,
-           "AFTERSALES_DATA_DIR": str(Path("/tmp") / f"{schema}-data"), "PYTHONPATH": str(ROOT / "src")}
+           "AFTERSALES_DATA_DIR": str(Path("/tmp") / f"{schema}-data"), "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
     cmd = [sys.executable, "-m", "aftersales.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
            "--workers", str(workers), "--no-worker", "--no-access-log"]
     with open(log, "w") as out:

@@ -9,8 +9,9 @@ the services, then copied by SQL): feeding is the marketplace's traffic, not the
 
 It reports completed actions/s and p50/p95/p99 latency at increasing concurrency; then runs at
 half the peak rate (paced, latency counted from each request's scheduled start so a stall is not
-hidden) and reports p99 there. In the same run, pgbench's built-in TPC-B-like script runs with
-the same client counts on a database of its own: the reference for what this PostgreSQL does.
+hidden) and reports p99 there. In the same run, right after each level, pgbench's built-in
+TPC-B-like script runs with the same client count on a database of its own: the reference for
+what this PostgreSQL does on this machine at that moment.
 The last line is JSON.
 
     python bench/api.py --quick                 # clients 1,8,32, 6 s each: under 2 minutes
@@ -227,14 +228,17 @@ def main() -> None:
     order_ids = itertools.count(1)
     with serve(SCHEMA, args.workers, Path(f"/tmp/{SCHEMA}-serve.log")) as server:
         measure(server, order_ids, args.orders, 4, 2)  # warm-up: connections, caches; not reported
-        print(f"aftersales serve --workers {args.workers} (PostgreSQL), mix of 6 actions per case:")
+        print(f"aftersales serve --workers {args.workers} (PostgreSQL), mix of 6 actions per case; each level "
+              f"followed at once by pgbench TPC-B-like (scale {max(levels)}), so both see the same machine:")
         for clients in levels:
             r = measure(server, order_ids, args.orders, clients, args.seconds)
             results.append(r)
+            tps[clients] = pgbench_tps(clients, max(1, round(args.seconds)))  # the server idles meanwhile
             print(f"  {clients:3d} clients: {r['per_s']:8,.0f} actions/s  p50 {r['p50']:6.1f} ms  "
                   f"p95 {r['p95']:6.1f} ms  p99 {r['p99']:6.1f} ms  errors {r['errors']}  "
-                  f"CPU/action: server {r['server_cpu_ms']:.1f} ms, load generator {r['client_cpu_ms']:.1f} ms"
-                  + (f"  (first: {r['first_error']})" if r["errors"] else ""))
+                  f"CPU/action: server {r['server_cpu_ms']:.1f} ms, load generator {r['client_cpu_ms']:.1f} ms  "
+                  f"| pgbench {tps[clients]:8,.0f} tps ({r['per_s'] / tps[clients]:.3f}x)"
+                  + (f"  (first error: {r['first_error']})" if r["errors"] else ""))
         peak = max(results, key=lambda r: r["per_s"])
         half = measure(server, order_ids, args.orders, max(levels), args.seconds, rate=peak["per_s"] / 2)
         print(f"  paced at half the peak ({peak['per_s'] / 2:,.0f}/s, {max(levels)} clients): "
@@ -242,11 +246,6 @@ def main() -> None:
               f"p99 {half['p99']:.1f} ms  errors {half['errors']}")
         print("  by action at half the peak (p50/p95/p99 ms): " + ", ".join(
             f"{k} {v['p50']}/{v['p95']}/{v['p99']}" for k, v in half["by_kind"].items()))
-
-    print(f"pgbench TPC-B-like (scale {max(levels)}, {int(args.seconds)} s per level):")
-    for clients in levels:
-        tps[clients] = pgbench_tps(clients, int(args.seconds))
-        print(f"  {clients:3d} clients: {tps[clients]:8,.0f} tps")
     print(f"machine after: {machine_load()}")
 
     peak_tps = max(tps.values())
