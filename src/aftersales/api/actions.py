@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any, Callable
 
 import sqlalchemy as sa
@@ -21,16 +22,26 @@ from .views import event_view
 Work = Callable[[UnitOfWork], tuple[int, dict[str, Any]]]
 
 
+# An ETag as we send it ("3"), weak or bare (W/"3", 3), or "*"; ASCII digits only, few enough
+# for a BIGINT (str.isdigit() takes "²", which int() refuses). The OpenAPI declares this pattern.
+IF_MATCH = re.compile(r'^(\*|(W/)?"?([0-9]{1,18})"?)$')
+IF_MATCH_HEADER = {"name": "If-Match", "in": "header", "required": False,
+                   "description": "The `version` from the ETag; a stale one is 412",
+                   "schema": {"type": "string", "pattern": IF_MATCH.pattern}}
+IDEMPOTENCY_KEY_HEADER = {"name": "Idempotency-Key", "in": "header", "required": False,
+                          "description": "The same key and body return the first response again (kept 48 h)",
+                          "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
+
+
 def if_match(request: Request) -> int | None:
     raw = request.headers.get("if-match")
-    if raw is None or raw.strip() == "*":  # RFC 9110: "*" matches any current version
+    if raw is None:
         return None
-    value = raw.strip().removeprefix("W/").strip('"')
-    # ASCII digits only, and few enough for a BIGINT: str.isdigit() also takes "²" or "١", which
-    # int() then refuses (a 500), and 5000 digits are past what int() parses.
-    if not (value.isascii() and value.isdigit() and len(value) <= 18):
+    found = IF_MATCH.fullmatch(raw.strip())
+    if found is None:
         raise ValidationFailed("If-Match must be a version as returned in ETag", fields=["If-Match"])
-    return int(value)
+    # RFC 9110: "*" matches any current version.
+    return None if found.group(1) == "*" else int(found.group(3))
 
 
 def fingerprint(request: Request, body: Any) -> str:

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..domain import errors as e
+from .actions import IDEMPOTENCY_KEY_HEADER, IF_MATCH_HEADER
 
 STATUS: list[tuple[type[e.DomainError], int]] = [
     (e.Unauthenticated, 401),
@@ -62,14 +63,6 @@ _WRITE = (409, 412)
 _UPLOAD = (413, 415)
 
 
-_IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
-                    "description": "The same key and body return the first response again (kept 48 h)",
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
-_IF_MATCH = {"name": "If-Match", "in": "header", "required": False,
-             "description": "The `version` from the ETag; a stale one is 412",
-             "schema": {"type": "string", "pattern": '^(\\*|(W/)?"?[0-9]+"?)$'}}
-
-
 def _documented(app: FastAPI) -> None:
     """Declare what FastAPI cannot derive: the problem responses, so clients (and the contract
     tests) know every status an operation can answer with and its shape; and the retry headers
@@ -93,7 +86,7 @@ def _documented(app: FastAPI) -> None:
                 for status in statuses:
                     operation["responses"][str(status)] = {"description": _TITLES[status], "content": content}
                 if method in ("post", "put"):
-                    headers = [_IDEMPOTENCY_KEY] + ([_IF_MATCH] if "{subject_id}" in path else [])
+                    headers = [IDEMPOTENCY_KEY_HEADER] + ([IF_MATCH_HEADER] if "{subject_id}" in path else [])
                     operation.setdefault("parameters", []).extend(headers)
         return schema
 
