@@ -51,7 +51,9 @@ EVENTS = {"pending_merchant": ["file"], "awaiting_return": ["file", "approve"],
           "return_shipped": ["file", "approve", "ship_return"], "rejected": ["file", "reject"],
           "in_intervention": ["file", "reject", "escalate"], "closed": ["file", "withdraw"],
           "refunded": ["file", "approve", "ship_return", "confirm_receipt"],
-          "completed": ["file", "approve", "ship_return", "confirm_receipt", "confirm_exchange"]}
+          "completed": ["file", "approve", "ship_return", "confirm_receipt", "confirm_exchange"],
+          "ruled": ["file", "reject", "escalate", "platform_refund"]}  # refunded by a platform ruling
+ROLES = {"approve": "merchant", "reject": "merchant", "confirm_receipt": "merchant", "platform_refund": "agent"}
 TIMERS = {"pending_merchant": ("auto_approve", 2), "awaiting_return": ("auto_close", 7),
           "return_shipped": ("auto_confirm_receipt", 10), "rejected": ("auto_close", 7),
           "in_intervention": ("ruling_overdue", 3)}
@@ -88,8 +90,9 @@ def generate(n: int, now: datetime, seed: int = 7) -> Iterator[tuple[str, tuple[
         at = start + step * g
         live = now - at < timedelta(days=LIVE_DAYS)
         status = _pick(rng, LIVE if live else DONE)
+        path = status
         if status == "in_intervention" and not live:
-            status = "refunded"  # an old escalation was ruled long ago; its dispute is final (below)
+            status, path = "refunded", "ruled"  # an old escalation was ruled long ago; its dispute is final
             disputed = "final"
         else:
             disputed = rng.choice(("applied", "open", "under_review")) if status == "in_intervention" else None
@@ -107,7 +110,7 @@ def generate(n: int, now: datetime, seed: int = 7) -> Iterator[tuple[str, tuple[
         timer = TIMERS.get(status)
         due = at + timedelta(days=timer[1]) if timer else None
         dispute_id = new_id("dp", at.replace(tzinfo=timezone.utc)) if disputed else None
-        actions = EVENTS[status]
+        actions = EVENTS[path]
         returned = "ship_return" in actions
         yield "after_sales", (case_id, order_id, buyer, merchant, "online", case_type, "quality_problem", 19800,
                               "CNY", status, "douyin@1", "茶叶受潮结块", "[]", timer and timer[0], due,
@@ -115,9 +118,10 @@ def generate(n: int, now: datetime, seed: int = 7) -> Iterator[tuple[str, tuple[
                               "ZTO" if returned else None, f"ZT{g}" if returned else None, dispute_id,
                               at + timedelta(days=6) if terminal else None, "{}", len(actions), at, at)
         for i, action in enumerate(actions):
-            role = "merchant" if action in ("approve", "reject", "confirm_receipt") else "buyer"
-            yield "events", ("after_sale", case_id, action, role, merchant if role == "merchant" else buyer,
-                             at + timedelta(hours=6 * i), "{}", '{"status": "%s"}' % status, "{}")
+            role = ROLES.get(action, "buyer")
+            actor = {"merchant": merchant, "agent": "ag-0"}.get(role, buyer)
+            yield "events", ("after_sale", case_id, action, role, actor, at + timedelta(hours=6 * i), "{}",
+                             '{"status": "%s"}' % status, "{}")
         if timer:
             yield "deadlines", ("after_sale", case_id, timer[0], due, len(actions), at)
         if disputed:
