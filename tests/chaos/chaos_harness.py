@@ -23,7 +23,19 @@ import sqlalchemy as sa
 SECRET = "chaos-secret-of-at-least-thirty-two-bytes"
 LONG = os.environ.get("AFTERSALES_CHAOS", "") == "long"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-PG_BIN = Path(os.environ.get("AFTERSALES_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _pg_bin() -> Path:
+    """Where initdb and pg_ctl are: AFTERSALES_PG_BIN, Debian's newest, or the PATH."""
+    if os.environ.get("AFTERSALES_PG_BIN"):
+        return Path(os.environ["AFTERSALES_PG_BIN"])
+    debian = sorted((p for p in Path("/usr/lib/postgresql").glob("*/bin/initdb") if p.parts[-3].isdigit()),
+                    key=lambda p: int(p.parts[-3]))
+    found = debian[-1] if debian else shutil.which("initdb")
+    return Path(found).parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 
 
 def free_port() -> int:
@@ -58,6 +70,7 @@ class Processes:
         self.live: dict[str, subprocess.Popen[bytes]] = {}
         self.logs: dict[str, Path] = {}
         self.crashes: list[str] = []  # exits we did not cause
+        self._noted: set[int] = set()
         self._spawned = 0
 
     def spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -80,8 +93,8 @@ class Processes:
     def check(self, name: str) -> None:
         """Note it if `name` exited by itself (a crash: nothing here ever asks a process to stop)."""
         proc = self.live[name]
-        if proc.poll() is not None and not getattr(proc, "_noted", False):
-            proc._noted = True  # type: ignore[attr-defined]
+        if proc.poll() is not None and proc.pid not in self._noted:
+            self._noted.add(proc.pid)
             tail = self.logs[name].read_text(errors="replace")[-3000:]
             self.crashes.append(f"{name} (pid {proc.pid}) exited {proc.returncode}:\n{tail}")
 
