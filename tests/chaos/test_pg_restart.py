@@ -18,7 +18,9 @@ import sqlalchemy as sa
 from aftersales.api.auth import mint
 from aftersales.domain.clock import SystemClock
 from aftersales.store import migrate
+from aftersales.services import audit
 from aftersales.store import tables as t
+from aftersales.store.unit_of_work import UnitOfWork
 from aftersales.store.database import create_engine
 from chaos_harness import (LONG, SECRET, Cluster, Processes, Stream, WorkerPool, assert_each_fired_once, cluster,
                            free_port, inspect, lateness, lay_down, pending, percentile, terminate_backends, utcnow,
@@ -194,9 +196,12 @@ def test_serve_answers_503_while_postgres_restarts_and_recovers_by_itself(cluste
             t.orders.c.id.like("o-%-%"))).all())  # the load's orders, not the deadline stream's
         repeated = conn.execute(sa.select(t.events.c.subject_id, t.events.c.action).group_by(
             t.events.c.subject_id, t.events.c.action).having(sa.func.count() > 1)).all()
+    with UnitOfWork(engine) as uow:  # each order's events alone rebuild its row and deadline
+        mismatches = [m for oid in sorted(stored) for m in audit.verify(uow, "order", oid)]
     engine.dispose()
     assert stored == {oid: "delivered" for oid in load.delivered}
     assert not repeated, f"steps recorded twice: {repeated[:5]}"
+    assert not mismatches, mismatches[:5]
 
 
 def _healthy(port: int) -> bool:
