@@ -195,31 +195,42 @@ def busy(engine: sa.Engine, app_name: str) -> bool:
             {"n": app_name}).scalar_one())
 
 
-def pending(engine: sa.Engine, action: str = "auto_approve") -> int:
+def pending(engine: sa.Engine) -> int:
+    """The stream's deadlines not fired yet."""
     with engine.connect() as conn:
-        return conn.execute(sa.text("SELECT count(*) FROM deadlines WHERE action = :a"), {"a": action}).scalar_one()
+        return conn.execute(sa.select(sa.func.count()).select_from(sa.table("deadlines", sa.column("action")))
+                            .where(sa.column("action").in_(FIRES))).scalar_one()
 
 
 # --- due cases, laid down set-based -------------------------------------------------------------
 
-# Case g (1-based) is a delivered order with a pending return_refund request whose auto_approve
-# deadline is due at :base + (g - 1) * :step: a steady stream of deadlines becoming due in real time.
+# Case g (1-based) is a delivered order with a return_refund request whose deadline is due at
+# :base + (g - 1) * :step: a steady stream of deadlines becoming due in real time. Odd cases are
+# cash on delivery awaiting the merchant's refund voucher (advance_compensation: the platform pays
+# first, a refund, a violation and a recovery settlement, fired one by one through the service);
+# even cases are online and pending the merchant's answer (auto_approve, fired set-based).
+_COD = "g % 2 = 1"
 _ARRANGE = [
-    """INSERT INTO orders (id, buyer_id, merchant_id, payment_method, currency, shipping_fee, items, goods_total,
+    f"""INSERT INTO orders (id, buyer_id, merchant_id, payment_method, currency, shipping_fee, items, goods_total,
        status, policy, paid_amount, refunded_amount, open_case_id, extra, version, created_at, updated_at)
-     SELECT 'o-' || g, 'b-' || (g % 5000), 'm-' || (g % 200), 'online', 'CNY', 0, '[]', 1000, 'delivered',
-            'douyin@1', 1000, 0, 'as_' || lpad(g::text, 26, '0'), '{}', 5, :t0, :t0
+     SELECT 'o-' || g, 'b-' || (g % 5000), 'm-' || (g % 200), CASE WHEN {_COD} THEN 'cod' ELSE 'online' END, 'CNY',
+            0, '[]', 1000, 'delivered', 'douyin@1', 1000, 0, 'as_' || lpad(g::text, 26, '0'), '{{}}', 5, :t0, :t0
      FROM generate_series(CAST(:first AS int), CAST(:last AS int)) g""",
-    """INSERT INTO after_sales (id, order_id, buyer_id, merchant_id, payment_method, type, reason, amount, currency,
+    f"""INSERT INTO after_sales (id, order_id, buyer_id, merchant_id, payment_method, type, reason, amount, currency,
        status, policy, description, evidence, deadline_action, deadline_due_at, extra, version, created_at, updated_at)
-     SELECT 'as_' || lpad(g::text, 26, '0'), 'o-' || g, 'b-' || (g % 5000), 'm-' || (g % 200), 'online',
-            'return_refund', 'damaged', 1000, 'CNY', 'pending_merchant', 'douyin@1', '', '[]', 'auto_approve',
-            :base + (g - 1) * CAST(:step AS interval), '{}', 1, :t0, :t0
+     SELECT 'as_' || lpad(g::text, 26, '0'), 'o-' || g, 'b-' || (g % 5000), 'm-' || (g % 200),
+            CASE WHEN {_COD} THEN 'cod' ELSE 'online' END, 'return_refund', 'damaged', 1000, 'CNY',
+            CASE WHEN {_COD} THEN 'awaiting_refund_voucher' ELSE 'pending_merchant' END, 'douyin@1', '', '[]',
+            CASE WHEN {_COD} THEN 'advance_compensation' ELSE 'auto_approve' END,
+            :base + (g - 1) * CAST(:step AS interval), '{{}}', 1, :t0, :t0
      FROM generate_series(CAST(:first AS int), CAST(:last AS int)) g""",
-    """INSERT INTO deadlines (subject_kind, subject_id, action, due_at, armed_version, created_at)
-     SELECT 'after_sale', 'as_' || lpad(g::text, 26, '0'), 'auto_approve', :base + (g - 1) * CAST(:step AS interval), 1, :t0
+    f"""INSERT INTO deadlines (subject_kind, subject_id, action, due_at, armed_version, created_at)
+     SELECT 'after_sale', 'as_' || lpad(g::text, 26, '0'),
+            CASE WHEN {_COD} THEN 'advance_compensation' ELSE 'auto_approve' END,
+            :base + (g - 1) * CAST(:step AS interval), 1, :t0
      FROM generate_series(CAST(:first AS int), CAST(:last AS int)) g""",
 ]
+FIRES = ("auto_approve", "advance_compensation")
 
 
 @dataclass
@@ -263,13 +274,14 @@ def g_of(case_id: str) -> int:
 class Firing:
     """What the database says happened to the stream's deadlines."""
 
-    per_case: dict[int, int]           # g -> auto_approve events
-    fired_at: dict[int, datetime]      # g -> when its (last) auto_approve event happened
+    per_case: dict[int, int]           # g -> events of its deadline's action
+    fired_at: dict[int, datetime]      # g -> when its (last) such event happened
     distinct_deadlines: int
     outbox_missing: int
     statuses: dict[str, int]
-    left: dict[str, int]               # deadline rows left, by action
+    left: dict[str, int]               # the cases' deadline rows left, by action
     left_due: int                      # rows left that are due already
+    money: dict[str, dict[int, int]]   # refunds, violations, settlements: g -> rows
 
 
 def inspect(engine: sa.Engine) -> Firing:
@@ -279,21 +291,24 @@ def inspect(engine: sa.Engine) -> Firing:
     deadline_ids: set[int] = set()
     with engine.connect() as conn:
         rows = conn.execution_options(yield_per=20_000).execute(
-            sa.select(e.c.subject_id, e.c.at, e.c.deadline_id).where(e.c.action == "auto_approve"))
+            sa.select(e.c.subject_id, e.c.at, e.c.deadline_id).where(e.c.action.in_(FIRES)))
         for subject_id, at, deadline_id in rows:
             g = g_of(subject_id)
             per_case[g] = per_case.get(g, 0) + 1
             fired_at[g] = at.replace(tzinfo=timezone.utc)  # stored as naive UTC
             deadline_ids.add(deadline_id)
         missing = conn.execute(sa.text(
-            "SELECT count(*) FROM events e WHERE e.action = 'auto_approve' "
+            "SELECT count(*) FROM events e WHERE e.action IN ('auto_approve', 'advance_compensation') "
             "AND (SELECT count(*) FROM outbox o WHERE o.event_id = e.id) <> 1")).scalar_one()
         statuses = dict(conn.execute(sa.text("SELECT status, count(*) FROM after_sales GROUP BY status")).all())
         left = dict(conn.execute(sa.text("SELECT action, count(*) FROM deadlines WHERE subject_kind = 'after_sale' "
                                          "GROUP BY action")).all())
         left_due = conn.execute(sa.text(
             "SELECT count(*) FROM deadlines WHERE due_at <= now() AT TIME ZONE 'utc'")).scalar_one()
-    return Firing(per_case, fired_at, len(deadline_ids - {None}), missing, statuses, left, left_due)
+        money = {table: {g_of(case_id): count for case_id, count in conn.execute(sa.text(
+            f"SELECT after_sale_id, count(*) FROM {table} WHERE after_sale_id IS NOT NULL "
+            "GROUP BY after_sale_id"))} for table in ("refunds", "violations", "settlements")}
+    return Firing(per_case, fired_at, len(deadline_ids - {None}), missing, statuses, left, left_due, money)
 
 
 def assert_each_fired_once(firing: Firing, n: int) -> None:
@@ -303,9 +318,15 @@ def assert_each_fired_once(firing: Firing, n: int) -> None:
         f"{lost} deadline(s) never fired; fired more than once: {dict(list(doubles.items())[:10])}")
     assert firing.distinct_deadlines == n, "each firing names its own deadline row"
     assert firing.outbox_missing == 0, f"{firing.outbox_missing} event(s) without exactly one outbox row"
-    assert firing.statuses == {"awaiting_return": n}, firing.statuses
-    # Each case armed its next step once, and nothing due was left behind.
-    assert firing.left == {"auto_close": n} and firing.left_due == 0, (firing.left, firing.left_due)
+    cod = (n + 1) // 2
+    assert firing.statuses == {"refunded": cod, "awaiting_return": n - cod}, firing.statuses
+    # Each online case armed its next step once, and nothing due was left behind.
+    assert firing.left == ({"auto_close": n - cod} if n - cod else {}) and firing.left_due == 0, \
+        (firing.left, firing.left_due)
+    # Each COD case: one advance payment, one violation, one recovery; online cases: no money moved.
+    once = {g: 1 for g in range(1, n + 1, 2)}
+    for table, per_case in firing.money.items():
+        assert per_case == once, f"{table}: {sum(per_case.values())} rows for {len(once)} COD cases"
 
 
 def lateness(firing: Firing, stream: Stream, outages: list[tuple[datetime, datetime]] = (),

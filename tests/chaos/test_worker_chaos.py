@@ -2,7 +2,9 @@
 random one at random moments (and restarts it), and now and then every worker's database
 connection is cut with pg_terminate_backend, or one is frozen (SIGSTOP: a hung worker) for longer
 than its lease before it is killed. Every deadline must fire exactly once in effect,
-none may be lost, and each must fire within its lease plus 5 s of becoming eligible.
+none may be lost, and each must fire within its lease plus 5 s of becoming eligible. Half the
+deadlines move money (a COD advance compensation: a refund, a violation, a recovery settlement,
+each of which must exist exactly once), half are fired set-based (auto-approve).
 
 How lateness is measured: the workers run on the real clock (no simulated time), so the event a
 firing writes carries the real moment of firing (`events.at`, read when the firing transaction
