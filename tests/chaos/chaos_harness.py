@@ -361,14 +361,18 @@ class Cluster:
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self._as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def init(self) -> None:
         if self._as_postgres:
             shutil.chown(self.root, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
-        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, tool: str, *args: str) -> None:
-        subprocess.run([*self._as_postgres, str(PG_BIN / tool), *args], check=True, capture_output=True,
-                       timeout=120)
+        done = subprocess.run([*self._as_postgres, str(PG_BIN / tool), *args], capture_output=True, timeout=120)
+        if done.returncode:
+            log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+            raise RuntimeError(f"{tool} {' '.join(args)} failed: {done.stderr.decode(errors='replace')}\n{log}")
 
     def start(self) -> None:
         # fsync off: a restart of the server, not of the machine, is what these tests inject.
@@ -404,6 +408,7 @@ def cluster() -> Iterator[Cluster]:
     need_pg_binaries()
     own = Cluster()
     try:
+        own.init()
         own.start()
         yield own
     finally:
