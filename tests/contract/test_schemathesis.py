@@ -103,8 +103,10 @@ def _run_operation(operation: Any, base_url: str, tokens: dict[str, str | None],
             pool = _id_pool(operation.path, name, ids)
             if pool and data.draw(st.booleans()):
                 case.path_parameters[name] = data.draw(st.sampled_from(pool))
-        # And the ids a query or a JSON body names (filing a case on a real order reaches the money rules).
-        for where in (case.query, case.body):
+        # And the ids a query or a JSON body names (filing a case on a real order reaches the money
+        # rules); not in a negative case, where the replaced value may be the invalid part.
+        negative = case.meta is not None and case.meta.generation.mode.is_negative
+        for where in () if negative else (case.query, case.body):
             for name in [n for n in (where if isinstance(where, dict) else {}) if n in _BODY_IDS]:
                 if data.draw(st.booleans()):
                     pool = ids[_BODY_IDS[name]]
