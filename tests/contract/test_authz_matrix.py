@@ -34,6 +34,7 @@ class Row:
     subject: str | None  # which thing of the tenant the path (or body) names; None: no tenant involved
     expect: tuple[Any, ...]  # one outcome per CALLERS column
     body: Callable[[dict[str, str]], Any] | None = None  # JSON body from the tenant's things
+    query: Callable[[dict[str, str]], dict[str, str]] | None = None  # listing filters naming the tenant
 
 
 def _b(value: Any) -> Callable[[dict[str, str]], Any]:
@@ -62,7 +63,8 @@ TABLE: dict[str, Row] = {
     "POST /v1/admin/clock": Row(None, (401, 404, 404, 404, 404, 404, 404, 404), _b({"advance_seconds": 1})),
     # Orders are fed and moved by the marketplace (integration; admin may stand in for it).
     "POST /v1/orders": Row(None, (401, 403, 403, 403, 403, 403, OK, OK), _b(order_body("o-new"))),
-    "GET /v1/orders": Row(None, EVERYONE),
+    # Listings filtered on the foreign tenant answer 200 without a row of it (checked below).
+    "GET /v1/orders": Row("merchant", EVERYONE, query=lambda w: {"merchant_id": w["merchant"]}),
     "GET /v1/orders/{order_id}": Row("order", PARTIES_SEE),
     "GET /v1/orders/{order_id}/events": Row("order", PARTIES_SEE),
     "POST /v1/orders/{subject_id}/pay": Row("order", (401, 403, 404, 403, 404, 403, OK, OK)),
@@ -75,7 +77,7 @@ TABLE: dict[str, Row] = {
     # Only a buyer files, and only for an order it can see.
     "POST /v1/after-sales": Row("order", (401, OK, 404, 403, 403, 403, 403, 403),
                                 lambda w: case_body(w["order"], type="refund_only", reason="damaged")),
-    "GET /v1/after-sales": Row(None, EVERYONE),
+    "GET /v1/after-sales": Row("merchant", EVERYONE, query=lambda w: {"merchant_id": w["merchant"]}),
     "GET /v1/after-sales/{case_id}": Row("case", PARTIES_SEE),
     "GET /v1/after-sales/{case_id}/events": Row("case", PARTIES_SEE),
     # Case files: "parties and agents" (the marketplace's integration is neither).
@@ -93,7 +95,7 @@ TABLE: dict[str, Row] = {
                                                             _b({"reason": "damaged", "statement": "退回的货已损坏"})),
     "POST /v1/after-sales/{subject_id}/confirm-exchange": Row("case", BY_BUYER),
     # The agents' queue.
-    "GET /v1/disputes": Row(None, AGENTS_ONLY),
+    "GET /v1/disputes": Row("merchant", AGENTS_ONLY, query=lambda w: {"merchant_id": w["merchant"]}),
     "GET /v1/disputes/{dispute_id}": Row("dispute", DISPUTE_SEE),
     "GET /v1/disputes/{dispute_id}/events": Row("dispute", DISPUTE_SEE),
     "GET /v1/disputes/{dispute_id}/appeals": Row("dispute", DISPUTE_SEE),
@@ -124,7 +126,8 @@ TABLE: dict[str, Row] = {
     "POST /v1/complaints": Row(None, (401, OK, OK, OK, OK, 403, 403, 403), lambda w: {
         "category": "ruling_objection" if w["caller"] == "merchant" else "induced_review",
         "description": "好评返现", "merchant_id": "m-1"}),
-    "GET /v1/complaints": Row(None, (401, OK, OK, OK, OK, OK, OK, 403)),
+    "GET /v1/complaints": Row("merchant", (401, OK, OK, OK, OK, OK, OK, 403),
+                              query=lambda w: {"merchant_id": w["merchant"]}),
     "GET /v1/complaints/{complaint_id}": Row("complaint", DISPUTE_SEE),
     "GET /v1/complaints/{complaint_id}/events": Row("complaint", DISPUTE_SEE),
     "POST /v1/complaints/{subject_id}/reply": Row("complaint", BY_MERCHANT, _b({"reply": "已联系买家"})),
@@ -138,8 +141,9 @@ TABLE: dict[str, Row] = {
     # Only the complainant (the buyer here) withdraws.
     "POST /v1/complaints/{subject_id}/withdraw": Row("complaint", BY_BUYER),
     # Money and sanctions.
-    "GET /v1/refunds": Row(None, EVERYONE),
-    "GET /v1/settlements": Row(None, (401, 403, 403, OK, OK, OK, OK, 403)),
+    "GET /v1/refunds": Row("order", EVERYONE, query=lambda w: {"order_id": w["order"]}),
+    "GET /v1/settlements": Row("merchant", (401, 403, 403, OK, OK, OK, OK, 403),
+                               query=lambda w: {"merchant_id": w["merchant"]}),
     "GET /v1/merchants/{merchant_id}/violations": Row("merchant", (401, 403, 403, OK, 404, OK, OK, 403)),
     "POST /v1/merchants/{merchant_id}/violations": Row("merchant", AGENTS_ONLY, _b({"kind": "warning", "cause": "诱导评价"})),
     "GET /v1/merchants/{merchant_id}/standing": Row("merchant", (401, 403, 403, OK, 404, OK, OK, 403)),
@@ -246,7 +250,7 @@ def _send(client: httpx.Client, caller: str, route: str, row: Row, things: dict[
     if route == "POST /v1/evidence":
         return client.post(path, files={"file": ("note.txt", io.BytesIO(b"matrix"))}, data={"kind": "other"})
     body = row.body({**things, "caller": caller}) if row.body else ({} if method in ("POST", "PUT") else None)
-    return client.request(method, path, json=body)
+    return client.request(method, path, json=body, params=row.query(things) if row.query else None)
 
 
 def _cells() -> list[tuple[str, str, str, Row, Any]]:
@@ -302,6 +306,8 @@ def test_every_route_role_and_tenant_gets_the_outcome_of_the_table(api, runtime)
             wrong.append(f"{route} as {column}: expected it admitted, got {r.status_code} {r.text[:160]}")
         elif leaked := _only_own_rows(route, caller, r):
             wrong.append(f"{route} as {column}: lists other tenants' rows {leaked}")
+        elif row.query and column.endswith("foreign") and r.json()["items"]:
+            wrong.append(f"{route} as {column}: a filter on the other tenant shows {r.json()['items']}")
     assert not wrong, f"{len(wrong)} of {len(cells)} cells differ from the table:\n" + "\n".join(wrong)
 
 
