@@ -297,7 +297,8 @@ def test_every_route_role_and_tenant_gets_the_outcome_of_the_table(api, runtime)
         r = _send(clients[caller], caller, route, row, world[column.partition(" ")[2] or "own"])
         if r.status_code != expected or not r.headers.get("content-type", "").startswith("application/problem+json"):
             wrong.append(f"{route} as {column}: expected {expected}, got {r.status_code} {r.text[:160]}")
-    assert db_state(runtime) == before, "a denied request wrote something"
+    if db_state(runtime) != before:
+        wrong.append("the denied requests above wrote something")
     for route, column, caller, row, expected in cells:
         if expected != OK:
             continue
