@@ -74,6 +74,7 @@ H, D = 3600, 86400
 _JUMPS = st.one_of(
     st.sampled_from([60, H, 24 * H - 1, 24 * H + 1, 48 * H - 1, 48 * H + 1, 72 * H + 1, 5 * D + 1,
                      7 * D - 1, 7 * D + 1, 8 * D + 1]),
+    st.integers(1, 12 * H),
     st.integers(1, 10 * D),
 )
 
@@ -162,9 +163,17 @@ class CaseMachine(RuleBasedStateMachine):
     def a_request(self, method: str, type_: str) -> str:
         return self.new_case(method, type_, None, False)
 
-    @initialize(target=cases, method=st.sampled_from(["online", "cod"]), by_merchant=st.booleans())
-    def a_dispute(self, method: str, by_merchant: bool) -> str:
-        return self.new_dispute(method, "refund_only", by_merchant)
+    @initialize(target=cases, method=st.sampled_from(["online", "cod"]), by_merchant=st.booleans(),
+                outcome=st.sampled_from([None, *dispute_rules.OUTCOMES]), liable=st.sampled_from(["merchant", "buyer"]))
+    def a_dispute(self, method: str, by_merchant: bool, outcome: str | None, liable: str) -> str:
+        """Open, or already ruled (so that appeals and their decisions come within reach)."""
+        case_id = self.new_dispute(method, "refund_only", by_merchant)
+        if outcome is not None:
+            amount = {"refund": None, "partial_refund": 5000, "deny": None}[outcome]
+            self._do(rulings.rule, AGENT, self._dispute(case_id).id, {
+                "outcome": outcome, "amount": amount, "rationale": "依据双方证据",
+                "liable_party": "buyer" if outcome == "deny" else liable})
+        return case_id
 
     # orders ---------------------------------------------------------------
     @rule(target=orders, method=st.sampled_from(["online", "cod"]), qty=st.integers(1, 3),
@@ -398,7 +407,7 @@ class CaseMachine(RuleBasedStateMachine):
 
 def _settings(long: bool) -> settings:
     return settings(
-        max_examples=300 if long else 10, stateful_step_count=80 if long else 40, deadline=None,
+        max_examples=120 if long else 10, stateful_step_count=80 if long else 50, deadline=None,
         derandomize=not long, database=None, print_blob=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
     )
