@@ -229,9 +229,14 @@ class CaseMachine(RuleBasedStateMachine):
         """A request already before the platform: refused and escalated by the buyer, or a returned
         parcel disputed by the merchant."""
         case_id = self.new_case(method, "return_refund" if by_merchant else type_, None, False)
-        steps = [(MERCHANT, "approve", {"return_address": "杭州"}), (BUYER, "ship_return", {"carrier": "ZTO", "tracking_number": "ZT1"}),
-                 (MERCHANT, "dispute_return", {"reason": "damaged", "statement": "退回商品已损坏"})] if by_merchant else \
-            [(MERCHANT, "reject", {"reason": "no_quality_issue"}), (BUYER, "escalate", {"statement": "请平台介入"})]
+        steps = [
+            (MERCHANT, "approve", {"return_address": "杭州"}),
+            (BUYER, "ship_return", {"carrier": "ZTO", "tracking_number": "ZT1"}),
+            (MERCHANT, "dispute_return", {"reason": "damaged", "statement": "退回商品已损坏"}),
+        ] if by_merchant else [
+            (MERCHANT, "reject", {"reason": "no_quality_issue"}),
+            (BUYER, "escalate", {"statement": "请平台介入"}),
+        ]
         for actor, action, params in steps:
             self._do(cases.act, actor, case_id, action, params)
         return case_id
