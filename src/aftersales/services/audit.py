@@ -6,6 +6,13 @@ the timeline had reached), a step the state machine does not have, or a row edit
 engine's back. Besides its own events, a subject's timeline holds those of the subjects that move
 it: an order's cases and disputes (refunds, the open request), a case's dispute (an overturned
 partial ruling pays the rest), a dispute's case (a withdrawal closes it, a lapsed SLA flags it).
+
+What the events do not carry, and replay therefore derives: the first deadline (creation events
+hold the status only; it follows from the status's timer), the policy of orders and complaints
+(taken from the row, fixed for life), an order's refunded amount and open request (moved by case
+and dispute events, with no order event), the rest paid when a partial ruling is overturned (the
+dispute's amount grows; no event names that refund), a dispute finalised by a withdrawal or
+flagged by a lapsed SLA (only the case's event says so).
 """
 
 from __future__ import annotations
