@@ -165,17 +165,22 @@ class WorkerPool:
         names = connected(engine, self.prefix)
         return [i for i in range(self.size) if f"{self.prefix}w{i}" in names and self.procs.alive(f"w{i}")]
 
+    def mid_batch(self, candidates: list[int], engine: sa.Engine, tries: int) -> int | None:
+        """The first of the candidates seen mid-batch within `tries` looks, if any."""
+        for _ in range(tries):
+            for i in candidates:
+                if busy(engine, f"{self.prefix}w{i}"):
+                    return i
+            time.sleep(0.01)
+        return None
+
     def freeze(self, candidates: list[int], engine: sa.Engine) -> tuple[int, bool]:
         """SIGSTOP one of the candidates (to kill later), preferably caught mid-batch: a hung
         worker holding deadlines. Which one, and whether it is frozen mid-batch."""
-        for _ in range(100):
-            for i in candidates:
-                if busy(engine, f"{self.prefix}w{i}"):
-                    self.procs.live[f"w{i}"].send_signal(signal.SIGSTOP)
-                    return i, busy(engine, f"{self.prefix}w{i}")
-            time.sleep(0.01)
-        self.procs.live[f"w{candidates[0]}"].send_signal(signal.SIGSTOP)
-        return candidates[0], False
+        i = self.mid_batch(candidates, engine, tries=100)
+        victim = candidates[0] if i is None else i
+        self.procs.live[f"w{victim}"].send_signal(signal.SIGSTOP)
+        return victim, busy(engine, f"{self.prefix}w{victim}")
 
     def kill_and_restart(self, i: int, engine: sa.Engine) -> bool:
         """SIGKILL worker i and start it again; whether it was mid-batch just before."""

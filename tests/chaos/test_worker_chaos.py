@@ -85,7 +85,9 @@ def test_workers_killed_and_cut_off_fire_every_deadline_exactly_once_in_time(pg_
                 frozen = (victim, time.monotonic() + LEASE + 2)
                 next_freeze = time.monotonic() + (FREEZE_EVERY if holding else 1)  # missed: again soon
                 continue
-            mid_work += pool.kill_and_restart(rng.choice(ready), pg_engine)
+            # A random moment, then the first instant a worker is mid-batch (if one is soon).
+            victim = pool.mid_batch(rng.sample(ready, len(ready)), pg_engine, tries=20)
+            mid_work += pool.kill_and_restart(rng.choice(ready) if victim is None else victim, pg_engine)
             kills += 1
             if time.monotonic() >= next_cut:
                 cuts += terminate_backends(pg_engine, pool.prefix)
