@@ -64,14 +64,15 @@ def perform(request: Request, actor: Actor, body: Any, work: Work, *, own_transa
         raise ValidationFailed("Idempotency-Key must be 1 to 255 characters", fields=["Idempotency-Key"])
     principal = f"{actor.role}:{actor.id}"
     request_hash = fingerprint(request, body)
-    if key:
-        replay = _replay(runtime, principal, key, request_hash)
-        if replay is not None:
-            return replay
     if own_transactions:
-        return _perform_claimed(runtime, principal, key, request_hash, work)
+        replay = _replay(runtime, principal, key, request_hash) if key else None
+        return replay or _perform_claimed(runtime, principal, key, request_hash, work)
     try:
         with runtime.uow() as uow:
+            # The key is looked up in the work's own transaction: one connection, one commit.
+            stored = idempotency.lookup(uow, principal, key) if key else None
+            if stored is not None:
+                return _replayed(stored, request_hash)
             response = respond(*work(uow))
             if key:
                 idempotency.remember(
@@ -124,8 +125,11 @@ def _perform_claimed(runtime: Runtime, principal: str, key: str | None, request_
 def _replay(runtime: Runtime, principal: str, key: str, request_hash: str) -> JSONResponse | None:
     with runtime.uow() as uow:
         stored = idempotency.lookup(uow, principal, key)
-    if stored is None:
-        return None
+    return None if stored is None else _replayed(stored, request_hash)
+
+
+def _replayed(stored: Any, request_hash: str) -> JSONResponse:
+    """The stored response of a key, or why it cannot be replayed for this request."""
     if stored.request_hash != request_hash:
         raise ValidationFailed("this Idempotency-Key was used with a different request", code="idempotency_key_reused")
     if stored.status_code == idempotency.IN_FLIGHT:

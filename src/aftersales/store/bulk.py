@@ -1,4 +1,5 @@
-"""Writing many rows at once, for the deadline engine's set-based firing.
+"""Writing many rows at once (the deadline engine's set-based firing), and an event with its
+outbox message in one round trip.
 
 On PostgreSQL the rows travel as one JSON document that `jsonb_to_recordset` turns back into a
 typed relation: one round trip, one set-based pass on the server, and a statement text that is
@@ -23,16 +24,19 @@ from . import tables as t
 def update_where_version(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> int:
     """Compare-and-set many rows: each dict holds every column, `id`, and `_expected`, the version
     the row must still have. The number of rows written."""
-    if conn.dialect.name != "postgresql":
-        c = table.c
-        stmt = (
-            table.update()
-            .where(c.id == sa.bindparam("_id"), c.version == sa.bindparam("_expected"))
-            .values({name: sa.bindparam(name) for name in rows[0] if name not in ("id", "_expected")})
-        )
-        return conn.execute(stmt, [{**r, "_id": r["id"]} for r in rows]).rowcount
     columns = tuple(name for name in rows[0] if name not in ("id", "_expected"))
+    if conn.dialect.name != "postgresql":
+        return conn.execute(cas_update(table, columns), [{**r, "_id": r["id"]} for r in rows]).rowcount
     return conn.execute(sa.text(_pg_update(table.name, columns)), {"rows": _json(rows)}).rowcount
+
+
+@lru_cache(maxsize=None)
+def cas_update(table: sa.Table, columns: tuple[str, ...]) -> sa.Update:
+    """UPDATE `columns` WHERE id = :_id AND version = :_expected, built once (SQLAlchemy then
+    finds its compiled form in its cache instead of building the statement per call)."""
+    c = table.c
+    return (table.update().where(c.id == sa.bindparam("_id"), c.version == sa.bindparam("_expected"))
+            .values({name: sa.bindparam(name) for name in columns}))
 
 
 def insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
@@ -42,11 +46,11 @@ def insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> 
     conn.execute(sa.text(_pg_insert(table.name, tuple(rows[0]))), {"rows": _json(rows)})
 
 
-def insert_events(conn: sa.Connection, events: list[dict[str, Any]], topics: list[str]) -> None:
+def insert_events(conn: sa.Connection, events: list[dict[str, Any]], topics: list[str]) -> list[int]:
     """Events and their outbox messages, whose payload is the event with its id (as
-    Events.record writes them), in one statement. PostgreSQL only."""
+    Events.record writes them), in one statement; the events' ids. PostgreSQL only."""
     rows = [{**e, "_topic": topic, "_at": e["at"].isoformat()} for e, topic in zip(events, topics)]
-    conn.execute(sa.text(_pg_events(tuple(events[0]))), {"rows": _json(rows)})
+    return list(conn.execute(sa.text(_pg_events(tuple(events[0]))), {"rows": _json(rows)}).scalars())
 
 
 @lru_cache(maxsize=None)
@@ -73,7 +77,7 @@ def _pg_events(columns: tuple[str, ...]) -> str:
         f"FROM {_recordset('events', ('_topic', '_at', *columns))}), "
         f"e AS (INSERT INTO events (id, {listed}) SELECT _id, {listed} FROM v) "
         "INSERT INTO outbox (event_id, topic, payload, created_at, attempts) "
-        f"SELECT _id, _topic, json_build_object({payload}, 'at', _at, 'id', _id), at, 0 FROM v"
+        f"SELECT _id, _topic, json_build_object({payload}, 'at', _at, 'id', _id), at, 0 FROM v RETURNING event_id"
     )
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Generic, Iterable, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from ..domain.errors import VersionConflict
 from . import bulk, tables as t
@@ -33,12 +34,8 @@ class Repo(Generic[T]):
     def save(self, obj: Any, expected_version: int) -> None:
         """Compare-and-set: write only if nobody moved the row since we read it."""
         values = self._values(obj)
-        values["version"] = expected_version + 1
-        result = self.conn.execute(
-            self.table.update()
-            .where(self.table.c.id == obj.id, self.table.c.version == expected_version)
-            .values(**values)
-        )
+        values.update(_id=values.pop("id"), _expected=expected_version, version=expected_version + 1)
+        result = self.conn.execute(bulk.cas_update(self.table, tuple(f for f in self._fields if f != "id")), values)
         if result.rowcount != 1:
             raise VersionConflict(f"{self.table.name} {obj.id} was changed by someone else")
         obj.version = expected_version + 1
@@ -73,13 +70,19 @@ class Deadlines:
         self.conn = conn
 
     def arm(self, kind: str, subject_id: str, action: str, due_at: datetime, version: int, now: datetime) -> None:
-        self.disarm(kind, subject_id)
-        self.conn.execute(
-            t.deadlines.insert().values(
-                subject_kind=kind, subject_id=subject_id, action=action, due_at=due_at,
-                armed_version=version, created_at=now,
-            )
-        )
+        row = dict(subject_kind=kind, subject_id=subject_id, action=action, due_at=due_at, armed_version=version,
+                   created_at=now)
+        if self.conn.dialect.name != "postgresql":  # (in-process: two statements cost nothing more)
+            self.disarm(kind, subject_id)
+            self.conn.execute(t.deadlines.insert().values(**row))
+            return
+        # One round trip. A re-armed deadline takes the fresh id its insert drew: a deadline id
+        # names one arming, and an event's deadline_id must never match a later one.
+        stmt = postgresql.insert(t.deadlines).values(**row)
+        self.conn.execute(stmt.on_conflict_do_update(
+            index_elements=["subject_kind", "subject_id"],
+            set_={c: stmt.excluded[c] for c in ("id", "action", "due_at", "armed_version", "created_at")},
+        ))
 
     def insert_many(self, kind: str, subjects: list[Any], now: datetime) -> None:
         """Arm the next deadline of subjects whose current one was consumed (none left to disarm)."""
@@ -107,6 +110,8 @@ class Events:
     def record(self, **event: Any) -> int:
         """Append one event and its outbox message; the event's id. See `_row` for the fields."""
         row = _row(**event)
+        if self.conn.dialect.name == "postgresql":
+            return bulk.insert_events(self.conn, [row], [_topic(row, event.get("topic"))])[0]
         event_id = self.conn.execute(t.events.insert().values(**row).returning(t.events.c.id)).scalar_one()
         # Transactional outbox: webhooks and streams deliver from here, after commit.
         self.conn.execute(t.outbox.insert().values(**_outbox(row, event_id, event.get("topic"))))
