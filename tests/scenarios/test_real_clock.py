@@ -4,8 +4,6 @@ the same moment, so an audit replay of the events rebuilds the row exactly."""
 
 from __future__ import annotations
 
-import pytest
-
 from aftersales.domain.clock import SystemClock
 from aftersales.runtime import Runtime
 from aftersales.services import audit, cases, orders
@@ -14,11 +12,6 @@ from aftersales.services.context import Actor
 MARKET = Actor("integration", "marketplace")
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "cases.act reads env.clock.now() for closed_at (and the refund it books), and transitions.apply "
-    "reads it again for the event's `at`: on a real clock the two differ by microseconds, and "
-    "`aftersales audit` reports every closed case (closed_at is X, its events give X+20us). "
-    "Fix in the engine: apply() should take the caller's `now`. Found by tests/chaos/test_api_kill.py."))
 def test_a_case_closed_on_the_real_clock_replays_exactly(settings, engine):
     runtime = Runtime.build(settings, clock=SystemClock(), engine=engine)
     env = runtime.env

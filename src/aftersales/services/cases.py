@@ -131,7 +131,7 @@ def act(uow: UnitOfWork, env: Env, actor: Actor, case_id: str, action: str, para
         return out
 
     apply(uow, env, actor, CASE, case, action, if_match=if_match, effects=effects,
-          deadline_id=deadline_id)
+          deadline_id=deadline_id, now=now)
     return case
 
 

@@ -129,7 +129,8 @@ def act(uow: UnitOfWork, env: Env, actor: Actor, complaint_id: str, action: str,
             )["id"]
         return out
 
-    apply(uow, env, actor, COMPLAINT, complaint, action, if_match=if_match, effects=effects, deadline_id=deadline_id)
+    apply(uow, env, actor, COMPLAINT, complaint, action, if_match=if_match, effects=effects, deadline_id=deadline_id,
+          now=now)
     return complaint
 
 

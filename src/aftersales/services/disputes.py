@@ -94,7 +94,7 @@ def submit_evidence(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, pa
         dispute.statements = [*dispute.statements, _statement(actor, {**params, "evidence": cited}, now)]
         return {"statement": params.get("statement"), "evidence": cited}
 
-    apply(uow, env, actor, DISPUTE, dispute, "submit_evidence", if_match=if_match, effects=effects)
+    apply(uow, env, actor, DISPUTE, dispute, "submit_evidence", if_match=if_match, effects=effects, now=now)
     return dispute
 
 
@@ -110,7 +110,7 @@ def request_evidence(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, p
         dispute.evidence_due = {**dispute.evidence_due, party: until}
         return {"party": party, "until": until, "note": params.get("note")}
 
-    apply(uow, env, actor, DISPUTE, dispute, "request_evidence", if_match=if_match, effects=effects)
+    apply(uow, env, actor, DISPUTE, dispute, "request_evidence", if_match=if_match, effects=effects, now=now)
     return dispute
 
 

@@ -77,7 +77,8 @@ def act(uow: UnitOfWork, env: Env, actor: Actor, order_id: str, action: str, par
             out["refund_id"] = refund["id"]
         return out
 
-    apply(uow, env, actor, ORDER, order, action, effects=effects, deadline_id=deadline_id, if_match=if_match)
+    apply(uow, env, actor, ORDER, order, action, effects=effects, deadline_id=deadline_id, if_match=if_match,
+          now=now)
     return order
 
 

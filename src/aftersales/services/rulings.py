@@ -39,7 +39,7 @@ def rule(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dict[
         out.update(_consequences(uow, env, dispute, order, amount, liable, now))
         return {"outcome": outcome, "amount": amount, "liable_party": liable, **out}
 
-    apply(uow, env, actor, DISPUTE, dispute, "rule", if_match=if_match, effects=effects)
+    apply(uow, env, actor, DISPUTE, dispute, "rule", if_match=if_match, effects=effects, now=now)
     return dispute
 
 
@@ -127,7 +127,7 @@ def appeal(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dic
         uow.execute(t.appeals.insert().values(**row))
         return {"appeal_id": row["id"], "grounds": row["grounds"], "evidence": cited}
 
-    apply(uow, env, actor, DISPUTE, dispute, "appeal", if_match=if_match, effects=effects)
+    apply(uow, env, actor, DISPUTE, dispute, "appeal", if_match=if_match, effects=effects, now=now)
     return row
 
 
@@ -165,7 +165,7 @@ def decide(uow: UnitOfWork, env: Env, actor: Actor, appeal_id: str, params: dict
             rationale=params["rationale"], decided_by=actor.id, decided_at=now))
         return out
 
-    apply(uow, env, actor, DISPUTE, dispute, "decide", if_match=if_match, effects=effects)
+    apply(uow, env, actor, DISPUTE, dispute, "decide", if_match=if_match, effects=effects, now=now)
     return get_appeal(uow, actor, appeal_id)
 
 

@@ -66,7 +66,7 @@ def deadline_lapsed(subject: Any, now: datetime) -> bool:
 
 def apply(uow: UnitOfWork, env: Env, actor: Actor, kind: Kind, subject: Any, action: str, **options: Any) -> Transition:
     """Move `subject` by `action` in the caller's transaction, or raise and change nothing.
-    `options` are `prepare`'s: if_match, effects, data, deadline_id."""
+    `options` are `prepare`'s: if_match, effects, data, deadline_id, now."""
     step = prepare(env, actor, kind, subject, action, **options)
     assert step is not None
     # Compare-and-set first: a racing transaction fails here, before touching the deadline row.
@@ -88,12 +88,15 @@ def prepare(
     data: dict[str, Any] | None = None,
     deadline_id: int | None = None,
     set_based: bool = False,
+    now: datetime | None = None,
 ) -> Step | None:
     """Check `action` and make it on `subject` in memory. With `set_based`, None when the
-    transition needs its service (see Kind.set_based); the subject is then to be discarded."""
+    transition needs its service (see Kind.set_based); the subject is then to be discarded.
+    `now`: the time the caller's use case read, so that what its effects stamp and the event
+    agree to the microsecond on a real clock."""
     check_version(subject, if_match)
     tr = kind.machine.resolve(subject, action, actor.role)
-    now = env.clock.now()
+    now = now or env.clock.now()
     if actor.role in PARTIES and deadline_lapsed(subject, now):
         # The system owns the step once its timer lapsed, even before a worker fired it.
         # Timers bind the parties; the platform's own SLA lapsing is a breach, not a lock-out.
