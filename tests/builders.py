@@ -98,7 +98,10 @@ class World:
     def advance(self, **delta: float) -> int:
         """Move the clock and fire what fell due, as a worker would; the number fired."""
         self.clock.advance(timedelta(**delta))
-        return self.engine().run_until_idle(max_wait=0)
+        engine = self.engine()
+        fired = engine.run_until_idle(max_wait=0)
+        assert engine.stats.failed == 0, "a deadline batch failed and rolled back (see the log)"
+        return fired
 
     def engine(self, worker_id: str = "test-worker", **kwargs: Any) -> DeadlineEngine:
         return DeadlineEngine(self.runtime.engine, self.runtime.env, worker_id, **kwargs)

@@ -169,3 +169,17 @@ def test_an_idle_worker_waits_until_the_next_deadline_falls_due_at_most_a_poll(r
     assert engine.idle_wait(1.0) == pytest.approx(0.25, abs=0.01)
     clock.advance(timedelta(milliseconds=250))
     assert engine.idle_wait(1.0) == 1.0  # due now: it is another worker's, or the next batch's
+
+
+def test_a_fired_deadlines_id_never_comes_back_for_a_later_one(runtime, clock):
+    w = World(runtime, clock)
+    order = w.order(upto="delivered")  # auto_complete armed
+    first = w.deadlines(order.id)[0].id
+    w.case(order)  # filing saves the order: its deadline is re-armed under a new id
+    second = w.deadlines(order.id)[0].id
+    w.advance(days=7)  # fired (and the case's auto_approve)
+    w.order(upto="delivered")
+    newest = max(d.id for d in w._rows(t.deadlines, {}))
+    assert first < second < newest
+    assert len({e.deadline_id for e in w._rows(t.events, {}) if e.deadline_id}) == \
+        len([e for e in w._rows(t.events, {}) if e.deadline_id])

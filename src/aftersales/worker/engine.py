@@ -221,9 +221,11 @@ class DeadlineEngine:
         other workers hold so the caller sees all of them applied."""
         fired, waited = 0, 0.0
         while True:
-            before = self.stats.taken
+            taken, failed = self.stats.taken, self.stats.failed
             fired += self.run_once()
-            if self.stats.taken > before:
+            if self.stats.failed > failed:
+                return fired  # the batch rolled back and stays due: retrying now would fail again
+            if self.stats.taken > taken:
                 continue
             if self.due_count() == 0 or waited >= max_wait:
                 return fired
