@@ -155,9 +155,7 @@ def test_killed_server_leaves_no_half_done_transition_and_retries_take_effect_on
     _assert_subjects_agree(pg_engine)
     with UnitOfWork(pg_engine) as uow:  # and the events alone rebuild every row, ledger and deadline
         mismatches = audit.verify_all(uow)
-    # Set aside: closed_at microseconds off its event's time on the real clock (a double clock
-    # read, not a kill's doing; xfail in tests/scenarios/test_real_clock.py).
-    assert not [m for m in mismatches if ": closed_at is " not in m], mismatches[:5]
+    assert not mismatches, mismatches[:5]
 
 
 def _assert_effects_once(engine: sa.Engine, flows: int) -> None:
