@@ -3,8 +3,9 @@ picture of everything stored so a test can prove a rejected request wrote nothin
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import httpx
 import sqlalchemy as sa
@@ -82,3 +83,24 @@ def db_state(runtime: Runtime) -> dict[str, Any]:
     root = Path(runtime.env.data_dir) / "evidence"
     picture["files"] = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.exists() else []
     return picture
+
+
+def race(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
+    """Run the calls at once from threads released together by a barrier."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = calls[i]()
+        except Exception as exc:  # surfaced by the assertion below
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=60)
+    assert all(isinstance(r, httpx.Response) for r in results), results
+    return results

@@ -3,12 +3,11 @@ conflicting actions racing without If-Match resolve to one winner and a clean 40
 
 from __future__ import annotations
 
-import threading
-from typing import Any, Callable
+from typing import Callable
 
 import httpx
 import pytest
-from api_builders import ADDRESS, assert_problem, case_body, db_state, feed_order, file_case, order_body
+from api_builders import ADDRESS, assert_problem, case_body, db_state, feed_order, file_case, order_body, race
 
 
 def _events(api, case_id: str) -> list[str]:
@@ -111,27 +110,6 @@ def test_keys_are_per_caller(api):
     assert len(_cases(api)) == 2
 
 
-def _race(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
-    """Run the calls at once from threads (released together by a barrier)."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = calls[i]()
-        except Exception as exc:  # surfaced by the assertion below
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(timeout=60)
-    assert all(isinstance(r, httpx.Response) for r in results), results
-    return results
-
-
 def test_concurrent_retries_with_one_key_file_one_case_and_all_get_its_response(api):
     feed_order(api)
 
@@ -139,7 +117,7 @@ def test_concurrent_retries_with_one_key_file_one_case_and_all_get_its_response(
         with api.as_("buyer", "b-1") as buyer:
             return buyer.post("/v1/after-sales", json=case_body(), headers={"Idempotency-Key": "burst"})
 
-    responses = _race([call] * 4)
+    responses = race([call] * 4)
     assert [r.status_code for r in responses] == [201] * 4, [r.text for r in responses]
     assert len({r.json()["id"] for r in responses}) == 1
     assert len(_cases(api)) == 1
@@ -221,7 +199,7 @@ def test_racing_approve_and_reject_have_one_winner_and_a_409(api, round_):
             return m.post(f"/v1/after-sales/{case_id}/reject", json={"reason": "no_quality_issue"})
 
     calls = [approve, reject] if round_ % 2 == 0 else [reject, approve]
-    responses = _race(calls)
+    responses = race(calls)
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200, 409], [r.text for r in responses]
     winner = next(r for r in responses if r.status_code == 200).json()
@@ -247,7 +225,7 @@ def test_racing_withdraw_and_approve_leave_the_state_their_events_say(api):
         with api.as_("merchant", merchant_id="m-1") as m:
             return m.post(f"/v1/after-sales/{case_id}/approve", json={"return_address": ADDRESS})
 
-    responses = _race([withdraw, approve])
+    responses = race([withdraw, approve])
     codes = sorted(r.status_code for r in responses)
     # Both orders are legal (withdraw is allowed from awaiting_return too); what must hold is that
     # the final state is the result of the events, in order, and no response is a 500.
@@ -269,7 +247,7 @@ def test_two_buyers_racing_for_the_same_orders_request_slot_file_one_case(api):
                 return b.post("/v1/after-sales", json=case_body(amount=amount))
         return call
 
-    responses = _race([file_one(100), file_one(200), file_one(300)])
+    responses = race([file_one(100), file_one(200), file_one(300)])
     assert sorted(r.status_code for r in responses) == [201, 409, 409], [r.text for r in responses]
     assert len(_cases(api)) == 1
 
@@ -283,7 +261,7 @@ def test_concurrent_retries_of_one_action_with_one_key_all_get_the_first_respons
             return m.post(f"/v1/after-sales/{case_id}/approve", json={"return_address": ADDRESS},
                           headers={"Idempotency-Key": "approve-burst"})
 
-    responses = _race([call] * 3)
+    responses = race([call] * 3)
     assert [r.status_code for r in responses] == [200] * 3, [r.text for r in responses]
     assert len({r.text for r in responses}) == 1
     assert _events(api, case_id) == ["file", "approve"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
-import threading
 import uuid
 from collections import Counter
 from datetime import timedelta
@@ -21,7 +20,7 @@ from typing import Any, Callable
 import httpx
 import pytest
 import sqlalchemy as sa
-from api_builders import ADDRESS, assert_problem, case_body, db_state, order_body
+from api_builders import ADDRESS, assert_problem, case_body, db_state, order_body, race
 
 from aftersales.runtime import Runtime
 from aftersales.store import tables as t
@@ -29,27 +28,6 @@ from aftersales.worker.engine import DeadlineEngine
 
 Send = Callable[..., httpx.Response]
 LONG = os.environ.get("AFTERSALES_CHAOS") == "long"
-
-
-def _race(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
-    """Run the calls at once from threads released together by a barrier."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = calls[i]()
-        except Exception as exc:  # surfaced by the assertion below
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(timeout=60)
-    assert all(isinstance(r, httpx.Response) for r in results), results
-    return results
 
 
 def _same(first: httpx.Response, again: httpx.Response) -> None:
@@ -90,7 +68,7 @@ class Caller:
                 _same(first, again)
                 assert again.headers.get("idempotent-replayed") == "true" or first.status_code >= 300
             return first
-        burst = _race([send] * self.burst)
+        burst = race([send] * self.burst)
         won = [r for r in burst if r.status_code < 300]
         assert won, [r.text for r in burst]
         for r in burst:
