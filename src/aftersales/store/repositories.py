@@ -50,13 +50,10 @@ class Repo(Generic[T]):
         for obj, expected in pairs:
             obj.version = expected + 1
 
-    def find(self, *where: Any, order_by: Iterable[Any] = (), limit: int | None = None,
-             for_update: bool = False) -> list[T]:
+    def find(self, *where: Any, order_by: Iterable[Any] = (), limit: int | None = None) -> list[T]:
         query = sa.select(self.table).where(*where).order_by(*order_by)
         if limit is not None:
             query = query.limit(limit)
-        if for_update:
-            query = query.with_for_update()
         return [self.load(r) for r in self.conn.execute(query)]
 
     def _values(self, obj: Any) -> dict[str, Any]:
@@ -70,8 +67,7 @@ class Deadlines:
         self.conn = conn
 
     def arm(self, kind: str, subject_id: str, action: str, due_at: datetime, version: int, now: datetime) -> None:
-        row = dict(subject_kind=kind, subject_id=subject_id, action=action, due_at=due_at, armed_version=version,
-                   created_at=now)
+        row = _deadline(kind, subject_id, action, due_at, version, now)
         if self.conn.dialect.name != "postgresql":  # (in-process: two statements cost nothing more)
             self.disarm(kind, subject_id)
             self.conn.execute(t.deadlines.insert().values(**row))
@@ -88,8 +84,7 @@ class Deadlines:
         """Arm the next deadline of subjects whose current one was consumed (none left to disarm)."""
         if subjects:
             bulk.insert(self.conn, t.deadlines, [
-                dict(subject_kind=kind, subject_id=s.id, action=s.deadline_action, due_at=s.deadline_due_at,
-                     armed_version=s.version, created_at=now) for s in subjects
+                _deadline(kind, s.id, s.deadline_action, s.deadline_due_at, s.version, now) for s in subjects
             ])
 
     def disarm(self, kind: str, subject_id: str) -> None:
@@ -133,6 +128,11 @@ class Events:
                 sa.select(t.events).where(e.subject_kind == kind, e.subject_id == subject_id).order_by(e.id)
             )
         )
+
+
+def _deadline(kind: str, subject_id: str, action: str, due_at: datetime, version: int, now: datetime) -> dict[str, Any]:
+    return dict(subject_kind=kind, subject_id=subject_id, action=action, due_at=due_at, armed_version=version,
+                created_at=now)
 
 
 def _row(

@@ -172,6 +172,8 @@ class DeadlineEngine:
             kind = SET_BASED[name]
             steps, left = self._prepare(uow, kind, group)
             rest += left
+            if not steps:  # (all stale, or all for their service: no savepoint to open)
+                continue
             try:
                 with uow.conn.begin_nested():
                     write_many(uow, kind, steps)
