@@ -83,14 +83,20 @@ def perform(request: Request, actor: Actor, body: Any, work: Work, *, own_transa
             uow.commit()
             return response
     except (sa.exc.IntegrityError, DomainError) as exc:
-        # A duplicate of this very request committed first (we lost the race on the key's row,
-        # on the subject's version, or saw its effect): its response stands, ours rolled back.
-        replay = _replay(runtime, principal, key, request_hash) if key else None
-        if replay is not None:
-            return replay
-        if isinstance(exc, DomainError):
-            raise
-        raise Conflict("a concurrent request changed the same data; retry", code="concurrent_update") from None
+        return _lost_race(runtime, principal, key, request_hash, exc)
+
+
+def _lost_race(runtime: Runtime, principal: str, key: str | None, request_hash: str,
+               exc: sa.exc.IntegrityError | DomainError) -> JSONResponse:
+    """A duplicate of this very request may have committed first (we lost the race on the key's
+    row, on the subject's version, or saw its effect): its response stands, ours rolled back.
+    Otherwise the domain error stands, and a bare constraint violation is a clean conflict."""
+    replay = _replay(runtime, principal, key, request_hash) if key else None
+    if replay is not None:
+        return replay
+    if isinstance(exc, DomainError):
+        raise exc
+    raise Conflict("a concurrent request changed the same data; retry", code="concurrent_update") from None
 
 
 def _perform_claimed(runtime: Runtime, principal: str, key: str | None, request_hash: str, work: Work) -> JSONResponse:
@@ -103,11 +109,8 @@ def _perform_claimed(runtime: Runtime, principal: str, key: str | None, request_
             idempotency.remember(uow, principal=principal, key=key, request_hash=request_hash,
                                  status_code=idempotency.IN_FLIGHT, body="", headers={}, now=runtime.env.clock.now())
             uow.commit()
-    except sa.exc.IntegrityError:
-        replay = _replay(runtime, principal, key, request_hash)
-        if replay is not None:
-            return replay
-        raise Conflict("a concurrent request changed the same data; retry", code="concurrent_update") from None
+    except sa.exc.IntegrityError as exc:
+        return _lost_race(runtime, principal, key, request_hash, exc)
     try:
         response = respond(*work(None))  # type: ignore[arg-type]
     except BaseException:
