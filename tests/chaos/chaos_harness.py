@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+import httpx
 import sqlalchemy as sa
 
 SECRET = "chaos-secret-of-at-least-thirty-two-bytes"
@@ -51,6 +52,14 @@ def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.
             return True
         time.sleep(interval)
     return False
+
+
+def healthy(port: int) -> bool:
+    """`aftersales serve` on this port answers its health check."""
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def with_query(url: str, **params: str) -> str:

@@ -24,7 +24,7 @@ from aftersales.services import audit
 from aftersales.store import tables as t
 from aftersales.store.unit_of_work import UnitOfWork
 from api_builders import ADDRESS, case_body, order_body
-from chaos_harness import LONG, SECRET, Processes, free_port, wait_for, with_query
+from chaos_harness import LONG, SECRET, Processes, free_port, healthy, wait_for, with_query
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.chaos]
 
@@ -93,13 +93,6 @@ def _flow(client: Client, index: int, serial: int, problems: list[str]) -> None:
             return
 
 
-def _healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 def test_killed_server_leaves_no_half_done_transition_and_retries_take_effect_once(pg_engine, tmp_path):
     from conftest import PG_URL, _truncate
 
@@ -126,7 +119,7 @@ def test_killed_server_leaves_no_half_done_transition_and_retries_take_effect_on
     kills = 0
     try:
         procs.spawn("serve", serve, env)
-        assert wait_for(lambda: _healthy(port), timeout=60), procs.logs["serve"].read_text()[-3000:]
+        assert wait_for(lambda: healthy(port), timeout=60), procs.logs["serve"].read_text()[-3000:]
         for thread in threads:
             thread.start()
         while kills < KILLS and not problems:
@@ -134,7 +127,7 @@ def test_killed_server_leaves_no_half_done_transition_and_retries_take_effect_on
             procs.kill("serve")
             kills += 1
             procs.spawn("serve", serve, env)
-            assert wait_for(lambda: _healthy(port), timeout=60), procs.logs["serve"].read_text()[-3000:]
+            assert wait_for(lambda: healthy(port), timeout=60), procs.logs["serve"].read_text()[-3000:]
         killing.clear()
         for thread in threads:
             thread.join(timeout=300)

@@ -23,7 +23,7 @@ from aftersales.store import tables as t
 from aftersales.store.unit_of_work import UnitOfWork
 from aftersales.store.database import create_engine
 from chaos_harness import (LONG, SECRET, Cluster, Processes, Stream, WorkerPool, assert_each_fired_once, cluster,
-                           free_port, inspect, lateness, lay_down, pending, percentile, terminate_backends, utcnow,
+                           free_port, healthy, inspect, lateness, lay_down, pending, percentile, terminate_backends, utcnow,
                            wait_for, with_query)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.chaos]
@@ -156,7 +156,7 @@ def test_serve_answers_503_while_postgres_restarts_and_recovers_by_itself(cluste
     try:
         # With its in-process deadline worker, which must ride through the restarts too.
         procs.spawn("serve", ["serve", "--port", str(port)], env)
-        assert wait_for(lambda: _healthy(port), timeout=60), procs.logs["serve"].read_text()[-3000:]
+        assert wait_for(lambda: healthy(port), timeout=60), procs.logs["serve"].read_text()[-3000:]
         stream = Stream(300, utcnow() + timedelta(seconds=1), timedelta(seconds=1 / 25), chunk=20_000)
         lay_down(engine, stream)
         with _Load(f"http://127.0.0.1:{port}", clients=3) as load:
@@ -204,13 +204,6 @@ def test_serve_answers_503_while_postgres_restarts_and_recovers_by_itself(cluste
     assert not mismatches, mismatches[:5]
 
 
-def _healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 def test_serve_started_while_postgres_is_down_waits_for_it(cluster, tmp_path):
     engine = _migrated(cluster)
     engine.dispose()
@@ -224,7 +217,7 @@ def test_serve_started_while_postgres_is_down_waits_for_it(cluster, tmp_path):
         procs.check("serve")
         assert not procs.crashes, "serve gave up on a database that is only restarting:\n" + procs.crashes[0]
         cluster.start()
-        assert wait_for(lambda: _healthy(port), timeout=60), procs.logs["serve"].read_text()[-3000:]
+        assert wait_for(lambda: healthy(port), timeout=60), procs.logs["serve"].read_text()[-3000:]
         with _Load(f"http://127.0.0.1:{port}", clients=1) as load:
             assert wait_for(lambda: len(load.delivered) > 0, timeout=30)
     finally:
