@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install bench chaos clean
+.PHONY: run test lint install bench chaos clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "aftersales needs Python 3.11 or newer"; exit 1; }
@@ -19,8 +19,14 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/aftersales serve --demo
 
-## Every test: SQLite always, PostgreSQL when one answers (required when CI=true).
-test: $(STAMP)
+## Lint, format check and types: what `make test` runs first.
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+## Every check: lint and types, then every test: SQLite always, PostgreSQL when one answers (required when CI=true).
+test: lint
 	$(BIN)/python -m pytest
 
 BENCH_STAMP := $(VENV)/.installed-bench

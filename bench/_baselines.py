@@ -10,26 +10,39 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
-from _baselines_common import (BOUNDARY, FIRE_AT, LIBPQ_URL, NEXT, ONE_DUE, PGQUEUER_SCHEMA, PROCRASTINATE_SCHEMA,
-                               SCHEMA, firing_sql, naive, record_due, timed_processes)
+from _baselines_common import (
+    BOUNDARY,
+    FIRE_AT,
+    LIBPQ_URL,
+    NEXT,
+    ONE_DUE,
+    PGQUEUER_SCHEMA,
+    PROCRASTINATE_SCHEMA,
+    SCHEMA,
+    firing_sql,
+    naive,
+    record_due,
+    timed_processes,
+)
 
 os.environ["PGQUEUER_SCHEMA"] = PGQUEUER_SCHEMA  # read once, when pgqueuer first builds its settings
 
-import asyncpg  # noqa: E402
-import procrastinate  # noqa: E402
-from pgqueuer import AsyncpgDriver, Job, QueueManager, Queries  # noqa: E402
-from pgqueuer.domain.types import QueueExecutionMode  # noqa: E402
+import asyncpg
+import procrastinate
+from pgqueuer import AsyncpgDriver, Job, Queries, QueueManager
+from pgqueuer.domain.types import QueueExecutionMode
 
 # ---- the floor: one statement fires 1 000 deadlines ----
 
 SQL_BATCH = firing_sql(
     "DELETE FROM deadlines WHERE id IN (SELECT id FROM deadlines WHERE due_at <= :now ORDER BY due_at LIMIT 1000 "
-    "FOR UPDATE SKIP LOCKED) RETURNING id, subject_id, armed_version")
+    "FOR UPDATE SKIP LOCKED) RETURNING id, subject_id, armed_version"
+)
 
 
 def run_sql_batch(engine: sa.Engine) -> float:
@@ -52,7 +65,7 @@ POOL = 10  # connections each worker process runs jobs on; PgQueuer dequeues 10 
 
 
 def _fire_times(live: bool) -> tuple[datetime, datetime]:
-    now = datetime.now(timezone.utc) if live else FIRE_AT  # live: the lateness run, on the real clock
+    now = datetime.now(UTC) if live else FIRE_AT  # live: the lateness run, on the real clock
     return naive(now), naive(now + NEXT)
 
 
@@ -78,10 +91,11 @@ async def pgqueuer_enqueue(limit: int, execute_after: list[timedelta] | None = N
         ids = [r["id"] for r in await conn.fetch(DUE_IDS, BOUNDARY["case"], limit)]
         queries = Queries(AsyncpgDriver(conn))
         for i in range(0, len(ids), 10_000):
-            chunk = ids[i:i + 10_000]
-            after = execute_after[i:i + len(chunk)] if execute_after else [None] * len(chunk)
-            await queries.enqueue([PGQ_ENTRYPOINT] * len(chunk), [str(x).encode() for x in chunk], [0] * len(chunk),
-                                  after)
+            chunk = ids[i : i + 10_000]
+            after = execute_after[i : i + len(chunk)] if execute_after else [None] * len(chunk)
+            await queries.enqueue(
+                [PGQ_ENTRYPOINT] * len(chunk), [str(x).encode() for x in chunk], [0] * len(chunk), after
+            )
     finally:
         await conn.close()
 
@@ -117,8 +131,11 @@ def pgqueuer_lateness_arrange(engine: sa.Engine, rate: float, lead: float, count
     """Defer the jobs so they fall due at `rate` a second from `lead` seconds on, and note each
     job's due time as the database set it (NOW() of the enqueue plus execute_after)."""
     asyncio.run(pgqueuer_enqueue(count, [timedelta(seconds=lead + i / rate) for i in range(count)]))
-    record_due(engine, f"""SELECT d.subject_id, q.execute_after AT TIME ZONE 'UTC'
-                          FROM {PGQUEUER_SCHEMA}.pgqueuer q JOIN deadlines d ON d.id = convert_from(q.payload, 'UTF8')::bigint""")
+    record_due(
+        engine,
+        f"""SELECT d.subject_id, q.execute_after AT TIME ZONE 'UTC'
+                          FROM {PGQUEUER_SCHEMA}.pgqueuer q JOIN deadlines d ON d.id = convert_from(q.payload, 'UTF8')::bigint""",
+    )
 
 
 # ---- procrastinate ----
@@ -138,7 +155,8 @@ async def fire_deadline(context: procrastinate.JobContext, deadline_id: int) -> 
 async def _procrastinate_install() -> None:
     async with app.open_async():
         await app.connector.execute_query_async(  # type: ignore[attr-defined]
-            f"DROP SCHEMA IF EXISTS {PROCRASTINATE_SCHEMA} CASCADE; CREATE SCHEMA {PROCRASTINATE_SCHEMA}")
+            f"DROP SCHEMA IF EXISTS {PROCRASTINATE_SCHEMA} CASCADE; CREATE SCHEMA {PROCRASTINATE_SCHEMA}"
+        )
         await app.schema_manager.apply_schema_async()
 
 
@@ -149,14 +167,17 @@ def procrastinate_install() -> None:
 async def _procrastinate_defer(limit: int) -> None:
     async with app.open_async():
         await app.connector.execute_query_async(  # type: ignore[attr-defined]
-            "TRUNCATE procrastinate_jobs RESTART IDENTITY CASCADE")
+            "TRUNCATE procrastinate_jobs RESTART IDENTITY CASCADE"
+        )
         rows = await app.connector.execute_query_all_async(  # type: ignore[attr-defined]
-            DUE_IDS.replace("$1", "%(boundary)s").replace("$2", "%(limit)s"), boundary=BOUNDARY["case"], limit=limit)
+            DUE_IDS.replace("$1", "%(boundary)s").replace("$2", "%(limit)s"), boundary=BOUNDARY["case"], limit=limit
+        )
         ids = [r["id"] for r in rows]
-        due = datetime.now(timezone.utc)  # scheduled for now: by the time workers start, all are due
+        due = datetime.now(UTC)  # scheduled for now: by the time workers start, all are due
         for i in range(0, len(ids), 5_000):
             await fire_deadline.configure(schedule_at=due).batch_defer_async(
-                *({"deadline_id": x} for x in ids[i:i + 5_000]))
+                *({"deadline_id": x} for x in ids[i : i + 5_000])
+            )
 
 
 def procrastinate_defer(limit: int) -> None:
@@ -167,8 +188,9 @@ def procrastinate_defer(limit: int) -> None:
 async def _procrastinate_consume(ready: Any) -> None:
     async with app.open_async():
         ready.wait()
-        await app.run_worker_async(concurrency=POOL, wait=False, install_signal_handlers=False,
-                                   fetch_job_polling_interval=0.1)
+        await app.run_worker_async(
+            concurrency=POOL, wait=False, install_signal_handlers=False, fetch_job_polling_interval=0.1
+        )
 
 
 def _procrastinate_worker(index: int, ready: Any) -> None:

@@ -7,10 +7,11 @@ import multiprocessing as mp
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -24,7 +25,7 @@ PGQUEUER_SCHEMA = f"{SCHEMA}_pgqueuer"
 PROCRASTINATE_SCHEMA = f"{SCHEMA}_procrastinate"
 URL = f"{BASE}{'&' if '?' in BASE else '?'}options=-csearch_path%3D{SCHEMA}"
 LIBPQ_URL = BASE.replace("postgresql+psycopg://", "postgresql://")  # for asyncpg and procrastinate
-T0 = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 FIRE_AT = T0 + timedelta(hours=49)  # the throughput runs' business time: every due row is due
 NEXT = timedelta(days=7)  # auto_close after auto_approve
 # Not-yet-due rows are numbered from here, so resetting the due ones between runs leaves them be.
@@ -34,7 +35,7 @@ BOUNDARY = {"case": f"as_{LATER_FROM:026d}", "order": f"o-{LATER_FROM:026d}"}
 
 def naive(at: datetime) -> datetime:
     """The store's form: naive UTC."""
-    return at.astimezone(timezone.utc).replace(tzinfo=None)
+    return at.astimezone(UTC).replace(tzinfo=None)
 
 
 ROWS = """
@@ -98,8 +99,9 @@ class Rows:
         self.engine = engine
         self.later: int | None = None
 
-    def arrange(self, due: int, later: int, *, first_due: datetime | None = None,
-                step: timedelta = timedelta(0)) -> None:
+    def arrange(
+        self, due: int, later: int, *, first_due: datetime | None = None, step: timedelta = timedelta(0)
+    ) -> None:
         """Due rows 1..due fall due from first_due (default: all at T0 + 48 h), one every step."""
         first_due = first_due or T0 + timedelta(hours=48)
         with self.engine.begin() as conn:
@@ -135,8 +137,13 @@ def _child(target: Callable[..., None], index: int, ready: Any, args: tuple[Any,
     target(index, ready, *args)
 
 
-def timed_processes(target: Callable[..., None], workers: int, *args: Any,
-                    until: Callable[[], None] | None = None, timeout: float = 3600.0) -> float:
+def timed_processes(
+    target: Callable[..., None],
+    workers: int,
+    *args: Any,
+    until: Callable[[], None] | None = None,
+    timeout: float = 3600.0,
+) -> float:
     """Run target(index, ready, *args) in `workers` processes; each connects, then waits on
     `ready`. Seconds from all being ready to all having exited; `until`, if given, runs in
     between (to tell workers that run until stopped when to stop)."""
@@ -187,7 +194,7 @@ def record_due(engine: sa.Engine, select: str) -> None:
 
 def lateness(engine: sa.Engine) -> dict[str, float]:
     with engine.connect() as conn:
-        n, done, p50, p99, worst = conn.execute(sa.text(LATENESS), {"now": naive(datetime.now(timezone.utc))}).one()
+        n, done, p50, p99, worst = conn.execute(sa.text(LATENESS), {"now": naive(datetime.now(UTC))}).one()
     return {"n": n, "fired": done, "p50": float(p50 or 0), "p99": float(p99 or 0), "max": float(worst or 0)}
 
 

@@ -10,9 +10,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 import httpx
 import sqlalchemy as sa
@@ -99,10 +100,27 @@ def serve(schema: str, workers: int, log: Path) -> Iterator[Server]:
     """`aftersales serve --workers N --no-worker` on `schema`, on a loopback port; its base URL.
     The deadline worker is off: a benchmark of the API must not be shared with firings."""
     port = _free_port()
-    env = {**os.environ, "AFTERSALES_DATABASE_URL": schema_url(schema), "AFTERSALES_JWT_SECRET": SECRET,
-           "AFTERSALES_DATA_DIR": str(Path("/tmp") / f"{schema}-data"), "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
-    cmd = [sys.executable, "-m", "aftersales.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-           "--workers", str(workers), "--no-worker", "--no-access-log"]
+    env = {
+        **os.environ,
+        "AFTERSALES_DATABASE_URL": schema_url(schema),
+        "AFTERSALES_JWT_SECRET": SECRET,
+        "AFTERSALES_DATA_DIR": str(Path("/tmp") / f"{schema}-data"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "aftersales.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-worker",
+        "--no-access-log",
+    ]
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"

@@ -37,34 +37,49 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _http import Connection  # noqa: E402
-from _common import (BASE, SECRET, Server, auth, cpu_seconds, fresh_schema, machine_load, schema_url,  # noqa: E402
-                     serve, summary_ms)
-
-from aftersales.config import Settings  # noqa: E402
-from aftersales.runtime import Runtime  # noqa: E402
-from aftersales.services import orders  # noqa: E402
-from aftersales.services.context import Actor  # noqa: E402
-from aftersales.store import tables  # noqa: E402
+from _common import BASE, SECRET, Server, auth, cpu_seconds, fresh_schema, machine_load, schema_url, serve, summary_ms
+from _http import Connection
+from aftersales.config import Settings
+from aftersales.runtime import Runtime
+from aftersales.services import orders
+from aftersales.services.context import Actor
+from aftersales.store import tables
 
 SCHEMA = "aftersales_bench_api"
 PGBENCH_DB = "aftersales_bench_pgbench"
 MERCHANTS, BUYERS = 50, 5000
-ORDER = {"buyer_id": "b-0", "merchant_id": "m-0", "payment_method": "online", "currency": "CNY",
-         "shipping_fee": 1000, "items": [{"sku": "tea-250g", "title": "西湖龙井 250g", "quantity": 2, "unit_price": 9900}]}
+ORDER = {
+    "buyer_id": "b-0",
+    "merchant_id": "m-0",
+    "payment_method": "online",
+    "currency": "CNY",
+    "shipping_fee": 1000,
+    "items": [{"sku": "tea-250g", "title": "西湖龙井 250g", "quantity": 2, "unit_price": 9900}],
+}
 # Copies of the template order: every column as the services wrote it, but for who and which.
-CHANGED = {"id": "'o-' || g", "buyer_id": "'b-' || (g % :buyers)", "merchant_id": "'m-' || (g % :merchants)",
-           "tracking_number": "'SF-' || g"}
+CHANGED = {
+    "id": "'o-' || g",
+    "buyer_id": "'b-' || (g % :buyers)",
+    "merchant_id": "'m-' || (g % :merchants)",
+    "tracking_number": "'SF-' || g",
+}
 COLUMNS = [c.name for c in tables.orders.c]
-CLONE = (f"INSERT INTO orders ({', '.join(COLUMNS)}) SELECT {', '.join(CHANGED.get(c, c) for c in COLUMNS)} "
-         "FROM orders, generate_series(1, :n) g WHERE id = 'o-template'")
+CLONE = (
+    f"INSERT INTO orders ({', '.join(COLUMNS)}) SELECT {', '.join(CHANGED.get(c, c) for c in COLUMNS)} "
+    "FROM orders, generate_series(1, :n) g WHERE id = 'o-template'"
+)
 
 
 def seed(n: int) -> None:
     """`n` delivered orders: one through the real services, the rest copies of its row."""
     engine = fresh_schema(SCHEMA)
-    settings = Settings(data_dir=Path(f"/tmp/{SCHEMA}-data"), database_url=schema_url(SCHEMA), jwt_secret=SECRET,
-                        simulated_clock=False, demo=False)
+    settings = Settings(
+        data_dir=Path(f"/tmp/{SCHEMA}-data"),
+        database_url=schema_url(SCHEMA),
+        jwt_secret=SECRET,
+        simulated_clock=False,
+        demo=False,
+    )
     runtime = Runtime.build(settings, engine=engine)
     market = Actor("integration", "marketplace")
     with runtime.uow() as uow:
@@ -83,7 +98,7 @@ def seed(n: int) -> None:
 class Load:
     """Virtual users sharing the order supply, the counters and (when paced) a schedule."""
 
-    def __init__(self, base: str, order_ids: "itertools.count[int]", n_orders: int) -> None:
+    def __init__(self, base: str, order_ids: itertools.count[int], n_orders: int) -> None:
         self.base, self.order_ids, self.n_orders = base, order_ids, n_orders
         self.latencies: dict[str, list[float]] = {}
         self.errors: list[str] = []
@@ -99,8 +114,18 @@ class Load:
             self.buyer_headers[buyer_id] = auth("buyer", buyer_id)
         return self.buyer_headers[buyer_id]
 
-    async def call(self, client: Connection, kind: str, method: str, path: str, headers: dict[str, str],
-                   body: dict[str, Any] | None, expect: int, stop_at: float, start_at: float) -> dict[str, Any] | None:
+    async def call(
+        self,
+        client: Connection,
+        kind: str,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: dict[str, Any] | None,
+        expect: int,
+        stop_at: float,
+        start_at: float,
+    ) -> dict[str, Any] | None:
         if self.rate is not None:  # paced: each request has a slot; latency counts from it
             slot = start_at + next(self.slots) / self.rate
             if slot >= stop_at:
@@ -135,18 +160,44 @@ class Load:
                 return
             buyer, merchant = self.buyer(f"b-{g % BUYERS}"), self.merchant_headers[f"m-{g % MERCHANTS}"]
             steps = [
-                ("file", "POST", "/v1/after-sales", buyer, {"order_id": f"o-{g}", "type": "return_refund",
-                                                            "reason": "quality_problem", "description": "茶叶受潮结块"}, 201),
+                (
+                    "file",
+                    "POST",
+                    "/v1/after-sales",
+                    buyer,
+                    {
+                        "order_id": f"o-{g}",
+                        "type": "return_refund",
+                        "reason": "quality_problem",
+                        "description": "茶叶受潮结块",
+                    },
+                    201,
+                ),
                 ("read_case", "GET", "/v1/after-sales/{id}", buyer, None, 200),
-                ("approve", "POST", "/v1/after-sales/{id}/approve", merchant, {"return_address": "杭州市西湖区龙井路 18 号"}, 200),
+                (
+                    "approve",
+                    "POST",
+                    "/v1/after-sales/{id}/approve",
+                    merchant,
+                    {"return_address": "杭州市西湖区龙井路 18 号"},
+                    200,
+                ),
                 ("merchant_queue", "GET", "/v1/after-sales?status=awaiting_return&limit=20", merchant, None, 200),
-                ("ship_return", "POST", "/v1/after-sales/{id}/ship-return", buyer, {"carrier": "ZTO", "tracking_number": f"ZT{g}"}, 200),
+                (
+                    "ship_return",
+                    "POST",
+                    "/v1/after-sales/{id}/ship-return",
+                    buyer,
+                    {"carrier": "ZTO", "tracking_number": f"ZT{g}"},
+                    200,
+                ),
                 ("confirm", "POST", "/v1/after-sales/{id}/confirm-receipt", merchant, None, 200),
             ]
             case_id = ""
             for kind, method, path, headers, body, expect in steps:
-                out = await self.call(client, kind, method, path.format(id=case_id), headers, body, expect,
-                                      stop_at, start_at)
+                out = await self.call(
+                    client, kind, method, path.format(id=case_id), headers, body, expect, stop_at, start_at
+                )
                 if out is None:
                     break
                 case_id = case_id or json.loads(out)["id"]
@@ -158,8 +209,14 @@ class Load:
         return time.perf_counter() - start
 
 
-def measure(server: Server, order_ids: "itertools.count[int]", n_orders: int, clients: int, seconds: float,
-            rate: float | None = None) -> dict[str, Any]:
+def measure(
+    server: Server,
+    order_ids: itertools.count[int],
+    n_orders: int,
+    clients: int,
+    seconds: float,
+    rate: float | None = None,
+) -> dict[str, Any]:
     load = Load(server.base, order_ids, n_orders)
     load.rate = rate
     server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
@@ -167,10 +224,17 @@ def measure(server: Server, order_ids: "itertools.count[int]", n_orders: int, cl
     server_cpu, client_cpu = cpu_seconds(server.pid) - server_cpu, time.process_time() - client_cpu
     every = [x for values in load.latencies.values() for x in values]
     done = max(load.done, 1)
-    return {"clients": clients, "actions": load.done, "per_s": load.done / elapsed, **summary_ms(every),
-            "server_cpu_ms": 1000 * server_cpu / done, "client_cpu_ms": 1000 * client_cpu / done,
-            "errors": len(load.errors), "first_error": load.errors[0] if load.errors else None,
-            "by_kind": {k: summary_ms(v) for k, v in sorted(load.latencies.items())}}
+    return {
+        "clients": clients,
+        "actions": load.done,
+        "per_s": load.done / elapsed,
+        **summary_ms(every),
+        "server_cpu_ms": 1000 * server_cpu / done,
+        "client_cpu_ms": 1000 * client_cpu / done,
+        "errors": len(load.errors),
+        "first_error": load.errors[0] if load.errors else None,
+        "by_kind": {k: summary_ms(v) for k, v in sorted(load.latencies.items())},
+    }
 
 
 def _pgbench_args() -> list[str]:
@@ -192,13 +256,29 @@ def pgbench_init(scale: int) -> None:
         if not exists:
             conn.execute(sa.text(f"CREATE DATABASE {PGBENCH_DB}"))
     admin.dispose()
-    subprocess.run([pgbench_binary(), *_pgbench_args(), "-i", "-q", "-s", str(scale), PGBENCH_DB], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [pgbench_binary(), *_pgbench_args(), "-i", "-q", "-s", str(scale), PGBENCH_DB], check=True, capture_output=True
+    )
 
 
 def pgbench_tps(clients: int, seconds: int) -> float:
-    out = subprocess.run([pgbench_binary(), *_pgbench_args(), "-n", "-c", str(clients), "-j", str(min(clients, 2)),
-                          "-T", str(seconds), PGBENCH_DB], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [
+            pgbench_binary(),
+            *_pgbench_args(),
+            "-n",
+            "-c",
+            str(clients),
+            "-j",
+            str(min(clients, 2)),
+            "-T",
+            str(seconds),
+            PGBENCH_DB,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
     if not match:
         raise RuntimeError(f"no tps in pgbench output:\n{out}")
@@ -221,42 +301,60 @@ def main() -> None:
     started = time.perf_counter()
     seed(args.orders)
     pgbench_init(max(levels))
-    print(f"seeded {args.orders} delivered orders and pgbench scale {max(levels)} in "
-          f"{time.perf_counter() - started:.1f}s")
+    print(
+        f"seeded {args.orders} delivered orders and pgbench scale {max(levels)} in {time.perf_counter() - started:.1f}s"
+    )
 
     results, tps = [], {}
     order_ids = itertools.count(1)
     with serve(SCHEMA, args.workers, Path(f"/tmp/{SCHEMA}-serve.log")) as server:
         measure(server, order_ids, args.orders, 4, 2)  # warm-up: connections, caches; not reported
-        print(f"aftersales serve --workers {args.workers} (PostgreSQL), mix of 6 actions per case; each level "
-              f"followed at once by pgbench TPC-B-like (scale {max(levels)}), so both see the same machine:")
+        print(
+            f"aftersales serve --workers {args.workers} (PostgreSQL), mix of 6 actions per case; each level "
+            f"followed at once by pgbench TPC-B-like (scale {max(levels)}), so both see the same machine:"
+        )
         for clients in levels:
             r = measure(server, order_ids, args.orders, clients, args.seconds)
             results.append(r)
             tps[clients] = pgbench_tps(clients, max(1, round(args.seconds)))  # the server idles meanwhile
-            print(f"  {clients:3d} clients: {r['per_s']:8,.0f} actions/s  p50 {r['p50']:6.1f} ms  "
-                  f"p95 {r['p95']:6.1f} ms  p99 {r['p99']:6.1f} ms  errors {r['errors']}  "
-                  f"CPU/action: server {r['server_cpu_ms']:.1f} ms, load generator {r['client_cpu_ms']:.1f} ms  "
-                  f"| pgbench {tps[clients]:8,.0f} tps ({r['per_s'] / tps[clients]:.3f}x)"
-                  + (f"  (first error: {r['first_error']})" if r["errors"] else ""))
+            print(
+                f"  {clients:3d} clients: {r['per_s']:8,.0f} actions/s  p50 {r['p50']:6.1f} ms  "
+                f"p95 {r['p95']:6.1f} ms  p99 {r['p99']:6.1f} ms  errors {r['errors']}  "
+                f"CPU/action: server {r['server_cpu_ms']:.1f} ms, load generator {r['client_cpu_ms']:.1f} ms  "
+                f"| pgbench {tps[clients]:8,.0f} tps ({r['per_s'] / tps[clients]:.3f}x)"
+                + (f"  (first error: {r['first_error']})" if r["errors"] else "")
+            )
         peak = max(results, key=lambda r: r["per_s"])
         half = measure(server, order_ids, args.orders, max(levels), args.seconds, rate=peak["per_s"] / 2)
-        print(f"  paced at half the peak ({peak['per_s'] / 2:,.0f}/s, {max(levels)} clients): "
-              f"{half['per_s']:,.0f} actions/s  p50 {half['p50']:.1f} ms  p95 {half['p95']:.1f} ms  "
-              f"p99 {half['p99']:.1f} ms  errors {half['errors']}")
-        print("  by action at half the peak (p50/p95/p99 ms): " + ", ".join(
-            f"{k} {v['p50']}/{v['p95']}/{v['p99']}" for k, v in half["by_kind"].items()))
+        print(
+            f"  paced at half the peak ({peak['per_s'] / 2:,.0f}/s, {max(levels)} clients): "
+            f"{half['per_s']:,.0f} actions/s  p50 {half['p50']:.1f} ms  p95 {half['p95']:.1f} ms  "
+            f"p99 {half['p99']:.1f} ms  errors {half['errors']}"
+        )
+        print(
+            "  by action at half the peak (p50/p95/p99 ms): "
+            + ", ".join(f"{k} {v['p50']}/{v['p95']}/{v['p99']}" for k, v in half["by_kind"].items())
+        )
     print(f"machine after: {machine_load()}")
 
     peak_tps = max(tps.values())
     ratios = {f"c{r['clients']}_vs_pgbench": round(r["per_s"] / tps[r["clients"]], 4) for r in results}
-    print(json.dumps({
-        "benchmark": "api", "workers": args.workers, "peak_actions_per_s": round(peak["per_s"]),
-        "pgbench_peak_tps": round(peak_tps), "peak_vs_pgbench_peak": round(peak["per_s"] / peak_tps, 4),
-        **ratios, "p99_ms_at_half_peak": half["p99"], "p99_target_ms": 50,
-        "server_cpu_ms_per_action": round(peak["server_cpu_ms"], 2),
-        "errors": sum(r["errors"] for r in results) + half["errors"],
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "api",
+                "workers": args.workers,
+                "peak_actions_per_s": round(peak["per_s"]),
+                "pgbench_peak_tps": round(peak_tps),
+                "peak_vs_pgbench_peak": round(peak["per_s"] / peak_tps, 4),
+                **ratios,
+                "p99_ms_at_half_peak": half["p99"],
+                "p99_target_ms": 50,
+                "server_cpu_ms_per_action": round(peak["server_cpu_ms"], 2),
+                "errors": sum(r["errors"] for r in results) + half["errors"],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -25,15 +25,28 @@ import argparse
 import asyncio
 import json
 import multiprocessing as mp
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import sqlalchemy as sa
 
 import _baselines as baselines
-from _baselines_common import (BASE, BOUNDARY, FIRE_AT, SCHEMA, URL, Rows, held_snapshot, lateness, naive,
-                               record_due, timed_processes, wait_until)
+from _baselines_common import (
+    BASE,
+    BOUNDARY,
+    FIRE_AT,
+    SCHEMA,
+    URL,
+    Rows,
+    held_snapshot,
+    lateness,
+    naive,
+    record_due,
+    timed_processes,
+    wait_until,
+)
 from _baselines_common import fired as count_fired
 from aftersales.config import Settings
 from aftersales.domain.clock import Clock, ManualClock, SystemClock
@@ -44,8 +57,9 @@ from aftersales.worker.engine import DeadlineEngine
 
 
 def _deadline_engine(index: int, batch: int | None, clock: Clock) -> DeadlineEngine:
-    settings = Settings(data_dir=Path("/tmp/aftersales-bench"), database_url=URL, jwt_secret="x" * 32,
-                        simulated_clock=False, demo=False)
+    settings = Settings(
+        data_dir=Path("/tmp/aftersales-bench"), database_url=URL, jwt_secret="x" * 32, simulated_clock=False, demo=False
+    )
     runtime = Runtime.build(settings, clock=clock)
     sized = {"batch_size": batch} if batch else {}  # else the engine's own default
     return DeadlineEngine(runtime.engine, runtime.env, f"bench-{index}", **sized)
@@ -84,8 +98,10 @@ class Bench:
 
     def engine_run(self, k: int, label: str = "", later: int | None = None) -> float:
         self.rows.arrange(self.n, self.m if later is None else later)
-        return self.rate(f"engine, {k} worker(s), batch {self.batch or 'default'}{label}",
-                         lambda: timed_processes(_engine_worker, k, self.batch))
+        return self.rate(
+            f"engine, {k} worker(s), batch {self.batch or 'default'}{label}",
+            lambda: timed_processes(_engine_worker, k, self.batch),
+        )
 
     def pgqueuer(self, k: int, label: str = "") -> float:
         self.rows.arrange(self.n, self.m)
@@ -107,22 +123,37 @@ class Bench:
         count = max(100, int(rate * seconds))
         far = FIRE_AT + timedelta(days=3650)
         self.rows.arrange(count, self.m, first_due=far, step=timedelta(seconds=1 / rate))
-        record_due(self.engine, "SELECT subject_id, due_at FROM deadlines WHERE subject_kind = 'after_sale' "
-                                f"AND subject_id < '{BOUNDARY['case']}' AND action = 'auto_approve'")
+        record_due(
+            self.engine,
+            "SELECT subject_id, due_at FROM deadlines WHERE subject_kind = 'after_sale' "
+            f"AND subject_id < '{BOUNDARY['case']}' AND action = 'auto_approve'",
+        )
         # Arranged far ahead, then moved onto the real clock in one go, `lead` seconds ahead.
-        shift = naive(datetime.now(timezone.utc) + timedelta(seconds=lead)) - naive(far)
+        shift = naive(datetime.now(UTC) + timedelta(seconds=lead)) - naive(far)
         with self.engine.begin() as conn:
             params = {"shift": shift, "b": BOUNDARY["case"]}
-            conn.execute(sa.text("UPDATE deadlines SET due_at = due_at + :shift "
-                                 "WHERE subject_kind = 'after_sale' AND subject_id < :b"), params)
-            conn.execute(sa.text("UPDATE after_sales SET deadline_due_at = deadline_due_at + :shift WHERE id < :b"),
-                         params)
+            conn.execute(
+                sa.text(
+                    "UPDATE deadlines SET due_at = due_at + :shift "
+                    "WHERE subject_kind = 'after_sale' AND subject_id < :b"
+                ),
+                params,
+            )
+            conn.execute(
+                sa.text("UPDATE after_sales SET deadline_due_at = deadline_due_at + :shift WHERE id < :b"), params
+            )
             conn.execute(sa.text("UPDATE bench_due SET due_at = due_at + :shift"), params)
         self.rows.vacuum("deadlines, after_sales")
         headroom = self._headroom()
         stop = mp.Event()
-        timed_processes(_engine_live_worker, k, self.batch, stop, self.poll,
-                        until=lambda: self._until_fired(count, lead + count / rate, stop.set))
+        timed_processes(
+            _engine_live_worker,
+            k,
+            self.batch,
+            stop,
+            self.poll,
+            until=lambda: self._until_fired(count, lead + count / rate, stop.set),
+        )
         return self._report_lateness(f"engine, {k} worker(s), poll {self.poll}s", rate, headroom)
 
     def pgqueuer_lateness(self, k: int, rate: float, seconds: float, lead: float) -> dict[str, float]:
@@ -136,8 +167,9 @@ class Bench:
     def _headroom(self) -> float:
         """Seconds left before the first deadline falls due, as the workers are about to start."""
         with self.engine.connect() as conn:
-            return conn.execute(sa.text("SELECT extract(epoch FROM min(due_at) - (now() AT TIME ZONE 'UTC')) "
-                                        "FROM bench_due")).scalar_one()
+            return conn.execute(
+                sa.text("SELECT extract(epoch FROM min(due_at) - (now() AT TIME ZONE 'UTC')) FROM bench_due")
+            ).scalar_one()
 
     def _until_fired(self, count: int, expected_seconds: float, then: Callable[[], None]) -> None:
         wait_until(lambda: count_fired(self.engine) >= count, timeout=expected_seconds * 3 + 30)
@@ -146,25 +178,33 @@ class Bench:
     def _report_lateness(self, label: str, rate: float, headroom: float) -> dict[str, float]:
         late = lateness(self.engine)
         warning = " (WARNING: workers started late, lateness overstated)" if headroom < 1 else ""
-        print(f"lateness at {rate:,.0f} due/s, {label}: {late['fired']} of {late['n']} fired, "
-              f"p50 {late['p50'] * 1000:.0f} ms, p99 {late['p99'] * 1000:.0f} ms, max {late['max'] * 1000:.0f} ms; "
-              f"first due {headroom:.1f}s after arranging{warning}", flush=True)
+        print(
+            f"lateness at {rate:,.0f} due/s, {label}: {late['fired']} of {late['n']} fired, "
+            f"p50 {late['p50'] * 1000:.0f} ms, p99 {late['p99'] * 1000:.0f} ms, max {late['max'] * 1000:.0f} ms; "
+            f"first due {headroom:.1f}s after arranging{warning}",
+            flush=True,
+        )
         return late
 
 
 def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", type=int, default=1_000_000, help="due deadlines")
-    parser.add_argument("-m", "--not-due", dest="m", type=int, default=10_000_000,
-                        help="not-yet-due deadlines beside them")
+    parser.add_argument(
+        "-m", "--not-due", dest="m", type=int, default=10_000_000, help="not-yet-due deadlines beside them"
+    )
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--batch", type=int, help="the engine's batch size (default: its own)")
     parser.add_argument("--poll", type=float, default=0.1, help="the engine's poll interval in the lateness run")
     parser.add_argument("--lateness-seconds", type=float, default=60.0, help="how long deadlines keep falling due")
-    parser.add_argument("--queue-n", type=int,
-                        help="jobs the queue baselines fire: the first of the N (default 100 000, at most N)")
-    parser.add_argument("--quick", action="store_true", help="-n 20000 -m 0 --queue-n 2000, the not-yet-due "
-                                                             "scenario with 200 000, lateness over 6 s")
+    parser.add_argument(
+        "--queue-n", type=int, help="jobs the queue baselines fire: the first of the N (default 100 000, at most N)"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="-n 20000 -m 0 --queue-n 2000, the not-yet-due scenario with 200 000, lateness over 6 s",
+    )
     args = parser.parse_args()
     # The queues spend a job, and commits, per deadline: at a few hundred a second they fire the
     # first of the same rows only (100 000, or 2 000 in the quick run), or the run takes hours.
@@ -198,8 +238,11 @@ def throughput(bench: Bench, ks: list[int], report: dict[str, Any]) -> dict[int,
         report[f"engine_{k}w_vs_sql_batch"] = round(rates[k] / sql[k], 4)
         report[f"engine_{k}w_vs_pgqueuer"] = round(rates[k] / pgq[k], 4)
         report[f"engine_{k}w_vs_procrastinate"] = round(rates[k] / proc[k], 4)
-        print(f"K={k}: engine {rates[k]:,.0f}/s = {rates[k] / sql[k]:.3f}x the SQL batch, "
-              f"{rates[k] / pgq[k]:.2f}x PgQueuer, {rates[k] / proc[k]:.2f}x procrastinate", flush=True)
+        print(
+            f"K={k}: engine {rates[k]:,.0f}/s = {rates[k] / sql[k]:.3f}x the SQL batch, "
+            f"{rates[k] / pgq[k]:.2f}x PgQueuer, {rates[k] / proc[k]:.2f}x procrastinate",
+            flush=True,
+        )
     for name, runs in (("sql_batch", sql), ("engine", rates), ("pgqueuer", pgq), ("procrastinate", proc)):
         report[f"{name}_per_s"] = {k: round(r) for k, r in runs.items()}
     # Best against best too: a run slowed by someone else's load flatters whoever it is compared with.
@@ -221,14 +264,20 @@ def lateness_scenario(bench: Bench, k: int, engine_peak: float, seconds: float, 
     engine's half may be more than PgQueuer can take at all."""
     half, half_pgq = engine_peak / 2, report["pgqueuer_per_s"][k] / 2
     lead = 3.0 + bench.m / 1_000_000  # vacuuming among many rows takes a while
-    late = {"engine": bench.engine_lateness(k, half, seconds, lead),
-            "pgqueuer": bench.pgqueuer_lateness(k, half, seconds, lead),
-            "pgqueuer_at_its_half": bench.pgqueuer_lateness(k, half_pgq, seconds, lead)}
-    report.update(lateness_due_per_s=round(half), lateness_pgqueuer_own_half_due_per_s=round(half_pgq),
-                  **{f"lateness_{who}_ms": {q: round(x[q] * 1000) for q in ("p50", "p99")} for who, x in late.items()})
+    late = {
+        "engine": bench.engine_lateness(k, half, seconds, lead),
+        "pgqueuer": bench.pgqueuer_lateness(k, half, seconds, lead),
+        "pgqueuer_at_its_half": bench.pgqueuer_lateness(k, half_pgq, seconds, lead),
+    }
+    report.update(
+        lateness_due_per_s=round(half),
+        lateness_pgqueuer_own_half_due_per_s=round(half_pgq),
+        **{f"lateness_{who}_ms": {q: round(x[q] * 1000) for q in ("p50", "p99")} for who, x in late.items()},
+    )
     report["lateness_p99_engine_vs_pgqueuer"] = round(late["engine"]["p99"] / late["pgqueuer"]["p99"], 4)
     report["lateness_p99_engine_vs_pgqueuer_at_its_half"] = round(
-        late["engine"]["p99"] / late["pgqueuer_at_its_half"]["p99"], 4)
+        late["engine"]["p99"] / late["pgqueuer_at_its_half"]["p99"], 4
+    )
 
 
 def not_due_scenario(bench: Bench, k: int, not_due: int, report: dict[str, Any]) -> None:
@@ -241,10 +290,18 @@ def not_due_scenario(bench: Bench, k: int, not_due: int, report: dict[str, Any])
 def main() -> None:
     args = _args()
     bench = _bench(args)
-    print(f"deadlines: {args.n:,} due among {args.m:,} not yet due (queue baselines: the first "
-          f"{args.queue_n:,}); workers {args.ks}", flush=True)
-    report: dict[str, Any] = {"benchmark": "deadlines", "n": args.n, "m": args.m, "queue_n": args.queue_n,
-                              "batch": args.batch}
+    print(
+        f"deadlines: {args.n:,} due among {args.m:,} not yet due (queue baselines: the first "
+        f"{args.queue_n:,}); workers {args.ks}",
+        flush=True,
+    )
+    report: dict[str, Any] = {
+        "benchmark": "deadlines",
+        "n": args.n,
+        "m": args.m,
+        "queue_n": args.queue_n,
+        "batch": args.batch,
+    }
     rates = throughput(bench, args.ks, report)
     # The scenarios run at the engine's best K, each comparing runs made back to back.
     best = report["best_k"] = max(args.ks, key=lambda k: rates[k])

@@ -20,52 +20,74 @@ import json
 import random
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import auth, fresh_schema, machine_load, schema_url, serve, summary_ms  # noqa: E402
-
-from aftersales.domain.ids import new_id  # noqa: E402
-from aftersales.services import cases, disputes  # noqa: E402
-from aftersales.services.context import Actor, scope  # noqa: E402
-from aftersales.services.pages import encode, page  # noqa: E402
-from aftersales.store import tables as t  # noqa: E402
-from aftersales.store.unit_of_work import UnitOfWork  # noqa: E402
-from aftersales.store import migrate  # noqa: E402
-from aftersales.store.database import create_engine  # noqa: E402
+from _common import auth, fresh_schema, machine_load, schema_url, serve, summary_ms
+from aftersales.domain.ids import new_id
+from aftersales.services import cases, disputes
+from aftersales.services.context import Actor, scope
+from aftersales.services.pages import encode, page
+from aftersales.store import migrate
+from aftersales.store import tables as t
+from aftersales.store.database import create_engine
+from aftersales.store.unit_of_work import UnitOfWork
 
 SCHEMA = "aftersales_bench_scale"
 MERCHANTS, BUYERS, AGENTS = 20_000, 2_000_000, 40
 HISTORY_DAYS, LIVE_DAYS = 730, 20
 ITEMS = '[{"sku": "tea-250g", "title": "西湖龙井 250g", "quantity": 2, "unit_price": 9900}]'
-LIVE = [("pending_merchant", 0.30), ("awaiting_return", 0.20), ("return_shipped", 0.15), ("rejected", 0.05),
-        ("in_intervention", 0.05), ("refunded", 0.20), ("closed", 0.05)]
+LIVE = [
+    ("pending_merchant", 0.30),
+    ("awaiting_return", 0.20),
+    ("return_shipped", 0.15),
+    ("rejected", 0.05),
+    ("in_intervention", 0.05),
+    ("refunded", 0.20),
+    ("closed", 0.05),
+]
 DONE = [("refunded", 0.72), ("closed", 0.22), ("completed", 0.03), ("in_intervention", 0.03)]
-EVENTS = {"pending_merchant": ["file"], "awaiting_return": ["file", "approve"],
-          "return_shipped": ["file", "approve", "ship_return"], "rejected": ["file", "reject"],
-          "in_intervention": ["file", "reject", "escalate"], "closed": ["file", "withdraw"],
-          "refunded": ["file", "approve", "ship_return", "confirm_receipt"],
-          "completed": ["file", "approve", "ship_return", "confirm_receipt", "confirm_exchange"],
-          "ruled": ["file", "reject", "escalate", "platform_refund"]}  # refunded by a platform ruling
+EVENTS = {
+    "pending_merchant": ["file"],
+    "awaiting_return": ["file", "approve"],
+    "return_shipped": ["file", "approve", "ship_return"],
+    "rejected": ["file", "reject"],
+    "in_intervention": ["file", "reject", "escalate"],
+    "closed": ["file", "withdraw"],
+    "refunded": ["file", "approve", "ship_return", "confirm_receipt"],
+    "completed": ["file", "approve", "ship_return", "confirm_receipt", "confirm_exchange"],
+    "ruled": ["file", "reject", "escalate", "platform_refund"],
+}  # refunded by a platform ruling
 ROLES = {"approve": "merchant", "reject": "merchant", "confirm_receipt": "merchant", "platform_refund": "agent"}
-TIMERS = {"pending_merchant": ("auto_approve", 2), "awaiting_return": ("auto_close", 7),
-          "return_shipped": ("auto_confirm_receipt", 10), "rejected": ("auto_close", 7),
-          "in_intervention": ("ruling_overdue", 3)}
-ORDER_COLS = ("id, buyer_id, merchant_id, payment_method, currency, shipping_fee, items, goods_total, status, policy, "
-              "paid_amount, refunded_amount, open_case_id, carrier, tracking_number, paid_at, shipped_at, "
-              "delivered_at, completed_at, extra, version, created_at, updated_at")
-CASE_COLS = ("id, order_id, buyer_id, merchant_id, payment_method, type, reason, amount, currency, status, policy, "
-             "description, evidence, deadline_action, deadline_due_at, return_address, return_carrier, "
-             "return_tracking, dispute_id, closed_at, extra, version, created_at, updated_at")
-DISPUTE_COLS = ("id, after_sale_id, order_id, buyer_id, merchant_id, kind, status, policy, opened_by, reason, "
-                "statements, assignee, ruling_due_at, sla_breached, evidence_due, outcome, amount, liable_party, "
-                "extra, version, created_at, updated_at")
+TIMERS = {
+    "pending_merchant": ("auto_approve", 2),
+    "awaiting_return": ("auto_close", 7),
+    "return_shipped": ("auto_confirm_receipt", 10),
+    "rejected": ("auto_close", 7),
+    "in_intervention": ("ruling_overdue", 3),
+}
+ORDER_COLS = (
+    "id, buyer_id, merchant_id, payment_method, currency, shipping_fee, items, goods_total, status, policy, "
+    "paid_amount, refunded_amount, open_case_id, carrier, tracking_number, paid_at, shipped_at, "
+    "delivered_at, completed_at, extra, version, created_at, updated_at"
+)
+CASE_COLS = (
+    "id, order_id, buyer_id, merchant_id, payment_method, type, reason, amount, currency, status, policy, "
+    "description, evidence, deadline_action, deadline_due_at, return_address, return_carrier, "
+    "return_tracking, dispute_id, closed_at, extra, version, created_at, updated_at"
+)
+DISPUTE_COLS = (
+    "id, after_sale_id, order_id, buyer_id, merchant_id, kind, status, policy, opened_by, reason, "
+    "statements, assignee, ruling_due_at, sla_breached, evidence_due, outcome, amount, liable_party, "
+    "extra, version, created_at, updated_at"
+)
 EVENT_COLS = "subject_kind, subject_id, action, actor_role, actor_id, at, before, after, data"
 DEADLINE_COLS = "subject_kind, subject_id, action, due_at, armed_version, created_at"
 TABLES = ("orders", "after_sales", "disputes", "events", "deadlines")
@@ -83,7 +105,7 @@ def _pick(rng: random.Random, table: list[tuple[str, float]]) -> str:
 def generate(n: int, now: datetime, seed: int = 7) -> Iterator[tuple[str, tuple[Any, ...]]]:
     """(table, row) for n cases in creation order, with their orders, events, deadlines, disputes."""
     rng = random.Random(seed)
-    now = now.astimezone(timezone.utc).replace(tzinfo=None)  # the columns hold naive UTC (store/types.py)
+    now = now.astimezone(UTC).replace(tzinfo=None)  # the columns hold naive UTC (store/types.py)
     start = now - timedelta(days=HISTORY_DAYS)
     step = timedelta(days=HISTORY_DAYS) / n
     for g in range(n):
@@ -98,46 +120,136 @@ def generate(n: int, now: datetime, seed: int = 7) -> Iterator[tuple[str, tuple[
             disputed = rng.choice(("applied", "open", "under_review")) if status == "in_intervention" else None
         merchant = f"m-{int(MERCHANTS * rng.random() ** 3)}"
         buyer = f"b-{rng.randrange(BUYERS)}"
-        case_type = "refund_only" if status in ("pending_merchant", "rejected") and rng.random() < 0.4 else (
-            "exchange" if status == "completed" else "return_refund")
-        order_id, case_id = f"o-{g}", new_id("as", at.replace(tzinfo=timezone.utc))
+        case_type = (
+            "refund_only"
+            if status in ("pending_merchant", "rejected") and rng.random() < 0.4
+            else ("exchange" if status == "completed" else "return_refund")
+        )
+        order_id, case_id = f"o-{g}", new_id("as", at.replace(tzinfo=UTC))
         ordered = at - timedelta(days=rng.uniform(3, 12))
         terminal = status in ("refunded", "closed", "completed")
-        yield "orders", (order_id, buyer, merchant, "online", "CNY", 1000, ITEMS, 19800, "delivered", "douyin@1",
-                         20800, 19800 if status == "refunded" else 0, None if terminal else case_id, "SF", f"SF{g}",
-                         ordered, ordered + timedelta(days=1), ordered + timedelta(days=3), None, "{}", 5,
-                         ordered, at)
+        yield (
+            "orders",
+            (
+                order_id,
+                buyer,
+                merchant,
+                "online",
+                "CNY",
+                1000,
+                ITEMS,
+                19800,
+                "delivered",
+                "douyin@1",
+                20800,
+                19800 if status == "refunded" else 0,
+                None if terminal else case_id,
+                "SF",
+                f"SF{g}",
+                ordered,
+                ordered + timedelta(days=1),
+                ordered + timedelta(days=3),
+                None,
+                "{}",
+                5,
+                ordered,
+                at,
+            ),
+        )
         timer = TIMERS.get(status)
         due = at + timedelta(days=timer[1]) if timer else None
-        dispute_id = new_id("dp", at.replace(tzinfo=timezone.utc)) if disputed else None
+        dispute_id = new_id("dp", at.replace(tzinfo=UTC)) if disputed else None
         actions = EVENTS[path]
         returned = "ship_return" in actions
-        yield "after_sales", (case_id, order_id, buyer, merchant, "online", case_type, "quality_problem", 19800,
-                              "CNY", status, "douyin@1", "茶叶受潮结块", "[]", timer and timer[0], due,
-                              "杭州市西湖区龙井路 18 号" if "approve" in actions else None,
-                              "ZTO" if returned else None, f"ZT{g}" if returned else None, dispute_id,
-                              at + timedelta(days=6) if terminal else None, "{}", len(actions), at, at)
+        yield (
+            "after_sales",
+            (
+                case_id,
+                order_id,
+                buyer,
+                merchant,
+                "online",
+                case_type,
+                "quality_problem",
+                19800,
+                "CNY",
+                status,
+                "douyin@1",
+                "茶叶受潮结块",
+                "[]",
+                timer and timer[0],
+                due,
+                "杭州市西湖区龙井路 18 号" if "approve" in actions else None,
+                "ZTO" if returned else None,
+                f"ZT{g}" if returned else None,
+                dispute_id,
+                at + timedelta(days=6) if terminal else None,
+                "{}",
+                len(actions),
+                at,
+                at,
+            ),
+        )
         for i, action in enumerate(actions):
             role = ROLES.get(action, "buyer")
             actor = {"merchant": merchant, "agent": "ag-0"}.get(role, buyer)
-            yield "events", ("after_sale", case_id, action, role, actor, at + timedelta(hours=6 * i), "{}",
-                             '{"status": "%s"}' % status, "{}")
+            yield (
+                "events",
+                (
+                    "after_sale",
+                    case_id,
+                    action,
+                    role,
+                    actor,
+                    at + timedelta(hours=6 * i),
+                    "{}",
+                    f'{{"status": "{status}"}}',
+                    "{}",
+                ),
+            )
         if timer:
             yield "deadlines", ("after_sale", case_id, timer[0], due, len(actions), at)
         if disputed:
             assignee = None if disputed == "applied" else f"ag-{rng.randrange(AGENTS)}"
             ruling_due = at + timedelta(days=3)
-            yield "disputes", (dispute_id, case_id, order_id, buyer, merchant, "intervention", disputed, "douyin@1",
-                               "buyer", "quality_problem", "[]", assignee, ruling_due,
-                               disputed != "final" and ruling_due < now, "{}",
-                               "refund" if disputed == "final" else None, 19800 if disputed == "final" else None,
-                               "merchant" if disputed == "final" else None, "{}", 3, at, at)
+            yield (
+                "disputes",
+                (
+                    dispute_id,
+                    case_id,
+                    order_id,
+                    buyer,
+                    merchant,
+                    "intervention",
+                    disputed,
+                    "douyin@1",
+                    "buyer",
+                    "quality_problem",
+                    "[]",
+                    assignee,
+                    ruling_due,
+                    disputed != "final" and ruling_due < now,
+                    "{}",
+                    "refund" if disputed == "final" else None,
+                    19800 if disputed == "final" else None,
+                    "merchant" if disputed == "final" else None,
+                    "{}",
+                    3,
+                    at,
+                    at,
+                ),
+            )
 
 
 def load(engine: sa.Engine, n: int, now: datetime) -> float:
     """COPY the generated rows, one COPY per table, in one transaction; seconds taken (with ANALYZE)."""
-    columns = {"orders": ORDER_COLS, "after_sales": CASE_COLS, "disputes": DISPUTE_COLS, "events": EVENT_COLS,
-               "deadlines": DEADLINE_COLS}
+    columns = {
+        "orders": ORDER_COLS,
+        "after_sales": CASE_COLS,
+        "disputes": DISPUTE_COLS,
+        "events": EVENT_COLS,
+        "deadlines": DEADLINE_COLS,
+    }
     started = time.perf_counter()
     raw = engine.raw_connection()
     try:
@@ -174,7 +286,9 @@ def sizes(engine: sa.Engine) -> dict[str, int]:
         return {name: conn.execute(sa.text(f"SELECT pg_total_relation_size('{name}')")).scalar_one() for name in TABLES}
 
 
-def time_get(client: httpx.Client, times: int, request: Callable[[int], list[tuple[str, dict[str, str]]]]) -> dict[str, float]:
+def time_get(
+    client: httpx.Client, times: int, request: Callable[[int], list[tuple[str, dict[str, str]]]]
+) -> dict[str, float]:
     """p50/p95/p99 of `times` rounds; one round may be several GETs (a case page: case + events)."""
     seconds = []
     for i in range(times):
@@ -226,10 +340,17 @@ def deep_cursor(engine: sa.Engine, merchant: str, status: str | None) -> tuple[s
     """The cursor of a page half-way down a merchant's list (found once, by OFFSET, outside the timing)."""
     where = "merchant_id = :m" + (" AND status = :s" if status else "")
     with engine.connect() as conn:
-        total = conn.execute(sa.text(f"SELECT count(*) FROM after_sales WHERE {where}"), {"m": merchant, "s": status}).scalar_one()
-        row = conn.execute(sa.text(f"SELECT created_at, id FROM after_sales WHERE {where} ORDER BY created_at DESC, "
-                                   "id DESC OFFSET :k LIMIT 1"), {"m": merchant, "s": status, "k": total // 2}).one()
-    return encode(row.created_at.replace(tzinfo=timezone.utc), row.id), total
+        total = conn.execute(
+            sa.text(f"SELECT count(*) FROM after_sales WHERE {where}"), {"m": merchant, "s": status}
+        ).scalar_one()
+        row = conn.execute(
+            sa.text(
+                f"SELECT created_at, id FROM after_sales WHERE {where} ORDER BY created_at DESC, "
+                "id DESC OFFSET :k LIMIT 1"
+            ),
+            {"m": merchant, "s": status, "k": total // 2},
+        ).one()
+    return encode(row.created_at.replace(tzinfo=UTC), row.id), total
 
 
 def _kept(n: int) -> tuple[sa.Engine | None, float]:
@@ -259,7 +380,7 @@ def main() -> None:
     args = parser.parse_args()
     n, times = (200_000, 100) if args.quick else (args.n, args.times)
     print(f"machine: {machine_load()}")
-    now = datetime.now(timezone.utc)  # the server reads the system clock: live cases are live now
+    now = datetime.now(UTC)  # the server reads the system clock: live cases are live now
 
     engine, seconds = _kept(n) if args.keep else (None, 0.0)
     if engine is None:
@@ -270,19 +391,31 @@ def main() -> None:
         counts = {name: conn.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar_one() for name in TABLES}
     total = sum(size.values())
     if seconds:
-        print(f"loaded {n:,} cases in {seconds:.1f}s ({n / seconds:,.0f} cases/s; COPY with the indexes in place, "
-              "then VACUUM ANALYZE)")
+        print(
+            f"loaded {n:,} cases in {seconds:.1f}s ({n / seconds:,.0f} cases/s; COPY with the indexes in place, "
+            "then VACUUM ANALYZE)"
+        )
     print("rows: " + ", ".join(f"{name} {c:,}" for name, c in counts.items()))
-    print(f"size: {total / 2**20:,.0f} MiB = {total / 2**20 / (n / 1e6):,.0f} MiB per million cases (" +
-          ", ".join(f"{name} {b / 2**20:,.0f}" for name, b in size.items()) + " MiB, tables with indexes and TOAST)")
+    print(
+        f"size: {total / 2**20:,.0f} MiB = {total / 2**20 / (n / 1e6):,.0f} MiB per million cases ("
+        + ", ".join(f"{name} {b / 2**20:,.0f}" for name, b in size.items())
+        + " MiB, tables with indexes and TOAST)"
+    )
 
     big = "m-0"
     with engine.connect() as conn:
-        big_cases = conn.execute(sa.text("SELECT count(*) FROM after_sales WHERE merchant_id = :m"), {"m": big}).scalar_one()
-        case_rows = conn.execute(sa.text("SELECT id, buyer_id FROM after_sales ORDER BY random() LIMIT :k"),
-                                 {"k": times}).all()
-        busy_agent = conn.execute(sa.text("SELECT assignee FROM disputes WHERE status = 'under_review' "
-                                          "GROUP BY assignee ORDER BY count(*) DESC LIMIT 1")).scalar_one()
+        big_cases = conn.execute(
+            sa.text("SELECT count(*) FROM after_sales WHERE merchant_id = :m"), {"m": big}
+        ).scalar_one()
+        case_rows = conn.execute(
+            sa.text("SELECT id, buyer_id FROM after_sales ORDER BY random() LIMIT :k"), {"k": times}
+        ).all()
+        busy_agent = conn.execute(
+            sa.text(
+                "SELECT assignee FROM disputes WHERE status = 'under_review' "
+                "GROUP BY assignee ORDER BY count(*) DESC LIMIT 1"
+            )
+        ).scalar_one()
     deep_all, _ = deep_cursor(engine, big, None)
     deep_refunded, refunded = deep_cursor(engine, big, "refunded")
     merchants = [f"m-{i}" for i in (0, 1, 10, 100, 1000)]
@@ -292,62 +425,95 @@ def main() -> None:
     print(f"the biggest shop {big} has {big_cases:,} cases ({refunded:,} refunded); agent {busy_agent} is the busiest")
 
     pages: dict[str, Callable[[int], list[tuple[str, dict[str, str]]]]] = {
-        "merchant_queue_pending": lambda i: [("/v1/after-sales?status=pending_merchant&limit=50",
-                                              heads[merchants[i % len(merchants)]])],
+        "merchant_queue_pending": lambda i: [
+            ("/v1/after-sales?status=pending_merchant&limit=50", heads[merchants[i % len(merchants)]])
+        ],
         "merchant_queue_all": lambda i: [("/v1/after-sales?limit=50", heads[merchants[i % len(merchants)]])],
         "merchant_deep_page_all": lambda i: [(f"/v1/after-sales?limit=50&cursor={deep_all}", heads[big])],
-        "merchant_deep_page_refunded": lambda i: [(f"/v1/after-sales?status=refunded&limit=50&cursor={deep_refunded}",
-                                                   heads[big])],
+        "merchant_deep_page_refunded": lambda i: [
+            (f"/v1/after-sales?status=refunded&limit=50&cursor={deep_refunded}", heads[big])
+        ],
         "agent_queue_open": lambda i: [("/v1/disputes?status=open&limit=50", agent)],
         "agent_queue_mine": lambda i: [(f"/v1/disputes?assignee={busy_agent}&status=under_review&limit=50", agent)],
         "agent_queue_sla_breached": lambda i: [("/v1/disputes?sla=breached&limit=50", agent)],
-        "case_page": lambda i: [case_pages[i % len(case_pages)],
-                                (case_pages[i % len(case_pages)][0] + "/events", case_pages[i % len(case_pages)][1])],
+        "case_page": lambda i: [
+            case_pages[i % len(case_pages)],
+            (case_pages[i % len(case_pages)][0] + "/events", case_pages[i % len(case_pages)][1]),
+        ],
     }
     big_m, agent_a = Actor("merchant", f"{big}-staff", big), Actor("agent", busy_agent)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     ac, dt = t.after_sales, t.disputes
     sql: dict[str, Callable[[UnitOfWork, int], Any]] = {  # the same service calls the routes make
-        "merchant_queue_pending": lambda uow, i: page(uow.conn, ac, scope(big_m, ac.c, status="pending_merchant"),
-                                                      None, 50),
+        "merchant_queue_pending": lambda uow, i: page(
+            uow.conn, ac, scope(big_m, ac.c, status="pending_merchant"), None, 50
+        ),
         "merchant_queue_all": lambda uow, i: page(uow.conn, ac, scope(big_m, ac.c), None, 50),
         "merchant_deep_page_all": lambda uow, i: page(uow.conn, ac, scope(big_m, ac.c), deep_all, 50),
-        "merchant_deep_page_refunded": lambda uow, i: page(uow.conn, ac, scope(big_m, ac.c, status="refunded"),
-                                                           deep_refunded, 50),
-        "agent_queue_open": lambda uow, i: page(uow.conn, dt, disputes.queue_filters(agent_a, now, status="open"),
-                                                None, 50, newest_first=False),
-        "agent_queue_mine": lambda uow, i: page(uow.conn, dt, disputes.queue_filters(
-            agent_a, now, assignee=busy_agent, status="under_review"), None, 50, newest_first=False),
-        "agent_queue_sla_breached": lambda uow, i: page(uow.conn, dt, disputes.queue_filters(
-            agent_a, now, sla="breached"), None, 50, newest_first=False),
-        "case_page": lambda uow, i: uow.events.for_subject("after_sale", cases.get(
-            uow, Actor("buyer", case_rows[i % len(case_rows)].buyer_id), case_rows[i % len(case_rows)].id).id),
+        "merchant_deep_page_refunded": lambda uow, i: page(
+            uow.conn, ac, scope(big_m, ac.c, status="refunded"), deep_refunded, 50
+        ),
+        "agent_queue_open": lambda uow, i: page(
+            uow.conn, dt, disputes.queue_filters(agent_a, now, status="open"), None, 50, newest_first=False
+        ),
+        "agent_queue_mine": lambda uow, i: page(
+            uow.conn,
+            dt,
+            disputes.queue_filters(agent_a, now, assignee=busy_agent, status="under_review"),
+            None,
+            50,
+            newest_first=False,
+        ),
+        "agent_queue_sla_breached": lambda uow, i: page(
+            uow.conn, dt, disputes.queue_filters(agent_a, now, sla="breached"), None, 50, newest_first=False
+        ),
+        "case_page": lambda uow, i: uow.events.for_subject(
+            "after_sale",
+            cases.get(uow, Actor("buyer", case_rows[i % len(case_rows)].buyer_id), case_rows[i % len(case_rows)].id).id,
+        ),
     }
-    print(f"in the database (EXPLAIN ANALYZE of the statements the API's code runs, {min(times, 50)} times; "
-          f"the big shop {big}):")
+    print(
+        f"in the database (EXPLAIN ANALYZE of the statements the API's code runs, {min(times, 50)} times; "
+        f"the big shop {big}):"
+    )
     in_db = {name: explain(engine, min(times, 50), work) for name, work in sql.items()}
     for name, (r, plan) in in_db.items():
         print(f"  {name:30s} p50 {r['p50']:6.2f} ms  p95 {r['p95']:6.2f} ms   {plan}")
 
     results = {}
     print(f"over HTTP (aftersales serve, one process; {times} requests each, one at a time):")
-    with serve(SCHEMA, 1, Path(f"/tmp/{SCHEMA}-serve.log")) as server, \
-            httpx.Client(base_url=server.base, timeout=30) as client:
+    with (
+        serve(SCHEMA, 1, Path(f"/tmp/{SCHEMA}-serve.log")) as server,
+        httpx.Client(base_url=server.base, timeout=30) as client,
+    ):
         for name, request in pages.items():
             time_get(client, 5, request)  # warm the connection and the plan cache
             results[name] = time_get(client, times, request)
             r = results[name]
-            print(f"  {name:30s} p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms  p99 {r['p99']:6.1f} ms"
-                  f"{'' if r['p95'] < 20 else '  <-- over 20 ms'}")
+            print(
+                f"  {name:30s} p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms  p99 {r['p99']:6.1f} ms"
+                f"{'' if r['p95'] < 20 else '  <-- over 20 ms'}"
+            )
     print(f"machine after: {machine_load()}")
     worst = max(r["p95"] for r in results.values())
     worst_db = max(r["p95"] for r, _ in in_db.values())
-    print(json.dumps({"benchmark": "scale", "cases": n, "load_s": round(seconds, 1),
-                      "mib_per_million_cases": round(total / 2**20 / (n / 1e6)), "worst_p95_ms": worst,
-                      "worst_p95_vs_20ms": round(worst / 20, 3), "worst_db_p95_ms": worst_db,
-                      "worst_db_p95_vs_20ms": round(worst_db / 20, 4),
-                      **{f"{k}_p95_ms": v["p95"] for k, v in results.items()},
-                      **{f"{k}_db_p95_ms": v["p95"] for k, (v, _) in in_db.items()}}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "scale",
+                "cases": n,
+                "load_s": round(seconds, 1),
+                "mib_per_million_cases": round(total / 2**20 / (n / 1e6)),
+                "worst_p95_ms": worst,
+                "worst_p95_vs_20ms": round(worst / 20, 3),
+                "worst_db_p95_ms": worst_db,
+                "worst_db_p95_vs_20ms": round(worst_db / 20, 4),
+                **{f"{k}_p95_ms": v["p95"] for k, v in results.items()},
+                **{f"{k}_db_p95_ms": v["p95"] for k, (v, _) in in_db.items()},
+            }
+        )
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -4,8 +4,9 @@ picture of everything stored so a test can prove a rejected request wrote nothin
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -19,11 +20,25 @@ ADDRESS = "杭州市西湖区龙井路 18 号"
 _STEPS = ["stocking", "shipped", "delivered", "completed"]
 
 
-def order_body(order_id: str = "o-1001", *, buyer: str = "b-1", merchant: str = "m-1", method: str = "online",
-               quantity: int = 2, unit_price: int = 9900, shipping_fee: int = 1000) -> dict[str, Any]:
-    return {"id": order_id, "buyer_id": buyer, "merchant_id": merchant, "payment_method": method,
-            "currency": "CNY", "shipping_fee": shipping_fee,
-            "items": [{"sku": "tea-250g", "title": "西湖龙井 250g", "quantity": quantity, "unit_price": unit_price}]}
+def order_body(
+    order_id: str = "o-1001",
+    *,
+    buyer: str = "b-1",
+    merchant: str = "m-1",
+    method: str = "online",
+    quantity: int = 2,
+    unit_price: int = 9900,
+    shipping_fee: int = 1000,
+) -> dict[str, Any]:
+    return {
+        "id": order_id,
+        "buyer_id": buyer,
+        "merchant_id": merchant,
+        "payment_method": method,
+        "currency": "CNY",
+        "shipping_fee": shipping_fee,
+        "items": [{"sku": "tea-250g", "title": "西湖龙井 250g", "quantity": quantity, "unit_price": unit_price}],
+    }
 
 
 def feed_order(api: Any, order_id: str = "o-1001", *, upto: str = "delivered", **body: Any) -> dict[str, Any]:
@@ -38,8 +53,11 @@ def feed_order(api: Any, order_id: str = "o-1001", *, upto: str = "delivered", *
     merchant = api.as_("merchant", merchant_id=data["merchant_id"])
     for status in _STEPS[: _STEPS.index(upto) + 1]:
         if status == "stocking":
-            r = (market.post(f"/v1/orders/{order_id}/pay") if data["payment_method"] == "online"
-                 else merchant.post(f"/v1/orders/{order_id}/confirm"))
+            r = (
+                market.post(f"/v1/orders/{order_id}/pay")
+                if data["payment_method"] == "online"
+                else merchant.post(f"/v1/orders/{order_id}/confirm")
+            )
         elif status == "shipped":
             r = market.post(f"/v1/orders/{order_id}/ship", json={"carrier": "SF", "tracking_number": f"SF-{order_id}"})
         else:
@@ -66,7 +84,7 @@ def assert_problem(r: httpx.Response, status: int, code: str | None = None) -> d
     assert r.status_code == status, f"{r.status_code} {r.text}"
     assert r.headers["content-type"].startswith("application/problem+json"), r.headers["content-type"]
     body = r.json()
-    assert PROBLEM_FIELDS <= body.keys(), body
+    assert body.keys() >= PROBLEM_FIELDS, body
     assert body["status"] == status and isinstance(body["detail"], str) and body["title"]
     assert body["type"].endswith(body["code"])
     if code is not None:

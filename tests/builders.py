@@ -34,13 +34,29 @@ class World:
         self.runtime, self.clock, self.n = runtime, clock, 0
 
     # orders -------------------------------------------------------------
-    def order(self, method: str = "online", upto: str = "delivered", *, price: int = 9900, qty: int = 2,
-              shipping_fee: int = 1000, policy: str | None = None, buyer: str = "b-1",
-              merchant: str = "m-1") -> Order:
+    def order(
+        self,
+        method: str = "online",
+        upto: str = "delivered",
+        *,
+        price: int = 9900,
+        qty: int = 2,
+        shipping_fee: int = 1000,
+        policy: str | None = None,
+        buyer: str = "b-1",
+        merchant: str = "m-1",
+    ) -> Order:
         self.n += 1
-        data = {"id": f"o-{self.n}", "buyer_id": buyer, "merchant_id": merchant, "payment_method": method,
-                "currency": "CNY", "shipping_fee": shipping_fee, "policy": policy,
-                "items": [{"sku": "tea", "title": "西湖龙井", "quantity": qty, "unit_price": price}]}
+        data = {
+            "id": f"o-{self.n}",
+            "buyer_id": buyer,
+            "merchant_id": merchant,
+            "payment_method": method,
+            "currency": "CNY",
+            "shipping_fee": shipping_fee,
+            "policy": policy,
+            "items": [{"sku": "tea", "title": "西湖龙井", "quantity": qty, "unit_price": price}],
+        }
         with self.runtime.uow() as uow:
             order = orders.create(uow, self.runtime.env, MARKETPLACE, data)
             uow.commit()
@@ -50,8 +66,9 @@ class World:
             order = self.order_act(order.id, action, params, actor=who)
         return order
 
-    def order_act(self, order_id: str, action: str, params: dict[str, Any] | None = None, *,
-                  actor: Actor = MARKETPLACE) -> Order:
+    def order_act(
+        self, order_id: str, action: str, params: dict[str, Any] | None = None, *, actor: Actor = MARKETPLACE
+    ) -> Order:
         with self.runtime.uow() as uow:
             order = orders.act(uow, self.runtime.env, actor, order_id, action, params or {})
             uow.commit()
@@ -64,18 +81,37 @@ class World:
         return found
 
     # cases --------------------------------------------------------------
-    def case(self, order: Order | None = None, type_: str = "return_refund", *, amount: int | None = None,
-             reason: str = "quality_problem", method: str = "online", buyer: Actor = BUYER) -> Case:
+    def case(
+        self,
+        order: Order | None = None,
+        type_: str = "return_refund",
+        *,
+        amount: int | None = None,
+        reason: str = "quality_problem",
+        method: str = "online",
+        buyer: Actor = BUYER,
+    ) -> Case:
         order = order or self.order(method)
         with self.runtime.uow() as uow:
-            case = cases.file(uow, self.runtime.env, buyer, {
-                "order_id": order.id, "type": type_, "reason": reason, "amount": amount,
-                "description": "茶叶受潮", "evidence": []})
+            case = cases.file(
+                uow,
+                self.runtime.env,
+                buyer,
+                {
+                    "order_id": order.id,
+                    "type": type_,
+                    "reason": reason,
+                    "amount": amount,
+                    "description": "茶叶受潮",
+                    "evidence": [],
+                },
+            )
             uow.commit()
         return case
 
-    def act(self, case_id: str, action: str, params: dict[str, Any] | None = None, *,
-            actor: Actor | None = None) -> Case:
+    def act(
+        self, case_id: str, action: str, params: dict[str, Any] | None = None, *, actor: Actor | None = None
+    ) -> Case:
         actor = actor or _default_actor(action)
         with self.runtime.uow() as uow:
             case = cases.act(uow, self.runtime.env, actor, case_id, action, params or {})

@@ -8,9 +8,10 @@ import shutil
 import socket
 import threading
 import time
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -31,7 +32,7 @@ PG_SCHEMA = f"aftersales_test_{os.getpid()}"
 PG_URL = f"{PG_BASE_URL}{'&' if '?' in PG_BASE_URL else '?'}options=-csearch_path%3D{PG_SCHEMA}"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SECRET = "test-secret-of-at-least-thirty-two-bytes"
-START = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
 
 def _postgres_reason() -> str | None:
@@ -119,8 +120,14 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(tmp_path: Path, db_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=db_url, jwt_secret=SECRET,
-                    simulated_clock=False, demo=False, evidence_max_bytes=64 * 1024)
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=db_url,
+        jwt_secret=SECRET,
+        simulated_clock=False,
+        demo=False,
+        evidence_max_bytes=64 * 1024,
+    )
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 from .config import ConfigError, Settings
 from .runtime import Runtime
-from .store.database import is_sqlite
 from .store import migrate
+from .store.database import is_sqlite
 
 
 def _runtime(args: argparse.Namespace) -> Runtime:
@@ -79,11 +79,19 @@ def cmd_serve(args: argparse.Namespace) -> None:
             # worker above stays in this supervisor process, so it runs once, not once per process.
             os.environ.update({"AFTERSALES_DEMO": "1"} if args.demo else {})
             os.environ.update({"AFTERSALES_CLOCK": "simulated"} if args.simulated_clock else {})
-            uvicorn.run("aftersales.api.app:from_env", factory=True, workers=args.workers, host=args.host,
-                        port=args.port, log_level="info", access_log=not args.no_access_log)
+            uvicorn.run(
+                "aftersales.api.app:from_env",
+                factory=True,
+                workers=args.workers,
+                host=args.host,
+                port=args.port,
+                log_level="info",
+                access_log=not args.no_access_log,
+            )
         else:
-            uvicorn.run(create_app(runtime), host=args.host, port=args.port, log_level="info",
-                        access_log=not args.no_access_log)
+            uvicorn.run(
+                create_app(runtime), host=args.host, port=args.port, log_level="info", access_log=not args.no_access_log
+            )
     finally:
         stop.set()
 
@@ -96,8 +104,9 @@ def cmd_worker(args: argparse.Namespace) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    engine = DeadlineEngine(runtime.engine, runtime.env, _worker_id(), batch_size=args.batch,
-                            lease=timedelta(seconds=args.lease))
+    engine = DeadlineEngine(
+        runtime.engine, runtime.env, _worker_id(), batch_size=args.batch, lease=timedelta(seconds=args.lease)
+    )
     engine.run_forever(stop, poll_seconds=args.poll)
 
 
@@ -121,8 +130,16 @@ def cmd_token(args: argparse.Namespace) -> None:
     from .domain.clock import SystemClock
 
     settings = Settings.from_env(demo=args.demo)
-    print(mint(settings.jwt_secret, sub=args.sub, role=args.role, merchant_id=args.merchant_id,
-               now=SystemClock().now(), ttl=timedelta(hours=args.hours)))
+    print(
+        mint(
+            settings.jwt_secret,
+            sub=args.sub,
+            role=args.role,
+            merchant_id=args.merchant_id,
+            now=SystemClock().now(),
+            ttl=timedelta(hours=args.hours),
+        )
+    )
 
 
 def cmd_audit(args: argparse.Namespace) -> None:
@@ -144,10 +161,19 @@ def cmd_machines(args: argparse.Namespace) -> None:
     from .domain import cases, complaints, disputes, orders
     from .domain.machine import describe
 
-    print(MACHINES_HEADER + "\n".join(describe(m, d) for m, d in [
-        (orders.ORDER_MACHINE, orders.DEADLINES), (cases.CASE_MACHINE, cases.DEADLINES),
-        (disputes.DISPUTE_MACHINE, disputes.DEADLINES),
-        (complaints.COMPLAINT_MACHINE, complaints.DEADLINES)]), end="")
+    print(
+        MACHINES_HEADER
+        + "\n".join(
+            describe(m, d)
+            for m, d in [
+                (orders.ORDER_MACHINE, orders.DEADLINES),
+                (cases.CASE_MACHINE, cases.DEADLINES),
+                (disputes.DISPUTE_MACHINE, disputes.DEADLINES),
+                (complaints.COMPLAINT_MACHINE, complaints.DEADLINES),
+            ]
+        ),
+        end="",
+    )
 
 
 MACHINES_HEADER = """# State machines
@@ -175,8 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run a deadline worker (any number, on PostgreSQL)")
     worker.add_argument("--batch", type=int, default=500, help="deadlines fired per transaction")
-    worker.add_argument("--lease", type=float, default=30.0,
-                        help="seconds a worker may hold a batch before PostgreSQL ends its transaction")
+    worker.add_argument(
+        "--lease",
+        type=float,
+        default=30.0,
+        help="seconds a worker may hold a batch before PostgreSQL ends its transaction",
+    )
     worker.add_argument("--poll", type=float, default=1.0, help="seconds to wait when nothing is due")
     worker.add_argument("--demo", action="store_true")
     worker.add_argument("--simulated-clock", action="store_true")

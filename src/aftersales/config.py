@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 DEMO_SECRET = "aftersales-demo-secret-not-for-production"
 
@@ -25,8 +25,9 @@ class Settings:
     evidence_max_bytes: int = 20 * 1024 * 1024
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, *, demo: bool = False,
-                 simulated_clock: bool | None = None) -> "Settings":
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, demo: bool = False, simulated_clock: bool | None = None
+    ) -> Settings:
         env = os.environ if env is None else env
         data_dir = Path(env.get("AFTERSALES_DATA_DIR", "./data")).resolve()
         url = env.get("AFTERSALES_DATABASE_URL") or f"sqlite:///{data_dir / 'aftersales.db'}"
@@ -43,6 +44,12 @@ class Settings:
         if simulated and env.get("AFTERSALES_ENV") == "production":
             raise ConfigError("the simulated clock cannot run with AFTERSALES_ENV=production")
         max_bytes = int(env.get("AFTERSALES_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024))
-        return cls(data_dir=data_dir, database_url=url, jwt_secret=secret, simulated_clock=simulated,
-                   demo=demo, default_policy=env.get("AFTERSALES_POLICY", "douyin@1"),
-                   evidence_max_bytes=max_bytes)
+        return cls(
+            data_dir=data_dir,
+            database_url=url,
+            jwt_secret=secret,
+            simulated_clock=simulated,
+            demo=demo,
+            default_policy=env.get("AFTERSALES_POLICY", "douyin@1"),
+            evidence_max_bytes=max_bytes,
+        )

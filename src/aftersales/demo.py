@@ -21,8 +21,11 @@ CATALOGUE = {
     "m-2": [("dress-m", "法式碎花连衣裙 M码", 25900), ("coat-l", "羊毛双面呢大衣 L码", 89900)],
     "m-3": [("earbuds", "降噪蓝牙耳机 Pro", 59900), ("charger", "65W 氮化镓充电器", 12900)],
 }
-ADDRESS = {"m-1": "浙江省杭州市西湖区龙井路 18 号 西湖茶庄售后部", "m-2": "广东省广州市白云区服装城 3 栋 201",
-           "m-3": "广东省深圳市南山区科技园 9 号 数码优选退货仓"}
+ADDRESS = {
+    "m-1": "浙江省杭州市西湖区龙井路 18 号 西湖茶庄售后部",
+    "m-2": "广东省广州市白云区服装城 3 栋 201",
+    "m-3": "广东省深圳市南山区科技园 9 号 数码优选退货仓",
+}
 INTEGRATION = Actor("integration", "marketplace")
 
 
@@ -45,12 +48,25 @@ class _Builder:
         self.n += 1
         sku, title, price = CATALOGUE[merchant][pick]
         oid = f"o-{20261100 + self.n}"
-        data = {"id": oid, "buyer_id": buyer, "merchant_id": merchant, "payment_method": method,
-                "currency": "CNY", "shipping_fee": 800 if method == "online" else 1200,
-                "items": [{"sku": sku, "title": title, "quantity": qty, "unit_price": price}], "policy": None}
+        data = {
+            "id": oid,
+            "buyer_id": buyer,
+            "merchant_id": merchant,
+            "payment_method": method,
+            "currency": "CNY",
+            "shipping_fee": 800 if method == "online" else 1200,
+            "items": [{"sku": sku, "title": title, "quantity": qty, "unit_price": price}],
+            "policy": None,
+        }
         path = ["pay" if method == "online" else "confirm", "ship", "deliver", "complete"]
-        stops = {"awaiting_payment": 0, "awaiting_confirmation": 0, "stocking": 1, "shipped": 2,
-                 "delivered": 3, "completed": 4}
+        stops = {
+            "awaiting_payment": 0,
+            "awaiting_confirmation": 0,
+            "stocking": 1,
+            "shipped": 2,
+            "delivered": 3,
+            "completed": 4,
+        }
         with self.runtime.uow() as uow:
             orders.create(uow, self.env, INTEGRATION, data)
             uow.commit()
@@ -60,19 +76,44 @@ class _Builder:
             self.tick(5)
             self._do(orders.act, who, oid, action, params)
         if upto == "cancelled":
-            self._do(orders.act, _merchant(merchant) if method == "cod" else Actor("buyer", buyer), oid, "cancel",
-                     {"reason": "买家协商取消"})
+            self._do(
+                orders.act,
+                _merchant(merchant) if method == "cod" else Actor("buyer", buyer),
+                oid,
+                "cancel",
+                {"reason": "买家协商取消"},
+            )
         return oid
 
-    def case(self, oid: str, buyer: str, merchant: str, type_: str, reason: str, description: str,
-             steps: list[tuple[str, str, dict[str, Any]]], amount: int | None = None, photo: bool = False) -> str:
+    def case(
+        self,
+        oid: str,
+        buyer: str,
+        merchant: str,
+        type_: str,
+        reason: str,
+        description: str,
+        steps: list[tuple[str, str, dict[str, Any]]],
+        amount: int | None = None,
+        photo: bool = False,
+    ) -> str:
         self.tick()
         buyer_actor = Actor("buyer", buyer)
         with self.runtime.uow() as uow:
             ev = [self._photo(uow, buyer_actor)] if photo else []
-            case = cases.file(uow, self.env, buyer_actor, {"order_id": oid, "type": type_, "reason": reason,
-                                                           "amount": amount, "description": description,
-                                                           "evidence": ev})
+            case = cases.file(
+                uow,
+                self.env,
+                buyer_actor,
+                {
+                    "order_id": oid,
+                    "type": type_,
+                    "reason": reason,
+                    "amount": amount,
+                    "description": description,
+                    "evidence": ev,
+                },
+            )
             uow.commit()
         for who, action, params in steps:
             self.tick()
@@ -84,8 +125,9 @@ class _Builder:
         import io
 
         text = "聊天记录：买家 14:02 收到的茶叶受潮结块；商家 14:10 请提供照片。\n".encode()
-        return evidence.upload(uow, self.env, actor, kind="chat_record", stream=io.BytesIO(text),
-                               filename="chat.txt")["id"]
+        return evidence.upload(uow, self.env, actor, kind="chat_record", stream=io.BytesIO(text), filename="chat.txt")[
+            "id"
+        ]
 
     def _do(self, fn: Any, *args: Any) -> Any:
         """Run one use case `fn(uow, env, *args)` in a transaction of its own."""
@@ -103,54 +145,129 @@ def load(runtime: Runtime) -> bool:
     b = _Builder(runtime)
     ship_back = {"carrier": "中通快递", "tracking_number": "ZT7788990011"}
     # Orders in every status.
-    for status, method in [("stocking", "online"), ("awaiting_confirmation", "cod"), ("shipped", "online"),
-                           ("delivered", "cod"), ("completed", "online"), ("cancelled", "online"),
-                           ("cancelled", "cod")]:
+    for status, method in [
+        ("stocking", "online"),
+        ("awaiting_confirmation", "cod"),
+        ("shipped", "online"),
+        ("delivered", "cod"),
+        ("completed", "online"),
+        ("cancelled", "online"),
+        ("cancelled", "cod"),
+    ]:
         b.order("b-4", "m-3", method, status, pick=1)
     # Cases at every step.
     o = b.order("b-1", "m-1", "online", "delivered")
     b.case(o, "b-1", "m-1", "return_refund", "quality_problem", "茶叶受潮结块，无法饮用", [], photo=True)
     o = b.order("b-2", "m-2", "online", "delivered")
-    b.case(o, "b-2", "m-2", "return_refund", "not_as_described", "颜色与图片严重不符",
-           [("merchant", "approve", {"return_address": ADDRESS["m-2"]})])
+    b.case(
+        o,
+        "b-2",
+        "m-2",
+        "return_refund",
+        "not_as_described",
+        "颜色与图片严重不符",
+        [("merchant", "approve", {"return_address": ADDRESS["m-2"]})],
+    )
     o = b.order("b-3", "m-2", "online", "completed", pick=1)
-    b.case(o, "b-3", "m-2", "exchange", "wrong_item", "尺码发错，想换成 L 码",
-           [("merchant", "approve", {"return_address": ADDRESS["m-2"]}), ("buyer", "ship_return", ship_back)])
+    b.case(
+        o,
+        "b-3",
+        "m-2",
+        "exchange",
+        "wrong_item",
+        "尺码发错，想换成 L 码",
+        [("merchant", "approve", {"return_address": ADDRESS["m-2"]}), ("buyer", "ship_return", ship_back)],
+    )
     o = b.order("b-1", "m-3", "cod", "delivered")
-    b.case(o, "b-1", "m-3", "return_refund", "damaged", "耳机外壳开裂",
-           [("merchant", "approve", {"return_address": ADDRESS["m-3"]}), ("buyer", "ship_return", ship_back),
-            ("merchant", "confirm_receipt", {})])
+    b.case(
+        o,
+        "b-1",
+        "m-3",
+        "return_refund",
+        "damaged",
+        "耳机外壳开裂",
+        [
+            ("merchant", "approve", {"return_address": ADDRESS["m-3"]}),
+            ("buyer", "ship_return", ship_back),
+            ("merchant", "confirm_receipt", {}),
+        ],
+    )
     o = b.order("b-2", "m-1", "online", "delivered", pick=1)
-    b.case(o, "b-2", "m-1", "refund_only", "changed_mind", "拍错了，不想要了",
-           [("merchant", "reject", {"reason": "goods_opened", "note": "茶饼已拆封，不支持无理由退款"})])
+    b.case(
+        o,
+        "b-2",
+        "m-1",
+        "refund_only",
+        "changed_mind",
+        "拍错了，不想要了",
+        [("merchant", "reject", {"reason": "goods_opened", "note": "茶饼已拆封，不支持无理由退款"})],
+    )
     o = b.order("b-3", "m-3", "online", "delivered")
-    b.case(o, "b-3", "m-3", "refund_only", "false_advertising", "宣传降噪 40dB，实际几乎没有降噪",
-           [("merchant", "reject", {"reason": "no_quality_issue", "note": "产品检测合格"}),
-            ("buyer", "escalate", {"statement": "商家拒绝退款，请平台介入，附测评对比"})])
+    b.case(
+        o,
+        "b-3",
+        "m-3",
+        "refund_only",
+        "false_advertising",
+        "宣传降噪 40dB，实际几乎没有降噪",
+        [
+            ("merchant", "reject", {"reason": "no_quality_issue", "note": "产品检测合格"}),
+            ("buyer", "escalate", {"statement": "商家拒绝退款，请平台介入，附测评对比"}),
+        ],
+    )
     o = b.order("b-4", "m-1", "online", "delivered")
-    b.case(o, "b-4", "m-1", "refund_only", "damaged", "包装破损，茶叶洒了一半",
-           [("merchant", "approve", {})], amount=5000)
+    b.case(
+        o, "b-4", "m-1", "refund_only", "damaged", "包装破损，茶叶洒了一半", [("merchant", "approve", {})], amount=5000
+    )
     o = b.order("b-1", "m-2", "online", "completed")
     b.case(o, "b-1", "m-2", "return_refund", "changed_mind", "不喜欢这个款式", [("buyer", "withdraw", {})])
     # The platform's half: an agent roster, a ruled dispute under appeal, a complaint.
     for agent_id, name in AGENTS.items():
-        b._do(disputes.upsert_agent, Actor("admin", "admin-1"), agent_id, {"name": name, "capacity": 20, "active": True})
+        b._do(
+            disputes.upsert_agent, Actor("admin", "admin-1"), agent_id, {"name": name, "capacity": 20, "active": True}
+        )
     o = b.order("b-4", "m-2", "online", "delivered", pick=1)
-    ruled = b.case(o, "b-4", "m-2", "return_refund", "quality_problem", "大衣掉毛严重",
-                   [("merchant", "reject", {"reason": "no_quality_issue", "note": "正常现象"}),
-                    ("buyer", "escalate", {"statement": "掉毛严重，附视频"})])
+    ruled = b.case(
+        o,
+        "b-4",
+        "m-2",
+        "return_refund",
+        "quality_problem",
+        "大衣掉毛严重",
+        [
+            ("merchant", "reject", {"reason": "no_quality_issue", "note": "正常现象"}),
+            ("buyer", "escalate", {"statement": "掉毛严重，附视频"}),
+        ],
+    )
     with runtime.uow() as uow:
-        dispute_id = uow.cases.get(ruled).dispute_id
+        ruled_case = uow.cases.get(ruled)
+        assert ruled_case is not None
+        dispute_id = ruled_case.dispute_id
     b.tick()
-    b._do(rulings.rule, Actor("agent", "agent-1"), dispute_id, {
-        "outcome": "partial_refund", "amount": 30000, "liable_party": "merchant",
-        "rationale": "商品存在质量瑕疵，但买家已穿着，部分退款"})
+    b._do(
+        rulings.rule,
+        Actor("agent", "agent-1"),
+        dispute_id,
+        {
+            "outcome": "partial_refund",
+            "amount": 30000,
+            "liable_party": "merchant",
+            "rationale": "商品存在质量瑕疵，但买家已穿着，部分退款",
+        },
+    )
     b.tick()
-    b._do(rulings.appeal, _merchant("m-2"), dispute_id, {"grounds": "羊毛大衣轻微掉毛属正常现象，附质检报告",
-                                                          "evidence": []})
+    b._do(
+        rulings.appeal,
+        _merchant("m-2"),
+        dispute_id,
+        {"grounds": "羊毛大衣轻微掉毛属正常现象，附质检报告", "evidence": []},
+    )
     b.tick()
-    b._do(complaints.file, Actor("buyer", "b-2"), {"category": "induced_review", "merchant_id": "m-3",
-                                                   "description": "客服要求五星好评返现 5 元"})
+    b._do(
+        complaints.file,
+        Actor("buyer", "b-2"),
+        {"category": "induced_review", "merchant_id": "m-3", "description": "客服要求五星好评返现 5 元"},
+    )
     # Orders awaiting payment come last: their 24 h auto-cancel lies in the future.
     b.clock.set(runtime.env.clock.now())
     b.order("b-2", "m-1", "online", "awaiting_payment")
@@ -160,9 +277,14 @@ def load(runtime: Runtime) -> bool:
 def print_tokens(runtime: Runtime) -> None:
     secret, now, ttl = runtime.settings.jwt_secret, runtime.env.clock.now(), timedelta(days=30)
     print("Demo tokens (valid 30 days):")
-    people = [("integration", "marketplace", None, "marketplace systems"), ("admin", "admin-1", None, "admin")]
+    people: list[tuple[str, str, str | None, str]] = [
+        ("integration", "marketplace", None, "marketplace systems"),
+        ("admin", "admin-1", None, "admin"),
+    ]
     people += [("buyer", bid, None, name) for bid, name in BUYERS.items()]
     people += [("merchant", f"{mid}-staff", mid, name) for mid, name in MERCHANTS.items()]
     people += [("agent", aid, None, name) for aid, name in AGENTS.items()]
     for role, sub, mid, name in people:
-        print(f"  {role:<11} {sub:<12} {name}\n    {mint(secret, sub=sub, role=role, merchant_id=mid, now=now, ttl=ttl)}")
+        print(
+            f"  {role:<11} {sub:<12} {name}\n    {mint(secret, sub=sub, role=role, merchant_id=mid, now=now, ttl=ttl)}"
+        )

@@ -27,7 +27,7 @@ class Runtime:
         return UnitOfWork(self.engine)
 
     @classmethod
-    def build(cls, settings: Settings, *, clock: Clock | None = None, engine: sa.Engine | None = None) -> "Runtime":
+    def build(cls, settings: Settings, *, clock: Clock | None = None, engine: sa.Engine | None = None) -> Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = engine or create_engine(settings.database_url)
         sim = DatabaseClock(engine, SystemClock()) if settings.simulated_clock and clock is None else None

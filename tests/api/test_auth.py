@@ -13,10 +13,10 @@ from datetime import timedelta
 import httpx
 import jwt
 import pytest
-from api_builders import ADDRESS, assert_problem, db_state, feed_order, file_case, order_body
 
 from aftersales.api.auth import mint
 from aftersales.domain.clock import SystemClock
+from api_builders import ADDRESS, assert_problem, db_state, feed_order, file_case, order_body
 from conftest import SECRET
 
 
@@ -43,14 +43,27 @@ def _bad_tokens() -> dict[str, str | None]:
         "empty sub": jwt.encode({"sub": "", "role": "buyer", "exp": _exp()}, SECRET, algorithm="HS256"),
         "no exp": jwt.encode({"sub": "b-1", "role": "buyer"}, SECRET, algorithm="HS256"),
         "alg none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64({'sub': 'a-1', 'role': 'admin', 'exp': _exp()})}.",
-        "HS512 with the right secret": jwt.encode({"sub": "a-1", "role": "admin", "exp": _exp()}, SECRET,
-                                                  algorithm="HS512"),
+        "HS512 with the right secret": jwt.encode(
+            {"sub": "a-1", "role": "admin", "exp": _exp()}, SECRET, algorithm="HS512"
+        ),
     }
 
 
-BAD_TOKENS = ["no token", "garbage", "three garbage parts", "expired", "wrong secret", "unknown role", "system role",
-              "merchant without merchant_id", "no sub", "empty sub", "no exp", "alg none",
-              "HS512 with the right secret"]
+BAD_TOKENS = [
+    "no token",
+    "garbage",
+    "three garbage parts",
+    "expired",
+    "wrong secret",
+    "unknown role",
+    "system role",
+    "merchant without merchant_id",
+    "no sub",
+    "empty sub",
+    "no exp",
+    "alg none",
+    "HS512 with the right secret",
+]
 
 
 def _client(api, token: str | None) -> httpx.Client:
@@ -64,11 +77,14 @@ def test_request_without_a_valid_token_is_401_and_writes_nothing(api, runtime, w
     feed_order(api, upto="delivered")
     before = db_state(runtime)
     client = _client(api, _bad_tokens()[which])
-    for r in (client.get("/v1/orders"), client.get("/v1/orders/o-1001"), client.get("/v1/after-sales"),
-              client.post("/v1/orders", json=order_body("o-2")),
-              client.post("/v1/after-sales", json={"order_id": "o-1001", "type": "refund_only",
-                                                   "reason": "damaged"}),
-              client.post("/v1/orders/o-1001/complete")):
+    for r in (
+        client.get("/v1/orders"),
+        client.get("/v1/orders/o-1001"),
+        client.get("/v1/after-sales"),
+        client.post("/v1/orders", json=order_body("o-2")),
+        client.post("/v1/after-sales", json={"order_id": "o-1001", "type": "refund_only", "reason": "damaged"}),
+        client.post("/v1/orders/o-1001/complete"),
+    ):
         body = assert_problem(r, 401, "unauthenticated")
         assert r.headers["www-authenticate"] == "Bearer", body
     assert db_state(runtime) == before
@@ -119,8 +135,9 @@ def test_merchant_of_another_shop_gets_404_for_orders_and_cases(api, two_shops):
     assert merchant.get("/v1/orders/o-1").status_code == 200
     assert merchant.get(f"/v1/after-sales/{two_shops['o-1']}").status_code == 200
     assert assert_problem(merchant.get("/v1/orders/o-2"), 404) == assert_problem(merchant.get("/v1/orders/o-x"), 404)
-    assert (assert_problem(merchant.get(f"/v1/after-sales/{two_shops['o-2']}"), 404)
-            == assert_problem(merchant.get("/v1/after-sales/as_x"), 404))
+    assert assert_problem(merchant.get(f"/v1/after-sales/{two_shops['o-2']}"), 404) == assert_problem(
+        merchant.get("/v1/after-sales/as_x"), 404
+    )
 
 
 def test_acting_on_another_tenants_case_is_404_and_writes_nothing(api, runtime, two_shops):
@@ -131,16 +148,20 @@ def test_acting_on_another_tenants_case_is_404_and_writes_nothing(api, runtime, 
     # The buyer escalating someone else's (rejected) case learns nothing about it.
     r = api.as_("buyer", "b-1").post(f"/v1/after-sales/{other_case}/escalate", json={"statement": "介入"})
     assert assert_problem(r, 404, "not_found") == assert_problem(
-        api.as_("buyer", "b-1").post("/v1/after-sales/as_nope/escalate", json={"statement": "介入"}), 404)
+        api.as_("buyer", "b-1").post("/v1/after-sales/as_nope/escalate", json={"statement": "介入"}), 404
+    )
     assert_problem(api.as_("buyer", "b-1").post(f"/v1/after-sales/{other_case}/withdraw"), 404, "not_found")
-    r = api.as_("merchant", merchant_id="m-1").post(f"/v1/after-sales/{two_shops['o-2']}/approve",
-                                                    json={"return_address": ADDRESS})
+    r = api.as_("merchant", merchant_id="m-1").post(
+        f"/v1/after-sales/{two_shops['o-2']}/approve", json={"return_address": ADDRESS}
+    )
     assert_problem(r, 404, "not_found")
-    r = api.as_("merchant", merchant_id="m-1").post("/v1/orders/o-2/ship",
-                                                    json={"carrier": "SF", "tracking_number": "1"})
+    r = api.as_("merchant", merchant_id="m-1").post(
+        "/v1/orders/o-2/ship", json={"carrier": "SF", "tracking_number": "1"}
+    )
     assert_problem(r, 404, "not_found")
-    r = api.as_("buyer", "b-1").post("/v1/after-sales", json={"order_id": "o-2", "type": "refund_only",
-                                                              "reason": "damaged"})
+    r = api.as_("buyer", "b-1").post(
+        "/v1/after-sales", json={"order_id": "o-2", "type": "refund_only", "reason": "damaged"}
+    )
     assert_problem(r, 404, "not_found")
     assert db_state(runtime) == before
 
@@ -159,18 +180,22 @@ def test_actions_a_role_may_never_take_are_403_and_write_nothing(api, runtime):
         "buyer feeds an order": buyer.post("/v1/orders", json=order_body("o-new")),
         "merchant feeds an order": merchant.post("/v1/orders", json=order_body("o-new")),
         "agent feeds an order": api.as_("agent").post("/v1/orders", json=order_body("o-new")),
-        "buyer approves its own case": buyer.post(f"/v1/after-sales/{case_id}/approve",
-                                                  json={"return_address": ADDRESS}),
+        "buyer approves its own case": buyer.post(
+            f"/v1/after-sales/{case_id}/approve", json={"return_address": ADDRESS}
+        ),
         "buyer rejects its own case": buyer.post(f"/v1/after-sales/{case_id}/reject", json={"reason": "x"}),
-        "merchant files a case": merchant.post("/v1/after-sales", json={"order_id": "o-del", "type": "refund_only",
-                                                                        "reason": "damaged"}),
+        "merchant files a case": merchant.post(
+            "/v1/after-sales", json={"order_id": "o-del", "type": "refund_only", "reason": "damaged"}
+        ),
         "merchant withdraws the buyer's case": merchant.post(f"/v1/after-sales/{case_id}/withdraw"),
         "integration approves a case": api.as_("integration", "marketplace").post(
-            f"/v1/after-sales/{case_id}/approve", json={"return_address": ADDRESS}),
+            f"/v1/after-sales/{case_id}/approve", json={"return_address": ADDRESS}
+        ),
         "merchant marks its order paid": merchant.post("/v1/orders/o-unpaid/pay"),
         "buyer marks its order paid": buyer.post("/v1/orders/o-unpaid/pay"),
-        "merchant cancels an online order (stocking)": merchant.post("/v1/orders/o-stock/cancel",
-                                                                     json={"reason": "缺货"}),
+        "merchant cancels an online order (stocking)": merchant.post(
+            "/v1/orders/o-stock/cancel", json={"reason": "缺货"}
+        ),
         "merchant cancels an online order (unpaid)": merchant.post("/v1/orders/o-unpaid/cancel"),
         "buyer marks an order delivered": buyer.post("/v1/orders/o-stock/deliver"),
         "buyer reads the agents' roster": buyer.get("/v1/agents"),

@@ -6,10 +6,10 @@ import hashlib
 import io
 import json
 
-from api_builders import assert_problem, feed_order, file_case
 from pypdf import PdfReader
 
 from aftersales.services.case_file import digest
+from api_builders import assert_problem, feed_order, file_case
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -17,8 +17,9 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 def _disputed_case(api):
     feed_order(api)
     buyer, merchant = api.as_("buyer", "b-1"), api.as_("merchant", merchant_id="m-1")
-    ev = buyer.post("/v1/evidence", files={"file": ("photo.png", PNG, "image/png")},
-                    data={"kind": "product_media"}).json()
+    ev = buyer.post(
+        "/v1/evidence", files={"file": ("photo.png", PNG, "image/png")}, data={"kind": "product_media"}
+    ).json()
     case = file_case(api, evidence=[ev["id"]])
     assert merchant.post(f"/v1/after-sales/{case['id']}/reject", json={"reason": "no_quality_issue"}).status_code == 200
     r = buyer.post(f"/v1/after-sales/{case['id']}/escalate", json={"statement": "商家拒绝，请平台介入"})

@@ -26,10 +26,14 @@ def test_a_buyer_complains_about_an_order_and_the_merchant_answers(api):
 def test_others_see_nothing_and_roles_are_held_to_their_steps(api):
     c = _complaint(api)
     assert_problem(api.as_("buyer", "b-2").get(f"/v1/complaints/{c['id']}"), 404, "not_found")
-    assert_problem(api.as_("merchant", merchant_id="m-2").post(f"/v1/complaints/{c['id']}/reply",
-                                                               json={"reply": "x"}), 404, "not_found")
-    assert_problem(api.as_("buyer", "b-1").post(f"/v1/complaints/{c['id']}/reply", json={"reply": "x"}),
-                   403, "forbidden")
+    assert_problem(
+        api.as_("merchant", merchant_id="m-2").post(f"/v1/complaints/{c['id']}/reply", json={"reply": "x"}),
+        404,
+        "not_found",
+    )
+    assert_problem(
+        api.as_("buyer", "b-1").post(f"/v1/complaints/{c['id']}/reply", json={"reply": "x"}), 403, "forbidden"
+    )
     assert_problem(api.as_("integration", "marketplace").get("/v1/complaints"), 403, "forbidden")
     assert_problem(api.anonymous.get("/v1/complaints"), 401, "unauthenticated")
     assert api.as_("buyer", "b-2").get("/v1/complaints").json()["items"] == []
@@ -40,24 +44,32 @@ def test_a_merchant_complains_to_the_platform_and_the_buyer_never_sees_it(api):
     r = merchant.post("/v1/complaints", json={"category": "buyer_abuse", "description": "恶意差评", "buyer_id": "b-1"})
     assert r.status_code == 201 and r.json()["status"] == "under_review"
     assert api.as_("buyer", "b-1").get("/v1/complaints").json()["items"] == []
-    decided = api.as_("agent").post(f"/v1/complaints/{r.json()['id']}/decide",
-                                    json={"decision": "upheld", "rationale": "聊天记录显示勒索"})
+    decided = api.as_("agent").post(
+        f"/v1/complaints/{r.json()['id']}/decide", json={"decision": "upheld", "rationale": "聊天记录显示勒索"}
+    )
     assert decided.status_code == 200 and decided.json()["status"] == "decided"
 
 
 def test_bad_input_is_a_422_and_writes_nothing(api, runtime):
     buyer = api.as_("buyer", "b-1")
     before = db_state(runtime)
-    for body in [{}, {"category": "buyer_abuse", "description": "x", "merchant_id": "m-1"},
-                 {"category": "service_attitude", "description": "", "merchant_id": "m-1"},
-                 {"category": "service_attitude", "description": "x"},
-                 {"category": "service_attitude", "description": "x", "merchant_id": "m-1", "extra": 1},
-                 {"category": "service_attitude", "description": "x", "order_id": "o-404"}]:
+    for body in [
+        {},
+        {"category": "buyer_abuse", "description": "x", "merchant_id": "m-1"},
+        {"category": "service_attitude", "description": "", "merchant_id": "m-1"},
+        {"category": "service_attitude", "description": "x"},
+        {"category": "service_attitude", "description": "x", "merchant_id": "m-1", "extra": 1},
+        {"category": "service_attitude", "description": "x", "order_id": "o-404"},
+    ]:
         assert_problem(buyer.post("/v1/complaints", json=body), 422, "validation_error")
     c = _complaint(api)
     after_filing = db_state(runtime)
-    assert_problem(api.as_("agent").post(f"/v1/complaints/{c['id']}/decide", json={"decision": "maybe"}),
-                   422, "validation_error")
-    assert_problem(api.as_("agent").post(f"/v1/complaints/{c['id']}/decide",
-                                         json={"decision": "upheld", "rationale": "x"}), 409, "illegal_transition")
+    assert_problem(
+        api.as_("agent").post(f"/v1/complaints/{c['id']}/decide", json={"decision": "maybe"}), 422, "validation_error"
+    )
+    assert_problem(
+        api.as_("agent").post(f"/v1/complaints/{c['id']}/decide", json={"decision": "upheld", "rationale": "x"}),
+        409,
+        "illegal_transition",
+    )
     assert db_state(runtime) == after_filing != before

@@ -9,6 +9,7 @@ import json
 from datetime import timedelta
 
 import pytest
+
 from api_builders import ADDRESS, assert_problem, case_body, db_state, feed_order, file_case, order_body
 
 MAX_AMOUNT = 10**12
@@ -22,8 +23,17 @@ def delivered(api):
 
 # --- malformed input is 422 validation_error, and nothing is written --------------------------
 
-MALFORMED_JSON = [b"{", b'{"order_id": "o-1001",}', b"{'order_id': 'o-1001'}", b"", b"\xff\xfe\x00",
-                  b"[1, 2]", b'"o-1001"', b"null", b"42"]
+MALFORMED_JSON = [
+    b"{",
+    b'{"order_id": "o-1001",}',
+    b"{'order_id': 'o-1001'}",
+    b"",
+    b"\xff\xfe\x00",
+    b"[1, 2]",
+    b'"o-1001"',
+    b"null",
+    b"42",
+]
 
 
 @pytest.mark.parametrize("raw", MALFORMED_JSON)
@@ -33,9 +43,11 @@ def test_malformed_json_body_is_422_validation_error_and_writes_nothing(api, run
     buyer, market = api.as_("buyer", "b-1"), api.as_("integration", "marketplace")
     merchant = api.as_("merchant", merchant_id="m-1")
     json_headers = {"content-type": "application/json"}
-    for r in (buyer.post("/v1/after-sales", content=raw, headers=json_headers),
-              market.post("/v1/orders", content=raw, headers=json_headers),
-              merchant.post(f"/v1/after-sales/{case_id}/reject", content=raw, headers=json_headers)):
+    for r in (
+        buyer.post("/v1/after-sales", content=raw, headers=json_headers),
+        market.post("/v1/orders", content=raw, headers=json_headers),
+        merchant.post(f"/v1/after-sales/{case_id}/reject", content=raw, headers=json_headers),
+    ):
         assert_problem(r, 422, "validation_error")
     assert db_state(runtime) == before
 
@@ -93,8 +105,9 @@ def test_amount_above_refundable_is_422_amount_exceeds_refundable_and_the_limit_
     """Shipping is not refundable under douyin@1: goods 19800 are, 19801 is not."""
     buyer = api.as_("buyer", "b-1")
     before = db_state(runtime)
-    problem = assert_problem(buyer.post("/v1/after-sales", json=case_body("o-1001", amount=19801)), 422,
-                             "amount_exceeds_refundable")
+    problem = assert_problem(
+        buyer.post("/v1/after-sales", json=case_body("o-1001", amount=19801)), 422, "amount_exceeds_refundable"
+    )
     assert problem.get("refundable") == 19800
     assert db_state(runtime) == before
     r = buyer.post("/v1/after-sales", json=case_body("o-1001", amount=19800))
@@ -155,10 +168,22 @@ def test_action_bodies_are_validated_before_anything_is_written(api, runtime, de
         (f"/v1/after-sales/{case_id}/approve", {"return_address": ADDRESS, "amount": 1}),
     ]:
         assert_problem(merchant.post(path, json=body), 422, "validation_error")
-    assert_problem(merchant.post(f"/v1/after-sales/{case_id}/approve", json={"return_address": ADDRESS},
-                                 headers={"If-Match": "abc"}), 422, "validation_error")
-    assert_problem(merchant.post(f"/v1/after-sales/{case_id}/approve", json={"return_address": ADDRESS},
-                                 headers={"Idempotency-Key": "k" * 256}), 422, "validation_error")
+    assert_problem(
+        merchant.post(
+            f"/v1/after-sales/{case_id}/approve", json={"return_address": ADDRESS}, headers={"If-Match": "abc"}
+        ),
+        422,
+        "validation_error",
+    )
+    assert_problem(
+        merchant.post(
+            f"/v1/after-sales/{case_id}/approve",
+            json={"return_address": ADDRESS},
+            headers={"Idempotency-Key": "k" * 256},
+        ),
+        422,
+        "validation_error",
+    )
     assert db_state(runtime) == before
     assert merchant.get(f"/v1/after-sales/{case_id}").json()["status"] == "pending_merchant"
 
@@ -178,13 +203,18 @@ def test_shipping_an_order_needs_carrier_and_tracking(api, runtime):
 def test_unknown_ids_are_404_not_found(api, runtime, delivered):
     before = db_state(runtime)
     buyer, merchant, agent = api.as_("buyer", "b-1"), api.as_("merchant", merchant_id="m-1"), api.as_("agent")
-    for r in (agent.get("/v1/orders/o-nope"), agent.get("/v1/orders/o-nope/events"),
-              agent.get("/v1/after-sales/as_nope"), agent.get("/v1/after-sales/as_nope/events"),
-              agent.get("/v1/disputes/dp_nope"), agent.get("/v1/evidence/ev_nope"),
-              merchant.post("/v1/after-sales/as_nope/approve", json={"return_address": ADDRESS}),
-              buyer.post("/v1/after-sales/as_nope/withdraw"),
-              api.as_("integration", "marketplace").post("/v1/orders/o-nope/pay"),
-              buyer.post("/v1/after-sales", json=case_body("o-nope"))):
+    for r in (
+        agent.get("/v1/orders/o-nope"),
+        agent.get("/v1/orders/o-nope/events"),
+        agent.get("/v1/after-sales/as_nope"),
+        agent.get("/v1/after-sales/as_nope/events"),
+        agent.get("/v1/disputes/dp_nope"),
+        agent.get("/v1/evidence/ev_nope"),
+        merchant.post("/v1/after-sales/as_nope/approve", json={"return_address": ADDRESS}),
+        buyer.post("/v1/after-sales/as_nope/withdraw"),
+        api.as_("integration", "marketplace").post("/v1/orders/o-nope/pay"),
+        buyer.post("/v1/after-sales", json=case_body("o-nope")),
+    ):
         assert_problem(r, 404, "not_found")
     assert db_state(runtime) == before
 
@@ -203,17 +233,18 @@ def test_illegal_transitions_are_409_and_write_nothing(api, runtime, delivered):
     buyer, merchant = api.as_("buyer", "b-1"), api.as_("merchant", merchant_id="m-1")
     market = api.as_("integration", "marketplace")
     before = db_state(runtime)
-    for r in (merchant.post(f"/v1/after-sales/{case_id}/confirm-receipt"),
-              buyer.post(f"/v1/after-sales/{case_id}/ship-return", json={"carrier": "ZTO", "tracking_number": "1"}),
-              buyer.post(f"/v1/after-sales/{case_id}/escalate", json={"statement": "介入"}),
-              merchant.post(f"/v1/after-sales/{case_id}/dispute-return", json={"reason": "used", "statement": "x"}),
-              market.post("/v1/orders/o-2/deliver"),
-              market.post("/v1/orders/o-1001/pay"),
-              market.post("/v1/orders/o-1001/cancel")):
+    for r in (
+        merchant.post(f"/v1/after-sales/{case_id}/confirm-receipt"),
+        buyer.post(f"/v1/after-sales/{case_id}/ship-return", json={"carrier": "ZTO", "tracking_number": "1"}),
+        buyer.post(f"/v1/after-sales/{case_id}/escalate", json={"statement": "介入"}),
+        merchant.post(f"/v1/after-sales/{case_id}/dispute-return", json={"reason": "used", "statement": "x"}),
+        market.post("/v1/orders/o-2/deliver"),
+        market.post("/v1/orders/o-1001/pay"),
+        market.post("/v1/orders/o-1001/cancel"),
+    ):
         problem = assert_problem(r, 409, "illegal_transition")
         # The subject's own state never overwrites the problem's HTTP `status`.
-        assert problem["status"] == 409 and problem["current_status"] in ("pending_merchant", "stocking",
-                                                                           "delivered")
+        assert problem["status"] == 409 and problem["current_status"] in ("pending_merchant", "stocking", "delivered")
     assert db_state(runtime) == before
 
 
@@ -222,8 +253,9 @@ def test_acting_twice_is_409_the_second_time(api, runtime, delivered):
     merchant = api.as_("merchant", merchant_id="m-1")
     assert merchant.post(f"/v1/after-sales/{case_id}/approve", json={"return_address": ADDRESS}).status_code == 200
     before = db_state(runtime)
-    assert_problem(merchant.post(f"/v1/after-sales/{case_id}/approve", json={"return_address": ADDRESS}), 409,
-                   "illegal_transition")
+    assert_problem(
+        merchant.post(f"/v1/after-sales/{case_id}/approve", json={"return_address": ADDRESS}), 409, "illegal_transition"
+    )
     assert_problem(merchant.post(f"/v1/after-sales/{case_id}/reject", json={"reason": "x"}), 409, "illegal_transition")
     assert db_state(runtime) == before
     events = merchant.get(f"/v1/after-sales/{case_id}/events").json()["items"]
@@ -251,8 +283,9 @@ def test_a_party_acting_after_its_deadline_lapsed_is_409_deadline_passed(api, ru
     api.clock.advance(timedelta(hours=48, seconds=1))
     before = db_state(runtime)
     merchant = api.as_("merchant", merchant_id="m-1")
-    problem = assert_problem(merchant.post(f"/v1/after-sales/{case_id}/approve", json={"return_address": ADDRESS}),
-                             409, "deadline_passed")
+    problem = assert_problem(
+        merchant.post(f"/v1/after-sales/{case_id}/approve", json={"return_address": ADDRESS}), 409, "deadline_passed"
+    )
     assert problem["due_at"]
     assert_problem(merchant.post(f"/v1/after-sales/{case_id}/reject", json={"reason": "x"}), 409, "deadline_passed")
     assert db_state(runtime) == before
@@ -265,8 +298,13 @@ def test_nul_characters_are_never_a_500(api, runtime, delivered):
     """PostgreSQL cannot store NUL in text: a client sending one gets a problem, never a crash."""
     case_id = file_case(api, "o-1001")["id"]
     agent, merchant = api.as_("agent"), api.as_("merchant", merchant_id="m-1")
-    for path in ("/v1/orders/%00", "/v1/after-sales/a%00b", "/v1/evidence/%00", "/v1/disputes/%00",
-                 "/v1/after-sales/a%00b/events"):
+    for path in (
+        "/v1/orders/%00",
+        "/v1/after-sales/a%00b",
+        "/v1/evidence/%00",
+        "/v1/disputes/%00",
+        "/v1/after-sales/a%00b/events",
+    ):
         r = agent.get(path)
         assert r.status_code in (404, 422), (path, r.text)
         assert_problem(r, r.status_code)
@@ -307,8 +345,12 @@ def test_an_order_may_name_the_tiktok_policy_and_its_case_keeps_it(api):
     case = file_case(api, "o-tt")
     assert case["policy"] == "tiktok_shop@1"
     # TikTok Shop: 48 h to answer, then the buyer has 5 days (not douyin's 7) to ship back.
-    approved = api.as_("merchant", merchant_id="m-1").post(f"/v1/after-sales/{case['id']}/approve",
-                                                          json={"return_address": "Jakarta"}).json()
+    approved = (
+        api.as_("merchant", merchant_id="m-1")
+        .post(f"/v1/after-sales/{case['id']}/approve", json={"return_address": "Jakarta"})
+        .json()
+    )
     from datetime import datetime
+
     due = datetime.fromisoformat(approved["deadline"]["due_at"]) - datetime.fromisoformat(approved["updated_at"])
     assert due.total_seconds() == 5 * 86400

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+
 from api_builders import ADDRESS, assert_problem, case_body, db_state, feed_order
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
@@ -18,8 +19,14 @@ ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 200
 CAP = 64 * 1024  # the test settings' evidence_max_bytes
 
 
-def _upload(client, content: bytes, *, name: str = "photo.png", kind: str = "product_media",
-            content_type: str = "application/octet-stream"):
+def _upload(
+    client,
+    content: bytes,
+    *,
+    name: str = "photo.png",
+    kind: str = "product_media",
+    content_type: str = "application/octet-stream",
+):
     return client.post("/v1/evidence", files={"file": (name, content, content_type)}, data={"kind": kind})
 
 
@@ -32,12 +39,15 @@ def test_upload_answers_id_sha256_media_type_size_and_kind(api):
     assert (ev["media_type"], ev["size"], ev["kind"]) == ("image/png", len(PNG), "order_info")
 
 
-@pytest.mark.parametrize("content,name,claimed,detected", [
-    (PNG, "x.pdf", "application/pdf", "image/png"),
-    (JPEG, "scan.png", "image/png", "image/jpeg"),
-    (PDF, "photo.jpg", "image/jpeg", "application/pdf"),
-    (CHAT, "chat.exe", "application/x-msdownload", "text/plain"),
-])
+@pytest.mark.parametrize(
+    "content,name,claimed,detected",
+    [
+        (PNG, "x.pdf", "application/pdf", "image/png"),
+        (JPEG, "scan.png", "image/png", "image/jpeg"),
+        (PDF, "photo.jpg", "image/jpeg", "application/pdf"),
+        (CHAT, "chat.exe", "application/x-msdownload", "text/plain"),
+    ],
+)
 def test_media_type_is_detected_from_the_content_not_the_name(api, content, name, claimed, detected):
     r = _upload(api.as_("buyer", "b-1"), content, name=name, content_type=claimed)
     assert r.status_code == 201, r.text
@@ -96,14 +106,17 @@ def test_unknown_evidence_id_is_404(api):
 def test_same_upload_with_an_idempotency_key_stores_it_once(api, runtime):
     buyer = api.as_("buyer", "b-1")
     headers = {"Idempotency-Key": "upload-1"}
-    first = buyer.post("/v1/evidence", files={"file": ("a.png", PNG, "image/png")}, data={"kind": "other"},
-                       headers=headers)
-    again = buyer.post("/v1/evidence", files={"file": ("a.png", PNG, "image/png")}, data={"kind": "other"},
-                       headers=headers)
+    first = buyer.post(
+        "/v1/evidence", files={"file": ("a.png", PNG, "image/png")}, data={"kind": "other"}, headers=headers
+    )
+    again = buyer.post(
+        "/v1/evidence", files={"file": ("a.png", PNG, "image/png")}, data={"kind": "other"}, headers=headers
+    )
     assert first.status_code == again.status_code == 201 and first.json() == again.json()
     assert len(db_state(runtime)["evidence"]) == 1
-    r = buyer.post("/v1/evidence", files={"file": ("a.png", JPEG, "image/jpeg")}, data={"kind": "other"},
-                   headers=headers)
+    r = buyer.post(
+        "/v1/evidence", files={"file": ("a.png", JPEG, "image/jpeg")}, data={"kind": "other"}, headers=headers
+    )
     assert_problem(r, 422, "idempotency_key_reused")
 
 

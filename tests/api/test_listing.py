@@ -8,6 +8,7 @@ import json
 from datetime import timedelta
 
 import pytest
+
 from api_builders import ADDRESS, assert_problem, feed_order, file_case
 
 
@@ -86,10 +87,19 @@ def _cursor(value) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
 
-BAD_CURSORS = ["garbage!", "e30", "a", _cursor({}), _cursor([1, 2]), _cursor(["not a time", "o-1"]),
-               _cursor(["2026-11-24T10:00:00", "o-1"]), _cursor(["2026-11-24T10:00:00+08:00", 7]),
-               _cursor(["2026-11-24T10:00:00+08:00"]), _cursor("ab"),
-               base64.urlsafe_b64encode(b"\xff\xfe\xfd").decode()]
+BAD_CURSORS = [
+    "garbage!",
+    "e30",
+    "a",
+    _cursor({}),
+    _cursor([1, 2]),
+    _cursor(["not a time", "o-1"]),
+    _cursor(["2026-11-24T10:00:00", "o-1"]),
+    _cursor(["2026-11-24T10:00:00+08:00", 7]),
+    _cursor(["2026-11-24T10:00:00+08:00"]),
+    _cursor("ab"),
+    base64.urlsafe_b64encode(b"\xff\xfe\xfd").decode(),
+]
 
 
 @pytest.mark.parametrize("cursor", BAD_CURSORS)

@@ -3,10 +3,11 @@ conflicting actions racing without If-Match resolve to one winner and a clean 40
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import httpx
 import pytest
+
 from api_builders import ADDRESS, assert_problem, case_body, db_state, feed_order, file_case, order_body, race
 
 
@@ -86,11 +87,13 @@ def test_a_failed_request_stores_no_key_so_a_corrected_retry_succeeds(api):
     feed_order(api)
     buyer = api.as_("buyer", "b-1")
     headers = {"Idempotency-Key": "k-1"}
-    assert_problem(buyer.post("/v1/after-sales", json=case_body(amount=10**6), headers=headers), 422,
-                   "amount_exceeds_refundable")
+    assert_problem(
+        buyer.post("/v1/after-sales", json=case_body(amount=10**6), headers=headers), 422, "amount_exceeds_refundable"
+    )
     # Same key, same (bad) body: evaluated again, still refused, not replayed as a success.
-    assert_problem(buyer.post("/v1/after-sales", json=case_body(amount=10**6), headers=headers), 422,
-                   "amount_exceeds_refundable")
+    assert_problem(
+        buyer.post("/v1/after-sales", json=case_body(amount=10**6), headers=headers), 422, "amount_exceeds_refundable"
+    )
     r = buyer.post("/v1/after-sales", json=case_body(amount=500), headers=headers)
     assert r.status_code == 201 and r.json()["amount"] == 500, r.text
 
@@ -147,8 +150,9 @@ def test_stale_if_match_is_412_precondition_failed_and_changes_nothing(api, runt
     stale = case["version"] + 1
     before = db_state(runtime)
     for value in (f'"{stale}"', str(stale), '"0"'):
-        r = merchant.post(f"/v1/after-sales/{case['id']}/approve", json={"return_address": ADDRESS},
-                          headers={"If-Match": value})
+        r = merchant.post(
+            f"/v1/after-sales/{case['id']}/approve", json={"return_address": ADDRESS}, headers={"If-Match": value}
+        )
         assert_problem(r, 412, "precondition_failed")
     assert db_state(runtime) == before
     assert merchant.get(f"/v1/after-sales/{case['id']}").json()["status"] == "pending_merchant"
@@ -159,8 +163,9 @@ def test_matching_if_match_succeeds_and_the_old_etag_is_then_stale(api):
     case_id = file_case(api)["id"]
     merchant = api.as_("merchant", merchant_id="m-1")
     etag = merchant.get(f"/v1/after-sales/{case_id}").headers["etag"]
-    r = merchant.post(f"/v1/after-sales/{case_id}/approve", json={"return_address": ADDRESS},
-                      headers={"If-Match": etag})
+    r = merchant.post(
+        f"/v1/after-sales/{case_id}/approve", json={"return_address": ADDRESS}, headers={"If-Match": etag}
+    )
     assert r.status_code == 200 and r.json()["status"] == "awaiting_return", r.text
     r = api.as_("buyer", "b-1").post(f"/v1/after-sales/{case_id}/withdraw", headers={"If-Match": etag})
     assert_problem(r, 412, "precondition_failed")
@@ -173,12 +178,14 @@ def test_if_match_on_order_actions(api):
     feed_order(api, "o-1", upto="stocking")
     market = api.as_("integration", "marketplace")
     version = market.get("/v1/orders/o-1").json()["version"]
-    r = market.post("/v1/orders/o-1/ship", json={"carrier": "SF", "tracking_number": "1"},
-                    headers={"If-Match": f'"{version + 5}"'})
+    r = market.post(
+        "/v1/orders/o-1/ship", json={"carrier": "SF", "tracking_number": "1"}, headers={"If-Match": f'"{version + 5}"'}
+    )
     assert_problem(r, 412, "precondition_failed")
     assert market.get("/v1/orders/o-1").json()["status"] == "stocking"
-    r = market.post("/v1/orders/o-1/ship", json={"carrier": "SF", "tracking_number": "1"},
-                    headers={"If-Match": f'"{version}"'})
+    r = market.post(
+        "/v1/orders/o-1/ship", json={"carrier": "SF", "tracking_number": "1"}, headers={"If-Match": f'"{version}"'}
+    )
     assert r.status_code == 200 and r.json()["status"] == "shipped"
 
 
@@ -245,6 +252,7 @@ def test_two_buyers_racing_for_the_same_orders_request_slot_file_one_case(api):
         def call() -> httpx.Response:
             with api.as_("buyer", "b-1") as b:
                 return b.post("/v1/after-sales", json=case_body(amount=amount))
+
         return call
 
     responses = race([file_one(100), file_one(200), file_one(300)])
@@ -258,8 +266,11 @@ def test_concurrent_retries_of_one_action_with_one_key_all_get_the_first_respons
 
     def call() -> httpx.Response:
         with api.as_("merchant", merchant_id="m-1") as m:
-            return m.post(f"/v1/after-sales/{case_id}/approve", json={"return_address": ADDRESS},
-                          headers={"Idempotency-Key": "approve-burst"})
+            return m.post(
+                f"/v1/after-sales/{case_id}/approve",
+                json={"return_address": ADDRESS},
+                headers={"Idempotency-Key": "approve-burst"},
+            )
 
     responses = race([call] * 3)
     assert [r.status_code for r in responses] == [200] * 3, [r.text for r in responses]

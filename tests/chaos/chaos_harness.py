@@ -12,13 +12,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterator
 
-import pytest
 import httpx
+import pytest
 import sqlalchemy as sa
 
 SECRET = "chaos-secret-of-at-least-thirty-two-bytes"
@@ -30,8 +30,10 @@ def _pg_bin() -> Path:
     """Where initdb and pg_ctl are: AFTERSALES_PG_BIN, Debian's newest, or the PATH."""
     if os.environ.get("AFTERSALES_PG_BIN"):
         return Path(os.environ["AFTERSALES_PG_BIN"])
-    debian = sorted((p for p in Path("/usr/lib/postgresql").glob("*/bin/initdb") if p.parts[-3].isdigit()),
-                    key=lambda p: int(p.parts[-3]))
+    debian = sorted(
+        (p for p in Path("/usr/lib/postgresql").glob("*/bin/initdb") if p.parts[-3].isdigit()),
+        key=lambda p: int(p.parts[-3]),
+    )
     found = debian[-1] if debian else shutil.which("initdb")
     return Path(found).parent if found else Path("/usr/lib/postgresql/15/bin")
 
@@ -68,7 +70,7 @@ def with_query(url: str, **params: str) -> str:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Processes:
@@ -86,8 +88,12 @@ class Processes:
         self._spawned += 1
         log = self.log_dir / f"{name}-{self._spawned}.log"
         with open(log, "wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "aftersales.cli", *args], env={**os.environ, **env},
-                                    stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "aftersales.cli", *args],
+                env={**os.environ, **env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         self.live[name], self.logs[name] = proc, log
         return proc
 
@@ -119,8 +125,12 @@ class Processes:
 
 def worker_env(db_url: str, data_dir: Path, app_name: str) -> dict[str, str]:
     # application_name lets the test find this worker's connections in pg_stat_activity.
-    return {"AFTERSALES_DATABASE_URL": with_query(db_url, application_name=app_name),
-            "AFTERSALES_JWT_SECRET": SECRET, "AFTERSALES_DATA_DIR": str(data_dir), "AFTERSALES_CLOCK": "system"}
+    return {
+        "AFTERSALES_DATABASE_URL": with_query(db_url, application_name=app_name),
+        "AFTERSALES_JWT_SECRET": SECRET,
+        "AFTERSALES_DATA_DIR": str(data_dir),
+        "AFTERSALES_CLOCK": "system",
+    }
 
 
 def worker_args(lease: float, batch: int) -> list[str]:
@@ -130,29 +140,36 @@ def worker_args(lease: float, batch: int) -> list[str]:
 def terminate_backends(engine: sa.Engine, app_prefix: str) -> int:
     """pg_terminate_backend on every connection whose application_name starts with the prefix."""
     with engine.connect() as conn:
-        return len(conn.execute(sa.text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE :p"),
-            {"p": app_prefix + "%"}).all())
+        return len(
+            conn.execute(
+                sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE :p"),
+                {"p": app_prefix + "%"},
+            ).all()
+        )
 
 
 def connected(engine: sa.Engine, app_prefix: str) -> set[str]:
     with engine.connect() as conn:
-        return set(conn.execute(sa.text("SELECT DISTINCT application_name FROM pg_stat_activity "
-                                        "WHERE application_name LIKE :p"), {"p": app_prefix + "%"}).scalars())
+        return set(
+            conn.execute(
+                sa.text("SELECT DISTINCT application_name FROM pg_stat_activity WHERE application_name LIKE :p"),
+                {"p": app_prefix + "%"},
+            ).scalars()
+        )
 
 
 class WorkerPool:
     """`size` real `aftersales worker` processes, each findable in pg_stat_activity by name."""
 
-    def __init__(self, procs: Processes, db_url: str, data_dir: Path, size: int, *, lease: float,
-                 batch: int) -> None:
+    def __init__(self, procs: Processes, db_url: str, data_dir: Path, size: int, *, lease: float, batch: int) -> None:
         self.procs, self.db_url, self.data_dir, self.size = procs, db_url, data_dir, size
         self.lease, self.batch = lease, batch
         self.prefix = f"chaos-{os.getpid()}-{time.monotonic_ns() % 10**6}-"
 
     def start(self, i: int) -> subprocess.Popen[bytes]:
-        return self.procs.spawn(f"w{i}", worker_args(self.lease, self.batch),
-                                worker_env(self.db_url, self.data_dir, f"{self.prefix}w{i}"))
+        return self.procs.spawn(
+            f"w{i}", worker_args(self.lease, self.batch), worker_env(self.db_url, self.data_dir, f"{self.prefix}w{i}")
+        )
 
     def start_all(self, engine: sa.Engine, timeout: float = 60) -> None:
         for i in range(self.size):
@@ -203,17 +220,25 @@ def busy(engine: sa.Engine, app_name: str) -> bool:
     """Whether that connection is mid-batch: its transaction has written (a transaction id is
     assigned at the first write, e.g. deleting the deadline rows it takes)."""
     with engine.connect() as conn:
-        return bool(conn.execute(sa.text(
-            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-            "WHERE a.application_name = :n AND l.locktype = 'transactionid' AND l.granted"),
-            {"n": app_name}).scalar_one())
+        return bool(
+            conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                    "WHERE a.application_name = :n AND l.locktype = 'transactionid' AND l.granted"
+                ),
+                {"n": app_name},
+            ).scalar_one()
+        )
 
 
 def pending(engine: sa.Engine) -> int:
     """The stream's deadlines not fired yet."""
     with engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(sa.table("deadlines", sa.column("action")))
-                            .where(sa.column("action").in_(FIRES))).scalar_one()
+        return conn.execute(
+            sa.select(sa.func.count())
+            .select_from(sa.table("deadlines", sa.column("action")))
+            .where(sa.column("action").in_(FIRES))
+        ).scalar_one()
 
 
 # --- due cases, laid down set-based -------------------------------------------------------------
@@ -270,10 +295,15 @@ class Stream:
 
 
 def lay_down(engine: sa.Engine, stream: Stream) -> None:
-    naive = lambda v: v.astimezone(timezone.utc).replace(tzinfo=None)  # noqa: E731 (raw SQL: naive UTC)
+    naive = lambda v: v.astimezone(UTC).replace(tzinfo=None)  # noqa: E731 (raw SQL: naive UTC)
     for first in range(1, stream.n + 1, stream.chunk):
-        params = {"first": first, "last": min(first + stream.chunk - 1, stream.n), "t0": naive(utcnow()),
-                  "base": naive(stream.base), "step": stream.step}
+        params = {
+            "first": first,
+            "last": min(first + stream.chunk - 1, stream.n),
+            "t0": naive(utcnow()),
+            "base": naive(stream.base),
+            "step": stream.step,
+        }
         with engine.begin() as conn:
             for statement in _ARRANGE:
                 conn.execute(sa.text(statement), params)
@@ -288,14 +318,14 @@ def g_of(case_id: str) -> int:
 class Firing:
     """What the database says happened to the stream's deadlines."""
 
-    per_case: dict[int, int]           # g -> events of its deadline's action
-    fired_at: dict[int, datetime]      # g -> when its (last) such event happened
+    per_case: dict[int, int]  # g -> events of its deadline's action
+    fired_at: dict[int, datetime]  # g -> when its (last) such event happened
     distinct_deadlines: int
     outbox_missing: int
     statuses: dict[str, int]
-    left: dict[str, int]               # the cases' deadline rows left, by action
-    left_due: int                      # rows left that are due already
-    money: dict[str, dict[int, int]]   # refunds, violations, settlements: g -> rows
+    left: dict[str, int]  # the cases' deadline rows left, by action
+    left_due: int  # rows left that are due already
+    money: dict[str, dict[int, int]]  # refunds, violations, settlements: g -> rows
 
 
 def inspect(engine: sa.Engine) -> Firing:
@@ -305,23 +335,40 @@ def inspect(engine: sa.Engine) -> Firing:
     deadline_ids: set[int] = set()
     with engine.connect() as conn:
         rows = conn.execution_options(yield_per=20_000).execute(
-            sa.select(e.c.subject_id, e.c.at, e.c.deadline_id).where(e.c.action.in_(FIRES)))
+            sa.select(e.c.subject_id, e.c.at, e.c.deadline_id).where(e.c.action.in_(FIRES))
+        )
         for subject_id, at, deadline_id in rows:
             g = g_of(subject_id)
             per_case[g] = per_case.get(g, 0) + 1
-            fired_at[g] = at.replace(tzinfo=timezone.utc)  # stored as naive UTC
+            fired_at[g] = at.replace(tzinfo=UTC)  # stored as naive UTC
             deadline_ids.add(deadline_id)
-        missing = conn.execute(sa.text(
-            "SELECT count(*) FROM events e WHERE e.action IN ('auto_approve', 'advance_compensation') "
-            "AND (SELECT count(*) FROM outbox o WHERE o.event_id = e.id) <> 1")).scalar_one()
+        missing = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM events e WHERE e.action IN ('auto_approve', 'advance_compensation') "
+                "AND (SELECT count(*) FROM outbox o WHERE o.event_id = e.id) <> 1"
+            )
+        ).scalar_one()
         statuses = dict(conn.execute(sa.text("SELECT status, count(*) FROM after_sales GROUP BY status")).all())
-        left = dict(conn.execute(sa.text("SELECT action, count(*) FROM deadlines WHERE subject_kind = 'after_sale' "
-                                         "GROUP BY action")).all())
-        left_due = conn.execute(sa.text(
-            "SELECT count(*) FROM deadlines WHERE due_at <= now() AT TIME ZONE 'utc'")).scalar_one()
-        money = {table: {g_of(case_id): count for case_id, count in conn.execute(sa.text(
-            f"SELECT after_sale_id, count(*) FROM {table} WHERE after_sale_id IS NOT NULL "
-            "GROUP BY after_sale_id"))} for table in ("refunds", "violations", "settlements")}
+        left = dict(
+            conn.execute(
+                sa.text("SELECT action, count(*) FROM deadlines WHERE subject_kind = 'after_sale' GROUP BY action")
+            ).all()
+        )
+        left_due = conn.execute(
+            sa.text("SELECT count(*) FROM deadlines WHERE due_at <= now() AT TIME ZONE 'utc'")
+        ).scalar_one()
+        money = {
+            table: {
+                g_of(case_id): count
+                for case_id, count in conn.execute(
+                    sa.text(
+                        f"SELECT after_sale_id, count(*) FROM {table} WHERE after_sale_id IS NOT NULL "
+                        "GROUP BY after_sale_id"
+                    )
+                )
+            }
+            for table in ("refunds", "violations", "settlements")
+        }
     return Firing(per_case, fired_at, len(deadline_ids - {None}), missing, statuses, left, left_due, money)
 
 
@@ -329,22 +376,26 @@ def assert_each_fired_once(firing: Firing, n: int) -> None:
     doubles = {g: c for g, c in firing.per_case.items() if c != 1}
     lost = n - len(firing.per_case)
     assert not doubles and lost == 0, (
-        f"{lost} deadline(s) never fired; fired more than once: {dict(list(doubles.items())[:10])}")
+        f"{lost} deadline(s) never fired; fired more than once: {dict(list(doubles.items())[:10])}"
+    )
     assert firing.distinct_deadlines == n, "each firing names its own deadline row"
     assert firing.outbox_missing == 0, f"{firing.outbox_missing} event(s) without exactly one outbox row"
     cod = (n + 1) // 2
     assert firing.statuses == {"refunded": cod, "awaiting_return": n - cod}, firing.statuses
     # Each online case armed its next step once, and nothing due was left behind.
-    assert firing.left == ({"auto_close": n - cod} if n - cod else {}) and firing.left_due == 0, \
-        (firing.left, firing.left_due)
+    assert firing.left == ({"auto_close": n - cod} if n - cod else {}) and firing.left_due == 0, (
+        firing.left,
+        firing.left_due,
+    )
     # Each COD case: one advance payment, one violation, one recovery; online cases: no money moved.
-    once = {g: 1 for g in range(1, n + 1, 2)}
+    once = dict.fromkeys(range(1, n + 1, 2), 1)
     for table, per_case in firing.money.items():
         assert per_case == once, f"{table}: {sum(per_case.values())} rows for {len(once)} COD cases"
 
 
-def lateness(firing: Firing, stream: Stream, outages: list[tuple[datetime, datetime]] = (),
-             window: timedelta = timedelta(0)) -> dict[int, float]:
+def lateness(
+    firing: Firing, stream: Stream, outages: list[tuple[datetime, datetime]] = (), window: timedelta = timedelta(0)
+) -> dict[int, float]:
     """Seconds from becoming eligible to firing, per case. A database outage beginning within
     `window` of a deadline's eligibility moves it to the outage's end: nothing fires meanwhile."""
     late: dict[int, float] = {}
@@ -390,8 +441,10 @@ class Cluster:
 
     def start(self) -> None:
         # fsync off: a restart of the server, not of the machine, is what these tests inject.
-        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} "
-                   f"-c fsync=off -c max_connections=200")
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} "
+            f"-c fsync=off -c max_connections=200"
+        )
         self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data), "-l", str(self.log), "-o", options)
 
     def stop(self, mode: str = "fast") -> None:

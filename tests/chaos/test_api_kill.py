@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from chaos_harness import LONG, SECRET, Processes, free_port, healthy, wait_for, with_query
 
 from aftersales.api.auth import mint
 from aftersales.domain.clock import SystemClock
@@ -24,7 +25,6 @@ from aftersales.services import audit
 from aftersales.store import tables as t
 from aftersales.store.unit_of_work import UnitOfWork
 from api_builders import ADDRESS, case_body, order_body
-from chaos_harness import LONG, SECRET, Processes, free_port, healthy, wait_for, with_query
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.chaos]
 
@@ -86,8 +86,9 @@ def _flow(client: Client, index: int, serial: int, problems: list[str]) -> None:
         (("buyer", buyer), "ship-return", {"carrier": "ZTO", "tracking_number": f"ZT-{oid}"}),
         (seller, "confirm-receipt", None),
     ]:
-        r = client.post(role, sub, f"/v1/after-sales/{case_id}/{action}", body,
-                        merchant_id=merchant if role == "merchant" else None)
+        r = client.post(
+            role, sub, f"/v1/after-sales/{case_id}/{action}", body, merchant_id=merchant if role == "merchant" else None
+        )
         if r.status_code != 200:
             problems.append(f"{action} {case_id}: {r.status_code} {r.text[:300]}")
             return
@@ -98,8 +99,12 @@ def test_killed_server_leaves_no_half_done_transition_and_retries_take_effect_on
 
     _truncate(pg_engine)
     port, procs = free_port(), Processes(tmp_path)
-    env = {"AFTERSALES_DATABASE_URL": with_query(PG_URL, application_name=f"chaos-api-{os.getpid()}"),
-           "AFTERSALES_JWT_SECRET": SECRET, "AFTERSALES_DATA_DIR": str(tmp_path), "AFTERSALES_CLOCK": "system"}
+    env = {
+        "AFTERSALES_DATABASE_URL": with_query(PG_URL, application_name=f"chaos-api-{os.getpid()}"),
+        "AFTERSALES_JWT_SECRET": SECRET,
+        "AFTERSALES_DATA_DIR": str(tmp_path),
+        "AFTERSALES_CLOCK": "system",
+    }
     serve = ["serve", "--no-worker", "--port", str(port)]
     rng = random.Random(os.environ.get("AFTERSALES_CHAOS_SEED"))
     clients = [Client(f"http://127.0.0.1:{port}") for _ in range(CLIENTS)]
@@ -112,7 +117,7 @@ def test_killed_server_leaves_no_half_done_transition_and_retries_take_effect_on
             while killing.is_set() and not problems:
                 _flow(client, index, client.flows, problems)
                 client.flows += 1
-        except Exception as exc:  # noqa: BLE001 (a thread's failure must reach the test)
+        except Exception as exc:
             problems.append(f"client {index}: {exc!r}")
 
     threads = [threading.Thread(target=run, args=(c, i), daemon=True) for i, c in enumerate(clients)]
@@ -138,10 +143,12 @@ def test_killed_server_leaves_no_half_done_transition_and_retries_take_effect_on
             c.http.close()
 
     flows = sum(c.flows for c in clients)
-    print(f"\n{CLIENTS} clients, {flows} flows, {kills} kills: "
-          f"{sum(c.cut for c in clients)} requests cut mid-way and {sum(c.refused for c in clients)} refused, "
-          f"all retried; {sum(c.unavailable for c in clients)} 503s; "
-          f"{sum(c.replayed for c in clients)} answers replayed from their Idempotency-Key")
+    print(
+        f"\n{CLIENTS} clients, {flows} flows, {kills} kills: "
+        f"{sum(c.cut for c in clients)} requests cut mid-way and {sum(c.refused for c in clients)} refused, "
+        f"all retried; {sum(c.unavailable for c in clients)} 503s; "
+        f"{sum(c.replayed for c in clients)} answers replayed from their Idempotency-Key"
+    )
     assert not problems, problems[:5]
     assert kills == KILLS
     _assert_effects_once(pg_engine, flows)
@@ -154,15 +161,22 @@ def test_killed_server_leaves_no_half_done_transition_and_retries_take_effect_on
 def _assert_effects_once(engine: sa.Engine, flows: int) -> None:
     e = t.events.c
     with engine.connect() as conn:
-        repeated = conn.execute(sa.select(e.subject_kind, e.subject_id, e.action, sa.func.count())
-                                .group_by(e.subject_kind, e.subject_id, e.action).having(sa.func.count() > 1)).all()
+        repeated = conn.execute(
+            sa.select(e.subject_kind, e.subject_id, e.action, sa.func.count())
+            .group_by(e.subject_kind, e.subject_id, e.action)
+            .having(sa.func.count() > 1)
+        ).all()
         cases = conn.execute(sa.select(t.after_sales.c.id, t.after_sales.c.status, t.after_sales.c.amount)).all()
         timelines: dict[str, list[str]] = {}
-        for subject_id, action in conn.execute(sa.select(e.subject_id, e.action).where(
-                e.subject_kind == "after_sale").order_by(e.id)):
+        for subject_id, action in conn.execute(
+            sa.select(e.subject_id, e.action).where(e.subject_kind == "after_sale").order_by(e.id)
+        ):
             timelines.setdefault(subject_id, []).append(action)
-        refunds = conn.execute(sa.select(t.refunds.c.after_sale_id, sa.func.count(), sa.func.sum(t.refunds.c.amount))
-                               .group_by(t.refunds.c.after_sale_id)).all()
+        refunds = conn.execute(
+            sa.select(t.refunds.c.after_sale_id, sa.func.count(), sa.func.sum(t.refunds.c.amount)).group_by(
+                t.refunds.c.after_sale_id
+            )
+        ).all()
         orders = conn.execute(sa.select(sa.func.count()).select_from(t.orders)).scalar_one()
     assert not repeated, f"effects applied more than once: {repeated[:5]}"
     assert orders == flows and len(cases) == flows
@@ -175,17 +189,22 @@ def _assert_effects_once(engine: sa.Engine, flows: int) -> None:
 def _assert_subjects_agree(engine: sa.Engine) -> None:
     """For every order and case: its deadline row is the one its columns name, every event has
     one outbox row, and its status is what its last event left it in."""
-    e, d, o = t.events.c, t.deadlines.c, t.outbox.c
+    e, o = t.events.c, t.outbox.c
     with engine.connect() as conn:
-        outboxless = conn.execute(sa.select(e.id, e.subject_id, e.action).where(
-            sa.select(sa.func.count()).where(o.event_id == e.id).scalar_subquery() != 1)).all()
+        outboxless = conn.execute(
+            sa.select(e.id, e.subject_id, e.action).where(
+                sa.select(sa.func.count()).where(o.event_id == e.id).scalar_subquery() != 1
+            )
+        ).all()
         armed = {(r.subject_kind, r.subject_id): (r.action, r.due_at) for r in conn.execute(sa.select(t.deadlines))}
         last: dict[tuple[str, str], Any] = {}
-        for kind, subject_id, after in conn.execute(sa.select(e.subject_kind, e.subject_id, e.after).where(
-                e.after.is_not(None)).order_by(e.id)):
+        for kind, subject_id, after in conn.execute(
+            sa.select(e.subject_kind, e.subject_id, e.after).where(e.after.is_not(None)).order_by(e.id)
+        ):
             last[(kind, subject_id)] = after
-        subjects = [("order", r) for r in conn.execute(sa.select(t.orders))] + \
-                   [("after_sale", r) for r in conn.execute(sa.select(t.after_sales))]
+        subjects = [("order", r) for r in conn.execute(sa.select(t.orders))] + [
+            ("after_sale", r) for r in conn.execute(sa.select(t.after_sales))
+        ]
     assert not outboxless, f"events without exactly one outbox row: {outboxless[:5]}"
     for kind, row in subjects:
         key = (kind, row.id)

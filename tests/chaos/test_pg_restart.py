@@ -14,17 +14,35 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from chaos_harness import (
+    LONG,
+    SECRET,
+    Cluster,
+    Processes,
+    Stream,
+    WorkerPool,
+    assert_each_fired_once,
+    cluster,
+    free_port,
+    healthy,
+    inspect,
+    lateness,
+    lay_down,
+    pending,
+    percentile,
+    terminate_backends,
+    utcnow,
+    wait_for,
+    with_query,
+)
 
 from aftersales.api.auth import mint
 from aftersales.domain.clock import SystemClock
-from aftersales.store import migrate
 from aftersales.services import audit
+from aftersales.store import migrate
 from aftersales.store import tables as t
-from aftersales.store.unit_of_work import UnitOfWork
 from aftersales.store.database import create_engine
-from chaos_harness import (LONG, SECRET, Cluster, Processes, Stream, WorkerPool, assert_each_fired_once, cluster,
-                           free_port, healthy, inspect, lateness, lay_down, pending, percentile, terminate_backends, utcnow,
-                           wait_for, with_query)
+from aftersales.store.unit_of_work import UnitOfWork
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.chaos]
 __all__ = ["cluster"]  # the fixture, used by name
@@ -75,9 +93,11 @@ def test_workers_ride_through_postgres_restarts_and_fire_each_deadline_once(clus
     engine.dispose()
     window = timedelta(seconds=LEASE + 5)
     late = lateness(firing, stream, outages, window)
-    print(f"\n{n} deadlines at {rate:.0f}/s, 3 workers, {len(outages)} restarts of ~{OUTAGE}s: lateness "
-          f"(eligibility moved past outages) p99 {percentile(list(late.values()), .99):.3f}s "
-          f"max {max(late.values(), default=0):.3f}s")
+    print(
+        f"\n{n} deadlines at {rate:.0f}/s, 3 workers, {len(outages)} restarts of ~{OUTAGE}s: lateness "
+        f"(eligibility moved past outages) p99 {percentile(list(late.values()), 0.99):.3f}s "
+        f"max {max(late.values(), default=0):.3f}s"
+    )
     assert drained, f"{pending(engine)} deadline(s) still pending after the restarts"
     assert_each_fired_once(firing, n)
     assert not procs.crashes, "workers died with the database:\n" + "\n".join(procs.crashes)
@@ -91,8 +111,10 @@ class _Load:
 
     def __init__(self, base_url: str, clients: int) -> None:
         token = mint(SECRET, sub="marketplace", role="integration", now=SystemClock().now())
-        self.http = [httpx.Client(base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {token}"})
-                     for _ in range(clients)]
+        self.http = [
+            httpx.Client(base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {token}"})
+            for _ in range(clients)
+        ]
         self.answers: list[tuple[datetime, int, httpx.Headers, Any]] = []
         self.dropped: list[tuple[datetime, str]] = []
         self.delivered: set[str] = set()
@@ -124,14 +146,17 @@ class _Load:
         while not self.stop.is_set():
             serial += 1
             oid = f"o-{index}-{serial}"
-            steps = [("/v1/orders", order_body(oid), 201), (f"/v1/orders/{oid}/pay", None, 200),
-                     (f"/v1/orders/{oid}/ship", {"carrier": "SF", "tracking_number": f"SF-{oid}"}, 200),
-                     (f"/v1/orders/{oid}/deliver", None, 200)]
+            steps = [
+                ("/v1/orders", order_body(oid), 201),
+                (f"/v1/orders/{oid}/pay", None, 200),
+                (f"/v1/orders/{oid}/ship", {"carrier": "SF", "tracking_number": f"SF-{oid}"}, 200),
+                (f"/v1/orders/{oid}/deliver", None, 200),
+            ]
             if all(self._post(client, path, body).status_code == expected for path, body, expected in steps):
                 self.delivered.add(oid)
             self._call(client, "GET", f"/v1/orders/{oid}")
 
-    def __enter__(self) -> "_Load":
+    def __enter__(self) -> _Load:
         for th in self.threads:
             th.start()
         return self
@@ -149,8 +174,12 @@ def test_serve_answers_503_while_postgres_restarts_and_recovers_by_itself(cluste
     engine = _migrated(cluster)
     port = free_port()
     procs = Processes(tmp_path)
-    env = {"AFTERSALES_DATABASE_URL": with_query(cluster.url, application_name="chaos-serve"),
-           "AFTERSALES_JWT_SECRET": SECRET, "AFTERSALES_DATA_DIR": str(tmp_path), "AFTERSALES_CLOCK": "system"}
+    env = {
+        "AFTERSALES_DATABASE_URL": with_query(cluster.url, application_name="chaos-serve"),
+        "AFTERSALES_JWT_SECRET": SECRET,
+        "AFTERSALES_DATA_DIR": str(tmp_path),
+        "AFTERSALES_CLOCK": "system",
+    }
     outages: list[tuple[datetime, datetime]] = []
     cuts = 0
     try:
@@ -177,8 +206,10 @@ def test_serve_answers_503_while_postgres_restarts_and_recovers_by_itself(cluste
     statuses = {}
     for _, status, _, _ in load.answers:
         statuses[status] = statuses.get(status, 0) + 1
-    print(f"\n{len(outages)} restarts of ~{OUTAGE}s under 3 clients: answers {statuses}, "
-          f"{len(load.dropped)} dropped connections, {cuts} connections cut, {len(load.delivered)} orders delivered")
+    print(
+        f"\n{len(outages)} restarts of ~{OUTAGE}s under 3 clients: answers {statuses}, "
+        f"{len(load.dropped)} dropped connections, {cuts} connections cut, {len(load.delivered)} orders delivered"
+    )
     assert not procs.crashes, "the server died:\n" + "\n".join(procs.crashes)
     assert set(statuses) <= {200, 201, 503}, [a[1:] for a in load.answers if a[1] not in (200, 201, 503)][:5]
     assert statuses.get(503, 0) > 0, "no request met the outage"
@@ -188,18 +219,23 @@ def test_serve_answers_503_while_postgres_restarts_and_recovers_by_itself(cluste
             assert int(headers["retry-after"]) > 0 and body["status"] == 503 and body["code"], body
     for _, back in outages:
         first_ok = min((at for at, status, _, _ in load.answers if at >= back and status < 300), default=None)
-        assert first_ok is not None and first_ok - back < timedelta(seconds=5), \
+        assert first_ok is not None and first_ok - back < timedelta(seconds=5), (
             f"no success within 5 s of the database coming back at {back}"
+        )
     # Every order a client took through exists, delivered, each step recorded once; nothing else.
     with engine.connect() as conn:
-        stored = dict(conn.execute(sa.select(t.orders.c.id, t.orders.c.status).where(
-            t.orders.c.id.like("o-%-%"))).all())  # the load's orders, not the deadline stream's
-        repeated = conn.execute(sa.select(t.events.c.subject_id, t.events.c.action).group_by(
-            t.events.c.subject_id, t.events.c.action).having(sa.func.count() > 1)).all()
+        stored = dict(
+            conn.execute(sa.select(t.orders.c.id, t.orders.c.status).where(t.orders.c.id.like("o-%-%"))).all()
+        )  # the load's orders, not the deadline stream's
+        repeated = conn.execute(
+            sa.select(t.events.c.subject_id, t.events.c.action)
+            .group_by(t.events.c.subject_id, t.events.c.action)
+            .having(sa.func.count() > 1)
+        ).all()
     with UnitOfWork(engine) as uow:  # each order's events alone rebuild its row and deadline
         mismatches = [m for oid in sorted(stored) for m in audit.verify(uow, "order", oid)]
     engine.dispose()
-    assert stored == {oid: "delivered" for oid in load.delivered}
+    assert stored == dict.fromkeys(load.delivered, "delivered")
     assert not repeated, f"steps recorded twice: {repeated[:5]}"
     assert not mismatches, mismatches[:5]
 
@@ -209,8 +245,12 @@ def test_serve_started_while_postgres_is_down_waits_for_it(cluster, tmp_path):
     engine.dispose()
     cluster.stop("fast")
     port, procs = free_port(), Processes(tmp_path)
-    env = {"AFTERSALES_DATABASE_URL": cluster.url, "AFTERSALES_JWT_SECRET": SECRET,
-           "AFTERSALES_DATA_DIR": str(tmp_path), "AFTERSALES_CLOCK": "system"}
+    env = {
+        "AFTERSALES_DATABASE_URL": cluster.url,
+        "AFTERSALES_JWT_SECRET": SECRET,
+        "AFTERSALES_DATA_DIR": str(tmp_path),
+        "AFTERSALES_CLOCK": "system",
+    }
     try:
         procs.spawn("serve", ["serve", "--no-worker", "--port", str(port)], env)
         time.sleep(3)

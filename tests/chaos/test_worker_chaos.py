@@ -32,9 +32,21 @@ import time
 from datetime import timedelta
 
 import pytest
-
-from chaos_harness import (LONG, Processes, Stream, WorkerPool, assert_each_fired_once, inspect, lateness,
-                           lay_down, pending, percentile, terminate_backends, utcnow, wait_for)
+from chaos_harness import (
+    LONG,
+    Processes,
+    Stream,
+    WorkerPool,
+    assert_each_fired_once,
+    inspect,
+    lateness,
+    lay_down,
+    pending,
+    percentile,
+    terminate_backends,
+    utcnow,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.chaos]
 
@@ -100,10 +112,12 @@ def test_workers_killed_and_cut_off_fire_every_deadline_exactly_once_in_time(pg_
     firing = inspect(pg_engine)
     late = lateness(firing, stream)
     worst = max(late.values(), default=0.0)
-    print(f"\n{N} deadlines at {RATE:.0f}/s, 4 workers, batch {BATCH}, lease {LEASE}s: {kills} kills "
-          f"({mid_work} mid-batch), {cuts} connections cut, {freezes} frozen mid-batch; "
-          f"lateness p50 {percentile(list(late.values()), .5):.3f}s p99 {percentile(list(late.values()), .99):.3f}s "
-          f"max {worst:.3f}s")
+    print(
+        f"\n{N} deadlines at {RATE:.0f}/s, 4 workers, batch {BATCH}, lease {LEASE}s: {kills} kills "
+        f"({mid_work} mid-batch), {cuts} connections cut, {freezes} frozen mid-batch; "
+        f"lateness p50 {percentile(list(late.values()), 0.5):.3f}s p99 {percentile(list(late.values()), 0.99):.3f}s "
+        f"max {worst:.3f}s"
+    )
     assert drained, f"{pending(pg_engine)} deadline(s) still pending long after the last was due"
     assert_each_fired_once(firing, N)
     assert not procs.crashes, "workers died by themselves:\n" + "\n".join(procs.crashes)
@@ -112,4 +126,3 @@ def test_workers_killed_and_cut_off_fire_every_deadline_exactly_once_in_time(pg_
     assert freezes > 0, "no worker was frozen mid-batch: the lease was never exercised"
     too_late = {g: s for g, s in late.items() if s > LEASE + SLACK}
     assert not too_late, f"{len(too_late)} fired later than lease + {SLACK}s: {sorted(too_late.items())[:10]}"
-

@@ -15,17 +15,27 @@ A route the table does not name fails the test, so a new endpoint cannot skip th
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import httpx
+
 from api_builders import ADDRESS, case_body, db_state, feed_order, order_body
 
 OK = "ok"
 # The columns of the table, in order. "own": b-1 / m-1 acting on b-1's and m-1's things;
 # "foreign": the same callers on b-2's and m-2's.
-CALLERS = ("anonymous", "buyer own", "buyer foreign", "merchant own", "merchant foreign", "agent", "admin",
-           "integration")
+CALLERS = (
+    "anonymous",
+    "buyer own",
+    "buyer foreign",
+    "merchant own",
+    "merchant foreign",
+    "agent",
+    "admin",
+    "integration",
+)
 TENANTS = {"own": ("b-1", "m-1"), "foreign": ("b-2", "m-2")}
 
 
@@ -45,15 +55,15 @@ SHIP = _b({"carrier": "SF", "tracking_number": "SF-1"})
 NOTE = _b({"statement": "补充说明"})
 
 #                  anon  b-own b-for m-own m-for agent admin integ
-EVERYONE = (       401,  OK,   OK,   OK,   OK,   OK,   OK,   OK)
-PARTIES_SEE = (    401,  OK,   404,  OK,   404,  OK,   OK,   OK)
-BY_MERCHANT = (    401,  403,  404,  OK,   404,  403,  403,  403)
-BY_BUYER = (       401,  OK,   404,  403,  404,  403,  403,  403)
-BY_AGENTS = (      401,  403,  404,  403,  404,  OK,   OK,   403)
+EVERYONE = (401, OK, OK, OK, OK, OK, OK, OK)
+PARTIES_SEE = (401, OK, 404, OK, 404, OK, OK, OK)
+BY_MERCHANT = (401, 403, 404, OK, 404, 403, 403, 403)
+BY_BUYER = (401, OK, 404, 403, 404, 403, 403, 403)
+BY_AGENTS = (401, 403, 404, 403, 404, OK, OK, 403)
 # Disputes, appeals and complaints are for the parties and the platform's agents (API.md:
 # "GET /v1/disputes/{id} (parties and agents)"); the marketplace's order feed is neither.
-DISPUTE_SEE = (    401,  OK,   404,  OK,   404,  OK,   OK,   403)
-AGENTS_ONLY = (    401,  403,  403,  403,  403,  OK,   OK,   403)
+DISPUTE_SEE = (401, OK, 404, OK, 404, OK, OK, 403)
+AGENTS_ONLY = (401, 403, 403, 403, 403, OK, OK, 403)
 
 TABLE: dict[str, Row] = {
     "GET /healthz": Row(None, (OK, OK, OK, OK, OK, OK, OK, OK)),
@@ -75,8 +85,11 @@ TABLE: dict[str, Row] = {
     # Online: the buyer or customer service (agent) until it ships; the merchant never.
     "POST /v1/orders/{subject_id}/cancel": Row("order", (401, OK, 404, 403, 404, OK, OK, OK), _b({"reason": "拍错"})),
     # Only a buyer files, and only for an order it can see.
-    "POST /v1/after-sales": Row("order", (401, OK, 404, 403, 403, 403, 403, 403),
-                                lambda w: case_body(w["order"], type="refund_only", reason="damaged")),
+    "POST /v1/after-sales": Row(
+        "order",
+        (401, OK, 404, 403, 403, 403, 403, 403),
+        lambda w: case_body(w["order"], type="refund_only", reason="damaged"),
+    ),
     "GET /v1/after-sales": Row("merchant", EVERYONE, query=lambda w: {"merchant_id": w["merchant"]}),
     "GET /v1/after-sales/{case_id}": Row("case", PARTIES_SEE),
     "GET /v1/after-sales/{case_id}/events": Row("case", PARTIES_SEE),
@@ -87,12 +100,14 @@ TABLE: dict[str, Row] = {
     "POST /v1/after-sales/{subject_id}/reject": Row("case", BY_MERCHANT, _b({"reason": "no_quality_issue"})),
     "POST /v1/after-sales/{subject_id}/ship-return": Row("case", BY_BUYER, SHIP),
     "POST /v1/after-sales/{subject_id}/confirm-receipt": Row("case", BY_MERCHANT),
-    "POST /v1/after-sales/{subject_id}/refund-voucher": Row("case_cod", BY_MERCHANT,
-                                                            lambda w: {"evidence": [w["evidence"]]}),
+    "POST /v1/after-sales/{subject_id}/refund-voucher": Row(
+        "case_cod", BY_MERCHANT, lambda w: {"evidence": [w["evidence"]]}
+    ),
     "POST /v1/after-sales/{subject_id}/withdraw": Row("case", BY_BUYER),
     "POST /v1/after-sales/{subject_id}/escalate": Row("case", BY_BUYER, NOTE),
-    "POST /v1/after-sales/{subject_id}/dispute-return": Row("case", BY_MERCHANT,
-                                                            _b({"reason": "damaged", "statement": "退回的货已损坏"})),
+    "POST /v1/after-sales/{subject_id}/dispute-return": Row(
+        "case", BY_MERCHANT, _b({"reason": "damaged", "statement": "退回的货已损坏"})
+    ),
     "POST /v1/after-sales/{subject_id}/confirm-exchange": Row("case", BY_BUYER),
     # The agents' queue.
     "GET /v1/disputes": Row("merchant", AGENTS_ONLY, query=lambda w: {"merchant_id": w["merchant"]}),
@@ -100,8 +115,9 @@ TABLE: dict[str, Row] = {
     "GET /v1/disputes/{dispute_id}/events": Row("dispute", DISPUTE_SEE),
     "GET /v1/disputes/{dispute_id}/appeals": Row("dispute", DISPUTE_SEE),
     # Only the losing party appeals: the ruling here denied the buyer, so the merchant may not.
-    "POST /v1/disputes/{dispute_id}/appeals": Row("ruled", (401, OK, 404, 403, 404, 403, 403, 403),
-                                                  _b({"grounds": "证据未被采纳"})),
+    "POST /v1/disputes/{dispute_id}/appeals": Row(
+        "ruled", (401, OK, 404, 403, 404, 403, 403, 403), _b({"grounds": "证据未被采纳"})
+    ),
     # Internal notes: agents only, whoever's dispute it is.
     "GET /v1/disputes/{dispute_id}/notes": Row("dispute", AGENTS_ONLY),
     "POST /v1/disputes/{dispute_id}/notes": Row("dispute", AGENTS_ONLY, _b({"body": "内部备注"})),
@@ -109,25 +125,41 @@ TABLE: dict[str, Row] = {
     "POST /v1/disputes/{subject_id}/request-evidence": Row("dispute", BY_AGENTS, _b({"party": "buyer"})),
     "POST /v1/disputes/{subject_id}/assign": Row("dispute", BY_AGENTS, _b({"agent_id": "agent-1"})),
     # Ruling 判责 is an agent's job (API.md), not an admin's.
-    "POST /v1/disputes/{subject_id}/rule": Row("dispute", (401, 403, 404, 403, 404, OK, 403, 403),
-                                               _b({"outcome": "deny", "liable_party": "none", "rationale": "证据不足"})),
+    "POST /v1/disputes/{subject_id}/rule": Row(
+        "dispute",
+        (401, 403, 404, 403, 404, OK, 403, 403),
+        _b({"outcome": "deny", "liable_party": "none", "rationale": "证据不足"}),
+    ),
     "POST /v1/disputes/{subject_id}/accept": Row("arbitration", BY_AGENTS),
     "POST /v1/disputes/{subject_id}/decline": Row("arbitration", BY_AGENTS),
     "GET /v1/appeals/{appeal_id}": Row("appeal", DISPUTE_SEE),
     # An agent other than the one who ruled (agent-2 ruled; the agent column is agent-1).
-    "POST /v1/appeals/{appeal_id}/decide": Row("appeal", (401, 403, 404, 403, 404, OK, 403, 403),
-                                               _b({"decision": "uphold", "rationale": "维持原判"})),
+    "POST /v1/appeals/{appeal_id}/decide": Row(
+        "appeal", (401, 403, 404, 403, 404, OK, 403, 403), _b({"decision": "uphold", "rationale": "维持原判"})
+    ),
     # 仲裁 of a closed request, applied for by a party that can see it.
-    "POST /v1/arbitrations": Row("closed", (401, OK, 404, OK, 404, 403, 403, 403),
-                                 lambda w: {"after_sale_id": w["closed"], "statement": "申请仲裁"}),
+    "POST /v1/arbitrations": Row(
+        "closed",
+        (401, OK, 404, OK, 404, 403, 403, 403),
+        lambda w: {"after_sale_id": w["closed"], "statement": "申请仲裁"},
+    ),
     "GET /v1/agents": Row(None, AGENTS_ONLY),
-    "PUT /v1/agents/{agent_id}": Row(None, (401, 403, 403, 403, 403, 403, OK, 403), _b({"name": "新客服", "capacity": 5})),
+    "PUT /v1/agents/{agent_id}": Row(
+        None, (401, 403, 403, 403, 403, 403, OK, 403), _b({"name": "新客服", "capacity": 5})
+    ),
     # Complaints: buyers about conduct, merchants to the platform; agents handle them.
-    "POST /v1/complaints": Row(None, (401, OK, OK, OK, OK, 403, 403, 403), lambda w: {
-        "category": "ruling_objection" if w["caller"] == "merchant" else "induced_review",
-        "description": "好评返现", "merchant_id": "m-1"}),
-    "GET /v1/complaints": Row("merchant", (401, OK, OK, OK, OK, OK, OK, 403),
-                              query=lambda w: {"merchant_id": w["merchant"]}),
+    "POST /v1/complaints": Row(
+        None,
+        (401, OK, OK, OK, OK, 403, 403, 403),
+        lambda w: {
+            "category": "ruling_objection" if w["caller"] == "merchant" else "induced_review",
+            "description": "好评返现",
+            "merchant_id": "m-1",
+        },
+    ),
+    "GET /v1/complaints": Row(
+        "merchant", (401, OK, OK, OK, OK, OK, OK, 403), query=lambda w: {"merchant_id": w["merchant"]}
+    ),
     "GET /v1/complaints/{complaint_id}": Row("complaint", DISPUTE_SEE),
     "GET /v1/complaints/{complaint_id}/events": Row("complaint", DISPUTE_SEE),
     "POST /v1/complaints/{subject_id}/reply": Row("complaint", BY_MERCHANT, _b({"reply": "已联系买家"})),
@@ -136,16 +168,20 @@ TABLE: dict[str, Row] = {
     "POST /v1/complaints/{subject_id}/reject-solution": Row("complaint", BY_AGENTS),
     "POST /v1/complaints/{subject_id}/confirm": Row("complaint", BY_BUYER),
     "POST /v1/complaints/{subject_id}/reject": Row("complaint", BY_BUYER),
-    "POST /v1/complaints/{subject_id}/decide": Row("complaint", BY_AGENTS,
-                                                   _b({"decision": "dismissed", "rationale": "证据不足"})),
+    "POST /v1/complaints/{subject_id}/decide": Row(
+        "complaint", BY_AGENTS, _b({"decision": "dismissed", "rationale": "证据不足"})
+    ),
     # Only the complainant (the buyer here) withdraws.
     "POST /v1/complaints/{subject_id}/withdraw": Row("complaint", BY_BUYER),
     # Money and sanctions.
     "GET /v1/refunds": Row("order", EVERYONE, query=lambda w: {"order_id": w["order"]}),
-    "GET /v1/settlements": Row("merchant", (401, 403, 403, OK, OK, OK, OK, 403),
-                               query=lambda w: {"merchant_id": w["merchant"]}),
+    "GET /v1/settlements": Row(
+        "merchant", (401, 403, 403, OK, OK, OK, OK, 403), query=lambda w: {"merchant_id": w["merchant"]}
+    ),
     "GET /v1/merchants/{merchant_id}/violations": Row("merchant", (401, 403, 403, OK, 404, OK, OK, 403)),
-    "POST /v1/merchants/{merchant_id}/violations": Row("merchant", AGENTS_ONLY, _b({"kind": "warning", "cause": "诱导评价"})),
+    "POST /v1/merchants/{merchant_id}/violations": Row(
+        "merchant", AGENTS_ONLY, _b({"kind": "warning", "cause": "诱导评价"})
+    ),
     "GET /v1/merchants/{merchant_id}/standing": Row("merchant", (401, 403, 403, OK, 404, OK, OK, 403)),
     # Evidence: anyone may upload; read by the uploader, the parties of a case citing it, agents.
     # The integration may read its own uploads, so others' are "not found" to it, not forbidden.
@@ -158,7 +194,7 @@ NOT_IN_MATRIX = {"GET /", "GET /openapi.json", "GET /docs", "GET /docs/oauth2-re
 
 
 def _routes(routes: list[Any]) -> set[str]:
-    """"METHOD path" of every route the app serves, included routers unfolded."""
+    """ "METHOD path" of every route the app serves, included routers unfolded."""
     found: set[str] = set()
     for route in routes:
         if hasattr(route, "original_router"):
@@ -186,65 +222,89 @@ def _world(api: Any) -> dict[str, dict[str, str]]:
     admin, agent2 = api.as_("admin", "admin-1"), api.as_("agent", "agent-2")
     for agent_id in ("agent-1", "agent-2"):
         assert admin.put(f"/v1/agents/{agent_id}", json={"name": agent_id, "capacity": 50}).status_code == 200
-    world: dict[str, dict[str, str]] = {}
-    for tenant, (buyer_id, shop) in TENANTS.items():
-        buyer, merchant = api.as_("buyer", buyer_id), api.as_("merchant", merchant_id=shop)
-        w: dict[str, str] = {"merchant": shop}
+    return {tenant: _tenant(api, agent2, tenant, buyer_id, shop) for tenant, (buyer_id, shop) in TENANTS.items()}
 
-        def order(name: str, upto: str = "delivered", **kw: Any) -> str:
-            oid = f"o-{name}-{tenant}"
-            feed_order(api, oid, buyer=buyer_id, merchant=shop, upto=upto, **kw)
-            return oid
 
-        def file(oid: str, **kw: Any) -> str:
-            r = buyer.post("/v1/after-sales", json=case_body(oid, **kw))
-            assert r.status_code == 201, r.text
-            return r.json()["id"]
+def _tenant(api: Any, agent2: httpx.Client, tenant: str, buyer_id: str, shop: str) -> dict[str, str]:
+    buyer, merchant = api.as_("buyer", buyer_id), api.as_("merchant", merchant_id=shop)
+    w: dict[str, str] = {"merchant": shop}
 
-        def ok(r: httpx.Response) -> dict[str, Any]:
-            assert r.status_code in (200, 201), r.text
-            return r.json()
+    def order(name: str, upto: str = "delivered", **kw: Any) -> str:
+        oid = f"o-{name}-{tenant}"
+        feed_order(api, oid, buyer=buyer_id, merchant=shop, upto=upto, **kw)
+        return oid
 
-        up = buyer.post("/v1/evidence", files={"file": ("chat.txt", io.BytesIO("聊天记录".encode()))},
-                        data={"kind": "chat_record"})
-        w["evidence"] = ok(up)["id"]
-        w["order"] = order("online", upto="stocking")
-        w["order_cod"] = order("cod", upto="created", method="cod")
-        w["case"] = file(order("case"), evidence=[w["evidence"]])
-        w["case_cod"] = file(order("case-cod", method="cod"))
-        escalated = []
-        for name in ("dispute", "ruled"):
-            case_id = file(order(name), type="refund_only", reason="damaged")
-            ok(merchant.post(f"/v1/after-sales/{case_id}/reject", json={"reason": "no_quality_issue"}))
-            escalated.append(ok(buyer.post(f"/v1/after-sales/{case_id}/escalate", json={"statement": "请介入"}))
-                             ["dispute_id"])
-        w["dispute"], w["ruled"] = escalated
-        ok(agent2.post(f"/v1/disputes/{w['ruled']}/rule",
-                       json={"outcome": "deny", "liable_party": "none", "rationale": "证据不足"}))
-        w["appeal"] = ok(buyer.post(f"/v1/disputes/{w['ruled']}/appeals", json={"grounds": "证据未被采纳"}))["id"]
-        for name in ("arbitration", "closed"):
-            w[name] = file(order(name))
-            ok(buyer.post(f"/v1/after-sales/{w[name]}/withdraw"))
-        w["arbitration"] = ok(buyer.post("/v1/arbitrations",
-                                         json={"after_sale_id": w["arbitration"], "statement": "申请仲裁"}))["id"]
-        w["complaint"] = ok(buyer.post("/v1/complaints", json={"category": "induced_review", "description": "好评返现",
-                                                               "merchant_id": shop}))["id"]
-        world[tenant] = w
-    return world
+    def file(oid: str, **kw: Any) -> str:
+        r = buyer.post("/v1/after-sales", json=case_body(oid, **kw))
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    def ok(r: httpx.Response) -> dict[str, Any]:
+        assert r.status_code in (200, 201), r.text
+        return r.json()
+
+    up = buyer.post(
+        "/v1/evidence", files={"file": ("chat.txt", io.BytesIO("聊天记录".encode()))}, data={"kind": "chat_record"}
+    )
+    w["evidence"] = ok(up)["id"]
+    w["order"] = order("online", upto="stocking")
+    w["order_cod"] = order("cod", upto="created", method="cod")
+    w["case"] = file(order("case"), evidence=[w["evidence"]])
+    w["case_cod"] = file(order("case-cod", method="cod"))
+    escalated = []
+    for name in ("dispute", "ruled"):
+        case_id = file(order(name), type="refund_only", reason="damaged")
+        ok(merchant.post(f"/v1/after-sales/{case_id}/reject", json={"reason": "no_quality_issue"}))
+        escalated.append(
+            ok(buyer.post(f"/v1/after-sales/{case_id}/escalate", json={"statement": "请介入"}))["dispute_id"]
+        )
+    w["dispute"], w["ruled"] = escalated
+    ok(
+        agent2.post(
+            f"/v1/disputes/{w['ruled']}/rule",
+            json={"outcome": "deny", "liable_party": "none", "rationale": "证据不足"},
+        )
+    )
+    w["appeal"] = ok(buyer.post(f"/v1/disputes/{w['ruled']}/appeals", json={"grounds": "证据未被采纳"}))["id"]
+    for name in ("arbitration", "closed"):
+        w[name] = file(order(name))
+        ok(buyer.post(f"/v1/after-sales/{w[name]}/withdraw"))
+    w["arbitration"] = ok(
+        buyer.post("/v1/arbitrations", json={"after_sale_id": w["arbitration"], "statement": "申请仲裁"})
+    )["id"]
+    w["complaint"] = ok(
+        buyer.post(
+            "/v1/complaints", json={"category": "induced_review", "description": "好评返现", "merchant_id": shop}
+        )
+    )["id"]
+    return w
 
 
 def _clients(api: Any) -> dict[str, httpx.Client]:
-    return {"anonymous": api.anonymous, "buyer": api.as_("buyer", "b-1"),
-            "merchant": api.as_("merchant", merchant_id="m-1"), "agent": api.as_("agent", "agent-1"),
-            "admin": api.as_("admin", "admin-1"), "integration": api.as_("integration", "marketplace")}
+    return {
+        "anonymous": api.anonymous,
+        "buyer": api.as_("buyer", "b-1"),
+        "merchant": api.as_("merchant", merchant_id="m-1"),
+        "agent": api.as_("agent", "agent-1"),
+        "admin": api.as_("admin", "admin-1"),
+        "integration": api.as_("integration", "marketplace"),
+    }
 
 
 def _send(client: httpx.Client, caller: str, route: str, row: Row, things: dict[str, str]) -> httpx.Response:
     method, path = route.split(" ", 1)
     if row.subject is not None:
         subject = things[row.subject]
-        for name in ("order_id", "subject_id", "case_id", "dispute_id", "complaint_id", "appeal_id",
-                     "evidence_id", "merchant_id"):
+        for name in (
+            "order_id",
+            "subject_id",
+            "case_id",
+            "dispute_id",
+            "complaint_id",
+            "appeal_id",
+            "evidence_id",
+            "merchant_id",
+        ):
             path = path.replace(f"{{{name}}}", subject)
     path = path.replace("{agent_id}", "agent-9")
     if route == "POST /v1/evidence":
@@ -258,7 +318,7 @@ def _cells() -> list[tuple[str, str, str, Row, Any]]:
     cells = []
     for route, row in TABLE.items():
         assert len(row.expect) == len(CALLERS), route
-        for column, expected in zip(CALLERS, row.expect):
+        for column, expected in zip(CALLERS, row.expect, strict=True):
             caller, _, tenant = column.partition(" ")
             if tenant == "foreign" and row.subject is None:
                 assert expected == row.expect[CALLERS.index(f"{caller} own")], (route, column)
@@ -277,8 +337,12 @@ def _admitted(r: httpx.Response, method: str) -> bool:
 
 def _only_own_rows(route: str, caller: str, r: httpx.Response) -> list[str]:
     """For a buyer's or merchant's listing: ids of rows that belong to someone else."""
-    if (caller not in ("buyer", "merchant") or r.status_code != 200
-            or r.headers["content-type"] != "application/json" or "items" not in r.json()):
+    if (
+        caller not in ("buyer", "merchant")
+        or r.status_code != 200
+        or r.headers["content-type"] != "application/json"
+        or "items" not in r.json()
+    ):
         return []
     field, mine = ("buyer_id", "b-1") if caller == "buyer" else ("merchant_id", "m-1")
     return [item.get("id", "?") for item in r.json()["items"] if field in item and item[field] != mine]
@@ -317,9 +381,15 @@ def test_the_order_feed_is_refused_disputes_appeals_and_complaints_whether_they_
     it is neither a party nor an agent, so all three are 403, alike for real and missing ids."""
     world = _world(api)["own"]
     market = api.as_("integration", "marketplace")
-    for path in (f"/v1/disputes/{world['dispute']}", f"/v1/disputes/{world['ruled']}/appeals",
-                 f"/v1/appeals/{world['appeal']}", f"/v1/complaints/{world['complaint']}"):
-        real, missing = market.get(path), market.get(path.replace("/dp_", "/dp_x").replace("/ap_", "/ap_x")
-                                                     .replace("/cp_", "/cp_x"))
+    for path in (
+        f"/v1/disputes/{world['dispute']}",
+        f"/v1/disputes/{world['ruled']}/appeals",
+        f"/v1/appeals/{world['appeal']}",
+        f"/v1/complaints/{world['complaint']}",
+    ):
+        real, missing = (
+            market.get(path),
+            market.get(path.replace("/dp_", "/dp_x").replace("/ap_", "/ap_x").replace("/cp_", "/cp_x")),
+        )
         assert real.status_code == missing.status_code == 403, (path, real.text, missing.text)
         assert real.json() == missing.json() and real.json()["code"] == "forbidden"

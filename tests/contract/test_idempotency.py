@@ -14,17 +14,18 @@ import io
 import os
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from api_builders import ADDRESS, assert_problem, case_body, db_state, order_body, race
 
 from aftersales.runtime import Runtime
 from aftersales.store import tables as t
 from aftersales.worker.engine import DeadlineEngine
+from api_builders import ADDRESS, assert_problem, case_body, db_state, order_body, race
 
 Send = Callable[..., httpx.Response]
 LONG = os.environ.get("AFTERSALES_CHAOS") == "long"
@@ -32,7 +33,10 @@ LONG = os.environ.get("AFTERSALES_CHAOS") == "long"
 
 def _same(first: httpx.Response, again: httpx.Response) -> None:
     assert (again.status_code, again.json(), again.headers.get("etag")) == (
-        first.status_code, first.json(), first.headers.get("etag")), f"{first.text}\n!=\n{again.text}"
+        first.status_code,
+        first.json(),
+        first.headers.get("etag"),
+    ), f"{first.text}\n!=\n{again.text}"
 
 
 @dataclasses.dataclass
@@ -96,22 +100,41 @@ def _script(api: Any, tag: str, repeat: bool, burst: int = 3) -> None:
     """Order feed, a return to a refund, a refusal escalated to a ruling and an appeal, a
     complaint to its end, and a sanction: every POST of the product's main paths."""
     market, buyer, merchant, agent, agent2, admin = (
-        Caller(api, role, sub, merchant_id, repeat=repeat, burst=burst) for role, sub, merchant_id in (
-            ("integration", "marketplace", None), ("buyer", f"b-{tag}", None), ("merchant", None, f"m-{tag}"),
-            ("agent", "agent-1", None), ("agent", "agent-2", None), ("admin", "admin-1", None)))
+        Caller(api, role, sub, merchant_id, repeat=repeat, burst=burst)
+        for role, sub, merchant_id in (
+            ("integration", "marketplace", None),
+            ("buyer", f"b-{tag}", None),
+            ("merchant", None, f"m-{tag}"),
+            ("agent", "agent-1", None),
+            ("agent", "agent-2", None),
+            ("admin", "admin-1", None),
+        )
+    )
     ship = {"carrier": "SF", "tracking_number": f"SF-{tag}"}
     for n, concurrent in ((1, True), (2, False)):
         oid = f"o-{tag}-{n}"
-        _ok(market.post("/v1/orders", json=order_body(oid, buyer=f"b-{tag}", merchant=f"m-{tag}"),
-                        concurrent=concurrent), 201)
+        _ok(
+            market.post(
+                "/v1/orders", json=order_body(oid, buyer=f"b-{tag}", merchant=f"m-{tag}"), concurrent=concurrent
+            ),
+            201,
+        )
         _ok(market.post(f"/v1/orders/{oid}/pay", concurrent=concurrent))
         _ok(market.post(f"/v1/orders/{oid}/ship", json=ship, concurrent=not concurrent))
         _ok(market.post(f"/v1/orders/{oid}/deliver", concurrent=concurrent))
     # A return, refunded to the original payment.
-    photo = _ok(buyer.post("/v1/evidence", files={"file": ("chat.txt", f"聊天记录 {tag}".encode())},
-                           data={"kind": "chat_record"}, concurrent=True), 201)
-    case = _ok(buyer.post("/v1/after-sales", json=case_body(f"o-{tag}-1", evidence=[photo["id"]]),
-                          concurrent=True), 201)
+    photo = _ok(
+        buyer.post(
+            "/v1/evidence",
+            files={"file": ("chat.txt", f"聊天记录 {tag}".encode())},
+            data={"kind": "chat_record"},
+            concurrent=True,
+        ),
+        201,
+    )
+    case = _ok(
+        buyer.post("/v1/after-sales", json=case_body(f"o-{tag}-1", evidence=[photo["id"]]), concurrent=True), 201
+    )
     _ok(merchant.post(f"/v1/after-sales/{case['id']}/approve", json={"return_address": ADDRESS}))
     _ok(buyer.post(f"/v1/after-sales/{case['id']}/ship-return", json=ship, concurrent=True))
     done = _ok(merchant.post(f"/v1/after-sales/{case['id']}/confirm-receipt", concurrent=True))
@@ -119,34 +142,52 @@ def _script(api: Any, tag: str, repeat: bool, burst: int = 3) -> None:
     # A refusal, the platform's intervention, a ruling against the merchant and its appeal.
     case = _ok(buyer.post("/v1/after-sales", json=case_body(f"o-{tag}-2", type="refund_only", reason="damaged")), 201)
     _ok(merchant.post(f"/v1/after-sales/{case['id']}/reject", json={"reason": "no_quality_issue"}, concurrent=True))
-    dispute_id = _ok(buyer.post(f"/v1/after-sales/{case['id']}/escalate", json={"statement": "请介入"},
-                                concurrent=True))["dispute_id"]
+    dispute_id = _ok(
+        buyer.post(f"/v1/after-sales/{case['id']}/escalate", json={"statement": "请介入"}, concurrent=True)
+    )["dispute_id"]
     _ok(merchant.post(f"/v1/disputes/{dispute_id}/evidence", json={"statement": "商品出库时完好"}))
     _ok(agent.post(f"/v1/disputes/{dispute_id}/request-evidence", json={"party": "buyer"}, concurrent=True))
     _ok(agent.post(f"/v1/disputes/{dispute_id}/assign", json={"agent_id": "agent-2"}))
     _ok(agent2.post(f"/v1/disputes/{dispute_id}/notes", json={"body": "买家视频清晰"}, concurrent=True), 201)
     ruling = {"outcome": "partial_refund", "amount": 5000, "liable_party": "merchant", "rationale": "部分责任"}
     _ok(agent2.post(f"/v1/disputes/{dispute_id}/rule", json=ruling, concurrent=True))
-    appeal = _ok(merchant.post(f"/v1/disputes/{dispute_id}/appeals", json={"grounds": "质检合格"}, concurrent=True), 201)
-    _ok(agent.post(f"/v1/appeals/{appeal['id']}/decide", json={"decision": "uphold", "rationale": "维持"},
-                   concurrent=True))
+    appeal = _ok(
+        merchant.post(f"/v1/disputes/{dispute_id}/appeals", json={"grounds": "质检合格"}, concurrent=True), 201
+    )
+    _ok(
+        agent.post(
+            f"/v1/appeals/{appeal['id']}/decide", json={"decision": "uphold", "rationale": "维持"}, concurrent=True
+        )
+    )
     # A complaint from filing to the buyer's confirmation, and a sanction.
-    complaint = _ok(buyer.post("/v1/complaints", json={"category": "induced_review", "description": "好评返现",
-                                                      "merchant_id": f"m-{tag}"}, concurrent=True), 201)
+    complaint = _ok(
+        buyer.post(
+            "/v1/complaints",
+            json={"category": "induced_review", "description": "好评返现", "merchant_id": f"m-{tag}"},
+            concurrent=True,
+        ),
+        201,
+    )
     path = f"/v1/complaints/{complaint['id']}"
     _ok(merchant.post(f"{path}/reply", json={"reply": "已联系"}, concurrent=True))
     _ok(merchant.post(f"{path}/propose-solution", json={"solution": "补偿 5 元"}))
     _ok(agent.post(f"{path}/approve-solution", concurrent=True))
     _ok(buyer.post(f"{path}/confirm"))
-    _ok(agent.post(f"/v1/merchants/m-{tag}/violations", json={"kind": "warning", "cause": "诱导评价"},
-                   concurrent=True), 201)
+    _ok(
+        agent.post(f"/v1/merchants/m-{tag}/violations", json={"kind": "warning", "cause": "诱导评价"}, concurrent=True),
+        201,
+    )
     _ok(admin.post(f"/v1/agents/desk-{tag}", json={"name": "客服", "capacity": 3}, method="PUT", concurrent=True))
 
 
 def _rows(runtime: Runtime) -> Counter[str]:
     with runtime.engine.connect() as conn:
-        return Counter({table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-                        for table in t.metadata.sorted_tables})
+        return Counter(
+            {
+                table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                for table in t.metadata.sorted_tables
+            }
+        )
 
 
 def _twin_runs(api: Any, runtime: Runtime, burst: int, rounds: int) -> None:
@@ -248,11 +289,18 @@ def test_a_retry_while_the_clock_advance_is_in_flight_is_409_and_moves_nothing(a
     first = admin.post("/v1/admin/clock", json=body, headers={"Idempotency-Key": "tick"})
     _ok(first)
     with simulated.engine.begin() as conn:  # what a first request leaves while it fires deadlines
-        conn.execute(t.idempotency_keys.update().where(t.idempotency_keys.c.key == "tick")
-                     .values(status_code=0, body="", headers={}))
+        conn.execute(
+            t.idempotency_keys.update()
+            .where(t.idempotency_keys.c.key == "tick")
+            .values(status_code=0, body="", headers={})
+        )
     now = simulated.env.clock.now()
-    assert_problem(admin.post("/v1/admin/clock", json=body, headers={"Idempotency-Key": "tick"}), 409,
-                   "idempotency_key_in_flight")
-    assert_problem(admin.post("/v1/admin/clock", json={"advance_seconds": 61}, headers={"Idempotency-Key": "tick"}),
-                   422, "idempotency_key_reused")
+    assert_problem(
+        admin.post("/v1/admin/clock", json=body, headers={"Idempotency-Key": "tick"}), 409, "idempotency_key_in_flight"
+    )
+    assert_problem(
+        admin.post("/v1/admin/clock", json={"advance_seconds": 61}, headers={"Idempotency-Key": "tick"}),
+        422,
+        "idempotency_key_reused",
+    )
     assert simulated.env.clock.now() == now

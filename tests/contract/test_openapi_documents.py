@@ -7,9 +7,9 @@ from __future__ import annotations
 import io
 
 import jsonschema_rs
-from api_builders import order_body
 
 from aftersales.domain.media import MEDIA_TYPES
+from api_builders import order_body
 
 
 def _operation(api, method: str, path: str) -> dict:
@@ -48,8 +48,9 @@ def test_evidence_content_is_declared_in_every_type_it_is_served_as(api):
     declared = _operation(api, "get", "/v1/evidence/{evidence_id}/content")["responses"]["200"]["content"]
     assert set(declared) == set(MEDIA_TYPES)
     buyer = api.as_("buyer", "b-1")
-    up = buyer.post("/v1/evidence", files={"file": ("chat.txt", io.BytesIO("聊天记录".encode()))},
-                    data={"kind": "chat_record"})
+    up = buyer.post(
+        "/v1/evidence", files={"file": ("chat.txt", io.BytesIO("聊天记录".encode()))}, data={"kind": "chat_record"}
+    )
     assert up.status_code == 201, up.text
     r = buyer.get(f"/v1/evidence/{up.json()['id']}/content")
     assert r.status_code == 200 and r.headers["content-type"].split(";")[0] in declared
@@ -73,10 +74,13 @@ def test_success_responses_fit_the_shapes_the_openapi_declares(api):
     assert merchant.post(f"/v1/after-sales/{case['id']}/reject", json={"reason": "no"}).status_code == 200
     escalated = buyer.post(f"/v1/after-sales/{case['id']}/escalate", json={"statement": "请介入"})
     dispute_id = escalated.json()["dispute_id"]
-    ruled = agent.post(f"/v1/disputes/{dispute_id}/rule",
-                       json={"outcome": "refund", "liable_party": "merchant", "rationale": "商家责任"})
-    complaint = buyer.post("/v1/complaints", json={"category": "induced_review", "description": "好评返现",
-                                                   "merchant_id": "m-1"})
+    ruled = agent.post(
+        f"/v1/disputes/{dispute_id}/rule",
+        json={"outcome": "refund", "liable_party": "merchant", "rationale": "商家责任"},
+    )
+    complaint = buyer.post(
+        "/v1/complaints", json={"category": "induced_review", "description": "好评返现", "merchant_id": "m-1"}
+    )
     checks = [
         ("get", "/v1/orders", 200, agent.get("/v1/orders")),
         ("get", "/v1/orders/{order_id}", 200, buyer.get("/v1/orders/o-1001")),
@@ -110,11 +114,14 @@ def test_if_match_is_refused_exactly_when_it_breaks_its_declared_pattern(api, ru
     pattern = next(p for p in declared if p["name"] == "If-Match")["schema"]["pattern"]
     merchant = api.as_("merchant", merchant_id="m-1")
     before = db_state(runtime)
-    stale = ['"7"', "W/\"7\"", "7", '"7', "000000000000000007"]
+    stale = ['"7"', 'W/"7"', "7", '"7', "000000000000000007"]
     broken = ["\u00b2", "\u0661", '"' + "9" * 5000 + '"', 'W/"1 2"', '""1""', "W/W/1", "1,2", "9" * 19, ""]
     for value in stale + broken:
         assert (re.fullmatch(pattern, value) is not None) == (value in stale), value
-        r = merchant.post(f"/v1/after-sales/{case['id']}/approve", json={"return_address": "杭州"},
-                          headers={"If-Match": value.encode("utf-8")})
+        r = merchant.post(
+            f"/v1/after-sales/{case['id']}/approve",
+            json={"return_address": "杭州"},
+            headers={"If-Match": value.encode("utf-8")},
+        )
         assert_problem(r, 412 if value in stale else 422)
     assert db_state(runtime) == before

@@ -16,7 +16,8 @@ import pytest
 import requests
 import schemathesis
 import sqlalchemy as sa
-from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -52,49 +53,89 @@ CALLERS: dict[str, tuple[str, str, str | None] | None] = {
 
 # Every check named in the brief; none is disabled. `negative_data_rejection` applies to the
 # negative cases only (it is a no-op for positive ones): malformed input must be a 4xx.
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          negative_data_rejection]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 
 
 def _ids(runtime: Any) -> dict[str, list[str]]:
     """Real ids of the seeded marketplace, by the path parameter that takes them."""
     with runtime.engine.connect() as conn:
+
         def col(column: Any) -> list[str]:
             return sorted({str(v) for v in conn.execute(sa.select(column)).scalars() if v is not None})
 
-        return {"order_id": col(t.orders.c.id), "case_id": col(t.after_sales.c.id),
-                "dispute_id": col(t.disputes.c.id), "complaint_id": col(t.complaints.c.id),
-                "appeal_id": col(t.appeals.c.id), "evidence_id": col(t.evidence.c.id),
-                "agent_id": col(t.agents.c.id) + ["agent-9"], "merchant_id": ["m-1", "m-2", "m-3"],
-                "buyer_id": ["b-1", "b-2", "b-3"]}
+        return {
+            "order_id": col(t.orders.c.id),
+            "case_id": col(t.after_sales.c.id),
+            "dispute_id": col(t.disputes.c.id),
+            "complaint_id": col(t.complaints.c.id),
+            "appeal_id": col(t.appeals.c.id),
+            "evidence_id": col(t.evidence.c.id),
+            "agent_id": [*col(t.agents.c.id), "agent-9"],
+            "merchant_id": ["m-1", "m-2", "m-3"],
+            "buyer_id": ["b-1", "b-2", "b-3"],
+        }
 
 
 # Query and body fields that name things, and the pool of real ids for each.
-_BODY_IDS = {"order_id": "order_id", "after_sale_id": "case_id", "dispute_id": "dispute_id", "agent_id": "agent_id",
-             "merchant_id": "merchant_id", "buyer_id": "buyer_id", "evidence": "evidence_id"}
+_BODY_IDS = {
+    "order_id": "order_id",
+    "after_sale_id": "case_id",
+    "dispute_id": "dispute_id",
+    "agent_id": "agent_id",
+    "merchant_id": "merchant_id",
+    "buyer_id": "buyer_id",
+    "evidence": "evidence_id",
+}
 
 
 def _id_pool(path: str, name: str, ids: dict[str, list[str]]) -> list[str]:
     if name != "subject_id":
         return ids.get(name, [])
     # Action routes share one parameter name; the collection says what it names.
-    for prefix, key in (("/v1/orders/", "order_id"), ("/v1/after-sales/", "case_id"),
-                        ("/v1/disputes/", "dispute_id"), ("/v1/complaints/", "complaint_id")):
+    for prefix, key in (
+        ("/v1/orders/", "order_id"),
+        ("/v1/after-sales/", "case_id"),
+        ("/v1/disputes/", "dispute_id"),
+        ("/v1/complaints/", "complaint_id"),
+    ):
         if path.startswith(prefix):
             return ids[key]
     return []
 
 
-def _run_operation(operation: Any, base_url: str, tokens: dict[str, str | None], ids: dict[str, list[str]],
-                   count: int, seed: int | None, failures: Counter[str], examples: dict[str, str],
-                   sent: Counter[str]) -> None:
-    strategy = st.one_of(operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
-                         operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+def _run_operation(
+    operation: Any,
+    base_url: str,
+    tokens: dict[str, str | None],
+    ids: dict[str, list[str]],
+    count: int,
+    seed: int | None,
+    failures: Counter[str],
+    examples: dict[str, str],
+    sent: Counter[str],
+) -> None:
+    strategy = st.one_of(
+        operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+        operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
+    )
     session = requests.Session()
     callers = sorted(tokens)
 
-    @settings(max_examples=count, deadline=None, database=None, phases=[Phase.generate],
-              derandomize=seed is None, suppress_health_check=list(HealthCheck), print_blob=False)
+    @settings(
+        max_examples=count,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        derandomize=seed is None,
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
     @given(data=st.data())
     def probe(data: st.DataObject) -> None:
         case = data.draw(strategy)
@@ -110,7 +151,9 @@ def _run_operation(operation: Any, base_url: str, tokens: dict[str, str | None],
             for name in [n for n in (where if isinstance(where, dict) else {}) if n in _BODY_IDS]:
                 if data.draw(st.booleans()):
                     pool = ids[_BODY_IDS[name]]
-                    where[name] = [data.draw(st.sampled_from(pool))] if name == "evidence" else data.draw(st.sampled_from(pool))
+                    where[name] = (
+                        [data.draw(st.sampled_from(pool))] if name == "evidence" else data.draw(st.sampled_from(pool))
+                    )
         # Round-robin over callers: Hypothesis would favour the first of a sampled list.
         caller = callers[sent[operation.label] % len(callers)]
         headers = {"Authorization": f"Bearer {tokens[caller]}"} if tokens[caller] else {}
@@ -135,8 +178,11 @@ def _generate(api: Any, runtime: Any, db_url: str, examples: dict[str, int], see
     assert demo.load(runtime)
     backend = "sqlite" if db_url.startswith("sqlite") else "postgres"
     schema = schemathesis.openapi.from_url(f"{api.base_url}/openapi.json")
-    tokens = {name: (api.token(role, sub, mid) if who else None)
-              for name, who in CALLERS.items() for role, sub, mid in [who or (None, None, None)]}
+    tokens = {
+        name: (api.token(role, sub, mid) if who else None)
+        for name, who in CALLERS.items()
+        for role, sub, mid in [who or (None, None, None)]
+    }
     ids = _ids(runtime)
     failures: Counter[str] = Counter()
     examples_of: dict[str, str] = {}

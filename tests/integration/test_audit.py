@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from builders import World
 
 from aftersales import cli, demo
 from aftersales.services import audit
 from aftersales.store import tables as t
+from builders import World
 
 
 def _problems(runtime):
@@ -33,8 +33,10 @@ def _update(runtime, table, row_id, **values):
 def test_every_subject_of_the_demo_replays_while_its_deadlines_fire(runtime, clock):
     demo.load(runtime)
     with runtime.engine.connect() as conn:
-        counts = {table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-                  for table in audit.TABLES.values()}
+        counts = {
+            table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+            for table in audit.TABLES.values()
+        }
     assert all(counts.values()), counts  # there is something of every kind to replay
     assert _problems(runtime) == []
     w = World(runtime, clock)
@@ -66,7 +68,11 @@ def test_money_deadlines_and_lost_events_are_reported(runtime):
     with runtime.engine.begin() as conn:
         conn.execute(t.deadlines.delete().where(t.deadlines.c.subject_id == case.id))
     problems = _problems(runtime)
-    assert [p.split(":")[0] for p in problems] == [f"order {order.id}", f"after_sale {case.id}", f"dispute {dispute.id}"]
+    assert [p.split(":")[0] for p in problems] == [
+        f"order {order.id}",
+        f"after_sale {case.id}",
+        f"dispute {dispute.id}",
+    ]
     assert f"refunded_amount is {order.refunded_amount + 1}, its events give {order.refunded_amount}" in problems[0]
     assert "the deadlines table arms (None, None), its events give ('auto_close'" in problems[1]
     assert f"amount is {dispute.amount * 2}, its events give {dispute.amount}" in problems[2]
@@ -85,8 +91,7 @@ def test_a_missing_event_breaks_the_chain(runtime):
     assert "(ship_return) starts from status='awaiting_return', the timeline had 'pending_merchant'" in problems[0]
 
 
-def test_the_audit_command_exits_1_listing_mismatches_and_0_when_every_subject_replays(
-        runtime, monkeypatch, capsys):
+def test_the_audit_command_exits_1_listing_mismatches_and_0_when_every_subject_replays(runtime, monkeypatch, capsys):
     monkeypatch.setenv("AFTERSALES_DATABASE_URL", runtime.settings.database_url)
     monkeypatch.setenv("AFTERSALES_DATA_DIR", str(runtime.settings.data_dir))
     demo.load(runtime)
@@ -110,7 +115,15 @@ def test_replay_needs_nothing_but_the_events(runtime, clock):
     problems: list[str] = []
     state = audit.replay(w.events(case.id), problems=problems)
     assert problems == []
-    assert {k: state[k] for k in ("status", "amount", "deadline_action", "deadline_due_at", "refunded",
-                                  "return_tracking", "closed_at")} == {
-        "status": "refunded", "amount": case.amount, "deadline_action": None, "deadline_due_at": None,
-        "refunded": case.amount, "return_tracking": "ZT1", "closed_at": clock.now()}
+    assert {
+        k: state[k]
+        for k in ("status", "amount", "deadline_action", "deadline_due_at", "refunded", "return_tracking", "closed_at")
+    } == {
+        "status": "refunded",
+        "amount": case.amount,
+        "deadline_action": None,
+        "deadline_due_at": None,
+        "refunded": case.amount,
+        "return_tracking": "ZT1",
+        "closed_at": clock.now(),
+    }

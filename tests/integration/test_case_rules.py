@@ -5,12 +5,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from builders import BUYER, MARKETPLACE, MERCHANT, World
 
-from aftersales.domain.errors import (AmountExceedsRefundable, Conflict, DeadlinePassed, Forbidden,
-                                      IllegalTransition, NotFound, PreconditionFailed)
+from aftersales.domain.errors import (
+    AmountExceedsRefundable,
+    Conflict,
+    DeadlinePassed,
+    Forbidden,
+    IllegalTransition,
+    NotFound,
+    PreconditionFailed,
+)
 from aftersales.services import cases
 from aftersales.services.context import Actor
+from builders import BUYER, MARKETPLACE, MERCHANT, World
 
 
 def test_amount_defaults_to_goods_paid_without_shipping(runtime, clock):
@@ -79,12 +86,16 @@ def test_cod_refund_is_paid_by_the_merchant_with_a_voucher(runtime, clock):
         import io
 
         from aftersales.services import evidence
-        voucher = evidence.upload(uow, runtime.env, MERCHANT, kind="other", stream=io.BytesIO(b"%PDF-1.4 voucher"),
-                                  filename="voucher.pdf")["id"]
+
+        voucher = evidence.upload(
+            uow, runtime.env, MERCHANT, kind="other", stream=io.BytesIO(b"%PDF-1.4 voucher"), filename="voucher.pdf"
+        )["id"]
         uow.commit()
     case = w.act(case.id, "refund_voucher", {"evidence": [voucher]})
     assert case.status == "refunded"
-    assert [(r.method, r.payer, r.amount) for r in w.refunds(after_sale_id=case.id)] == [("merchant_cod", "merchant", 19800)]
+    assert [(r.method, r.payer, r.amount) for r in w.refunds(after_sale_id=case.id)] == [
+        ("merchant_cod", "merchant", 19800)
+    ]
 
 
 def test_exchange_ships_a_replacement_then_the_buyer_confirms(runtime, clock):
@@ -103,9 +114,8 @@ def test_the_case_keeps_its_policy_and_a_stale_version_is_refused(runtime, clock
     w = World(runtime, clock)
     case = w.case(w.order(policy="tiktok_shop@1"))
     assert case.policy == "tiktok_shop@1"
-    with runtime.uow() as uow:
-        with pytest.raises(PreconditionFailed):
-            cases.act(uow, runtime.env, MERCHANT, case.id, "approve", {"return_address": "x"}, if_match=case.version + 1)
+    with runtime.uow() as uow, pytest.raises(PreconditionFailed):
+        cases.act(uow, runtime.env, MERCHANT, case.id, "approve", {"return_address": "x"}, if_match=case.version + 1)
 
 
 def test_others_cannot_see_and_roles_cannot_overreach(runtime, clock):

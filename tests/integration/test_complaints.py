@@ -3,16 +3,16 @@ and the review SLA in working days across the October golden week."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from builders import AGENT, BUYER, MERCHANT, World
 
 from aftersales.domain.clock import ManualClock
 from aftersales.domain.errors import DeadlinePassed, Forbidden, NotFound, ValidationFailed
-from aftersales.services import complaints
 from aftersales.runtime import Runtime
+from aftersales.services import complaints
 from aftersales.services.context import Actor
+from builders import AGENT, BUYER, MERCHANT, World
 
 
 def _file(w, actor=BUYER, **data):
@@ -51,9 +51,12 @@ def test_the_whole_flow_from_complaint_to_the_buyer_confirming_the_solution(runt
 def test_a_rejected_solution_goes_to_an_agent_who_may_penalise_the_merchant(runtime, clock):
     w = World(runtime, clock)
     c = _file(w)
-    for action, params, actor in [("reply", {"reply": "收到"}, MERCHANT),
-                                  ("propose_solution", {"solution": "道歉"}, MERCHANT),
-                                  ("approve_solution", {}, AGENT), ("reject", {}, BUYER)]:
+    for action, params, actor in [
+        ("reply", {"reply": "收到"}, MERCHANT),
+        ("propose_solution", {"solution": "道歉"}, MERCHANT),
+        ("approve_solution", {}, AGENT),
+        ("reject", {}, BUYER),
+    ]:
         c = _act(w, c, action, params, actor)
     assert c.status == "escalated"
     c = _act(w, c, "decide", {"decision": "upheld", "rationale": "诱导评价属实", "penalty_points": 3}, AGENT)
@@ -76,8 +79,11 @@ def test_a_merchant_who_lets_its_step_lapse_is_escalated_and_gets_points(runtime
 def test_the_buyer_who_does_not_answer_is_taken_to_confirm(runtime, clock):
     w = World(runtime, clock)
     c = _file(w)
-    for action, params, actor in [("reply", {"reply": "收到"}, MERCHANT),
-                                  ("propose_solution", {"solution": "补发"}, MERCHANT), ("approve_solution", {}, AGENT)]:
+    for action, params, actor in [
+        ("reply", {"reply": "收到"}, MERCHANT),
+        ("propose_solution", {"solution": "补发"}, MERCHANT),
+        ("approve_solution", {}, AGENT),
+    ]:
         c = _act(w, c, action, params, actor)
     assert w.advance(hours=72, seconds=-1) == 0
     assert w.advance(seconds=1) == 1 and _get(w, c).status == "resolved"
@@ -86,12 +92,13 @@ def test_the_buyer_who_does_not_answer_is_taken_to_confirm(runtime, clock):
 def test_the_review_sla_counts_working_days_across_the_golden_week(settings, engine):
     # Filed Wednesday 2026-09-30 10:00 Beijing; seven working days skip 10/1-10/7 and count the
     # make-up Saturday 10/10: due Thursday 2026-10-15 10:00 Beijing.
-    clock = ManualClock(datetime(2026, 9, 30, 2, 0, tzinfo=timezone.utc))
+    clock = ManualClock(datetime(2026, 9, 30, 2, 0, tzinfo=UTC))
     w = World(Runtime.build(settings, clock=clock, engine=engine), clock)
-    c = _file(w, actor=MERCHANT, category="buyer_abuse", description="买家恶意差评勒索", buyer_id="b-9",
-              merchant_id=None)
+    c = _file(
+        w, actor=MERCHANT, category="buyer_abuse", description="买家恶意差评勒索", buyer_id="b-9", merchant_id=None
+    )
     assert c.status == "under_review"
-    assert c.deadline_due_at == datetime(2026, 10, 15, 2, 0, tzinfo=timezone.utc)
+    assert c.deadline_due_at == datetime(2026, 10, 15, 2, 0, tzinfo=UTC)
     assert w.advance(days=15, seconds=-1) == 0
     assert w.advance(seconds=1) == 1
     breached = _get(w, c)
@@ -112,8 +119,9 @@ def test_who_sees_and_who_may_act(runtime, clock):
         _act(w, c, "approve_solution", {}, MERCHANT)
     with pytest.raises(Forbidden):
         _act(w, c, "reply", {"reply": "x"}, BUYER)
-    merchant_complaint = _file(w, actor=MERCHANT, category="buyer_abuse", description="恶意", buyer_id="b-1",
-                               merchant_id=None)
+    merchant_complaint = _file(
+        w, actor=MERCHANT, category="buyer_abuse", description="恶意", buyer_id="b-1", merchant_id=None
+    )
     with pytest.raises(NotFound):  # a buyer never sees complaints about them
         _act(w, merchant_complaint, "withdraw", {}, BUYER)
 

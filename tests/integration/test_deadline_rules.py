@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from builders import BUYER, World
 
 from aftersales.domain.errors import DeadlinePassed
 from aftersales.services import disputes
 from aftersales.store import tables as t
+from builders import BUYER, World
 
 
 def _pending_refund_only(w):
@@ -57,16 +57,65 @@ def _delivered_order(w):
 H, D = 3600, 86400
 # (rule, arrange, seconds to the deadline, status before, status after, system action)
 RULES = [
-    ("unpaid online order is cancelled after 24h", _unpaid_order, 24 * H, "awaiting_payment", "cancelled", "auto_cancel"),
+    (
+        "unpaid online order is cancelled after 24h",
+        _unpaid_order,
+        24 * H,
+        "awaiting_payment",
+        "cancelled",
+        "auto_cancel",
+    ),
     ("delivered order completes after 7 days", _delivered_order, 7 * D, "delivered", "completed", "auto_complete"),
-    ("unanswered refund-only request is refunded after 48h", _pending_refund_only, 48 * H, "pending_merchant", "refunded", "auto_approve"),
-    ("unanswered return request is approved after 48h", _pending_return, 48 * H, "pending_merchant", "awaiting_return", "auto_approve"),
+    (
+        "unanswered refund-only request is refunded after 48h",
+        _pending_refund_only,
+        48 * H,
+        "pending_merchant",
+        "refunded",
+        "auto_approve",
+    ),
+    (
+        "unanswered return request is approved after 48h",
+        _pending_return,
+        48 * H,
+        "pending_merchant",
+        "awaiting_return",
+        "auto_approve",
+    ),
     ("return not shipped within 7 days closes", _awaiting_return, 7 * D, "awaiting_return", "closed", "auto_close"),
-    ("receipt not confirmed within 7 days is confirmed", _return_shipped, 7 * D, "return_shipped", "refunded", "auto_confirm_receipt"),
-    ("missing COD voucher after 48h makes the platform pay first", _awaiting_voucher, 48 * H, "awaiting_refund_voucher", "refunded", "advance_compensation"),
+    (
+        "receipt not confirmed within 7 days is confirmed",
+        _return_shipped,
+        7 * D,
+        "return_shipped",
+        "refunded",
+        "auto_confirm_receipt",
+    ),
+    (
+        "missing COD voucher after 48h makes the platform pay first",
+        _awaiting_voucher,
+        48 * H,
+        "awaiting_refund_voucher",
+        "refunded",
+        "advance_compensation",
+    ),
     ("refusal not escalated within 48h closes", _rejected, 48 * H, "rejected", "closed", "auto_close"),
-    ("platform ruling SLA of 72h lapses into a recorded breach", _in_intervention, 72 * H, "in_intervention", "in_intervention", "ruling_overdue"),
-    ("replacement not confirmed within 7 days completes", _exchange_shipped, 7 * D, "exchange_shipped", "completed", "auto_complete"),
+    (
+        "platform ruling SLA of 72h lapses into a recorded breach",
+        _in_intervention,
+        72 * H,
+        "in_intervention",
+        "in_intervention",
+        "ruling_overdue",
+    ),
+    (
+        "replacement not confirmed within 7 days completes",
+        _exchange_shipped,
+        7 * D,
+        "exchange_shipped",
+        "completed",
+        "auto_complete",
+    ),
 ]
 
 
@@ -149,9 +198,9 @@ def test_escalation_after_the_window_is_deadline_passed(runtime, clock):
 
 def test_a_late_worker_fires_everything_overdue_oldest_first(runtime, clock):
     w = World(runtime, clock)
-    first = w.case().id          # due at +48h
+    first = w.case().id  # due at +48h
     clock.advance(timedelta(hours=1))
-    second = w.case().id         # due at +49h
+    second = w.case().id  # due at +49h
     clock.advance(timedelta(days=30))  # the worker was down
     assert w.engine().run_until_idle(max_wait=0) >= 2
     approvals = [e for e in w._rows(t.events, {}) if e.action == "auto_approve"]

@@ -17,8 +17,16 @@ def test_the_demo_shows_every_order_status_and_every_step_of_a_case(runtime):
     assert demo.load(runtime) is True
     assert set(_count(runtime, t.orders, t.orders.c.status)) == set(ORDER_STATUSES)
     case_statuses = set(_count(runtime, t.after_sales, t.after_sales.c.status))
-    assert {"pending_merchant", "awaiting_return", "return_shipped", "awaiting_refund_voucher", "rejected",
-            "in_intervention", "refunded", "closed"} <= case_statuses
+    assert {
+        "pending_merchant",
+        "awaiting_return",
+        "return_shipped",
+        "awaiting_refund_voucher",
+        "rejected",
+        "in_intervention",
+        "refunded",
+        "closed",
+    } <= case_statuses
     assert set(_count(runtime, t.disputes, t.disputes.c.status)) == {"open", "appealed"}
     assert _count(runtime, t.complaints, t.complaints.c.status) == {"awaiting_reply": 1}
     with runtime.engine.connect() as conn:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from builders import AGENT, BUYER, MERCHANT, World
 
 from aftersales.domain.errors import Conflict, DeadlinePassed, Forbidden, IllegalTransition, ValidationFailed
 from aftersales.services import disputes, rulings, sanctions
 from aftersales.services.context import Actor
 from aftersales.store import tables as t
+from builders import AGENT, BUYER, MERCHANT, World
 
 AGENT_2 = Actor("agent", "agent-2")
 ADMIN = Actor("admin", "admin-1")
@@ -48,7 +48,7 @@ def _ledger(w, order_id):
 
 def test_the_dispute_opens_with_the_negotiation_evidence_periods_and_sla(runtime, clock):
     w = World(runtime, clock)
-    case, dispute_id = _escalated(w)
+    _case, dispute_id = _escalated(w)
     d = _dispute(w, dispute_id)
     assert [n["action"] for n in d.extra["negotiation"]] == ["file", "reject"]
     assert d.ruling_due_at == clock.now() + timedelta(hours=72)
@@ -128,12 +128,18 @@ RULINGS = [
 
 
 @pytest.mark.parametrize("payment,outcome,amount,liable,status,received,merchant_bore,violations", RULINGS)
-def test_every_ruling_executes_itself_with_its_money_and_sanctions(runtime, clock, payment, outcome, amount, liable,
-                                                                   status, received, merchant_bore, violations):
+def test_every_ruling_executes_itself_with_its_money_and_sanctions(
+    runtime, clock, payment, outcome, amount, liable, status, received, merchant_bore, violations
+):
     w = World(runtime, clock)
     case, dispute_id = _escalated(w, method=payment)
-    d = _do(w, rulings.rule, AGENT, dispute_id, {"outcome": outcome, "amount": amount, "liable_party": liable,
-                                                 "rationale": "依据双方证据"})
+    d = _do(
+        w,
+        rulings.rule,
+        AGENT,
+        dispute_id,
+        {"outcome": outcome, "amount": amount, "liable_party": liable, "rationale": "依据双方证据"},
+    )
     assert d.status == "ruled" and w.get_case(case.id).status == status
     assert _ledger(w, case.order_id)[:2] == (received, merchant_bore)
     assert len(w.violations(dispute_id=dispute_id)) == violations
@@ -141,13 +147,16 @@ def test_every_ruling_executes_itself_with_its_money_and_sanctions(runtime, cloc
     assert {r.method for r in w.refunds(order_id=case.order_id)} <= {expected_method}
 
 
-@pytest.mark.parametrize("body", [
-    {"outcome": "deny", "amount": None, "liable_party": "merchant", "rationale": "x"},
-    {"outcome": "deny", "amount": 100, "liable_party": "buyer", "rationale": "x"},
-    {"outcome": "partial_refund", "amount": None, "liable_party": "merchant", "rationale": "x"},
-    {"outcome": "partial_refund", "amount": 19800, "liable_party": "merchant", "rationale": "x"},
-    {"outcome": "refund", "amount": 100, "liable_party": "merchant", "rationale": "x"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"outcome": "deny", "amount": None, "liable_party": "merchant", "rationale": "x"},
+        {"outcome": "deny", "amount": 100, "liable_party": "buyer", "rationale": "x"},
+        {"outcome": "partial_refund", "amount": None, "liable_party": "merchant", "rationale": "x"},
+        {"outcome": "partial_refund", "amount": 19800, "liable_party": "merchant", "rationale": "x"},
+        {"outcome": "refund", "amount": 100, "liable_party": "merchant", "rationale": "x"},
+    ],
+)
 def test_inconsistent_rulings_are_refused_and_change_nothing(runtime, clock, body):
     w = World(runtime, clock)
     case, dispute_id = _escalated(w)
@@ -160,8 +169,13 @@ def test_inconsistent_rulings_are_refused_and_change_nothing(runtime, clock, bod
 def test_a_merchant_winning_its_appeal_is_made_whole_by_the_platform_to_the_cent(runtime, clock, payment):
     w = World(runtime, clock)
     case, dispute_id = _escalated(w, method=payment)
-    _do(w, rulings.rule, AGENT, dispute_id, {"outcome": "partial_refund", "amount": 12345, "liable_party": "merchant",
-                                             "rationale": "部分责任"})
+    _do(
+        w,
+        rulings.rule,
+        AGENT,
+        dispute_id,
+        {"outcome": "partial_refund", "amount": 12345, "liable_party": "merchant", "rationale": "部分责任"},
+    )
     with runtime.uow() as uow:
         assert sanctions.standing(uow, runtime.env, "m-1")["active_points"] == 4
     appeal = _do(w, rulings.appeal, MERCHANT, dispute_id, {"grounds": "买家已使用商品", "evidence": []})
@@ -179,8 +193,13 @@ def test_a_merchant_winning_its_appeal_is_made_whole_by_the_platform_to_the_cent
 def test_a_buyer_winning_its_appeal_gets_the_rest_and_the_merchant_the_violation(runtime, clock):
     w = World(runtime, clock)
     case, dispute_id = _escalated(w)
-    _do(w, rulings.rule, AGENT, dispute_id, {"outcome": "partial_refund", "amount": 5000, "liable_party": "merchant",
-                                             "rationale": "部分"})
+    _do(
+        w,
+        rulings.rule,
+        AGENT,
+        dispute_id,
+        {"outcome": "partial_refund", "amount": 5000, "liable_party": "merchant", "rationale": "部分"},
+    )
     appeal = _do(w, rulings.appeal, BUYER, dispute_id, {"grounds": "商品完全不能用", "evidence": []})
     _do(w, rulings.decide, AGENT_2, appeal["id"], {"decision": "overturn", "rationale": "全额"})
     assert _ledger(w, case.order_id) == (19800, 19800, 0)
@@ -190,8 +209,13 @@ def test_a_buyer_winning_its_appeal_gets_the_rest_and_the_merchant_the_violation
 def test_only_the_losing_party_may_appeal(runtime, clock):
     w = World(runtime, clock)
     _, dispute_id = _escalated(w)
-    _do(w, rulings.rule, AGENT, dispute_id, {"outcome": "refund", "amount": None, "liable_party": "merchant",
-                                             "rationale": "支持买家"})
+    _do(
+        w,
+        rulings.rule,
+        AGENT,
+        dispute_id,
+        {"outcome": "refund", "amount": None, "liable_party": "merchant", "rationale": "支持买家"},
+    )
     with pytest.raises(Forbidden) as err:
         _do(w, rulings.appeal, BUYER, dispute_id, {"grounds": "我赢了也想申诉", "evidence": []})
     assert err.value.code == "not_appellant"
@@ -200,8 +224,13 @@ def test_only_the_losing_party_may_appeal(runtime, clock):
 def test_an_upheld_appeal_changes_no_money(runtime, clock):
     w = World(runtime, clock)
     case, dispute_id = _escalated(w)
-    _do(w, rulings.rule, AGENT, dispute_id, {"outcome": "deny", "amount": None, "liable_party": "buyer",
-                                             "rationale": "无证据"})
+    _do(
+        w,
+        rulings.rule,
+        AGENT,
+        dispute_id,
+        {"outcome": "deny", "amount": None, "liable_party": "buyer", "rationale": "无证据"},
+    )
     appeal = _do(w, rulings.appeal, BUYER, dispute_id, {"grounds": "请复核", "evidence": []})
     decided = _do(w, rulings.decide, AGENT_2, appeal["id"], {"decision": "uphold", "rationale": "维持"})
     assert decided["status"] == "upheld" and _ledger(w, case.order_id) == (0, 0, 0)
@@ -210,8 +239,13 @@ def test_an_upheld_appeal_changes_no_money(runtime, clock):
 def test_the_appeal_window_closes_after_seven_days(runtime, clock):
     w = World(runtime, clock)
     _, dispute_id = _escalated(w)
-    _do(w, rulings.rule, AGENT, dispute_id, {"outcome": "deny", "amount": None, "liable_party": "none",
-                                             "rationale": "-"})
+    _do(
+        w,
+        rulings.rule,
+        AGENT,
+        dispute_id,
+        {"outcome": "deny", "amount": None, "liable_party": "none", "rationale": "-"},
+    )
     assert w.advance(days=7, seconds=-1) == 0
     _do(w, rulings.appeal, BUYER, dispute_id, {"grounds": "最后一秒", "evidence": []})
     _, other = _escalated(w)
@@ -232,8 +266,13 @@ def test_arbitration_is_accepted_or_declined_then_ruled_once_and_for_all(runtime
     with pytest.raises(ValidationFailed):
         _do(w, rulings.apply_for_arbitration, BUYER, {"after_sale_id": closed.id, "statement": "再来"})
     d = _do(w, disputes.review_application, AGENT, d.id, "accept")
-    d = _do(w, rulings.rule, AGENT, d.id, {"outcome": "refund", "amount": None, "liable_party": "merchant",
-                                           "rationale": "仲裁支持买家"})
+    d = _do(
+        w,
+        rulings.rule,
+        AGENT,
+        d.id,
+        {"outcome": "refund", "amount": None, "liable_party": "merchant", "rationale": "仲裁支持买家"},
+    )
     assert d.status == "final" and w.get_case(closed.id).status == "refunded"
     with pytest.raises(Forbidden):
         _do(w, rulings.appeal, MERCHANT, d.id, {"grounds": "x", "evidence": []})

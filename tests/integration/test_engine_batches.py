@@ -4,16 +4,17 @@ the same subject row, next deadline, event and outbox message."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from builders import World
 
 from aftersales.services import cases, orders
 from aftersales.services.context import SYSTEM
 from aftersales.store import tables as t
+from builders import World
 
 # Fields that differ between two subjects whatever the path: their ids and the buyer's own.
 _OWN = {"id", "order_id", "open_case_id", "tracking_number", "return_tracking"}
@@ -42,12 +43,15 @@ SERVICE: dict[str, Callable[..., Any]] = {
 TABLES = {"order": t.orders, "after_sale": t.after_sales}
 
 
-@pytest.mark.parametrize("arrange,lapse,action", [
-    (_awaiting_payment, timedelta(hours=24), "auto_cancel"),
-    (_delivered, timedelta(days=7), "auto_complete"),
-    (_pending_return, timedelta(hours=48), "auto_approve"),
-    (_pending_exchange, timedelta(hours=48), "auto_approve"),
-])
+@pytest.mark.parametrize(
+    "arrange,lapse,action",
+    [
+        (_awaiting_payment, timedelta(hours=24), "auto_cancel"),
+        (_delivered, timedelta(days=7), "auto_complete"),
+        (_pending_return, timedelta(hours=48), "auto_approve"),
+        (_pending_exchange, timedelta(hours=48), "auto_approve"),
+    ],
+)
 def test_set_based_firing_writes_what_the_service_path_writes(runtime, clock, arrange, lapse, action):
     w = World(runtime, clock)
     kind, by_service = arrange(w)
@@ -55,8 +59,9 @@ def test_set_based_firing_writes_what_the_service_path_writes(runtime, clock, ar
     clock.advance(lapse)
 
     with runtime.uow() as uow:  # what a worker does for one deadline when it goes through the service
-        row = uow.execute(sa.delete(t.deadlines).where(t.deadlines.c.subject_id == by_service)
-                          .returning(t.deadlines)).one()
+        row = uow.execute(
+            sa.delete(t.deadlines).where(t.deadlines.c.subject_id == by_service).returning(t.deadlines)
+        ).one()
         assert row.action == action
         SERVICE[kind](uow, runtime.env, row)
         uow.commit()
@@ -92,8 +97,9 @@ def test_a_stale_deadline_is_consumed_without_effect(runtime, clock):
     w = World(runtime, clock)
     case_id = w.case().id
     with runtime.engine.begin() as conn:  # the subject moved on without disarming (as after a bug)
-        conn.execute(sa.update(t.after_sales).where(t.after_sales.c.id == case_id)
-                     .values(version=t.after_sales.c.version + 1))
+        conn.execute(
+            sa.update(t.after_sales).where(t.after_sales.c.id == case_id).values(version=t.after_sales.c.version + 1)
+        )
     clock.advance(timedelta(hours=48))
     engine = w.engine()
     assert engine.run_once() == 0
@@ -122,11 +128,17 @@ def _written(runtime, kind: str, subject_id: str) -> dict[str, Any]:
     table = TABLES[kind]
     with runtime.engine.connect() as conn:
         subject = conn.execute(sa.select(table).where(table.c.id == subject_id)).one()._asdict()
-        deadline = [r._asdict() for r in conn.execute(
-            sa.select(t.deadlines.c.action, t.deadlines.c.due_at, t.deadlines.c.armed_version)
-            .where(t.deadlines.c.subject_id == subject_id))]
-        events = conn.execute(sa.select(t.events).where(t.events.c.subject_id == subject_id,
-                                                        t.events.c.actor_role == "system")).all()
+        deadline = [
+            r._asdict()
+            for r in conn.execute(
+                sa.select(t.deadlines.c.action, t.deadlines.c.due_at, t.deadlines.c.armed_version).where(
+                    t.deadlines.c.subject_id == subject_id
+                )
+            )
+        ]
+        events = conn.execute(
+            sa.select(t.events).where(t.events.c.subject_id == subject_id, t.events.c.actor_role == "system")
+        ).all()
         outbox = conn.execute(sa.select(t.outbox).where(t.outbox.c.event_id.in_([e.id for e in events]))).all()
     assert len(events) == 1 and len(outbox) == 1
     event, message = events[0]._asdict(), outbox[0]._asdict()
@@ -151,8 +163,11 @@ def test_a_row_handed_back_behind_the_cursor_is_taken_within_a_rescan(runtime, c
     # A worker that died mid-batch hands its rows back: here, one due before the cursor.
     back = unpaid[-1]
     with runtime.engine.begin() as conn:
-        conn.execute(sa.update(t.deadlines).where(t.deadlines.c.subject_id == back)
-                     .values(due_at=clock.now() - timedelta(days=2)))
+        conn.execute(
+            sa.update(t.deadlines)
+            .where(t.deadlines.c.subject_id == back)
+            .values(due_at=clock.now() - timedelta(days=2))
+        )
     for _ in range(RESCAN_EVERY + 1):
         engine.run_once()
     assert w.get_order(back).status == "cancelled"
@@ -181,5 +196,6 @@ def test_a_fired_deadlines_id_never_comes_back_for_a_later_one(runtime, clock):
     w.order(upto="delivered")
     newest = max(d.id for d in w._rows(t.deadlines, {}))
     assert first < second < newest
-    assert len({e.deadline_id for e in w._rows(t.events, {}) if e.deadline_id}) == \
-        len([e for e in w._rows(t.events, {}) if e.deadline_id])
+    assert len({e.deadline_id for e in w._rows(t.events, {}) if e.deadline_id}) == len(
+        [e for e in w._rows(t.events, {}) if e.deadline_id]
+    )

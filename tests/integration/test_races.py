@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 
 import pytest
-from builders import BUYER, MERCHANT, World
 
 from aftersales.domain.cases import DEADLINES
 from aftersales.domain.errors import Conflict, DeadlinePassed, IllegalTransition, VersionConflict
 from aftersales.services import cases
 from aftersales.services.context import Actor
 from aftersales.store import tables as t
+from builders import BUYER, MERCHANT, World
 
 CONFLICTS = (VersionConflict, IllegalTransition, Conflict, DeadlinePassed)
 
@@ -30,7 +30,7 @@ def _race(runtime, attempts):
             results[i] = "ok"
         except CONFLICTS as exc:
             results[i] = exc
-        except Exception as exc:  # noqa: BLE001 — anything else is a failure the test reports
+        except Exception as exc:
             results[i] = f"unexpected {type(exc).__name__}: {exc}"
 
     threads = [threading.Thread(target=run, args=(i, *a)) for i, a in enumerate(attempts)]
@@ -48,8 +48,7 @@ def test_eight_conflicting_actions_have_one_winner_and_a_consistent_case(runtime
     address = {"return_address": "杭州"}
     # Mutually exclusive: after either, neither is legal. (A buyer's withdrawal is legal after
     # both, so where writers queue, as on SQLite, it would rightly win as well.)
-    attempts = [(MERCHANT, case.id, "approve", address)] * 4 + \
-               [(MERCHANT, case.id, "reject", {"reason": "no"})] * 4
+    attempts = [(MERCHANT, case.id, "approve", address)] * 4 + [(MERCHANT, case.id, "reject", {"reason": "no"})] * 4
     results = _race(runtime, attempts)
     assert results.count("ok") == 1, results
     assert all(isinstance(r, CONFLICTS) for r in results if r != "ok"), results
@@ -72,8 +71,12 @@ def test_two_requests_for_one_order_filed_at_once_make_one_case(runtime, clock):
         barrier.wait()
         try:
             with runtime.uow() as uow:
-                cases.file(uow, runtime.env, BUYER, {"order_id": order.id, "type": "return_refund",
-                                                     "reason": "damaged", "amount": None})
+                cases.file(
+                    uow,
+                    runtime.env,
+                    BUYER,
+                    {"order_id": order.id, "type": "return_refund", "reason": "damaged", "amount": None},
+                )
                 uow.commit()
             outcomes.append("ok")
         except CONFLICTS as exc:
@@ -99,8 +102,10 @@ def test_a_merchant_racing_the_worker_on_the_same_deadline_produces_one_effect(r
         taken = engine.take(uow)
         assert [r.subject_id for r in taken if r.subject_kind == "after_sale"] == [case.id]
         if uow.dialect == "postgresql":  # (SQLite has one writer at a time: the merchant would queue)
-            results = _race(runtime, [(Actor("merchant", "m-1-staff", merchant_id="m-1"), case.id, "approve",
-                                       {"return_address": "杭州"})])
+            results = _race(
+                runtime,
+                [(Actor("merchant", "m-1-staff", merchant_id="m-1"), case.id, "approve", {"return_address": "杭州"})],
+            )
             # The merchant is too late (the system owns the lapsed step), and the worker then fires once.
             assert isinstance(results[0], DeadlinePassed)
         assert engine.fire(uow, taken) == 1

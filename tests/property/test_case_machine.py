@@ -16,12 +16,12 @@ import io
 import os
 import random
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import START
 from hypothesis import HealthCheck, event, seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -36,16 +36,17 @@ from hypothesis.stateful import (
 
 from aftersales.domain import cases as case_rules
 from aftersales.domain import disputes as dispute_rules
-from aftersales.domain.cases import CASE_MACHINE
-from aftersales.domain.disputes import DISPUTE_MACHINE
 from aftersales.domain import orders as order_rules
+from aftersales.domain.cases import CASE_MACHINE
 from aftersales.domain.clock import ManualClock
+from aftersales.domain.disputes import DISPUTE_MACHINE
 from aftersales.domain.errors import DomainError
 from aftersales.runtime import Runtime
 from aftersales.services import audit, cases, disputes, evidence, orders, rulings
 from aftersales.services.context import Actor
 from aftersales.store import tables as t
 from aftersales.worker.engine import DeadlineEngine
+from conftest import START
 
 LONG = os.environ.get("AFTERSALES_CHAOS", "") == "long"
 
@@ -59,21 +60,39 @@ SYSTEM = Actor("system", "system")
 ANYONE = (MARKETPLACE, BUYER, STRANGER, MERCHANT, OTHER_SHOP, AGENT, ADMIN, SYSTEM)
 # Who usually takes each action (the rest of ANYONE is tried now and then, and must be refused
 # or be a role the machine allows).
-_ORDER_ACTOR = {"pay": MARKETPLACE, "confirm": MERCHANT, "ship": MERCHANT, "deliver": MARKETPLACE,
-                "complete": MARKETPLACE, "cancel": BUYER}
-_CASE_ACTOR = {"approve": MERCHANT, "reject": MERCHANT, "ship_return": BUYER, "confirm_receipt": MERCHANT,
-               "refund_voucher": MERCHANT, "withdraw": BUYER, "escalate": BUYER, "dispute_return": MERCHANT,
-               "confirm_exchange": BUYER}
-_DISPUTE_ACTIONS = [*{t.action for t in DISPUTE_MACHINE.transitions if t.action != "finalize"},
-                    "apply_for_arbitration"]
-TERMINAL = {"order": {"completed", "cancelled"}, "after_sale": set(case_rules.TERMINAL), "dispute": {"final", "declined"}}
+_ORDER_ACTOR = {
+    "pay": MARKETPLACE,
+    "confirm": MERCHANT,
+    "ship": MERCHANT,
+    "deliver": MARKETPLACE,
+    "complete": MARKETPLACE,
+    "cancel": BUYER,
+}
+_CASE_ACTOR = {
+    "approve": MERCHANT,
+    "reject": MERCHANT,
+    "ship_return": BUYER,
+    "confirm_receipt": MERCHANT,
+    "refund_voucher": MERCHANT,
+    "withdraw": BUYER,
+    "escalate": BUYER,
+    "dispute_return": MERCHANT,
+    "confirm_exchange": BUYER,
+}
+_DISPUTE_ACTIONS = [*{t.action for t in DISPUTE_MACHINE.transitions if t.action != "finalize"}, "apply_for_arbitration"]
+TERMINAL = {
+    "order": {"completed", "cancelled"},
+    "after_sale": set(case_rules.TERMINAL),
+    "dispute": {"final", "declined"},
+}
 TIMERS = {"order": order_rules.DEADLINES, "after_sale": case_rules.DEADLINES, "dispute": dispute_rules.DEADLINES}
 TABLES = {"order": t.orders, "after_sale": t.after_sales, "dispute": t.disputes}
 H, D = 3600, 86400
 # Jumps that land just short of and just past every timer of both policies, and anything else.
 _JUMPS = st.one_of(
-    st.sampled_from([60, H, 24 * H - 1, 24 * H + 1, 48 * H - 1, 48 * H + 1, 72 * H + 1, 5 * D + 1,
-                     7 * D - 1, 7 * D + 1, 8 * D + 1]),
+    st.sampled_from(
+        [60, H, 24 * H - 1, 24 * H + 1, 48 * H - 1, 48 * H + 1, 72 * H + 1, 5 * D + 1, 7 * D - 1, 7 * D + 1, 8 * D + 1]
+    ),
     st.integers(1, 12 * H),
     st.integers(1, 10 * D),
 )
@@ -86,9 +105,12 @@ OUTCOMES: Counter[str] = Counter()
 def _snapshot(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, in key order: what a refused action must leave untouched."""
     with engine.connect() as conn:
-        return {table.name: [tuple(r) for r in conn.execute(
-            sa.select(table).order_by(*(table.primary_key.columns or table.columns)))]
-            for table in t.metadata.sorted_tables}
+        return {
+            table.name: [
+                tuple(r) for r in conn.execute(sa.select(table).order_by(*(table.primary_key.columns or table.columns)))
+            ]
+            for table in t.metadata.sorted_tables
+        }
 
 
 def _count(outcome: str) -> None:
@@ -140,8 +162,14 @@ class CaseMachine(RuleBasedStateMachine):
 
     def _upload(self, actor: Actor, text: str) -> str:
         with self.runtime.uow() as uow:
-            row = evidence.upload(uow, self.runtime.env, actor, kind="chat_record",
-                                  stream=io.BytesIO(text.encode()), filename="voucher.txt")
+            row = evidence.upload(
+                uow,
+                self.runtime.env,
+                actor,
+                kind="chat_record",
+                stream=io.BytesIO(text.encode()),
+                filename="voucher.txt",
+            )
             uow.commit()
         return str(row["id"])
 
@@ -153,8 +181,9 @@ class CaseMachine(RuleBasedStateMachine):
         """The case's latest dispute (an arbitration may follow an intervention)."""
         d = t.disputes.c
         with self.runtime.uow() as uow:
-            found = disputes.repo(uow).find(d.after_sale_id == case_id, order_by=[d.created_at.desc(), d.id.desc()],
-                                            limit=1)
+            found = disputes.repo(uow).find(
+                d.after_sale_id == case_id, order_by=[d.created_at.desc(), d.id.desc()], limit=1
+            )
         return found[0] if found else None
 
     # every example starts with a request and a dispute to work on: hypothesis enables a random
@@ -163,88 +192,167 @@ class CaseMachine(RuleBasedStateMachine):
     def a_request(self, method: str, type_: str) -> str:
         return self.new_case(method, type_, None, False)
 
-    @initialize(target=cases, method=st.sampled_from(["online", "cod"]), by_merchant=st.booleans(),
-                outcome=st.sampled_from([None, *dispute_rules.OUTCOMES]), liable=st.sampled_from(["merchant", "buyer"]))
+    @initialize(
+        target=cases,
+        method=st.sampled_from(["online", "cod"]),
+        by_merchant=st.booleans(),
+        outcome=st.sampled_from([None, *dispute_rules.OUTCOMES]),
+        liable=st.sampled_from(["merchant", "buyer"]),
+    )
     def a_dispute(self, method: str, by_merchant: bool, outcome: str | None, liable: str) -> str:
         """Open, or already ruled (so that appeals and their decisions come within reach)."""
         case_id = self.new_dispute(method, "refund_only", by_merchant)
         if outcome is not None:
             amount = {"refund": None, "partial_refund": 5000, "deny": None}[outcome]
-            self._do(rulings.rule, AGENT, self._dispute(case_id).id, {
-                "outcome": outcome, "amount": amount, "rationale": "依据双方证据",
-                "liable_party": "buyer" if outcome == "deny" else liable})
+            self._do(
+                rulings.rule,
+                AGENT,
+                self._dispute(case_id).id,
+                {
+                    "outcome": outcome,
+                    "amount": amount,
+                    "rationale": "依据双方证据",
+                    "liable_party": "buyer" if outcome == "deny" else liable,
+                },
+            )
         return case_id
 
     # orders ---------------------------------------------------------------
-    @rule(target=orders, method=st.sampled_from(["online", "cod"]), qty=st.integers(1, 3),
-          price=st.integers(1, 30000), shipping=st.sampled_from([0, 800]),
-          policy=st.sampled_from([None, None, "tiktok_shop@1"]), upto=st.sampled_from([0, 1, 2, 3, 3, 3, 4]))
+    @rule(
+        target=orders,
+        method=st.sampled_from(["online", "cod"]),
+        qty=st.integers(1, 3),
+        price=st.integers(1, 30000),
+        shipping=st.sampled_from([0, 800]),
+        policy=st.sampled_from([None, None, "tiktok_shop@1"]),
+        upto=st.sampled_from([0, 1, 2, 3, 3, 3, 4]),
+    )
     def create_order(self, method: str, qty: int, price: int, shipping: int, policy: str | None, upto: int) -> str:
         """A new order, walked by the usual parties as far as `upto` steps (paid, shipped, delivered,
         completed) so that most runs reach after-sales."""
         self.n += 1
         order_id = f"o-{self.n}"
-        self._do(orders.create, MARKETPLACE, {
-            "id": order_id, "buyer_id": BUYER.id, "merchant_id": "m-1", "payment_method": method,
-            "currency": "CNY", "shipping_fee": shipping, "policy": policy,
-            "items": [{"sku": "tea", "title": "龙井", "quantity": qty, "unit_price": price}]})
+        self._do(
+            orders.create,
+            MARKETPLACE,
+            {
+                "id": order_id,
+                "buyer_id": BUYER.id,
+                "merchant_id": "m-1",
+                "payment_method": method,
+                "currency": "CNY",
+                "shipping_fee": shipping,
+                "policy": policy,
+                "items": [{"sku": "tea", "title": "龙井", "quantity": qty, "unit_price": price}],
+            },
+        )
         for action in ["pay" if method == "online" else "confirm", "ship", "deliver", "complete"][:upto]:
             params = {"carrier": "SF", "tracking_number": f"SF{self.n}"} if action == "ship" else {}
             self._do(orders.act, _ORDER_ACTOR[action], order_id, action, params)
         return order_id
 
-    @rule(order=orders, action=st.sampled_from(list(_ORDER_ACTOR)), usual=st.integers(0, 5),
-          anyone=st.sampled_from(ANYONE))
+    @rule(
+        order=orders,
+        action=st.sampled_from(list(_ORDER_ACTOR)),
+        usual=st.integers(0, 5),
+        anyone=st.sampled_from(ANYONE),
+    )
     def order_action(self, order: str, action: str, usual: int, anyone: Actor) -> None:
         actor = _ORDER_ACTOR[action] if usual else anyone
-        if usual and action == "cancel" and order_rules.COD == self._read(
-                sa.select(t.orders.c.payment_method).where(t.orders.c.id == order))[0][0]:
+        if (
+            usual
+            and action == "cancel"
+            and self._read(sa.select(t.orders.c.payment_method).where(t.orders.c.id == order))[0][0] == order_rules.COD
+        ):
             actor = MERCHANT
         params = {"carrier": "SF", "tracking_number": f"SF{order}"} if action == "ship" else {"reason": "协商取消"}
         self._attempt(orders.act, actor, order, action, params)
 
     # cases ----------------------------------------------------------------
-    @rule(target=cases, order=orders, type_=st.sampled_from(case_rules.TYPES),
-          reason=st.sampled_from([*case_rules.REASONS, "bogus"]),
-          amount=st.one_of(st.none(), st.none(), st.integers(-1, 70000)),
-          who=st.sampled_from([BUYER] * 6 + [STRANGER, MERCHANT]))
+    @rule(
+        target=cases,
+        order=orders,
+        type_=st.sampled_from(case_rules.TYPES),
+        reason=st.sampled_from([*case_rules.REASONS, "bogus"]),
+        amount=st.one_of(st.none(), st.none(), st.integers(-1, 70000)),
+        who=st.sampled_from([BUYER] * 6 + [STRANGER, MERCHANT]),
+    )
     def file_case(self, order: str, type_: str, reason: str, amount: int | None, who: Actor) -> Any:
-        case = self._attempt(cases.file, who, {"order_id": order, "type": type_, "reason": reason,
-                                              "amount": amount, "description": "茶叶受潮", "evidence": []})
+        case = self._attempt(
+            cases.file,
+            who,
+            {
+                "order_id": order,
+                "type": type_,
+                "reason": reason,
+                "amount": amount,
+                "description": "茶叶受潮",
+                "evidence": [],
+            },
+        )
         return case.id if case else multiple()
 
-    @rule(target=cases, method=st.sampled_from(["online", "cod"]), type_=st.sampled_from(case_rules.TYPES),
-          share=st.sampled_from([None, None, 0.5]), completed=st.booleans())
+    @rule(
+        target=cases,
+        method=st.sampled_from(["online", "cod"]),
+        type_=st.sampled_from(case_rules.TYPES),
+        share=st.sampled_from([None, None, 0.5]),
+        completed=st.booleans(),
+    )
     def new_case(self, method: str, type_: str, share: float | None, completed: bool) -> str:
         """A request on a freshly delivered (or completed) order: the short way to deep paths."""
         order_id = self.create_order(method, 2, 9900, 800, None, 4 if completed else 3)
-        case = self._do(cases.file, BUYER, {"order_id": order_id, "type": type_, "reason": "quality_problem",
-                                           "amount": None if share is None else int(19800 * share),
-                                           "description": "茶叶受潮", "evidence": []})
+        case = self._do(
+            cases.file,
+            BUYER,
+            {
+                "order_id": order_id,
+                "type": type_,
+                "reason": "quality_problem",
+                "amount": None if share is None else int(19800 * share),
+                "description": "茶叶受潮",
+                "evidence": [],
+            },
+        )
         return str(case.id)
 
-    @rule(target=cases, method=st.sampled_from(["online", "cod"]), type_=st.sampled_from(case_rules.TYPES),
-          by_merchant=st.booleans())
+    @rule(
+        target=cases,
+        method=st.sampled_from(["online", "cod"]),
+        type_=st.sampled_from(case_rules.TYPES),
+        by_merchant=st.booleans(),
+    )
     def new_dispute(self, method: str, type_: str, by_merchant: bool) -> str:
         """A request already before the platform: refused and escalated by the buyer, or a returned
         parcel disputed by the merchant."""
         case_id = self.new_case(method, "return_refund" if by_merchant else type_, None, False)
-        steps = [
-            (MERCHANT, "approve", {"return_address": "杭州"}),
-            (BUYER, "ship_return", {"carrier": "ZTO", "tracking_number": "ZT1"}),
-            (MERCHANT, "dispute_return", {"reason": "damaged", "statement": "退回商品已损坏"}),
-        ] if by_merchant else [
-            (MERCHANT, "reject", {"reason": "no_quality_issue"}),
-            (BUYER, "escalate", {"statement": "请平台介入"}),
-        ]
+        steps = (
+            [
+                (MERCHANT, "approve", {"return_address": "杭州"}),
+                (BUYER, "ship_return", {"carrier": "ZTO", "tracking_number": "ZT1"}),
+                (MERCHANT, "dispute_return", {"reason": "damaged", "statement": "退回商品已损坏"}),
+            ]
+            if by_merchant
+            else [
+                (MERCHANT, "reject", {"reason": "no_quality_issue"}),
+                (BUYER, "escalate", {"statement": "请平台介入"}),
+            ]
+        )
         for actor, action, params in steps:
             self._do(cases.act, actor, case_id, action, params)
         return case_id
 
-    @rule(case=cases, guided=st.sampled_from([True, True, True, False]), data=st.data(),
-          action=st.sampled_from(list(_CASE_ACTOR)), anyone=st.sampled_from(ANYONE), complete=st.integers(0, 7))
-    def case_action(self, case: str, guided: bool, data: st.DataObject, action: str, anyone: Actor,
-                    complete: int) -> None:
+    @rule(
+        case=cases,
+        guided=st.sampled_from([True, True, True, False]),
+        data=st.data(),
+        action=st.sampled_from(list(_CASE_ACTOR)),
+        anyone=st.sampled_from(ANYONE),
+        complete=st.integers(0, 7),
+    )
+    def case_action(
+        self, case: str, guided: bool, data: st.DataObject, action: str, anyone: Actor, complete: int
+    ) -> None:
         """Guided: one of the actions the buyer or the merchant may take now (it may still be late).
         Otherwise any action by anyone, now and then without its inputs: refusals."""
         actor = anyone
@@ -268,12 +376,29 @@ class CaseMachine(RuleBasedStateMachine):
         self._attempt(cases.act, actor, case, action, params if complete else {})
 
     # the platform -----------------------------------------------------------
-    @rule(case=cases, guided=st.sampled_from([True, True, True, False]), data=st.data(),
-          action=st.sampled_from(_DISPUTE_ACTIONS), anyone=st.sampled_from(ANYONE),
-          outcome=st.sampled_from(dispute_rules.OUTCOMES), liable=st.sampled_from(dispute_rules.LIABLE_PARTIES),
-          share=st.sampled_from([None, 0.0, 0.3, 0.5, 0.99, 1.0]), decision=st.sampled_from(dispute_rules.DECISIONS))
-    def platform_action(self, case: str, guided: bool, data: st.DataObject, action: str, anyone: Actor, outcome: str,
-                        liable: str, share: float | None, decision: str) -> None:
+    @rule(
+        case=cases,
+        guided=st.sampled_from([True, True, True, False]),
+        data=st.data(),
+        action=st.sampled_from(_DISPUTE_ACTIONS),
+        anyone=st.sampled_from(ANYONE),
+        outcome=st.sampled_from(dispute_rules.OUTCOMES),
+        liable=st.sampled_from(dispute_rules.LIABLE_PARTIES),
+        share=st.sampled_from([None, 0.0, 0.3, 0.5, 0.99, 1.0]),
+        decision=st.sampled_from(dispute_rules.DECISIONS),
+    )
+    def platform_action(
+        self,
+        case: str,
+        guided: bool,
+        data: st.DataObject,
+        action: str,
+        anyone: Actor,
+        outcome: str,
+        liable: str,
+        share: float | None,
+        decision: str,
+    ) -> None:
         """Disputes of a case: arbitration, assignment, evidence, rulings, appeals and their decision.
         Guided: an action the dispute's machine allows now, by someone allowed to take it."""
         dispute = self._dispute(case)
@@ -283,24 +408,39 @@ class CaseMachine(RuleBasedStateMachine):
             live = dispute is not None and dispute.status not in TERMINAL["dispute"]
             options = [] if live or status != "closed" else [("buyer", "apply_for_arbitration")]
             if live:
-                options += [(role, a) for role in ("agent", "buyer", "merchant")
-                            for a in DISPUTE_MACHINE.allowed_actions(dispute, role)]
+                options += [
+                    (role, a)
+                    for role in ("agent", "buyer", "merchant")
+                    for a in DISPUTE_MACHINE.allowed_actions(dispute, role)
+                ]
             if not options:
                 return _count("~platform_action: nothing to do")
             role, action = data.draw(st.sampled_from(options))
-            actor = {"agent": AGENT_2 if dispute and dispute.ruled_by == AGENT.id else AGENT,
-                     "buyer": BUYER, "merchant": MERCHANT}[role]
+            actor = {
+                "agent": AGENT_2 if dispute and dispute.ruled_by == AGENT.id else AGENT,
+                "buyer": BUYER,
+                "merchant": MERCHANT,
+            }[role]
         if action == "apply_for_arbitration":
-            self._attempt(rulings.apply_for_arbitration, actor, {"after_sale_id": case, "statement": "申请仲裁",
-                                                                 "evidence": []})
+            self._attempt(
+                rulings.apply_for_arbitration, actor, {"after_sale_id": case, "statement": "申请仲裁", "evidence": []}
+            )
             return
         if dispute is None:
             return
         if action == "rule":
             amount = self._read(sa.select(t.after_sales.c.amount).where(t.after_sales.c.id == case))[0][0]
-            self._attempt(rulings.rule, actor, dispute.id, {
-                "outcome": outcome, "liable_party": liable, "rationale": "依据双方证据",
-                "amount": None if share is None else int(amount * share)})
+            self._attempt(
+                rulings.rule,
+                actor,
+                dispute.id,
+                {
+                    "outcome": outcome,
+                    "liable_party": liable,
+                    "rationale": "依据双方证据",
+                    "amount": None if share is None else int(amount * share),
+                },
+            )
         elif action == "decide":
             a = t.appeals.c
             pending = self._read(sa.select(a.id).where(a.dispute_id == dispute.id, a.status == "pending"))
@@ -313,8 +453,12 @@ class CaseMachine(RuleBasedStateMachine):
         elif action == "assign":
             self._attempt(disputes.assign, actor, dispute.id, {"agent_id": "agent-2"} if liable == "buyer" else {})
         elif action == "request_evidence":
-            self._attempt(disputes.request_evidence, actor, dispute.id,
-                          {"party": "buyer" if decision == "uphold" else "merchant", "note": "请补充"})
+            self._attempt(
+                disputes.request_evidence,
+                actor,
+                dispute.id,
+                {"party": "buyer" if decision == "uphold" else "merchant", "note": "请补充"},
+            )
         elif action == "submit_evidence":
             self._attempt(disputes.submit_evidence, actor, dispute.id, {"statement": "补充说明", "evidence": []})
 
@@ -363,7 +507,9 @@ class CaseMachine(RuleBasedStateMachine):
         assert problems == [], problems
 
     def _fingerprint(self) -> tuple[Any, ...]:
-        parts = [sa.select(sa.func.coalesce(sa.func.sum(table.c.version), 0)).scalar_subquery() for table in TABLES.values()]
+        parts = [
+            sa.select(sa.func.coalesce(sa.func.sum(table.c.version), 0)).scalar_subquery() for table in TABLES.values()
+        ]
         parts += [sa.select(sa.func.max(table.c.id)).scalar_subquery() for table in (t.events, t.deadlines)]
         parts += [sa.select(sa.func.count()).select_from(table).scalar_subquery() for table in (t.deadlines, t.refunds)]
         return tuple(self._read(sa.select(*parts))[0])
@@ -376,7 +522,12 @@ class CaseMachine(RuleBasedStateMachine):
             by_order[r.order_id] += r.amount
             by_case[r.after_sale_id] += r.amount if r.after_sale_id else 0
         for o in rows["order"]:
-            assert by_order[o.id] == o.refunded_amount <= o.paid_amount, (o.id, by_order[o.id], o.refunded_amount, o.paid_amount)
+            assert by_order[o.id] == o.refunded_amount <= o.paid_amount, (
+                o.id,
+                by_order[o.id],
+                o.refunded_amount,
+                o.paid_amount,
+            )
         for c in rows["after_sale"]:
             assert by_case[c.id] <= c.amount, (c.id, by_case[c.id], c.amount)
 
@@ -388,8 +539,12 @@ class CaseMachine(RuleBasedStateMachine):
                     # The one documented exit: an agent's ruling refunds a closed request.
                     assert (kind, was, s.status) == ("after_sale", "closed", "refunded"), (kind, s.id, was, s.status)
                     e = t.events.c
-                    last = self._read(sa.select(e.action).where(e.subject_kind == kind, e.subject_id == s.id)
-                                      .order_by(e.id.desc()).limit(1))
+                    last = self._read(
+                        sa.select(e.action)
+                        .where(e.subject_kind == kind, e.subject_id == s.id)
+                        .order_by(e.id.desc())
+                        .limit(1)
+                    )
                     assert last[0].action == "platform_refund", (s.id, last)
                 self.seen[(kind, s.id)] = s.status
 
@@ -412,8 +567,12 @@ class CaseMachine(RuleBasedStateMachine):
 
 def _settings(long: bool) -> settings:
     return settings(
-        max_examples=120 if long else 10, stateful_step_count=80 if long else 50, deadline=None,
-        derandomize=not long, database=None, print_blob=True,
+        max_examples=120 if long else 10,
+        stateful_step_count=80 if long else 50,
+        deadline=None,
+        derandomize=not long,
+        database=None,
+        print_blob=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
     )
 

@@ -16,14 +16,27 @@ def test_a_case_closed_on_the_real_clock_replays_exactly(settings, engine):
     runtime = Runtime.build(settings, clock=SystemClock(), engine=engine)
     env = runtime.env
     with runtime.uow() as uow:
-        orders.create(uow, env, MARKET, {
-            "id": "o-1", "buyer_id": "b-1", "merchant_id": "m-1", "payment_method": "online", "currency": "CNY",
-            "shipping_fee": 0, "policy": None, "items": [{"sku": "s", "title": "t", "quantity": 1, "unit_price": 900}]})
+        orders.create(
+            uow,
+            env,
+            MARKET,
+            {
+                "id": "o-1",
+                "buyer_id": "b-1",
+                "merchant_id": "m-1",
+                "payment_method": "online",
+                "currency": "CNY",
+                "shipping_fee": 0,
+                "policy": None,
+                "items": [{"sku": "s", "title": "t", "quantity": 1, "unit_price": 900}],
+            },
+        )
         for action, params in [("pay", {}), ("ship", {"carrier": "SF", "tracking_number": "SF1"}), ("deliver", {})]:
             orders.act(uow, env, MARKET, "o-1", action, params)
         buyer, merchant = Actor("buyer", "b-1"), Actor("merchant", "m-1-staff", "m-1")
-        case = cases.file(uow, env, buyer, {"order_id": "o-1", "type": "return_refund", "reason": "damaged",
-                                            "amount": None})
+        case = cases.file(
+            uow, env, buyer, {"order_id": "o-1", "type": "return_refund", "reason": "damaged", "amount": None}
+        )
         cases.act(uow, env, merchant, case.id, "approve", {"return_address": "杭州"})
         cases.act(uow, env, buyer, case.id, "ship_return", {"carrier": "ZTO", "tracking_number": "ZT1"})
         closed = cases.act(uow, env, merchant, case.id, "confirm_receipt")

@@ -42,11 +42,30 @@ def test_two_server_processes_share_one_database(pg_engine, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "AFTERSALES_DATABASE_URL": pg_engine.url.render_as_string(hide_password=False), "AFTERSALES_JWT_SECRET": SECRET,
-           "AFTERSALES_DATA_DIR": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "aftersales.cli", "serve", "--port", str(port), "--workers", "2",
-                             "--no-worker", "--no-access-log"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    env = {
+        **os.environ,
+        "AFTERSALES_DATABASE_URL": pg_engine.url.render_as_string(hide_password=False),
+        "AFTERSALES_JWT_SECRET": SECRET,
+        "AFTERSALES_DATA_DIR": str(tmp_path),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aftersales.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--no-worker",
+            "--no-access-log",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -55,9 +74,15 @@ def test_two_server_processes_share_one_database(pg_engine, tmp_path):
             assert time.monotonic() < deadline, "serve --workers 2 did not come up"
             time.sleep(0.2)
         market = _headers("integration", "marketplace")
-        body = {"id": f"o-w{port}", "buyer_id": "b-1", "merchant_id": "m-1", "payment_method": "online",
-                "currency": "CNY", "shipping_fee": 0, "items": [{"sku": "s", "title": "t", "quantity": 1,
-                                                                 "unit_price": 500}]}
+        body = {
+            "id": f"o-w{port}",
+            "buyer_id": "b-1",
+            "merchant_id": "m-1",
+            "payment_method": "online",
+            "currency": "CNY",
+            "shipping_fee": 0,
+            "items": [{"sku": "s", "title": "t", "quantity": 1, "unit_price": 500}],
+        }
         with httpx.Client(base_url=base, timeout=10) as client:
             assert client.post("/v1/orders", json=body, headers=market).status_code == 201
             # New connections spread over the processes; every one sees the order.

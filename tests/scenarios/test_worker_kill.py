@@ -32,23 +32,46 @@ def _arrange(runtime: Runtime) -> None:
     for start in range(0, N, 100):
         with runtime.uow() as uow:
             for i in range(start, start + 100):
-                order = {"id": f"o-{i}", "buyer_id": f"b-{i}", "merchant_id": "m-1", "payment_method": "online",
-                         "currency": "CNY", "shipping_fee": 0, "policy": None,
-                         "items": [{"sku": "s", "title": "t", "quantity": 1, "unit_price": 1000}]}
+                order = {
+                    "id": f"o-{i}",
+                    "buyer_id": f"b-{i}",
+                    "merchant_id": "m-1",
+                    "payment_method": "online",
+                    "currency": "CNY",
+                    "shipping_fee": 0,
+                    "policy": None,
+                    "items": [{"sku": "s", "title": "t", "quantity": 1, "unit_price": 1000}],
+                }
                 orders.create(uow, env, MARKET, order)
-                for action, params in [("pay", {}), ("ship", {"carrier": "SF", "tracking_number": f"SF{i}"}),
-                                       ("deliver", {})]:
+                for action, params in [
+                    ("pay", {}),
+                    ("ship", {"carrier": "SF", "tracking_number": f"SF{i}"}),
+                    ("deliver", {}),
+                ]:
                     orders.act(uow, env, MARKET, order["id"], action, params)
-                cases.file(uow, env, Actor("buyer", f"b-{i}"), {"order_id": order["id"], "type": "return_refund",
-                                                                 "reason": "damaged", "amount": None})
+                cases.file(
+                    uow,
+                    env,
+                    Actor("buyer", f"b-{i}"),
+                    {"order_id": order["id"], "type": "return_refund", "reason": "damaged", "amount": None},
+                )
             uow.commit()
 
 
 def _worker(db_url: str, data_dir: Path, batch: int = 25) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "AFTERSALES_DATABASE_URL": db_url, "AFTERSALES_JWT_SECRET": "x" * 32,
-           "AFTERSALES_DATA_DIR": str(data_dir), "AFTERSALES_CLOCK": "simulated"}
-    return subprocess.Popen([sys.executable, "-m", "aftersales.cli", "worker", "--lease", "2", "--batch", str(batch),
-                             "--poll", "0.1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "AFTERSALES_DATABASE_URL": db_url,
+        "AFTERSALES_JWT_SECRET": "x" * 32,
+        "AFTERSALES_DATA_DIR": str(data_dir),
+        "AFTERSALES_CLOCK": "simulated",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "aftersales.cli", "worker", "--lease", "2", "--batch", str(batch), "--poll", "0.1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _count(engine: sa.Engine, query: sa.Select) -> int:
@@ -69,8 +92,7 @@ def test_a_killed_workers_deadlines_are_fired_by_the_others_exactly_once(pg_engi
     from conftest import PG_URL, _truncate
 
     _truncate(pg_engine)
-    settings = Settings(data_dir=tmp_path, database_url=PG_URL, jwt_secret="x" * 32, simulated_clock=True,
-                        demo=False)
+    settings = Settings(data_dir=tmp_path, database_url=PG_URL, jwt_secret="x" * 32, simulated_clock=True, demo=False)
     runtime = Runtime.build(settings, engine=pg_engine)
     runtime.sim_clock.initialise()
     _arrange(runtime)
@@ -78,8 +100,10 @@ def test_a_killed_workers_deadlines_are_fired_by_the_others_exactly_once(pg_engi
 
     approvals = sa.select(sa.func.count()).select_from(t.events).where(t.events.c.action == "auto_approve")
     # A batch in flight: the worker's transaction holds locks on deadline rows it deleted.
-    held = sa.text("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                   "WHERE a.application_name = 'killed-worker' AND l.locktype = 'transactionid'")
+    held = sa.text(
+        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE a.application_name = 'killed-worker' AND l.locktype = 'transactionid'"
+    )
     # One deadline a transaction, so the kill lands long before this worker could finish alone.
     first = _worker(PG_URL + "&application_name=killed-worker", tmp_path, batch=1)
     others: list[subprocess.Popen[bytes]] = []
@@ -100,11 +124,18 @@ def test_a_killed_workers_deadlines_are_fired_by_the_others_exactly_once(pg_engi
 
     with pg_engine.connect() as conn:
         per_case = conn.execute(
-            sa.select(t.events.c.subject_id, sa.func.count()).where(t.events.c.action == "auto_approve")
-            .group_by(t.events.c.subject_id)).all()
-        statuses = conn.execute(sa.select(t.after_sales.c.status, sa.func.count()).group_by(t.after_sales.c.status)).all()
-        pending = conn.execute(sa.select(t.deadlines.c.action, sa.func.count()).where(
-            t.deadlines.c.subject_kind == "after_sale").group_by(t.deadlines.c.action)).all()
+            sa.select(t.events.c.subject_id, sa.func.count())
+            .where(t.events.c.action == "auto_approve")
+            .group_by(t.events.c.subject_id)
+        ).all()
+        statuses = conn.execute(
+            sa.select(t.after_sales.c.status, sa.func.count()).group_by(t.after_sales.c.status)
+        ).all()
+        pending = conn.execute(
+            sa.select(t.deadlines.c.action, sa.func.count())
+            .where(t.deadlines.c.subject_kind == "after_sale")
+            .group_by(t.deadlines.c.action)
+        ).all()
     assert len(per_case) == N and {count for _, count in per_case} == {1}
     assert dict(statuses) == {"awaiting_return": N}
     assert dict(pending) == {"auto_close": N}  # each case armed its next step, once

@@ -3,24 +3,23 @@ replay through the case machine to its stored status, deadlines are the ones its
 disputes belong to escalated cases. A benchmark on impossible data would measure nothing."""
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from scale import CASE_COLS, DISPUTE_COLS, generate  # noqa: E402
+from aftersales.domain import cases, disputes
+from scale import CASE_COLS, DISPUTE_COLS, generate
 
-from aftersales.domain import cases, disputes  # noqa: E402
-
-NOW = datetime(2026, 11, 25, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, tzinfo=UTC)
 
 
 def _rows(n):
     out = {"orders": [], "after_sales": [], "events": [], "deadlines": [], "disputes": []}
     named = {"after_sales": CASE_COLS.split(", "), "disputes": DISPUTE_COLS.split(", ")}
     for table, row in generate(n, NOW):
-        out[table].append(dict(zip(named[table], row)) if table in named else row)
+        out[table].append(dict(zip(named[table], row, strict=True)) if table in named else row)
     return out
 
 

@@ -1,12 +1,12 @@
 """Working days on mainland China's official calendar: holidays off, make-up days 调休 on."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from aftersales import policies
 from aftersales.domain.calendar import WorkingCalendar
 from aftersales.policies.calendar_cn import CHINA, is_working_day
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_the_2026_golden_week_and_its_make_up_days():
@@ -32,8 +32,9 @@ def test_the_day_is_counted_in_beijing_not_utc():
 
 
 def test_a_calendar_without_holiday_data_counts_weekdays():
-    assert WorkingCalendar().add_working_days(datetime(2026, 10, 1, 2, tzinfo=UTC), 1) == \
-        datetime(2026, 10, 2, 2, tzinfo=UTC)
+    assert WorkingCalendar().add_working_days(datetime(2026, 10, 1, 2, tzinfo=UTC), 1) == datetime(
+        2026, 10, 2, 2, tzinfo=UTC
+    )
 
 
 def test_complaint_review_is_seven_working_days_in_the_douyin_policy():

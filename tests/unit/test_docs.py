@@ -6,7 +6,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_state_machine_doc_is_generated_from_the_tables():
-    out = subprocess.run([sys.executable, "-m", "aftersales.cli", "machines"], capture_output=True, text=True,
-                         check=True).stdout
-    assert (ROOT / "docs" / "state-machines.md").read_text(encoding="utf-8") == out, \
+    out = subprocess.run(
+        [sys.executable, "-m", "aftersales.cli", "machines"], capture_output=True, text=True, check=True
+    ).stdout
+    assert (ROOT / "docs" / "state-machines.md").read_text(encoding="utf-8") == out, (
         "docs/state-machines.md is stale: run `aftersales machines > docs/state-machines.md`"
+    )

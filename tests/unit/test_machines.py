@@ -18,7 +18,7 @@ class C:  # the fields the case guards read
 
 
 @dataclass
-class O:
+class Subject:
     status: str
     payment_method: str = "online"
 
@@ -55,8 +55,10 @@ def test_case_transition_table_matches_the_contract(action, role, status, type_,
     assert cases.CASE_MACHINE.resolve(C(status, type_, payment), action, role).target == target
 
 
-@pytest.mark.parametrize("status", ["pending_merchant", "awaiting_return", "return_shipped", "rejected",
-                                    "awaiting_refund_voucher", "in_intervention"])
+@pytest.mark.parametrize(
+    "status",
+    ["pending_merchant", "awaiting_return", "return_shipped", "rejected", "awaiting_refund_voucher", "in_intervention"],
+)
 def test_the_buyer_may_withdraw_any_open_request_before_it_is_refunded(status):
     assert cases.CASE_MACHINE.resolve(C(status), "withdraw", "buyer").target == "closed"
 
@@ -67,9 +69,17 @@ def test_nothing_is_withdrawn_once_refunded_closed_or_replaced(status):
         cases.CASE_MACHINE.resolve(C(status), "withdraw", "buyer")
 
 
-@pytest.mark.parametrize("action,role", [("approve", "buyer"), ("ship_return", "merchant"),
-                                         ("auto_approve", "merchant"), ("escalate", "merchant"),
-                                         ("refund_voucher", "buyer"), ("advance_compensation", "agent")])
+@pytest.mark.parametrize(
+    "action,role",
+    [
+        ("approve", "buyer"),
+        ("ship_return", "merchant"),
+        ("auto_approve", "merchant"),
+        ("escalate", "merchant"),
+        ("refund_voucher", "buyer"),
+        ("advance_compensation", "agent"),
+    ],
+)
 def test_a_role_that_never_takes_an_action_is_forbidden_whatever_the_state(action, role):
     with pytest.raises(Forbidden):
         cases.CASE_MACHINE.resolve(C("pending_merchant"), action, role)
@@ -110,31 +120,37 @@ ORDER_ROWS = [
 
 @pytest.mark.parametrize("action,role,status,payment,target", ORDER_ROWS)
 def test_order_transition_table_matches_the_cancellation_rules(action, role, status, payment, target):
-    assert orders.ORDER_MACHINE.resolve(O(status, payment), action, role).target == target
+    assert orders.ORDER_MACHINE.resolve(Subject(status, payment), action, role).target == target
 
 
 @pytest.mark.parametrize("role,payment", [("merchant", "online"), ("buyer", "cod")])
 def test_merchant_never_cancels_online_and_buyer_never_cancels_cod_alone(role, payment):
     with pytest.raises(Forbidden):
-        orders.ORDER_MACHINE.resolve(O("stocking", payment), "cancel", role)
+        orders.ORDER_MACHINE.resolve(Subject("stocking", payment), "cancel", role)
 
 
 @pytest.mark.parametrize("status", ["shipped", "delivered", "completed"])
 @pytest.mark.parametrize("role,payment", [("buyer", "online"), ("merchant", "cod"), ("agent", "cod")])
 def test_nobody_cancels_once_shipped(status, role, payment):
     with pytest.raises(IllegalTransition):
-        orders.ORDER_MACHINE.resolve(O(status, payment), "cancel", role)
+        orders.ORDER_MACHINE.resolve(Subject(status, payment), "cancel", role)
 
 
-@pytest.mark.parametrize("machine,deadlines", [(cases.CASE_MACHINE, cases.DEADLINES),
-                                               (orders.ORDER_MACHINE, orders.DEADLINES),
-                                               (disputes.DISPUTE_MACHINE, disputes.DEADLINES)])
+@pytest.mark.parametrize(
+    "machine,deadlines",
+    [
+        (cases.CASE_MACHINE, cases.DEADLINES),
+        (orders.ORDER_MACHINE, orders.DEADLINES),
+        (disputes.DISPUTE_MACHINE, disputes.DEADLINES),
+    ],
+)
 def test_every_armed_deadline_is_something_the_system_may_do_from_that_status(machine, deadlines):
     for status, (action, _timer) in deadlines.items():
         if action in cases.SYSTEM_NOTICES:
             continue  # a recorded breach, not a transition
-        system_sources = {s for t in machine.transitions if t.action == action and "system" in t.roles
-                          for s in t.source}
+        system_sources = {
+            s for t in machine.transitions if t.action == action and "system" in t.roles for s in t.source
+        }
         assert status in system_sources, (status, action)
 
 

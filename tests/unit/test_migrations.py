@@ -30,8 +30,12 @@ def test_listing_indexes_migrate_down_and_up(tmp_path):
     assert "ix_after_sales_merchant_id_status_created_at_id" not in _indexes(engine, "after_sales")
     assert _indexes(engine, "disputes")["ix_disputes_assignee"] == ["assignee"]
     migrate.upgrade(engine)
-    assert _indexes(engine, "disputes")["ix_disputes_assignee_status_created_at_id"] == ["assignee", "status",
-                                                                                          "created_at", "id"]
+    assert _indexes(engine, "disputes")["ix_disputes_assignee_status_created_at_id"] == [
+        "assignee",
+        "status",
+        "created_at",
+        "id",
+    ]
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), tables.metadata) == []
     engine.dispose()

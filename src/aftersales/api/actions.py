@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi import Request
@@ -25,12 +26,20 @@ Work = Callable[[UnitOfWork], tuple[int, dict[str, Any]]]
 # An ETag as we send it ("3"), weak or bare (W/"3", 3), or "*"; ASCII digits only, few enough
 # for a BIGINT (str.isdigit() takes "²", which int() refuses). The OpenAPI declares this pattern.
 IF_MATCH = re.compile(r'^(\*|(W/)?"?([0-9]{1,18})"?)$')
-IF_MATCH_HEADER = {"name": "If-Match", "in": "header", "required": False,
-                   "description": "The `version` from the ETag; a stale one is 412",
-                   "schema": {"type": "string", "pattern": IF_MATCH.pattern}}
-IDEMPOTENCY_KEY_HEADER = {"name": "Idempotency-Key", "in": "header", "required": False,
-                          "description": "The same key and body return the first response again (kept 48 h)",
-                          "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
+IF_MATCH_HEADER = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "The `version` from the ETag; a stale one is 412",
+    "schema": {"type": "string", "pattern": IF_MATCH.pattern},
+}
+IDEMPOTENCY_KEY_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "The same key and body return the first response again (kept 48 h)",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
 
 
 def if_match(request: Request) -> int | None:
@@ -76,9 +85,14 @@ def perform(request: Request, actor: Actor, body: Any, work: Work, *, own_transa
             response = respond(*work(uow))
             if key:
                 idempotency.remember(
-                    uow, principal=principal, key=key, request_hash=request_hash,
-                    status_code=response.status_code, body=response.body.decode(),
-                    headers={"ETag": response.headers.get("etag", "")}, now=runtime.env.clock.now(),
+                    uow,
+                    principal=principal,
+                    key=key,
+                    request_hash=request_hash,
+                    status_code=response.status_code,
+                    body=bytes(response.body).decode(),
+                    headers={"ETag": response.headers.get("etag", "")},
+                    now=runtime.env.clock.now(),
                 )
             uow.commit()
             return response
@@ -86,8 +100,9 @@ def perform(request: Request, actor: Actor, body: Any, work: Work, *, own_transa
         return _lost_race(runtime, principal, key, request_hash, exc)
 
 
-def _lost_race(runtime: Runtime, principal: str, key: str | None, request_hash: str,
-               exc: sa.exc.IntegrityError | DomainError) -> JSONResponse:
+def _lost_race(
+    runtime: Runtime, principal: str, key: str | None, request_hash: str, exc: sa.exc.IntegrityError | DomainError
+) -> JSONResponse:
     """A duplicate of this very request may have committed first (we lost the race on the key's
     row, on the subject's version, or saw its effect): its response stands, ours rolled back.
     Otherwise the domain error stands, and a bare constraint violation is a clean conflict."""
@@ -106,8 +121,16 @@ def _perform_claimed(runtime: Runtime, principal: str, key: str | None, request_
         return respond(*work(None))  # type: ignore[arg-type]
     try:
         with runtime.uow() as uow:
-            idempotency.remember(uow, principal=principal, key=key, request_hash=request_hash,
-                                 status_code=idempotency.IN_FLIGHT, body="", headers={}, now=runtime.env.clock.now())
+            idempotency.remember(
+                uow,
+                principal=principal,
+                key=key,
+                request_hash=request_hash,
+                status_code=idempotency.IN_FLIGHT,
+                body="",
+                headers={},
+                now=runtime.env.clock.now(),
+            )
             uow.commit()
     except sa.exc.IntegrityError as exc:
         return _lost_race(runtime, principal, key, request_hash, exc)
@@ -119,8 +142,14 @@ def _perform_claimed(runtime: Runtime, principal: str, key: str | None, request_
             uow.commit()
         raise
     with runtime.uow() as uow:
-        idempotency.complete(uow, principal=principal, key=key, status_code=response.status_code,
-                             body=response.body.decode(), headers={"ETag": response.headers.get("etag", "")})
+        idempotency.complete(
+            uow,
+            principal=principal,
+            key=key,
+            status_code=response.status_code,
+            body=bytes(response.body).decode(),
+            headers={"ETag": response.headers.get("etag", "")},
+        )
         uow.commit()
     return response
 
@@ -136,8 +165,9 @@ def _replayed(stored: Any, request_hash: str) -> JSONResponse:
     if stored.request_hash != request_hash:
         raise ValidationFailed("this Idempotency-Key was used with a different request", code="idempotency_key_reused")
     if stored.status_code == idempotency.IN_FLIGHT:
-        raise Conflict("a request with this Idempotency-Key is still in progress; retry shortly",
-                       code="idempotency_key_in_flight")
+        raise Conflict(
+            "a request with this Idempotency-Key is still in progress; retry shortly", code="idempotency_key_in_flight"
+        )
     headers = {k: v for k, v in (stored.headers or {}).items() if v}
     headers["Idempotent-Replayed"] = "true"
     return JSONResponse(json.loads(stored.body), status_code=stored.status_code, headers=headers)
@@ -161,8 +191,16 @@ def timeline(request: Request, kind: str, load: Callable[[UnitOfWork], Any]) -> 
     return JSONResponse(read(request, work))
 
 
-def listing(request: Request, table: Any, where: list[Any], cursor: str | None, limit: int,
-            view: Callable[[UnitOfWork, Any], dict[str, Any]], *, newest_first: bool = True) -> JSONResponse:
+def listing(
+    request: Request,
+    table: Any,
+    where: list[Any],
+    cursor: str | None,
+    limit: int,
+    view: Callable[[UnitOfWork, Any], dict[str, Any]],
+    *,
+    newest_first: bool = True,
+) -> JSONResponse:
     """One keyset page of `table` rows, each shown through `view`, and the next page's cursor."""
 
     def work(uow: UnitOfWork) -> dict[str, Any]:

@@ -14,8 +14,15 @@ from ..services.context import Actor
 CALLER_ROLES = ("buyer", "merchant", "agent", "admin", "integration")
 
 
-def mint(secret: str, *, sub: str, role: str, now: datetime, merchant_id: str | None = None,
-         ttl: timedelta = timedelta(hours=12)) -> str:
+def mint(
+    secret: str,
+    *,
+    sub: str,
+    role: str,
+    now: datetime,
+    merchant_id: str | None = None,
+    ttl: timedelta = timedelta(hours=12),
+) -> str:
     claims: dict[str, Any] = {"sub": sub, "role": role, "exp": int((now + ttl).timestamp())}
     if merchant_id:
         claims["merchant_id"] = merchant_id

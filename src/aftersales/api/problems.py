@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import logging
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
@@ -26,21 +25,38 @@ STATUS: list[tuple[type[e.DomainError], int]] = [
     (e.VersionConflict, 409),
     (e.Conflict, 409),
 ]
-_TITLES = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-           409: "Conflict", 412: "Precondition Failed", 413: "Content Too Large",
-           415: "Unsupported Media Type", 422: "Unprocessable Content", 503: "Service Unavailable"}
+_TITLES = {
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    412: "Precondition Failed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    503: "Service Unavailable",
+}
 
 
 _MEMBERS = frozenset({"type", "title", "status", "detail", "code", "instance"})
 
 
-def problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None, /,
-            **extra: Any) -> JSONResponse:
+def problem(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None, /, **extra: Any
+) -> JSONResponse:
     # An error's own fields never overwrite the problem's members: an IllegalTransition's
     # `status` is the subject's state (e.g. "pending_merchant"), sent as `current_status`.
     body = {f"current_{k}" if k in _MEMBERS else k: v for k, v in extra.items()}
-    body.update({"type": f"https://aftersales.dev/problems/{code}", "title": _TITLES.get(status, "Error"),
-                 "status": status, "detail": detail, "code": code})
+    body.update(
+        {
+            "type": f"https://aftersales.dev/problems/{code}",
+            "title": _TITLES.get(status, "Error"),
+            "status": status,
+            "detail": detail,
+            "code": code,
+        }
+    )
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
@@ -49,11 +65,16 @@ def status_of(exc: e.DomainError) -> int:
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {
-    "title": "Problem", "type": "object", "description": "RFC 9457 problem details with a stable `code`.",
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details with a stable `code`.",
     "required": ["type", "title", "status", "detail", "code"],
     "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-        "detail": {"type": "string"}, "code": {"type": "string"},
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
         "errors": {"type": "array", "items": {"type": "object"}, "description": "validation_error: what is wrong"},
     },
 }
@@ -113,8 +134,7 @@ def install(app: FastAPI) -> None:
     async def _database_down(_: Request, exc: sa.exc.OperationalError) -> JSONResponse:
         # Nothing was committed; the client may retry (with its Idempotency-Key).
         logging.getLogger("aftersales.api").warning("database unavailable: %s", exc)
-        return problem(503, "service_unavailable", "the database is unavailable; retry shortly",
-                       {"Retry-After": "1"})
+        return problem(503, "service_unavailable", "the database is unavailable; retry shortly", {"Retry-After": "1"})
 
     @app.exception_handler(sa.exc.DataError)
     async def _unstorable(_: Request, exc: sa.exc.DataError) -> JSONResponse:

@@ -134,10 +134,10 @@ class Complaint(BaseModel):
     merchant_id: str
     order_id: str | None
     dispute_id: str | None
-    category: Literal[tuple(dict.fromkeys(complaints.BUYER_CATEGORIES + complaints.MERCHANT_CATEGORIES))]  # type: ignore[misc]
+    category: Literal[tuple(dict.fromkeys(complaints.BUYER_CATEGORIES + complaints.MERCHANT_CATEGORIES))]  # type: ignore[valid-type]
     description: str
     evidence: list[str]
-    status: Literal[complaints.OPEN + tuple(sorted(complaints.TERMINAL))]  # type: ignore[misc]
+    status: Literal[complaints.OPEN + tuple(sorted(complaints.TERMINAL))]  # type: ignore[valid-type]
     policy: str
     reply: str | None
     solution: str | None

@@ -8,8 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ..domain.money import MAX_AMOUNT
 
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
-                                      pattern=r"^[A-Za-z0-9_.:\-]+$")]
+Id = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Long = Annotated[str, StringConstraints(max_length=2000)]
 EvidenceIds = Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=40)]], Field(max_length=20)]

@@ -22,30 +22,62 @@ def deadline(action: str | None, due_at: datetime | None) -> dict[str, Any] | No
 
 def order_view(o: Order, actor: Actor) -> dict[str, Any]:
     return {
-        "id": o.id, "buyer_id": o.buyer_id, "merchant_id": o.merchant_id, "payment_method": o.payment_method,
-        "status": o.status, "currency": o.currency, "items": o.items, "goods_total": o.goods_total,
-        "shipping_fee": o.shipping_fee, "total": o.total, "paid_amount": o.paid_amount,
-        "refunded_amount": o.refunded_amount, "open_after_sale_id": o.open_case_id, "policy": o.policy,
-        "carrier": o.carrier, "tracking_number": o.tracking_number, "cancel_reason": o.cancel_reason,
-        "deadline": deadline(o.deadline_action, o.deadline_due_at), "version": o.version,
-        "created_at": iso(o.created_at), "updated_at": iso(o.updated_at), "paid_at": iso(o.paid_at),
-        "shipped_at": iso(o.shipped_at), "delivered_at": iso(o.delivered_at),
-        "completed_at": iso(o.completed_at), "cancelled_at": iso(o.cancelled_at),
+        "id": o.id,
+        "buyer_id": o.buyer_id,
+        "merchant_id": o.merchant_id,
+        "payment_method": o.payment_method,
+        "status": o.status,
+        "currency": o.currency,
+        "items": o.items,
+        "goods_total": o.goods_total,
+        "shipping_fee": o.shipping_fee,
+        "total": o.total,
+        "paid_amount": o.paid_amount,
+        "refunded_amount": o.refunded_amount,
+        "open_after_sale_id": o.open_case_id,
+        "policy": o.policy,
+        "carrier": o.carrier,
+        "tracking_number": o.tracking_number,
+        "cancel_reason": o.cancel_reason,
+        "deadline": deadline(o.deadline_action, o.deadline_due_at),
+        "version": o.version,
+        "created_at": iso(o.created_at),
+        "updated_at": iso(o.updated_at),
+        "paid_at": iso(o.paid_at),
+        "shipped_at": iso(o.shipped_at),
+        "delivered_at": iso(o.delivered_at),
+        "completed_at": iso(o.completed_at),
+        "cancelled_at": iso(o.cancelled_at),
         "actions": _api_names(ORDER_MACHINE.allowed_actions(o, actor.role)),
     }
 
 
 def case_view(c: Case, actor: Actor) -> dict[str, Any]:
     return {
-        "id": c.id, "order_id": c.order_id, "buyer_id": c.buyer_id, "merchant_id": c.merchant_id,
-        "type": c.type, "reason": c.reason, "status": c.status, "amount": c.amount, "currency": c.currency,
-        "version": c.version, "policy": c.policy, "deadline": deadline(c.deadline_action, c.deadline_due_at),
-        "description": c.description, "evidence": c.evidence, "payment_method": c.payment_method,
+        "id": c.id,
+        "order_id": c.order_id,
+        "buyer_id": c.buyer_id,
+        "merchant_id": c.merchant_id,
+        "type": c.type,
+        "reason": c.reason,
+        "status": c.status,
+        "amount": c.amount,
+        "currency": c.currency,
+        "version": c.version,
+        "policy": c.policy,
+        "deadline": deadline(c.deadline_action, c.deadline_due_at),
+        "description": c.description,
+        "evidence": c.evidence,
+        "payment_method": c.payment_method,
         "return_address": c.return_address,
         "return_shipment": _shipment(c.return_carrier, c.return_tracking),
         "exchange_shipment": _shipment(c.exchange_carrier, c.exchange_tracking),
-        "reject_reason": c.reject_reason, "reject_note": c.reject_note, "dispute_id": c.dispute_id,
-        "created_at": iso(c.created_at), "updated_at": iso(c.updated_at), "closed_at": iso(c.closed_at),
+        "reject_reason": c.reject_reason,
+        "reject_note": c.reject_note,
+        "dispute_id": c.dispute_id,
+        "created_at": iso(c.created_at),
+        "updated_at": iso(c.updated_at),
+        "closed_at": iso(c.closed_at),
         "actions": _api_names(CASE_MACHINE.allowed_actions(c, actor.role)),
     }
 
@@ -53,31 +85,65 @@ def case_view(c: Case, actor: Actor) -> dict[str, Any]:
 def dispute_view(d: Dispute) -> dict[str, Any]:
     live = d.status in ("applied", "open", "under_review")
     return {
-        "id": d.id, "kind": d.kind, "after_sale_id": d.after_sale_id, "order_id": d.order_id,
-        "buyer_id": d.buyer_id, "merchant_id": d.merchant_id, "status": d.status, "opened_by": d.opened_by,
-        "reason": d.reason, "policy": d.policy, "statements": d.statements, "assignee": d.assignee,
+        "id": d.id,
+        "kind": d.kind,
+        "after_sale_id": d.after_sale_id,
+        "order_id": d.order_id,
+        "buyer_id": d.buyer_id,
+        "merchant_id": d.merchant_id,
+        "status": d.status,
+        "opened_by": d.opened_by,
+        "reason": d.reason,
+        "policy": d.policy,
+        "statements": d.statements,
+        "assignee": d.assignee,
         # While open: the platform's own ruling SLA; once ruled: the appeal window.
-        "deadline": deadline("platform_ruling", d.ruling_due_at) if live else deadline(d.deadline_action, d.deadline_due_at),
-        "ruling_due_at": iso(d.ruling_due_at), "sla_breached": d.sla_breached,
+        "deadline": deadline("platform_ruling", d.ruling_due_at)
+        if live
+        else deadline(d.deadline_action, d.deadline_due_at),
+        "ruling_due_at": iso(d.ruling_due_at),
+        "sla_breached": d.sla_breached,
         "evidence_due": d.evidence_due,
-        "ruling": {"outcome": d.outcome, "amount": d.amount, "liable_party": d.liable_party,
-                   "rationale": d.rationale, "ruled_by": d.ruled_by, "ruled_at": iso(d.ruled_at)}
-        if d.outcome else None,
-        "negotiation": d.extra.get("negotiation", []), "version": d.version,
-        "created_at": iso(d.created_at), "updated_at": iso(d.updated_at),
+        "ruling": {
+            "outcome": d.outcome,
+            "amount": d.amount,
+            "liable_party": d.liable_party,
+            "rationale": d.rationale,
+            "ruled_by": d.ruled_by,
+            "ruled_at": iso(d.ruled_at),
+        }
+        if d.outcome
+        else None,
+        "negotiation": d.extra.get("negotiation", []),
+        "version": d.version,
+        "created_at": iso(d.created_at),
+        "updated_at": iso(d.updated_at),
     }
 
 
 def complaint_view(c: Complaint, actor: Actor) -> dict[str, Any]:
     return {
-        "id": c.id, "complainant": {"role": c.complainant_role, "id": c.complainant_id},
+        "id": c.id,
+        "complainant": {"role": c.complainant_role, "id": c.complainant_id},
         "buyer_id": c.buyer_id,
-        "merchant_id": c.merchant_id, "order_id": c.order_id, "dispute_id": c.dispute_id,
-        "category": c.category, "description": c.description, "evidence": c.evidence, "status": c.status,
-        "policy": c.policy, "reply": c.reply, "solution": c.solution, "decision": c.decision,
-        "rationale": c.rationale, "decided_by": c.decided_by, "review_breached": c.review_breached,
-        "deadline": deadline(c.deadline_action, c.deadline_due_at), "version": c.version,
-        "created_at": iso(c.created_at), "updated_at": iso(c.updated_at),
+        "merchant_id": c.merchant_id,
+        "order_id": c.order_id,
+        "dispute_id": c.dispute_id,
+        "category": c.category,
+        "description": c.description,
+        "evidence": c.evidence,
+        "status": c.status,
+        "policy": c.policy,
+        "reply": c.reply,
+        "solution": c.solution,
+        "decision": c.decision,
+        "rationale": c.rationale,
+        "decided_by": c.decided_by,
+        "review_breached": c.review_breached,
+        "deadline": deadline(c.deadline_action, c.deadline_due_at),
+        "version": c.version,
+        "created_at": iso(c.created_at),
+        "updated_at": iso(c.updated_at),
         "actions": _api_names(COMPLAINT_MACHINE.allowed_actions(c, actor.role)),
     }
 
@@ -87,8 +153,16 @@ def row_view(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def event_view(e: Any) -> dict[str, Any]:
-    return {"id": e.id, "action": e.action, "actor": {"role": e.actor_role, "id": e.actor_id}, "at": iso(e.at),
-            "before": e.before, "after": e.after, "data": e.data, "deadline_id": e.deadline_id}
+    return {
+        "id": e.id,
+        "action": e.action,
+        "actor": {"role": e.actor_role, "id": e.actor_id},
+        "at": iso(e.at),
+        "before": e.before,
+        "after": e.after,
+        "data": e.data,
+        "deadline_id": e.deadline_id,
+    }
 
 
 def _shipment(carrier: str | None, tracking: str | None) -> dict[str, str] | None:

@@ -6,9 +6,9 @@ supplies the official one from a maintained package.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, date, datetime, timedelta, timezone
 
 BEIJING = timezone(timedelta(hours=8))  # China keeps no daylight saving: a fixed offset is exact
 
@@ -29,4 +29,4 @@ class WorkingCalendar:
             day += timedelta(days=1)
             if self.is_working_day(day):
                 counted += 1
-        return datetime.combine(day, local.timetz()).astimezone(timezone.utc)
+        return datetime.combine(day, local.timetz()).astimezone(UTC)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .machine import Machine, Transition, transition
+from .machine import Guard, Machine, Transition, transition
 
 TYPES = ("refund_only", "return_refund", "exchange")
 REASONS = {
@@ -104,7 +104,7 @@ def _cod(c: Case) -> bool:
     return c.payment_method == "cod"
 
 
-def _and(*guards):  # type: ignore[no-untyped-def]
+def _and(*guards: Guard) -> Guard:
     return lambda c: all(g(c) for g in guards)
 
 
@@ -113,39 +113,74 @@ def _money_back(action: str, source: str, roles: tuple[str, ...], extra_guard=No
     base = extra_guard or (lambda c: True)
     prefix = f"{when}, " if when else ""
     return [
-        transition(action, source, "refunded", roles, guard=_and(base, _online), when=f"{prefix}online",
-                   effect="refund_original_payment"),
+        transition(
+            action,
+            source,
+            "refunded",
+            roles,
+            guard=_and(base, _online),
+            when=f"{prefix}online",
+            effect="refund_original_payment",
+        ),
         transition(action, source, "awaiting_refund_voucher", roles, guard=_and(base, _cod), when=f"{prefix}cod"),
     ]
 
 
-_OPEN_BEFORE_REFUND = ("pending_merchant", "awaiting_return", "return_shipped", "rejected",
-                       "awaiting_refund_voucher", "in_intervention")
+_OPEN_BEFORE_REFUND = (
+    "pending_merchant",
+    "awaiting_return",
+    "return_shipped",
+    "rejected",
+    "awaiting_refund_voucher",
+    "in_intervention",
+)
 
 CASE_MACHINE = Machine(
     "after-sale",
     [
         # 商家处理: approve or refuse within the merchant_response timer, else the system agrees.
-        *(t for actor, roles in (("approve", ("merchant",)), ("auto_approve", ("system",)))
-          for t in [
-              *_money_back(actor, "pending_merchant", roles, _refund_only, "refund_only"),
-              transition(actor, "pending_merchant", "awaiting_return", roles, guard=_goods_back,
-                         when="return_refund or exchange"),
-          ]),
+        *(
+            t
+            for actor, roles in (("approve", ("merchant",)), ("auto_approve", ("system",)))
+            for t in [
+                *_money_back(actor, "pending_merchant", roles, _refund_only, "refund_only"),
+                transition(
+                    actor,
+                    "pending_merchant",
+                    "awaiting_return",
+                    roles,
+                    guard=_goods_back,
+                    when="return_refund or exchange",
+                ),
+            ]
+        ),
         transition("reject", "pending_merchant", "rejected", "merchant"),
         transition("ship_return", "awaiting_return", "return_shipped", "buyer"),
         transition("auto_close", ("awaiting_return", "rejected"), "closed", "system"),
         # 确认收货: the merchant confirms the returned goods, or the system does for it.
         *_money_back("confirm_receipt", "return_shipped", ("merchant",), _return_refund, "return_refund"),
-        transition("confirm_receipt", "return_shipped", "exchange_shipped", "merchant", guard=_exchange,
-                   when="exchange"),
+        transition(
+            "confirm_receipt", "return_shipped", "exchange_shipped", "merchant", guard=_exchange, when="exchange"
+        ),
         # A late merchant cannot be trusted to ship a replacement: the buyer gets the money back.
         *_money_back("auto_confirm_receipt", "return_shipped", ("system",), when="any type"),
-        transition("refund_voucher", "awaiting_refund_voucher", "refunded", "merchant", guard=_cod,
-                   effect="refund_merchant_cod"),
+        transition(
+            "refund_voucher",
+            "awaiting_refund_voucher",
+            "refunded",
+            "merchant",
+            guard=_cod,
+            effect="refund_merchant_cod",
+        ),
         # 先行赔付: the platform pays first and the merchant is penalised.
-        transition("advance_compensation", "awaiting_refund_voucher", "refunded", "system", guard=_cod,
-                   effect="advance_compensation"),
+        transition(
+            "advance_compensation",
+            "awaiting_refund_voucher",
+            "refunded",
+            "system",
+            guard=_cod,
+            effect="advance_compensation",
+        ),
         transition("confirm_exchange", "exchange_shipped", "completed", "buyer"),
         transition("auto_complete", "exchange_shipped", "completed", "system"),
         transition("withdraw", _OPEN_BEFORE_REFUND, "closed", "buyer"),

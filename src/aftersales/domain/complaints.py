@@ -76,8 +76,13 @@ COMPLAINT_MACHINE = Machine(
         transition("auto_confirm", "awaiting_buyer", "resolved", "system"),
         transition("reject", "awaiting_buyer", "escalated", "buyer"),
         # A merchant who lets its timer lapse leaves the decision to the platform.
-        transition("auto_escalate", ("awaiting_reply", "awaiting_solution"), "escalated", "system",
-                   effect="merchant_unresponsive"),
+        transition(
+            "auto_escalate",
+            ("awaiting_reply", "awaiting_solution"),
+            "escalated",
+            "system",
+            effect="merchant_unresponsive",
+        ),
         transition("decide", "escalated", "decided", STAFF),
         transition("decide", "under_review", "decided", STAFF, guard=_by_merchant, when="merchant's"),
         transition("withdraw", OPEN, "withdrawn", ("buyer", "merchant")),

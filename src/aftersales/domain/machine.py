@@ -6,8 +6,9 @@ rules for "who may do what, from where" live here and nowhere else.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from .errors import Forbidden, IllegalTransition
 
@@ -39,8 +40,11 @@ def transition(
     when: str = "",
     effect: str | None = None,
 ) -> Transition:
-    as_set = lambda v: frozenset([v] if isinstance(v, str) else v)  # noqa: E731
-    return Transition(action, as_set(source), target, as_set(roles), guard, when, effect)
+    return Transition(action, _as_set(source), target, _as_set(roles), guard, when, effect)
+
+
+def _as_set(value: Iterable[str] | str) -> frozenset[str]:
+    return frozenset([value] if isinstance(value, str) else value)
 
 
 class Machine:
@@ -81,11 +85,7 @@ class Machine:
     def allowed_actions(self, subject: Any, role: str) -> list[str]:
         """Actions `role` could take on `subject` now (console buttons, `actions` field)."""
         return sorted(
-            {
-                t.action
-                for t in self.transitions
-                if role in t.roles and subject.status in t.source and t.guard(subject)
-            }
+            {t.action for t in self.transitions if role in t.roles and subject.status in t.source and t.guard(subject)}
         )
 
 

@@ -18,7 +18,7 @@ MEDIA_TYPES = (*dict.fromkeys(m for _, _, m in _SIGNATURES), "video/quicktime", 
 def sniff(head: bytes) -> str | None:
     """The media type of content starting with `head`, or None if it is none we accept."""
     for magic, offset, media_type in _SIGNATURES:
-        if head[offset:offset + len(magic)] == magic:
+        if head[offset : offset + len(magic)] == magic:
             if media_type == "video/mp4" and head[8:10] == b"qt":
                 return "video/quicktime"
             return media_type

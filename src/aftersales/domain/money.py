@@ -29,7 +29,5 @@ def check_amount(amount: int, limit: int) -> int:
     if amount <= 0:
         raise ValidationFailed("amount must be positive")
     if amount > limit:
-        raise AmountExceedsRefundable(
-            f"amount {amount} exceeds the refundable {limit}", refundable=limit
-        )
+        raise AmountExceedsRefundable(f"amount {amount} exceeds the refundable {limit}", refundable=limit)
     return amount

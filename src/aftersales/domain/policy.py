@@ -6,9 +6,10 @@ A case records `policy.key` (e.g. ``douyin@1``) when it opens and keeps it for l
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from .calendar import WorkingCalendar
 
@@ -95,7 +96,7 @@ class Policy:
         return [name for threshold, name in self.sanctions if points >= threshold]
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> "Policy":
+    def from_mapping(cls, data: Mapping[str, Any]) -> Policy:
         raw_timers = data.get("timers", {})
         missing = sorted(set(TIMERS) - set(raw_timers))
         if missing:

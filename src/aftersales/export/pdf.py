@@ -24,8 +24,16 @@ H2 = ParagraphStyle("h2", parent=TEXT, fontSize=11.5, leading=15, spaceBefore=8,
 
 def render(file: dict[str, Any]) -> bytes:
     out = io.BytesIO()
-    doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
-                            bottomMargin=15 * mm, title=f"Case file {file['case']['id']}", author="aftersales")
+    doc = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+        title=f"Case file {file['case']['id']}",
+        author="aftersales",
+    )
     doc.build(_story(file))
     return out.getvalue()
 
@@ -44,18 +52,26 @@ def _p(text: Any, style: ParagraphStyle = TEXT) -> Paragraph:
 def _change(event: dict[str, Any]) -> str:
     """`status: a → b` and the action's own inputs, without the bookkeeping fields."""
     before, after = event.get("before") or {}, event.get("after") or {}
-    moved = [f"{k}: {before.get(k)} → {v}" for k, v in after.items()
-             if before.get(k) != v and not k.startswith("deadline")]
-    details = [f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in (event.get("data") or {}).items()
-               if k != "negotiation"]
+    moved = [
+        f"{k}: {before.get(k)} → {v}" for k, v in after.items() if before.get(k) != v and not k.startswith("deadline")
+    ]
+    details = [
+        f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in (event.get("data") or {}).items() if k != "negotiation"
+    ]
     return "; ".join(moved + details)
 
 
 def _table(rows: list[list[Any]], widths: list[float]) -> Table:
     table = Table([[_p(c, SMALL) for c in row] for row in rows], colWidths=[w * mm for w in widths], repeatRows=1)
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
-                               ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef2f6")),
-                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef2f6")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
     return table
 
 
@@ -66,50 +82,107 @@ def _story(f: dict[str, Any]) -> list[Any]:
         _p("售后案件档案 Case file", H1),
         _p(f"案件 Case {case['id']} · 订单 Order {order['id']} · 政策 Policy {case['policy']}"),
         _p("订单 Order", H2),
-        _table([["字段 Field", "值 Value"],
+        _table(
+            [
+                ["字段 Field", "值 Value"],
                 ["买家 Buyer / 商家 Merchant", f"{order['buyer_id']} / {order['merchant_id']}"],
-                ["支付方式 Payment", order["payment_method"]], ["状态 Status", order["status"]],
-                ["商品 Items", "; ".join(f"{i['title']} × {i['quantity']} @ {_money(i['unit_price'], cur)}"
-                                       for i in order["items"])],
-                ["运费 Shipping", _money(order["shipping_fee"], cur)], ["已付 Paid", _money(order["paid_amount"], cur)],
-                ["已退 Refunded", _money(order["refunded_amount"], cur)], ["下单 Placed", order["created_at"]]],
-               [45, 135]),
+                ["支付方式 Payment", order["payment_method"]],
+                ["状态 Status", order["status"]],
+                [
+                    "商品 Items",
+                    "; ".join(
+                        f"{i['title']} × {i['quantity']} @ {_money(i['unit_price'], cur)}" for i in order["items"]
+                    ),
+                ],
+                ["运费 Shipping", _money(order["shipping_fee"], cur)],
+                ["已付 Paid", _money(order["paid_amount"], cur)],
+                ["已退 Refunded", _money(order["refunded_amount"], cur)],
+                ["下单 Placed", order["created_at"]],
+            ],
+            [45, 135],
+        ),
         _p("售后 After-sales request", H2),
-        _table([["字段 Field", "值 Value"], ["类型 Type", case["type"]], ["原因 Reason", case["reason"]],
-                ["金额 Amount", _money(case["amount"], cur)], ["状态 Status", case["status"]],
-                ["描述 Description", case["description"]], ["提交 Filed", case["created_at"]]], [45, 135]),
+        _table(
+            [
+                ["字段 Field", "值 Value"],
+                ["类型 Type", case["type"]],
+                ["原因 Reason", case["reason"]],
+                ["金额 Amount", _money(case["amount"], cur)],
+                ["状态 Status", case["status"]],
+                ["描述 Description", case["description"]],
+                ["提交 Filed", case["created_at"]],
+            ],
+            [45, 135],
+        ),
         _p("时间线 Timeline", H2),
-        _table([["时间 Time", "谁 Who", "动作 Action", "变化 Change / 内容 Details"]] +
-               [[e["at"], f"{e['actor_role']} {e['actor_id']}", f"{e['subject_kind']}: {e['action']}",
-                 _change(e)] for e in f["timeline"]],
-               [34, 30, 36, 80]),
+        _table(
+            [["时间 Time", "谁 Who", "动作 Action", "变化 Change / 内容 Details"]]
+            + [
+                [e["at"], f"{e['actor_role']} {e['actor_id']}", f"{e['subject_kind']}: {e['action']}", _change(e)]
+                for e in f["timeline"]
+            ],
+            [34, 30, 36, 80],
+        ),
     ]
     for d in f["disputes"]:
         story += [_p(f"平台介入 Dispute {d['id']} ({d['kind']}, {d['status']})", H2)]
         story += [_p(f"[{s['at']}] {s['party']} {s['actor_id']}: {s['statement']}") for s in d["statements"]]
         if d.get("outcome"):
-            story.append(_p(f"判责 Ruling: {d['outcome']} {_money(d.get('amount'), cur)}; 责任方 liable: "
-                            f"{d['liable_party']}; {d['ruled_by']} at {d['ruled_at']}: {d['rationale']}"))
+            story.append(
+                _p(
+                    f"判责 Ruling: {d['outcome']} {_money(d.get('amount'), cur)}; 责任方 liable: "
+                    f"{d['liable_party']}; {d['ruled_by']} at {d['ruled_at']}: {d['rationale']}"
+                )
+            )
     if f["appeals"]:
-        story += [_p("申诉 Appeals", H2), _table(
-            [["申诉 Appeal", "申诉人 By", "理由 Grounds", "结果 Decision"]] +
-            [[a["id"], a["appellant_role"], a["grounds"], f"{a['status']} {a.get('rationale') or ''}"]
-             for a in f["appeals"]], [36, 24, 70, 50])]
-    story += [_p("证据 Evidence", H2), _table(
-        [["证据 Evidence", "类型 Kind", "格式 Type", "大小 Size", "SHA-256"]] +
-        [[e["id"], e["kind"], e["media_type"], e["size"], e["sha256"]] for e in f["evidence"]],
-        [34, 24, 26, 14, 82])]
-    story += [_p("退款与处罚 Refunds and violations", H2), _table(
-        [["记录 Record", "类型 Kind", "金额 Amount", "时间 Time"]] +
-        [[r["id"], f"{r['method']} ({r['payer']})", _money(r["amount"], r["currency"]), r["created_at"]]
-         for r in f["refunds"]] +
-        [[v["id"], f"{v['kind']} {v['points']} pts {v['status']}", _money(v.get("amount"), cur), v["created_at"]]
-         for v in f["violations"]], [40, 60, 40, 40])]
+        story += [
+            _p("申诉 Appeals", H2),
+            _table(
+                [["申诉 Appeal", "申诉人 By", "理由 Grounds", "结果 Decision"]]
+                + [
+                    [a["id"], a["appellant_role"], a["grounds"], f"{a['status']} {a.get('rationale') or ''}"]
+                    for a in f["appeals"]
+                ],
+                [36, 24, 70, 50],
+            ),
+        ]
+    story += [
+        _p("证据 Evidence", H2),
+        _table(
+            [["证据 Evidence", "类型 Kind", "格式 Type", "大小 Size", "SHA-256"]]
+            + [[e["id"], e["kind"], e["media_type"], e["size"], e["sha256"]] for e in f["evidence"]],
+            [34, 24, 26, 14, 82],
+        ),
+    ]
+    story += [
+        _p("退款与处罚 Refunds and violations", H2),
+        _table(
+            [["记录 Record", "类型 Kind", "金额 Amount", "时间 Time"]]
+            + [
+                [r["id"], f"{r['method']} ({r['payer']})", _money(r["amount"], r["currency"]), r["created_at"]]
+                for r in f["refunds"]
+            ]
+            + [
+                [v["id"], f"{v['kind']} {v['points']} pts {v['status']}", _money(v.get("amount"), cur), v["created_at"]]
+                for v in f["violations"]
+            ],
+            [40, 60, 40, 40],
+        ),
+    ]
     integrity = f["integrity"]
-    story += [Spacer(1, 8), _p("完整性 Integrity", H2),
-              _p(f"SHA-256 {integrity['digest']}"),
-              _p(f"{integrity['generator']} · generated {integrity['generated_at']} for "
-                 f"{integrity['generated_for']['role']} {integrity['generated_for']['id']}", SMALL),
-              _p("核验 Verify: remove `integrity` from the JSON file, serialise with sorted keys and no spaces, "
-                 "UTF-8, and compare its SHA-256 with the digest above.", SMALL)]
+    story += [
+        Spacer(1, 8),
+        _p("完整性 Integrity", H2),
+        _p(f"SHA-256 {integrity['digest']}"),
+        _p(
+            f"{integrity['generator']} · generated {integrity['generated_at']} for "
+            f"{integrity['generated_for']['role']} {integrity['generated_for']['id']}",
+            SMALL,
+        ),
+        _p(
+            "核验 Verify: remove `integrity` from the JSON file, serialise with sorted keys and no spaces, "
+            "UTF-8, and compare its SHA-256 with the digest above.",
+            SMALL,
+        ),
+    ]
     return story

@@ -17,8 +17,9 @@ flagged by a lapsed SLA (only the case's event says so).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -42,12 +43,24 @@ _LIVE_DISPUTE = ("applied", "open", "under_review")  # what disputes.close final
 # Fields each kind's creation event leaves at their defaults.
 _INITIAL: dict[str, dict[str, Any]] = {
     ORDER.name: {"paid_amount": 0, "refunded_amount": 0, "open_case_id": None},
-    CASE.name: {"refunded": 0, "dispute_id": None, "closed_at": None, "reject_reason": None,
-                "return_carrier": None, "return_tracking": None},
-    DISPUTE.name: {"assignee": None, "outcome": None, "amount": None, "liable_party": None,
-                   "sla_breached": False, "ruled_by": None, "ruled_at": None},
-    COMPLAINT.name: {"review_breached": False, "reply": None, "solution": None, "decision": None,
-                     "decided_by": None},
+    CASE.name: {
+        "refunded": 0,
+        "dispute_id": None,
+        "closed_at": None,
+        "reject_reason": None,
+        "return_carrier": None,
+        "return_tracking": None,
+    },
+    DISPUTE.name: {
+        "assignee": None,
+        "outcome": None,
+        "amount": None,
+        "liable_party": None,
+        "sla_breached": False,
+        "ruled_by": None,
+        "ruled_at": None,
+    },
+    COMPLAINT.name: {"review_breached": False, "reply": None, "solution": None, "decision": None, "decided_by": None},
 }
 # Derived totals compared with a ledger rather than a column of the row.
 _LEDGER_ONLY = frozenset({"refunded"})
@@ -59,8 +72,14 @@ def preset_due(policy_key: str, timer: str, start: datetime) -> datetime:
     return policies.get(policy_key).due_at(timer, start, CHINA)
 
 
-def replay(events: Iterable[Any], *, subject: tuple[str, str] | None = None, policy: str | None = None,
-           due: Due = preset_due, problems: list[str] | None = None) -> dict[str, Any]:
+def replay(
+    events: Iterable[Any],
+    *,
+    subject: tuple[str, str] | None = None,
+    policy: str | None = None,
+    due: Due = preset_due,
+    problems: list[str] | None = None,
+) -> dict[str, Any]:
     """The state of `subject` (default: the first event's) rebuilt from `events` (rows or
     mappings of the events table, any order). `policy` is the subject's policy when its creation
     event does not name it (orders, complaints): it fixes the first deadline. Broken chains and
@@ -68,8 +87,9 @@ def replay(events: Iterable[Any], *, subject: tuple[str, str] | None = None, pol
     evs = sorted((_mapping(e) for e in events), key=lambda e: e["id"])
     if not evs:
         return {}
-    fold = _Fold(subject or (evs[0]["subject_kind"], evs[0]["subject_id"]), policy, due,
-                 [] if problems is None else problems)
+    fold = _Fold(
+        subject or (evs[0]["subject_kind"], evs[0]["subject_id"]), policy, due, [] if problems is None else problems
+    )
     for e in evs:
         fold.apply(e)
     return fold.state
@@ -80,7 +100,7 @@ class _Fold:
         self.kind, self.id = subject
         self.policy, self.due, self.problems = policy, due, problems
         self.state: dict[str, Any] = {}
-        self.case_of: dict[str, str] = {}  # dispute -> its case
+        self.case_of: dict[str, str | None] = {}  # dispute -> its case
         self.dispute_of: dict[str, str] = {}  # case -> its intervention
         self.refunded: dict[str, int] = {}  # case -> refunded so far
 
@@ -154,20 +174,24 @@ class _Fold:
         self.state.update(deadline_action=None, deadline_due_at=None)
         step = kind.deadlines.get(after["status"])
         policy = data.get("policy") or self.policy
-        if step and policy is None:
+        if step and not policy:
             self.problems.append(f"{self.kind} {self.id}: its creation names no policy for its first deadline")
         elif step:
-            self.state.update(deadline_action=step[0], deadline_due_at=self.due(policy, step[1], e["at"]))
+            self.state.update(deadline_action=step[0], deadline_due_at=self.due(str(policy), step[1], e["at"]))
 
     def _check_chain(self, kind: Kind, e: dict[str, Any]) -> None:
         before, after = e["before"], e["after"]
         where = f"{self.kind} {self.id}: event #{e['id']} ({e['action']})"
         for f in kind.snapshot_fields:
             if f in before and _value(f, before[f]) != self.state.get(f):
-                self.problems.append(f"{where} starts from {f}={before[f]!r}, the timeline had {_show(self.state.get(f))}")
+                self.problems.append(
+                    f"{where} starts from {f}={before[f]!r}, the timeline had {_show(self.state.get(f))}"
+                )
         step = (before.get("status"), after.get("status"))
-        if not any(tr.action == e["action"] and step[0] in tr.source and tr.target == step[1]
-                   for tr in kind.machine.transitions):
+        if not any(
+            tr.action == e["action"] and step[0] in tr.source and tr.target == step[1]
+            for tr in kind.machine.transitions
+        ):
             self.problems.append(f"{where} moves {step[0]} -> {step[1]}, which the {kind.machine.name} machine has not")
 
     def _case_inputs(self, e: dict[str, Any]) -> None:
@@ -183,8 +207,11 @@ class _Fold:
 
     def _case_moves_dispute(self, e: dict[str, Any]) -> None:
         data = e["data"] or {}
-        if e["action"] == "withdraw" and self.dispute_of.get(e["subject_id"]) == self.id \
-                and self.state.get("status") in _LIVE_DISPUTE:
+        if (
+            e["action"] == "withdraw"
+            and self.dispute_of.get(e["subject_id"]) == self.id
+            and self.state.get("status") in _LIVE_DISPUTE
+        ):
             self.state["status"] = "final"  # disputes.close: the buyer withdrew the request
         if e["action"] in case_rules.SYSTEM_NOTICES and data.get("dispute_id") == self.id:
             self.state["sla_breached"] = True
@@ -192,7 +219,9 @@ class _Fold:
     def _case_moves_order(self, e: dict[str, Any]) -> None:
         if e["action"] == "file":
             self.state["open_case_id"] = e["subject_id"]
-        elif (e["after"] or {}).get("status") in case_rules.TERMINAL and self.state.get("open_case_id") == e["subject_id"]:
+        elif (e["after"] or {}).get("status") in case_rules.TERMINAL and self.state.get("open_case_id") == e[
+            "subject_id"
+        ]:
             self.state["open_case_id"] = None
 
 
@@ -204,8 +233,9 @@ def verify(uow: UnitOfWork, kind: str, subject_id: str, *, due: Due = preset_due
 def verify_all(uow: UnitOfWork, *, due: Due = preset_due) -> list[str]:
     """`verify` for every order, case, dispute and complaint, reading each table once."""
     stored = _Stored.load(uow, None)
-    return [p for kind in TABLES for subject_id in sorted(stored.rows[kind])
-            for p in stored.verify(kind, subject_id, due)]
+    return [
+        p for kind in TABLES for subject_id in sorted(stored.rows[kind]) for p in stored.verify(kind, subject_id, due)
+    ]
 
 
 def _scope(uow: UnitOfWork, kind: str, subject_id: str) -> dict[str, set[str]]:
@@ -227,22 +257,25 @@ class _Stored:
     """What the database holds about some subjects (all when scope is None), read in a few queries."""
 
     def __init__(self) -> None:
-        self.rows: dict[str, dict[str, Mapping[str, Any]]] = {}
+        self.rows: dict[str, dict[str, Any]] = {}
         self.events: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.deadlines: dict[tuple[str, str], Any] = {}
         self.refunded: dict[tuple[str, str], int] = {}  # (order|after_sale, id) -> refund ledger total
         self.linked: dict[tuple[str, str], list[tuple[str, str]]] = {}  # subject -> subjects that move it
 
     @classmethod
-    def load(cls, uow: UnitOfWork, scope: dict[str, set[str]] | None) -> "_Stored":
+    def load(cls, uow: UnitOfWork, scope: dict[str, set[str]] | None) -> _Stored:
         def within(column: Any, kind: str) -> list[Any]:
             return [] if scope is None else [column.in_(sorted(scope[kind]))]
 
         out, e, dl, r = cls(), t.events.c, t.deadlines.c, t.refunds.c
         for kind, table in TABLES.items():
-            out.rows[kind] = {row.id: row._mapping for row in uow.execute(
-                sa.select(table).where(*within(table.c.id, kind)))}
-        for row in uow.execute(sa.select(t.events).where(*_subjects(scope, e.subject_kind, e.subject_id)).order_by(e.id)):
+            out.rows[kind] = {
+                row.id: row._mapping for row in uow.execute(sa.select(table).where(*within(table.c.id, kind)))
+            }
+        for row in uow.execute(
+            sa.select(t.events).where(*_subjects(scope, e.subject_kind, e.subject_id)).order_by(e.id)
+        ):
             ev = _mapping(row)
             out.events.setdefault((ev["subject_kind"], ev["subject_id"]), []).append(ev)
         for row in uow.execute(sa.select(t.deadlines).where(*_subjects(scope, dl.subject_kind, dl.subject_id))):
@@ -255,7 +288,8 @@ class _Stored:
             out.linked[(DISPUTE.name, dispute["id"])] = [(CASE.name, dispute["after_sale_id"])]
         for kind, column in ((ORDER.name, r.order_id), (CASE.name, r.after_sale_id)):
             query = sa.select(column, sa.func.sum(r.amount)).where(column.is_not(None), *within(column, kind))
-            out.refunded.update({(kind, k): int(v) for k, v in uow.execute(query.group_by(column))})
+            totals: Any = uow.execute(query.group_by(column))
+            out.refunded.update({(kind, k): int(v) for k, v in totals})
         return out
 
     def verify(self, kind: str, subject_id: str, due: Due) -> list[str]:
@@ -263,13 +297,20 @@ class _Stored:
         if stored is None:
             return [f"{kind} {subject_id}: no such row"]
         problems: list[str] = []
-        state = replay(self._timeline(kind, subject_id), subject=(kind, subject_id),
-                       policy=stored.get("policy"), due=due, problems=problems)
+        state = replay(
+            self._timeline(kind, subject_id),
+            subject=(kind, subject_id),
+            policy=stored.get("policy"),
+            due=due,
+            problems=problems,
+        )
         if not state:
             return [f"{kind} {subject_id}: no events"]
         for field, value in state.items():
             if field not in _LEDGER_ONLY and field in stored and _norm(stored[field]) != _norm(value):
-                problems.append(f"{kind} {subject_id}: {field} is {_show(stored[field])}, its events give {_show(value)}")
+                problems.append(
+                    f"{kind} {subject_id}: {field} is {_show(stored[field])}, its events give {_show(value)}"
+                )
         shown = state.get("refunded_amount", state.get("refunded"))
         ledger = self.refunded.get((kind, subject_id), 0)
         if shown is not None and ledger != shown:
@@ -278,7 +319,9 @@ class _Stored:
         want = (state["deadline_action"], _norm(state["deadline_due_at"]))
         have = (row.action, _norm(row.due_at)) if row is not None else (None, None)
         if want != have:
-            problems.append(f"{kind} {subject_id}: the deadlines table arms {_show(have)}, its events give {_show(want)}")
+            problems.append(
+                f"{kind} {subject_id}: the deadlines table arms {_show(have)}, its events give {_show(want)}"
+            )
         return problems
 
     def _timeline(self, kind: str, subject_id: str) -> list[dict[str, Any]]:

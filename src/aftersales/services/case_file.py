@@ -38,18 +38,24 @@ def build(uow: UnitOfWork, env: Env, actor: Actor, case_id: str) -> dict[str, An
         "format": "aftersales.case-file/1",
         "order": _plain(order.__dict__, drop={"extra", "open_case_id", "deadline_action", "deadline_due_at"}),
         "case": _plain(case.__dict__, drop={"extra"}),
-        "timeline": _timeline(uow, [("order", order.id), ("after_sale", case.id),
-                                    *(("dispute", d) for d in dispute_ids)]),
-        "disputes": [_plain(d, drop={"extra"}) | {"negotiation": d["extra"].get("negotiation", [])}
-                     for d in dispute_rows],
+        "timeline": _timeline(
+            uow, [("order", order.id), ("after_sale", case.id), *(("dispute", d) for d in dispute_ids)]
+        ),
+        "disputes": [
+            _plain(d, drop={"extra"}) | {"negotiation": d["extra"].get("negotiation", [])} for d in dispute_rows
+        ],
         "appeals": _rows(uow, t.appeals, t.appeals.c.dispute_id.in_(dispute_ids), t.appeals.c.created_at),
         "evidence": _evidence(uow, case.id),
         "refunds": _rows(uow, t.refunds, t.refunds.c.after_sale_id == case.id, t.refunds.c.created_at),
         "violations": _rows(uow, t.violations, t.violations.c.after_sale_id == case.id, t.violations.c.created_at),
     }
-    body["integrity"] = {"algorithm": "sha256", "digest": digest(body), "generated_at": env.clock.now().isoformat(),
-                         "generated_for": {"role": actor.role, "id": actor.id},
-                         "generator": f"aftersales {__version__}"}
+    body["integrity"] = {
+        "algorithm": "sha256",
+        "digest": digest(body),
+        "generated_at": env.clock.now().isoformat(),
+        "generated_for": {"role": actor.role, "id": actor.id},
+        "generator": f"aftersales {__version__}",
+    }
     return body
 
 
@@ -69,10 +75,12 @@ def _timeline(uow: UnitOfWork, subjects: list[tuple[str, str]]) -> list[dict[str
 
 def _evidence(uow: UnitOfWork, case_id: str) -> list[dict[str, Any]]:
     ev, link = t.evidence.c, t.evidence_links.c
-    rows = uow.execute(sa.select(ev.id, ev.kind, ev.media_type, ev.size, ev.sha256, ev.uploader_role, ev.filename,
-                                 ev.created_at)
-                       .join(t.evidence_links, link.evidence_id == ev.id)
-                       .where(link.after_sale_id == case_id).order_by(ev.created_at, ev.id))
+    rows = uow.execute(
+        sa.select(ev.id, ev.kind, ev.media_type, ev.size, ev.sha256, ev.uploader_role, ev.filename, ev.created_at)
+        .join(t.evidence_links, link.evidence_id == ev.id)
+        .where(link.after_sale_id == case_id)
+        .order_by(ev.created_at, ev.id)
+    )
     return [_plain(dict(r._mapping)) for r in rows]
 
 

@@ -14,7 +14,8 @@ from ..domain.money import check_amount, refundable
 from ..domain.orders import Order
 from ..store.unit_of_work import UnitOfWork
 from . import disputes, evidence, refunds
-from .context import SYSTEM as SYSTEM_ACTOR, Actor, Env, visible
+from .context import SYSTEM as SYSTEM_ACTOR
+from .context import Actor, Env, visible
 from .orders import ORDER
 from .transitions import Kind, apply, arm_deadline, notice, write_deadline
 
@@ -50,10 +51,20 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Case:
         raise Conflict("nothing is left to refund on this order", code="nothing_refundable")
     amount = check_amount(data["amount"], limit) if data.get("amount") is not None else limit
     case = Case(
-        id=new_id("as", now), order_id=order.id, buyer_id=order.buyer_id, merchant_id=order.merchant_id,
-        payment_method=order.payment_method, type=data["type"], reason=data["reason"], amount=amount,
-        currency=order.currency, status="pending_merchant", policy=policy.key, created_at=now,
-        updated_at=now, description=data.get("description") or "",
+        id=new_id("as", now),
+        order_id=order.id,
+        buyer_id=order.buyer_id,
+        merchant_id=order.merchant_id,
+        payment_method=order.payment_method,
+        type=data["type"],
+        reason=data["reason"],
+        amount=amount,
+        currency=order.currency,
+        status="pending_merchant",
+        policy=policy.key,
+        created_at=now,
+        updated_at=now,
+        description=data.get("description") or "",
         evidence=evidence.check(uow, actor, data.get("evidence") or []),
     )
     # One open request per order: claimed with compare-and-set, so two racing requests get one winner.
@@ -64,27 +75,39 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Case:
     uow.cases.insert(case)
     evidence.link(uow, case.id, case.evidence)
     uow.events.record(
-        kind=CASE.name, subject_id=case.id, action="file", actor_role=actor.role, actor_id=actor.id, at=now,
-        before=None, after={"status": case.status, "amount": amount},
-        data={"type": case.type, "reason": case.reason, "description": case.description,
-              "evidence": case.evidence, "policy": case.policy},
+        kind=CASE.name,
+        subject_id=case.id,
+        action="file",
+        actor_role=actor.role,
+        actor_id=actor.id,
+        at=now,
+        before=None,
+        after={"status": case.status, "amount": amount},
+        data={
+            "type": case.type,
+            "reason": case.reason,
+            "description": case.description,
+            "evidence": case.evidence,
+            "policy": case.policy,
+        },
     )
     return case
 
 
 def _check_fileable(order: Order, case_type: str, now: datetime, window: Any) -> None:
     if order.open_case_id:
-        raise Conflict(f"after-sales request {order.open_case_id} is still open for this order",
-                       code="case_already_open", open_case_id=order.open_case_id)
+        raise Conflict(
+            f"after-sales request {order.open_case_id} is still open for this order",
+            code="case_already_open",
+            open_case_id=order.open_case_id,
+        )
     allowed = _FILE_FROM.get(order.status)
     if allowed is None:
-        raise IllegalTransition(f"no after-sales request on an order in status {order.status!r}",
-                                status=order.status)
+        raise IllegalTransition(f"no after-sales request on an order in status {order.status!r}", status=order.status)
     if case_type not in allowed:
         raise IllegalTransition(f"a {case_type} request needs the goods delivered", status=order.status)
     if order.status == "completed" and order.completed_at and now > order.completed_at + window:
-        raise DeadlinePassed("the after-sales period 售后期 of this order is over",
-                             code="after_sales_period_over")
+        raise DeadlinePassed("the after-sales period 售后期 of this order is over", code="after_sales_period_over")
 
 
 def get(uow: UnitOfWork, actor: Actor, case_id: str) -> Case:
@@ -105,8 +128,17 @@ _INPUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-def act(uow: UnitOfWork, env: Env, actor: Actor, case_id: str, action: str, params: dict[str, Any] | None = None,
-        *, if_match: int | None = None, deadline_id: int | None = None) -> Case:
+def act(
+    uow: UnitOfWork,
+    env: Env,
+    actor: Actor,
+    case_id: str,
+    action: str,
+    params: dict[str, Any] | None = None,
+    *,
+    if_match: int | None = None,
+    deadline_id: int | None = None,
+) -> Case:
     params = {k: v for k, v in (params or {}).items() if v not in (None, "", [])}
     case = get(uow, actor, case_id)
     order = uow.orders.get(case.order_id)
@@ -130,8 +162,7 @@ def act(uow: UnitOfWork, env: Env, actor: Actor, case_id: str, action: str, para
                 disputes.close(uow, case.dispute_id, now, outcome="withdrawn")
         return out
 
-    apply(uow, env, actor, CASE, case, action, if_match=if_match, effects=effects,
-          deadline_id=deadline_id, now=now)
+    apply(uow, env, actor, CASE, case, action, if_match=if_match, effects=effects, deadline_id=deadline_id, now=now)
     return case
 
 
@@ -150,34 +181,58 @@ def _record_inputs(uow: UnitOfWork, actor: Actor, case: Case, tr: Transition, pa
         case.return_carrier, case.return_tracking = params["carrier"], params["tracking_number"]
     elif tr.action == "confirm_receipt" and tr.target == "exchange_shipped":
         if not ("carrier" in params and "tracking_number" in params):
-            raise ValidationFailed("an exchange ships the replacement: carrier and tracking_number",
-                                   fields=["carrier", "tracking_number"])
+            raise ValidationFailed(
+                "an exchange ships the replacement: carrier and tracking_number", fields=["carrier", "tracking_number"]
+            )
         case.exchange_carrier, case.exchange_tracking = params["carrier"], params["tracking_number"]
     return out
 
 
-def _money_and_sanctions(uow: UnitOfWork, env: Env, case: Case, order: Order, tr: Transition,
-                         now: datetime, params: dict[str, Any], cited: list[str] | None) -> dict[str, Any]:
+def _money_and_sanctions(
+    uow: UnitOfWork,
+    env: Env,
+    case: Case,
+    order: Order,
+    tr: Transition,
+    now: datetime,
+    params: dict[str, Any],
+    cited: list[str] | None,
+) -> dict[str, Any]:
     if tr.effect is None or tr.effect == "open_dispute":
         return {}
     policy = env.policy(case.policy)
     if tr.effect == "platform_refund":
         refund = refunds.platform_refund(uow, order, case, policy, params["refund_amount"], now, cited)
         return {"refund_id": refund["id"], "refund_amount": refund["amount"]}
-    method = {"refund_original_payment": "original_payment", "refund_merchant_cod": "merchant_cod",
-              "advance_compensation": "advance_compensation"}[tr.effect]
+    method = {
+        "refund_original_payment": "original_payment",
+        "refund_merchant_cod": "merchant_cod",
+        "advance_compensation": "advance_compensation",
+    }[tr.effect]
     refund = refunds.refund_case(uow, order, case, policy, method, now, evidence=cited)
     out: dict[str, Any] = {"refund_id": refund["id"], "refund_amount": refund["amount"]}
     if tr.effect == "advance_compensation":
         violation = refunds.record_violation(
-            uow, merchant_id=case.merchant_id, kind="advance_compensation",
+            uow,
+            merchant_id=case.merchant_id,
+            kind="advance_compensation",
             points=policy.points_for("advance_compensation"),
             cause="COD refund voucher not uploaded in time; the platform paid the buyer first 先行赔付",
-            now=now, order_id=order.id, after_sale_id=case.id, amount=refund["amount"], currency=order.currency,
+            now=now,
+            order_id=order.id,
+            after_sale_id=case.id,
+            amount=refund["amount"],
+            currency=order.currency,
         )
-        recovery = refunds.settle(uow, order, direction="merchant_to_platform", amount=refund["amount"],
-                                  cause="recovery of the platform's advance compensation 追缴", now=now,
-                                  after_sale_id=case.id)
+        recovery = refunds.settle(
+            uow,
+            order,
+            direction="merchant_to_platform",
+            amount=refund["amount"],
+            cause="recovery of the platform's advance compensation 追缴",
+            now=now,
+            after_sale_id=case.id,
+        )
         out.update(violation_id=violation["id"], settlement_id=recovery["id"])
     return out
 
@@ -206,6 +261,14 @@ def ruling_overdue(uow: UnitOfWork, env: Env, case_id: str, *, deadline_id: int)
         raise IllegalTransition("ruling SLA only runs during an intervention", status=case.status)
     if case.dispute_id:
         disputes.mark_sla_breached(uow, case.dispute_id, env.clock.now())
-    notice(uow, env, CASE, case, "ruling_overdue", deadline_id=deadline_id, topic="dispute.sla_breached",
-           data={"dispute_id": case.dispute_id})
+    notice(
+        uow,
+        env,
+        CASE,
+        case,
+        "ruling_overdue",
+        deadline_id=deadline_id,
+        topic="dispute.sla_breached",
+        data={"dispute_id": case.dispute_id},
+    )
     return case

@@ -37,7 +37,8 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Compl
     if actor.role == "buyer":
         if data["category"] not in domain.BUYER_CATEGORIES:
             raise ValidationFailed(f"category must be one of {', '.join(domain.BUYER_CATEGORIES)}", fields=["category"])
-        buyer_id, merchant_id, status = actor.id, data.get("merchant_id"), "awaiting_reply"
+        buyer_id: str | None
+        buyer_id, merchant_id, status = actor.id, str(data.get("merchant_id") or ""), "awaiting_reply"
         if data.get("order_id"):
             order = uow.orders.get(data["order_id"])
             if order is None or order.buyer_id != actor.id:
@@ -47,24 +48,42 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Compl
             raise ValidationFailed("name the merchant (merchant_id) or one of your orders", fields=["merchant_id"])
     elif actor.role == "merchant":
         if data["category"] not in domain.MERCHANT_CATEGORIES:
-            raise ValidationFailed(f"category must be one of {', '.join(domain.MERCHANT_CATEGORIES)}",
-                                   fields=["category"])
-        buyer_id, merchant_id, status = data.get("buyer_id"), actor.merchant_id, "under_review"
+            raise ValidationFailed(
+                f"category must be one of {', '.join(domain.MERCHANT_CATEGORIES)}", fields=["category"]
+            )
+        buyer_id, merchant_id, status = data.get("buyer_id"), str(actor.merchant_id), "under_review"
     else:
         raise Forbidden("complaints are filed by buyers and merchants")
     now = env.clock.now()
     complaint = Complaint(
-        id=new_id("cp", now), complainant_role=actor.role, complainant_id=actor.id, buyer_id=buyer_id,
-        merchant_id=str(merchant_id), category=data["category"], description=data["description"], status=status,
-        policy=env.default_policy, created_at=now, updated_at=now, order_id=data.get("order_id"),
-        dispute_id=data.get("dispute_id"), evidence=evidence.check(uow, actor, data.get("evidence") or []),
+        id=new_id("cp", now),
+        complainant_role=actor.role,
+        complainant_id=actor.id,
+        buyer_id=buyer_id,
+        merchant_id=str(merchant_id),
+        category=data["category"],
+        description=data["description"],
+        status=status,
+        policy=env.default_policy,
+        created_at=now,
+        updated_at=now,
+        order_id=data.get("order_id"),
+        dispute_id=data.get("dispute_id"),
+        evidence=evidence.check(uow, actor, data.get("evidence") or []),
     )
     arm_deadline(uow, env, COMPLAINT, complaint, now)
     repo(uow).insert(complaint)
-    uow.events.record(kind=COMPLAINT.name, subject_id=complaint.id, action="file", actor_role=actor.role,
-                      actor_id=actor.id, at=now, before=None, after={"status": status},
-                      data={"category": complaint.category, "description": complaint.description,
-                            "evidence": complaint.evidence})
+    uow.events.record(
+        kind=COMPLAINT.name,
+        subject_id=complaint.id,
+        action="file",
+        actor_role=actor.role,
+        actor_id=actor.id,
+        at=now,
+        before=None,
+        after={"status": status},
+        data={"category": complaint.category, "description": complaint.description, "evidence": complaint.evidence},
+    )
     return complaint
 
 
@@ -100,8 +119,17 @@ def listing_filters(actor: Actor, **filters: str | None) -> list[Any]:
     return where + [getattr(c, name) == value for name, value in filters.items() if value]
 
 
-def act(uow: UnitOfWork, env: Env, actor: Actor, complaint_id: str, action: str, params: dict[str, Any],
-        *, if_match: int | None = None, deadline_id: int | None = None) -> Complaint:
+def act(
+    uow: UnitOfWork,
+    env: Env,
+    actor: Actor,
+    complaint_id: str,
+    action: str,
+    params: dict[str, Any],
+    *,
+    if_match: int | None = None,
+    deadline_id: int | None = None,
+) -> Complaint:
     complaint = get(uow, actor, complaint_id)
     if action == "withdraw" and actor.id != complaint.complainant_id:
         raise Forbidden("only the complainant withdraws a complaint")
@@ -119,18 +147,38 @@ def act(uow: UnitOfWork, env: Env, actor: Actor, complaint_id: str, action: str,
         if tr.effect == "merchant_unresponsive":
             policy = env.policy(complaint.policy)
             out["violation_id"] = refunds.record_violation(
-                uow, merchant_id=complaint.merchant_id, kind="points", points=policy.points_for("complaint_unanswered"),
-                cause=f"complaint {complaint.id} left unanswered 投诉未处理", now=now, order_id=complaint.order_id,
+                uow,
+                merchant_id=complaint.merchant_id,
+                kind="points",
+                points=policy.points_for("complaint_unanswered"),
+                cause=f"complaint {complaint.id} left unanswered 投诉未处理",
+                now=now,
+                order_id=complaint.order_id,
             )["id"]
         if action == "decide" and params.get("penalty_points"):
             out["violation_id"] = refunds.record_violation(
-                uow, merchant_id=complaint.merchant_id, kind="points", points=params["penalty_points"],
-                cause=f"complaint {complaint.id} upheld: {complaint.category}", now=now, order_id=complaint.order_id,
+                uow,
+                merchant_id=complaint.merchant_id,
+                kind="points",
+                points=params["penalty_points"],
+                cause=f"complaint {complaint.id} upheld: {complaint.category}",
+                now=now,
+                order_id=complaint.order_id,
             )["id"]
         return out
 
-    apply(uow, env, actor, COMPLAINT, complaint, action, if_match=if_match, effects=effects, deadline_id=deadline_id,
-          now=now)
+    apply(
+        uow,
+        env,
+        actor,
+        COMPLAINT,
+        complaint,
+        action,
+        if_match=if_match,
+        effects=effects,
+        deadline_id=deadline_id,
+        now=now,
+    )
     return complaint
 
 
@@ -142,4 +190,3 @@ def review_overdue(uow: UnitOfWork, env: Env, complaint_id: str, *, deadline_id:
     complaint.review_breached = True
     notice(uow, env, COMPLAINT, complaint, "review_overdue", deadline_id=deadline_id, topic="complaint.review_overdue")
     return complaint
-

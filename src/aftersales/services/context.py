@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Protocol, TypeVar
 
 from ..domain.calendar import WorkingCalendar
 from ..domain.clock import Clock
@@ -23,7 +24,7 @@ class Actor:
     id: str
     merchant_id: str | None = None
 
-    def sees(self, buyer_id: str, merchant_id: str) -> bool:
+    def sees(self, buyer_id: str | None, merchant_id: str | None) -> bool:
         """Tenancy: buyers see their own, merchants their shop's, staff everything."""
         if self.role in STAFF:
             return True
@@ -57,7 +58,17 @@ def _china() -> WorkingCalendar:
     return CHINA
 
 
-def visible(obj: Any, actor: Actor, what: str) -> Any:
+class Tenanted(Protocol):
+    @property
+    def buyer_id(self) -> str | None: ...
+    @property
+    def merchant_id(self) -> str: ...
+
+
+T = TypeVar("T", bound=Tenanted)
+
+
+def visible(obj: T | None, actor: Actor, what: str) -> T:
     """The object if the actor may see it; otherwise the same 404 as a missing one."""
     if obj is None or not actor.sees(obj.buyer_id, obj.merchant_id):
         raise NotFound(f"{what} not found")

@@ -24,8 +24,7 @@ DISPUTE = Kind(
     name="dispute",
     machine=DISPUTE_MACHINE,
     deadlines=domain.DEADLINES,
-    snapshot_fields=("status", "assignee", "outcome", "amount", "liable_party", "deadline_action",
-                     "deadline_due_at"),
+    snapshot_fields=("status", "assignee", "outcome", "amount", "liable_party", "deadline_action", "deadline_due_at"),
     repo=lambda uow: repo(uow),
 )
 LIVE = ("open", "under_review", "appealed")
@@ -35,35 +34,63 @@ def repo(uow: UnitOfWork) -> Repo[Dispute]:
     return Repo(uow.conn, t.disputes, Dispute)
 
 
-def open_for(uow: UnitOfWork, env: Env, actor: Actor, case: Case, params: dict[str, Any], now: datetime,
-             kind: str = "intervention") -> str:
+def open_for(
+    uow: UnitOfWork,
+    env: Env,
+    actor: Actor,
+    case: Case,
+    params: dict[str, Any],
+    now: datetime,
+    kind: str = "intervention",
+) -> str:
     """Open a dispute with what both sides said so far; the ruling SLA and evidence periods start."""
     policy = env.policy(case.policy)
     negotiation = [
-        {"actor_role": e.actor_role, "actor_id": e.actor_id, "action": e.action, "at": e.at.isoformat(),
-         "data": e.data}
+        {"actor_role": e.actor_role, "actor_id": e.actor_id, "action": e.action, "at": e.at.isoformat(), "data": e.data}
         for e in uow.events.for_subject("after_sale", case.id)
     ]
     evidence_until = (now + policy.timer("evidence_period")).isoformat()
     dispute = Dispute(
-        id=new_id("dp", now), after_sale_id=case.id, order_id=case.order_id, buyer_id=case.buyer_id,
-        merchant_id=case.merchant_id, kind=kind, status="applied" if kind == "arbitration" else "open",
-        policy=case.policy, opened_by=actor.role, created_at=now, updated_at=now,
-        reason=params.get("reason") or case.reason, statements=[_statement(actor, params, now)],
+        id=new_id("dp", now),
+        after_sale_id=case.id,
+        order_id=case.order_id,
+        buyer_id=case.buyer_id,
+        merchant_id=case.merchant_id,
+        kind=kind,
+        status="applied" if kind == "arbitration" else "open",
+        policy=case.policy,
+        opened_by=actor.role,
+        created_at=now,
+        updated_at=now,
+        reason=params.get("reason") or case.reason,
+        statements=[_statement(actor, params, now)],
         ruling_due_at=now + policy.timer("platform_ruling_sla"),
         evidence_due={"buyer": evidence_until, "merchant": evidence_until},
         extra={"negotiation": negotiation},
     )
     repo(uow).insert(dispute)
-    uow.events.record(kind="dispute", subject_id=dispute.id, action="open", actor_role=actor.role,
-                      actor_id=actor.id, at=now, before=None, after={"status": dispute.status},
-                      data={"after_sale_id": case.id, "kind": kind})
+    uow.events.record(
+        kind="dispute",
+        subject_id=dispute.id,
+        action="open",
+        actor_role=actor.role,
+        actor_id=actor.id,
+        at=now,
+        before=None,
+        after={"status": dispute.status},
+        data={"after_sale_id": case.id, "kind": kind},
+    )
     return dispute.id
 
 
 def _statement(actor: Actor, params: dict[str, Any], now: datetime) -> dict[str, Any]:
-    return {"party": actor.role, "actor_id": actor.id, "statement": params.get("statement"),
-            "evidence": params.get("evidence", []), "at": now.isoformat()}
+    return {
+        "party": actor.role,
+        "actor_id": actor.id,
+        "statement": params.get("statement"),
+        "evidence": params.get("evidence", []),
+        "at": now.isoformat(),
+    }
 
 
 # Who may read disputes and appeals at all (API.md: "parties and agents"); the system fires their
@@ -81,8 +108,9 @@ def get(uow: UnitOfWork, actor: Actor, dispute_id: str) -> Dispute:
     return visible(repo(uow).get(dispute_id), actor, "dispute")
 
 
-def submit_evidence(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dict[str, Any],
-                    if_match: int | None = None) -> Dispute:
+def submit_evidence(
+    uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dict[str, Any], if_match: int | None = None
+) -> Dispute:
     dispute = get(uow, actor, dispute_id)
     now = env.clock.now()
     due = dispute.evidence_due.get(actor.role)
@@ -98,8 +126,9 @@ def submit_evidence(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, pa
     return dispute
 
 
-def request_evidence(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dict[str, Any],
-                     if_match: int | None = None) -> Dispute:
+def request_evidence(
+    uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dict[str, Any], if_match: int | None = None
+) -> Dispute:
     """补充举证: re-open one party's evidence period; nothing else pauses."""
     dispute = get(uow, actor, dispute_id)
     party = params["party"]
@@ -114,8 +143,9 @@ def request_evidence(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, p
     return dispute
 
 
-def review_application(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, action: str,
-                       if_match: int | None = None) -> Dispute:
+def review_application(
+    uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, action: str, if_match: int | None = None
+) -> Dispute:
     """Arbitration is first accepted or declined by the platform."""
     dispute = get(uow, actor, dispute_id)
     if action == "accept":
@@ -125,8 +155,9 @@ def review_application(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str,
     return dispute
 
 
-def assign(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dict[str, Any],
-           if_match: int | None = None) -> Dispute:
+def assign(
+    uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dict[str, Any], if_match: int | None = None
+) -> Dispute:
     """By hand (`agent_id`) or automatically: the least-loaded active agent with capacity left."""
     dispute = get(uow, actor, dispute_id)
     agent_id = params.get("agent_id") or least_loaded_agent(uow)
@@ -149,15 +180,15 @@ def _agent_exists(uow: UnitOfWork, agent_id: str) -> bool:
 def _agent_load() -> Any:
     """Per agent row: how many live disputes it holds."""
     a, d = t.agents.c, t.disputes.c
-    return (sa.select(sa.func.count()).where(d.assignee == a.id, d.status.in_(LIVE))
-            .correlate(t.agents).scalar_subquery())
+    return (
+        sa.select(sa.func.count()).where(d.assignee == a.id, d.status.in_(LIVE)).correlate(t.agents).scalar_subquery()
+    )
 
 
 def least_loaded_agent(uow: UnitOfWork) -> str:
     a, load = t.agents.c, _agent_load()
     row = uow.execute(
-        sa.select(a.id, load.label("load")).where(a.active.is_(True), load < a.capacity)
-        .order_by(load, a.id).limit(1)
+        sa.select(a.id, load.label("load")).where(a.active.is_(True), load < a.capacity).order_by(load, a.id).limit(1)
     ).first()
     if row is None:
         raise Conflict("no active agent has capacity left", code="no_agent_available")
@@ -167,8 +198,13 @@ def least_loaded_agent(uow: UnitOfWork) -> str:
 def upsert_agent(uow: UnitOfWork, env: Env, actor: Actor, agent_id: str, params: dict[str, Any]) -> dict[str, Any]:
     if actor.role != "admin":
         raise Forbidden("only an admin manages the agent roster")
-    row = {"id": agent_id, "name": params["name"], "capacity": params["capacity"], "active": params["active"],
-           "updated_at": env.clock.now()}
+    row = {
+        "id": agent_id,
+        "name": params["name"],
+        "capacity": params["capacity"],
+        "active": params["active"],
+        "updated_at": env.clock.now(),
+    }
     a = t.agents.c
     if uow.execute(sa.select(a.id).where(a.id == agent_id)).first():
         uow.execute(t.agents.update().where(a.id == agent_id).values(**row))
@@ -186,8 +222,13 @@ def add_note(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, body: str
     if actor.role not in domain.AGENTS:
         raise Forbidden("notes are for agents")
     dispute = get(uow, actor, dispute_id)
-    row = {"id": new_id("nt", env.clock.now()), "dispute_id": dispute.id, "agent_id": actor.id, "body": body,
-           "created_at": env.clock.now()}
+    row = {
+        "id": new_id("nt", env.clock.now()),
+        "dispute_id": dispute.id,
+        "agent_id": actor.id,
+        "body": body,
+        "created_at": env.clock.now(),
+    }
     uow.execute(t.dispute_notes.insert().values(**row))
     return row
 
@@ -197,8 +238,10 @@ def notes(uow: UnitOfWork, actor: Actor, dispute_id: str) -> list[dict[str, Any]
         raise Forbidden("notes are for agents")
     get(uow, actor, dispute_id)
     n = t.dispute_notes.c
-    return [dict(r._mapping) for r in uow.execute(
-        sa.select(t.dispute_notes).where(n.dispute_id == dispute_id).order_by(n.created_at, n.id))]
+    return [
+        dict(r._mapping)
+        for r in uow.execute(sa.select(t.dispute_notes).where(n.dispute_id == dispute_id).order_by(n.created_at, n.id))
+    ]
 
 
 def queue_filters(actor: Actor, now: datetime, **filters: Any) -> list[Any]:

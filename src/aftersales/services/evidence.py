@@ -35,7 +35,8 @@ def store_file(env: Env, stream: BinaryIO) -> tuple[str, int, str, Path]:
                 size += len(chunk)
                 if size > env.evidence_max_bytes:
                     raise ValidationFailed(
-                        f"file exceeds {env.evidence_max_bytes} bytes", code="file_too_large",
+                        f"file exceeds {env.evidence_max_bytes} bytes",
+                        code="file_too_large",
                         max_bytes=env.evidence_max_bytes,
                     )
                 if len(head) < 512:
@@ -60,17 +61,26 @@ def content_path(env: Env, sha256: str) -> Path:
     return env.data_dir / "evidence" / sha256[:2] / sha256
 
 
-def upload(uow: UnitOfWork, env: Env, actor: Actor, *, kind: str, stream: BinaryIO,
-           filename: str | None) -> dict[str, Any]:
+def upload(
+    uow: UnitOfWork, env: Env, actor: Actor, *, kind: str, stream: BinaryIO, filename: str | None
+) -> dict[str, Any]:
     if kind not in KINDS:
         raise ValidationFailed(f"kind must be one of {', '.join(KINDS)}", fields=["kind"])
     sha, size, media_type, tmp = store_file(env, stream)
     final = content_path(env, sha)
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(tmp, final)  # same content, same name: a re-upload overwrites identical bytes
-    row = dict(id=new_id("ev", env.clock.now()), uploader_id=actor.id, uploader_role=actor.role,
-               kind=kind, media_type=media_type, size=size, sha256=sha,
-               filename=(filename or "")[:255] or None, created_at=env.clock.now())
+    row = dict(
+        id=new_id("ev", env.clock.now()),
+        uploader_id=actor.id,
+        uploader_role=actor.role,
+        kind=kind,
+        media_type=media_type,
+        size=size,
+        sha256=sha,
+        filename=(filename or "")[:255] or None,
+        created_at=env.clock.now(),
+    )
     uow.execute(t.evidence.insert().values(**row))
     return row
 
@@ -87,7 +97,8 @@ def _may_read(uow: UnitOfWork, actor: Actor, row: Any) -> bool:
         return True
     a, link = t.after_sales.c, t.evidence_links.c
     parties = uow.execute(
-        sa.select(a.buyer_id, a.merchant_id).join(t.evidence_links, link.after_sale_id == a.id)
+        sa.select(a.buyer_id, a.merchant_id)
+        .join(t.evidence_links, link.after_sale_id == a.id)
         .where(link.evidence_id == row.id)
     )
     return any(actor.sees(p.buyer_id, p.merchant_id) and actor.role in ("buyer", "merchant") for p in parties)

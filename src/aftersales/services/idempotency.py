@@ -20,20 +20,40 @@ def lookup(uow: UnitOfWork, principal: str, key: str) -> Any:
     return uow.execute(sa.select(t.idempotency_keys).where(k.principal == principal, k.key == key)).first()
 
 
-def remember(uow: UnitOfWork, *, principal: str, key: str, request_hash: str, status_code: int, body: str,
-             headers: dict[str, str], now: datetime) -> None:
-    uow.execute(t.idempotency_keys.insert().values(
-        principal=principal, key=key, request_hash=request_hash, status_code=status_code, body=body,
-        headers=headers, created_at=now,
-    ))
+def remember(
+    uow: UnitOfWork,
+    *,
+    principal: str,
+    key: str,
+    request_hash: str,
+    status_code: int,
+    body: str,
+    headers: dict[str, str],
+    now: datetime,
+) -> None:
+    uow.execute(
+        t.idempotency_keys.insert().values(
+            principal=principal,
+            key=key,
+            request_hash=request_hash,
+            status_code=status_code,
+            body=body,
+            headers=headers,
+            created_at=now,
+        )
+    )
 
 
-def complete(uow: UnitOfWork, *, principal: str, key: str, status_code: int, body: str,
-             headers: dict[str, str]) -> None:
+def complete(
+    uow: UnitOfWork, *, principal: str, key: str, status_code: int, body: str, headers: dict[str, str]
+) -> None:
     """Fill in the response of a key claimed IN_FLIGHT."""
     k = t.idempotency_keys.c
-    uow.execute(t.idempotency_keys.update().where(k.principal == principal, k.key == key, k.status_code == IN_FLIGHT)
-                .values(status_code=status_code, body=body, headers=headers))
+    uow.execute(
+        t.idempotency_keys.update()
+        .where(k.principal == principal, k.key == key, k.status_code == IN_FLIGHT)
+        .values(status_code=status_code, body=body, headers=headers)
+    )
 
 
 def release(uow: UnitOfWork, principal: str, key: str) -> None:

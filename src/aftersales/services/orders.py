@@ -24,8 +24,13 @@ ORDER = Kind(
     set_based=lambda order, tr, now: None if tr.effect else _stamp(order, tr, now, {}),
 )
 # Which timestamp each status stamps.
-_STAMPS = {"stocking": None, "shipped": "shipped_at", "delivered": "delivered_at",
-           "completed": "completed_at", "cancelled": "cancelled_at"}
+_STAMPS = {
+    "stocking": None,
+    "shipped": "shipped_at",
+    "delivered": "delivered_at",
+    "completed": "completed_at",
+    "cancelled": "cancelled_at",
+}
 
 
 def create(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Order:
@@ -46,16 +51,31 @@ def create(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Ord
         raise Conflict(f"order {data['id']} already exists", code="order_exists")
     now = env.clock.now()
     order = Order(
-        id=data["id"], buyer_id=data["buyer_id"], merchant_id=data["merchant_id"],
-        payment_method=data["payment_method"], currency=data["currency"],
-        shipping_fee=data["shipping_fee"], items=items, goods_total=goods_total,
-        status=domain.initial_status(data["payment_method"]), policy=policy_key,
-        created_at=now, updated_at=now,
+        id=data["id"],
+        buyer_id=data["buyer_id"],
+        merchant_id=data["merchant_id"],
+        payment_method=data["payment_method"],
+        currency=data["currency"],
+        shipping_fee=data["shipping_fee"],
+        items=items,
+        goods_total=goods_total,
+        status=domain.initial_status(data["payment_method"]),
+        policy=policy_key,
+        created_at=now,
+        updated_at=now,
     )
     arm_deadline(uow, env, ORDER, order, now)
     uow.orders.insert(order)
-    uow.events.record(kind="order", subject_id=order.id, action="create", actor_role=actor.role,
-                      actor_id=actor.id, at=now, before=None, after={"status": order.status})
+    uow.events.record(
+        kind="order",
+        subject_id=order.id,
+        action="create",
+        actor_role=actor.role,
+        actor_id=actor.id,
+        at=now,
+        before=None,
+        after={"status": order.status},
+    )
     return order
 
 
@@ -63,8 +83,17 @@ def get(uow: UnitOfWork, actor: Actor, order_id: str) -> Order:
     return visible(uow.orders.get(order_id), actor, "order")
 
 
-def act(uow: UnitOfWork, env: Env, actor: Actor, order_id: str, action: str, params: dict[str, Any] | None = None,
-        *, deadline_id: int | None = None, if_match: int | None = None) -> Order:
+def act(
+    uow: UnitOfWork,
+    env: Env,
+    actor: Actor,
+    order_id: str,
+    action: str,
+    params: dict[str, Any] | None = None,
+    *,
+    deadline_id: int | None = None,
+    if_match: int | None = None,
+) -> Order:
     params = params or {}
     order = get(uow, actor, order_id)
     now = env.clock.now()
@@ -77,8 +106,7 @@ def act(uow: UnitOfWork, env: Env, actor: Actor, order_id: str, action: str, par
             out["refund_id"] = refund["id"]
         return out
 
-    apply(uow, env, actor, ORDER, order, action, effects=effects, deadline_id=deadline_id, if_match=if_match,
-          now=now)
+    apply(uow, env, actor, ORDER, order, action, effects=effects, deadline_id=deadline_id, if_match=if_match, now=now)
     return order
 
 

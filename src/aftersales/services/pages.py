@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,14 +26,15 @@ def decode(cursor: str) -> tuple[datetime, str]:
         when = datetime.fromisoformat(at)
         if when.tzinfo is None or not isinstance(id, str):
             raise ValueError
-        when.astimezone(timezone.utc)  # year 1 at +14:00 has no UTC value: OverflowError
+        when.astimezone(UTC)  # year 1 at +14:00 has no UTC value: OverflowError
         return when, id
     except (ValueError, TypeError, OverflowError, UnicodeDecodeError, json.JSONDecodeError):
         raise ValidationFailed("invalid cursor", fields=["cursor"]) from None
 
 
-def page(conn: sa.Connection, table: sa.Table, where: list[Any], cursor: str | None, limit: int,
-         newest_first: bool = True) -> tuple[list[Any], str | None]:
+def page(
+    conn: sa.Connection, table: sa.Table, where: list[Any], cursor: str | None, limit: int, newest_first: bool = True
+) -> tuple[list[Any], str | None]:
     """One page of rows and the cursor of the next page (None at the end)."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}", fields=["limit"])
@@ -46,5 +47,4 @@ def page(conn: sa.Connection, table: sa.Table, where: list[Any], cursor: str | N
     order = (table.c.created_at.desc(), table.c.id.desc()) if newest_first else (table.c.created_at, table.c.id)
     rows = conn.execute(sa.select(table).where(*clauses).order_by(*order).limit(limit + 1)).all()
     more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (encode(rows[-1].created_at, rows[-1].id) if more else None)
+    return list(rows[:limit]), (encode(rows[-1].created_at, rows[-1].id) if more else None)

@@ -34,41 +34,94 @@ def issue(
     if amount > ceiling:
         raise AmountExceedsRefundable(f"refund {amount} exceeds the refundable {ceiling}", refundable=ceiling)
     row = dict(
-        id=new_id("rf", now), order_id=order.id, after_sale_id=case.id if case else None,
-        buyer_id=order.buyer_id, merchant_id=order.merchant_id, amount=amount,
-        currency=order.currency, payer=PAYER[method], method=method,
+        id=new_id("rf", now),
+        order_id=order.id,
+        after_sale_id=case.id if case else None,
+        buyer_id=order.buyer_id,
+        merchant_id=order.merchant_id,
+        amount=amount,
+        currency=order.currency,
+        payer=PAYER[method],
+        method=method,
         # Until the payments integration confirms transfers, a recorded refund counts as paid.
-        status="succeeded", evidence=evidence or [], created_at=now, completed_at=now,
+        status="succeeded",
+        evidence=evidence or [],
+        created_at=now,
+        completed_at=now,
     )
     uow.execute(t.refunds.insert().values(**row))
     order.refunded_amount += amount
     return row
 
 
-def refund_case(uow: UnitOfWork, order: Order, case: Case, policy: Policy, method: str, now: datetime,
-                evidence: list[str] | None = None) -> dict[str, Any]:
+def refund_case(
+    uow: UnitOfWork,
+    order: Order,
+    case: Case,
+    policy: Policy,
+    method: str,
+    now: datetime,
+    evidence: list[str] | None = None,
+) -> dict[str, Any]:
     """Refund what the case asked for, within what is still refundable under its policy."""
-    return issue(uow, order, amount=case.amount, method=method, now=now, case=case,
-                 evidence=evidence, limit=refundable(order, policy))
+    return issue(
+        uow,
+        order,
+        amount=case.amount,
+        method=method,
+        now=now,
+        case=case,
+        evidence=evidence,
+        limit=refundable(order, policy),
+    )
 
 
-def platform_refund(uow: UnitOfWork, order: Order, case: Case, policy: Policy, amount: int, now: datetime,
-                    evidence: list[str] | None = None) -> dict[str, Any]:
+def platform_refund(
+    uow: UnitOfWork,
+    order: Order,
+    case: Case,
+    policy: Policy,
+    amount: int,
+    now: datetime,
+    evidence: list[str] | None = None,
+) -> dict[str, Any]:
     """A refund the platform decided (a ruling or appeal): back to the original payment online;
     for COD the platform pays first 先行赔付. Within what is still refundable."""
     method = "original_payment" if order.payment_method == "online" else "advance_compensation"
-    return issue(uow, order, amount=amount, method=method, now=now, case=case, evidence=evidence,
-                 limit=refundable(order, policy))
+    return issue(
+        uow, order, amount=amount, method=method, now=now, case=case, evidence=evidence, limit=refundable(order, policy)
+    )
 
 
-def record_violation(uow: UnitOfWork, *, merchant_id: str, kind: str, points: int, cause: str,
-                     now: datetime, order_id: str | None = None, after_sale_id: str | None = None,
-                     dispute_id: str | None = None, amount: int | None = None,
-                     currency: str | None = None) -> dict[str, Any]:
+def record_violation(
+    uow: UnitOfWork,
+    *,
+    merchant_id: str,
+    kind: str,
+    points: int,
+    cause: str,
+    now: datetime,
+    order_id: str | None = None,
+    after_sale_id: str | None = None,
+    dispute_id: str | None = None,
+    amount: int | None = None,
+    currency: str | None = None,
+) -> dict[str, Any]:
     row = dict(
-        id=new_id("vi", now), merchant_id=merchant_id, kind=kind, points=points, status="active",
-        cause=cause, order_id=order_id, after_sale_id=after_sale_id, dispute_id=dispute_id, amount=amount,
-        currency=currency, revoked_at=None, revoked_reason=None, created_at=now,
+        id=new_id("vi", now),
+        merchant_id=merchant_id,
+        kind=kind,
+        points=points,
+        status="active",
+        cause=cause,
+        order_id=order_id,
+        after_sale_id=after_sale_id,
+        dispute_id=dispute_id,
+        amount=amount,
+        currency=currency,
+        revoked_at=None,
+        revoked_reason=None,
+        created_at=now,
     )
     uow.execute(t.violations.insert().values(**row))
     return row
@@ -79,17 +132,36 @@ def revoke_violations(uow: UnitOfWork, *, dispute_id: str, reason: str, now: dat
     v = t.violations.c
     ids = [r.id for r in uow.execute(sa.select(v.id).where(v.dispute_id == dispute_id, v.status == "active"))]
     if ids:
-        uow.execute(t.violations.update().where(v.id.in_(ids))
-                    .values(status="revoked", revoked_at=now, revoked_reason=reason))
+        uow.execute(
+            t.violations.update().where(v.id.in_(ids)).values(status="revoked", revoked_at=now, revoked_reason=reason)
+        )
     return ids
 
 
-def settle(uow: UnitOfWork, order: Order, *, direction: str, amount: int, cause: str, now: datetime,
-           after_sale_id: str | None = None, dispute_id: str | None = None) -> dict[str, Any]:
+def settle(
+    uow: UnitOfWork,
+    order: Order,
+    *,
+    direction: str,
+    amount: int,
+    cause: str,
+    now: datetime,
+    after_sale_id: str | None = None,
+    dispute_id: str | None = None,
+) -> dict[str, Any]:
     """Money between platform and merchant: who finally bears a refund the buyer already has."""
-    row = dict(id=new_id("st", now), merchant_id=order.merchant_id, order_id=order.id,
-               after_sale_id=after_sale_id, dispute_id=dispute_id, direction=direction, amount=amount,
-               currency=order.currency, cause=cause, created_at=now)
+    row = dict(
+        id=new_id("st", now),
+        merchant_id=order.merchant_id,
+        order_id=order.id,
+        after_sale_id=after_sale_id,
+        dispute_id=dispute_id,
+        direction=direction,
+        amount=amount,
+        currency=order.currency,
+        cause=cause,
+        created_at=now,
+    )
     uow.execute(t.settlements.insert().values(**row))
     return row
 

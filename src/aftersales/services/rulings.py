@@ -22,8 +22,9 @@ from .disputes import DISPUTE, repo
 from .transitions import apply
 
 
-def rule(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dict[str, Any],
-         if_match: int | None = None) -> Dispute:
+def rule(
+    uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dict[str, Any], if_match: int | None = None
+) -> Dispute:
     dispute = disputes.get(uow, actor, dispute_id)
     case, order = _case_and_order(uow, dispute)
     outcome, liable = params["outcome"], params["liable_party"]
@@ -57,16 +58,18 @@ def _ruling_amount(outcome: str, amount: int | None, case: Case) -> int:
     if outcome == "refund":
         amount = case.amount if amount is None else amount
         if amount != case.amount:
-            raise ValidationFailed(f"a full refund is the requested {case.amount}; use partial_refund",
-                                   fields=["amount"])
+            raise ValidationFailed(
+                f"a full refund is the requested {case.amount}; use partial_refund", fields=["amount"]
+            )
         return amount
     if amount is None or not 0 < amount < case.amount:
         raise ValidationFailed(f"a partial refund is between 1 and {case.amount - 1}", fields=["amount"])
     return amount
 
 
-def _execute(uow: UnitOfWork, env: Env, actor: Actor, dispute: Dispute, case: Case, order: Order,
-             amount: int) -> dict[str, Any]:
+def _execute(
+    uow: UnitOfWork, env: Env, actor: Actor, dispute: Dispute, case: Case, order: Order, amount: int
+) -> dict[str, Any]:
     """The ruling moves the case to its end and pays what it grants."""
     if amount and case.status in ("in_intervention", "closed"):
         cases.act(uow, env, actor, case.id, "platform_refund", {"refund_amount": amount})
@@ -87,41 +90,76 @@ def _pay(uow: UnitOfWork, env: Env, order: Order, case: Case, amount: int, now: 
     cases.save_order(uow, order, expected, now)
 
 
-def _consequences(uow: UnitOfWork, env: Env, dispute: Dispute, order: Order, amount: int, liable: str,
-                  now: datetime) -> dict[str, Any]:
+def _consequences(
+    uow: UnitOfWork, env: Env, dispute: Dispute, order: Order, amount: int, liable: str, now: datetime
+) -> dict[str, Any]:
     """Who bears the refund, and the sanction when the merchant is liable."""
     out: dict[str, Any] = {}
     if liable == "merchant":
         policy = env.policy(dispute.policy)
         violation = refunds.record_violation(
-            uow, merchant_id=dispute.merchant_id, kind="points", points=policy.points_for("ruling_against_merchant"),
-            cause=f"platform ruling {dispute.id}: merchant liable", now=now, order_id=dispute.order_id,
-            after_sale_id=dispute.after_sale_id, dispute_id=dispute.id,
+            uow,
+            merchant_id=dispute.merchant_id,
+            kind="points",
+            points=policy.points_for("ruling_against_merchant"),
+            cause=f"platform ruling {dispute.id}: merchant liable",
+            now=now,
+            order_id=dispute.order_id,
+            after_sale_id=dispute.after_sale_id,
+            dispute_id=dispute.id,
         )
         out["violation_id"] = violation["id"]
         if amount and order.payment_method == "cod":
             out["settlement_id"] = refunds.settle(
-                uow, order, direction="merchant_to_platform", amount=amount, now=now, dispute_id=dispute.id,
-                after_sale_id=dispute.after_sale_id, cause="recovery of the platform's advance payment 追缴")["id"]
+                uow,
+                order,
+                direction="merchant_to_platform",
+                amount=amount,
+                now=now,
+                dispute_id=dispute.id,
+                after_sale_id=dispute.after_sale_id,
+                cause="recovery of the platform's advance payment 追缴",
+            )["id"]
     elif amount and order.payment_method == "online":
         # The refund came out of the merchant's order funds, but the merchant is not to blame.
         out["settlement_id"] = refunds.settle(
-            uow, order, direction="platform_to_merchant", amount=amount, now=now, dispute_id=dispute.id,
-            after_sale_id=dispute.after_sale_id, cause=f"refund borne by the platform ({dispute.liable_party} liable)")["id"]
+            uow,
+            order,
+            direction="platform_to_merchant",
+            amount=amount,
+            now=now,
+            dispute_id=dispute.id,
+            after_sale_id=dispute.after_sale_id,
+            cause=f"refund borne by the platform ({dispute.liable_party} liable)",
+        )["id"]
     return out
 
 
-def appeal(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dict[str, Any],
-           if_match: int | None = None) -> dict[str, Any]:
+def appeal(
+    uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dict[str, Any], if_match: int | None = None
+) -> dict[str, Any]:
     dispute = disputes.get(uow, actor, dispute_id)
     if dispute.outcome and actor.role not in domain.losers(dispute.outcome):
         raise Forbidden(f"only the losing party may appeal a {dispute.outcome} ruling", code="not_appellant")
     now = env.clock.now()
     cited = evidence.cite(uow, actor, dispute.after_sale_id, params.get("evidence") or [])
-    row = dict(id=new_id("ap", now), dispute_id=dispute.id, after_sale_id=dispute.after_sale_id,
-               buyer_id=dispute.buyer_id, merchant_id=dispute.merchant_id, appellant_role=actor.role,
-               appellant_id=actor.id, grounds=params["grounds"], evidence=cited, status="pending",
-               decision=None, rationale=None, decided_by=None, decided_at=None, created_at=now)
+    row = dict(
+        id=new_id("ap", now),
+        dispute_id=dispute.id,
+        after_sale_id=dispute.after_sale_id,
+        buyer_id=dispute.buyer_id,
+        merchant_id=dispute.merchant_id,
+        appellant_role=actor.role,
+        appellant_id=actor.id,
+        grounds=params["grounds"],
+        evidence=cited,
+        status="pending",
+        decision=None,
+        rationale=None,
+        decided_by=None,
+        decided_at=None,
+        created_at=now,
+    )
 
     def effects(_: Any) -> dict[str, Any]:
         uow.execute(t.appeals.insert().values(**row))
@@ -142,12 +180,15 @@ def get_appeal(uow: UnitOfWork, actor: Actor, appeal_id: str) -> dict[str, Any]:
 def appeals_of(uow: UnitOfWork, actor: Actor, dispute_id: str) -> list[dict[str, Any]]:
     disputes.get(uow, actor, dispute_id)
     a = t.appeals.c
-    return [dict(r._mapping) for r in uow.execute(
-        sa.select(t.appeals).where(a.dispute_id == dispute_id).order_by(a.created_at, a.id))]
+    return [
+        dict(r._mapping)
+        for r in uow.execute(sa.select(t.appeals).where(a.dispute_id == dispute_id).order_by(a.created_at, a.id))
+    ]
 
 
-def decide(uow: UnitOfWork, env: Env, actor: Actor, appeal_id: str, params: dict[str, Any],
-           if_match: int | None = None) -> dict[str, Any]:
+def decide(
+    uow: UnitOfWork, env: Env, actor: Actor, appeal_id: str, params: dict[str, Any], if_match: int | None = None
+) -> dict[str, Any]:
     appeal_row = get_appeal(uow, actor, appeal_id)
     dispute = repo(uow).get(appeal_row["dispute_id"])
     assert dispute is not None
@@ -160,17 +201,26 @@ def decide(uow: UnitOfWork, env: Env, actor: Actor, appeal_id: str, params: dict
         out: dict[str, Any] = {"appeal_id": appeal_id, "decision": decision}
         if decision == "overturn":
             out.update(_overturn(uow, env, actor, dispute, appeal_row["appellant_role"], now))
-        uow.execute(t.appeals.update().where(t.appeals.c.id == appeal_id).values(
-            status="upheld" if decision == "uphold" else "overturned", decision=decision,
-            rationale=params["rationale"], decided_by=actor.id, decided_at=now))
+        uow.execute(
+            t.appeals.update()
+            .where(t.appeals.c.id == appeal_id)
+            .values(
+                status="upheld" if decision == "uphold" else "overturned",
+                decision=decision,
+                rationale=params["rationale"],
+                decided_by=actor.id,
+                decided_at=now,
+            )
+        )
         return out
 
     apply(uow, env, actor, DISPUTE, dispute, "decide", if_match=if_match, effects=effects, now=now)
     return get_appeal(uow, actor, appeal_id)
 
 
-def _overturn(uow: UnitOfWork, env: Env, actor: Actor, dispute: Dispute, appellant: str,
-              now: datetime) -> dict[str, Any]:
+def _overturn(
+    uow: UnitOfWork, env: Env, actor: Actor, dispute: Dispute, appellant: str, now: datetime
+) -> dict[str, Any]:
     """Reverse the ruling's effects without losing a cent: a buyer never pays back a refund."""
     case, order = _case_and_order(uow, dispute)
     granted = dispute.amount or 0
@@ -178,9 +228,16 @@ def _overturn(uow: UnitOfWork, env: Env, actor: Actor, dispute: Dispute, appella
         revoked = refunds.revoke_violations(uow, dispute_id=dispute.id, reason="appeal overturned", now=now)
         if granted and dispute.liable_party == "merchant":
             # The merchant paid (order funds, or a recovery for COD): the platform bears it now.
-            refunds.settle(uow, order, direction="platform_to_merchant", amount=granted, now=now,
-                           dispute_id=dispute.id, after_sale_id=dispute.after_sale_id,
-                           cause="appeal won: the platform bears the refund already paid to the buyer")
+            refunds.settle(
+                uow,
+                order,
+                direction="platform_to_merchant",
+                amount=granted,
+                now=now,
+                dispute_id=dispute.id,
+                after_sale_id=dispute.after_sale_id,
+                cause="appeal won: the platform bears the refund already paid to the buyer",
+            )
         dispute.liable_party = "platform"
         return {"revoked_violations": revoked}
     rest = case.amount - granted
@@ -204,11 +261,15 @@ def apply_for_arbitration(uow: UnitOfWork, env: Env, actor: Actor, params: dict[
         raise Forbidden("arbitration is applied for by the buyer or the merchant")
     case = cases.get(uow, actor, params["after_sale_id"])
     if case.status != "closed":
-        raise ValidationFailed("arbitration is for a closed request; a refused one is escalated instead",
-                               code="not_arbitrable")
+        raise ValidationFailed(
+            "arbitration is for a closed request; a refused one is escalated instead", code="not_arbitrable"
+        )
     d = t.disputes.c
-    live = uow.execute(sa.select(d.id).where(d.after_sale_id == case.id,
-                                             d.status.in_(("applied", "open", "under_review", "ruled", "appealed"))))
+    live = uow.execute(
+        sa.select(d.id).where(
+            d.after_sale_id == case.id, d.status.in_(("applied", "open", "under_review", "ruled", "appealed"))
+        )
+    )
     if live.first() is not None:
         raise ValidationFailed("this request already has a live dispute", code="dispute_exists")
     dispute_id = disputes.open_for(uow, env, actor, case, params, env.clock.now(), kind="arbitration")

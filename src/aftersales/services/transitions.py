@@ -8,16 +8,16 @@ batch. Both go through `prepare`, so the rules and the event a transition writes
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ..domain.errors import DeadlinePassed, PreconditionFailed
 from ..domain.machine import Machine, Transition
 from ..store.repositories import Repo
 from ..store.unit_of_work import UnitOfWork
 from .context import Actor, Env, snapshot
-
 
 PARTIES = frozenset({"buyer", "merchant", "integration"})
 
@@ -135,14 +135,30 @@ def write_many(uow: UnitOfWork, kind: Kind, steps: list[Step]) -> None:
 
 def _event(kind: Kind, step: Step) -> dict[str, Any]:
     return dict(
-        kind=kind.name, subject_id=step.subject.id, action=step.transition.action, actor_role=step.actor.role,
-        actor_id=step.actor.id, at=step.now, before=step.before,
-        after=snapshot(step.subject, kind.snapshot_fields), data=step.data, deadline_id=step.deadline_id,
+        kind=kind.name,
+        subject_id=step.subject.id,
+        action=step.transition.action,
+        actor_role=step.actor.role,
+        actor_id=step.actor.id,
+        at=step.now,
+        before=step.before,
+        after=snapshot(step.subject, kind.snapshot_fields),
+        data=step.data,
+        deadline_id=step.deadline_id,
     )
 
 
-def notice(uow: UnitOfWork, env: Env, kind: Kind, subject: Any, action: str, *, deadline_id: int, topic: str,
-           data: dict[str, Any] | None = None) -> None:
+def notice(
+    uow: UnitOfWork,
+    env: Env,
+    kind: Kind,
+    subject: Any,
+    action: str,
+    *,
+    deadline_id: int,
+    topic: str,
+    data: dict[str, Any] | None = None,
+) -> None:
     """A lapsed deadline that changes no status (the platform's own SLA): the subject's deadline
     is cleared and the breach goes on the record, with an outbox message for webhooks."""
     now = env.clock.now()
@@ -150,8 +166,19 @@ def notice(uow: UnitOfWork, env: Env, kind: Kind, subject: Any, action: str, *, 
     subject.deadline_action = subject.deadline_due_at = None
     subject.updated_at = now
     kind.repo(uow).save(subject, expected)
-    uow.events.record(kind=kind.name, subject_id=subject.id, action=action, actor_role="system", actor_id="system",
-                      at=now, before=None, after=None, data=data or {}, deadline_id=deadline_id, topic=topic)
+    uow.events.record(
+        kind=kind.name,
+        subject_id=subject.id,
+        action=action,
+        actor_role="system",
+        actor_id="system",
+        at=now,
+        before=None,
+        after=None,
+        data=data or {},
+        deadline_id=deadline_id,
+        topic=topic,
+    )
 
 
 def schedule(env: Env, kind: Kind, subject: Any, now: datetime) -> None:
@@ -170,8 +197,7 @@ def write_deadline(uow: UnitOfWork, kind: Kind, subject: Any, now: datetime) -> 
     if subject.deadline_action is None:
         uow.deadlines.disarm(kind.name, subject.id)
     else:
-        uow.deadlines.arm(kind.name, subject.id, subject.deadline_action, subject.deadline_due_at,
-                          subject.version, now)
+        uow.deadlines.arm(kind.name, subject.id, subject.deadline_action, subject.deadline_due_at, subject.version, now)
 
 
 def arm_deadline(uow: UnitOfWork, env: Env, kind: Kind, subject: Any, now: datetime) -> None:

@@ -11,9 +11,10 @@ SQLite is in-process, with no round trips to save: there executemany is as good.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from functools import lru_cache
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -30,13 +31,16 @@ def update_where_version(conn: sa.Connection, table: sa.Table, rows: list[dict[s
     return conn.execute(sa.text(_pg_update(table.name, columns)), {"rows": _json(rows)}).rowcount
 
 
-@lru_cache(maxsize=None)
+@cache
 def cas_update(table: sa.Table, columns: tuple[str, ...]) -> sa.Update:
     """UPDATE `columns` WHERE id = :_id AND version = :_expected, built once (SQLAlchemy then
     finds its compiled form in its cache instead of building the statement per call)."""
     c = table.c
-    return (table.update().where(c.id == sa.bindparam("_id"), c.version == sa.bindparam("_expected"))
-            .values({name: sa.bindparam(name) for name in columns}))
+    return (
+        table.update()
+        .where(c.id == sa.bindparam("_id"), c.version == sa.bindparam("_expected"))
+        .values({name: sa.bindparam(name) for name in columns})
+    )
 
 
 def insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
@@ -49,24 +53,26 @@ def insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> 
 def insert_events(conn: sa.Connection, events: list[dict[str, Any]], topics: list[str]) -> list[int]:
     """Events and their outbox messages, whose payload is the event with its id (as
     Events.record writes them), in one statement; the events' ids. PostgreSQL only."""
-    rows = [{**e, "_topic": topic, "_at": e["at"].isoformat()} for e, topic in zip(events, topics)]
+    rows = [{**e, "_topic": topic, "_at": e["at"].isoformat()} for e, topic in zip(events, topics, strict=True)]
     return list(conn.execute(sa.text(_pg_events(tuple(events[0]))), {"rows": _json(rows)}).scalars())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pg_update(name: str, columns: tuple[str, ...]) -> str:
     sets = ", ".join(f"{c} = v.{c}" for c in columns)
-    return (f"UPDATE {name} AS t SET {sets} FROM {_recordset(name, ('id', '_expected', *columns))} "
-            f"WHERE t.id = v.id AND t.version = v._expected")
+    return (
+        f"UPDATE {name} AS t SET {sets} FROM {_recordset(name, ('id', '_expected', *columns))} "
+        f"WHERE t.id = v.id AND t.version = v._expected"
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pg_insert(name: str, columns: tuple[str, ...]) -> str:
     listed = ", ".join(columns)
     return f"INSERT INTO {name} ({listed}) SELECT {listed} FROM {_recordset(name, columns)}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pg_events(columns: tuple[str, ...]) -> str:
     listed = ", ".join(columns)
     payload = ", ".join(f"'{c}', {c}" for c in columns if c != "at")
@@ -88,7 +94,7 @@ def _recordset(name: str, columns: Sequence[str]) -> str:
     table = t.metadata.tables[name]
     dialect = postgresql.dialect()
     types = [_EXTRA_TYPES.get(c) or table.c[c].type.compile(dialect=dialect) for c in columns]
-    spec = ", ".join(f"{c} {ty}" for c, ty in zip(columns, types))
+    spec = ", ".join(f"{c} {ty}" for c, ty in zip(columns, types, strict=True))
     return f"jsonb_to_recordset(CAST(:rows AS jsonb)) AS v({spec})"
 
 
@@ -101,5 +107,5 @@ def _naive_utc(value: Any) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store")
-        return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat()
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")

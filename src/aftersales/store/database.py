@@ -13,9 +13,7 @@ def is_sqlite(url: str) -> bool:
 
 def create_engine(url: str, **kwargs: Any) -> sa.Engine:
     if is_sqlite(url):
-        engine = sa.create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
-        )
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         _sqlite_setup(engine)
         return engine
     kwargs.setdefault("pool_size", 10)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Generic, Iterable, TypeVar
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from ..domain.errors import VersionConflict
-from . import bulk, tables as t
+from . import bulk
+from . import tables as t
 
 T = TypeVar("T")
 
@@ -43,8 +45,10 @@ class Repo(Generic[T]):
     def save_many(self, pairs: list[tuple[Any, int]], fields: Iterable[str]) -> None:
         """`save` for many rows in one statement, writing `fields`; all of them, or VersionConflict."""
         names = sorted(set(fields) - {"id", "version"})
-        rows = [{"id": obj.id, **{f: getattr(obj, f) for f in names}, "_expected": expected, "version": expected + 1}
-                for obj, expected in pairs]
+        rows = [
+            {"id": obj.id, **{f: getattr(obj, f) for f in names}, "_expected": expected, "version": expected + 1}
+            for obj, expected in pairs
+        ]
         if bulk.update_where_version(self.conn, self.table, rows) != len(rows):
             raise VersionConflict(f"a {self.table.name} row was changed by someone else")
         for obj, expected in pairs:
@@ -75,17 +79,21 @@ class Deadlines:
         # One round trip. A re-armed deadline takes the fresh id its insert drew: a deadline id
         # names one arming, and an event's deadline_id must never match a later one.
         stmt = postgresql.insert(t.deadlines).values(**row)
-        self.conn.execute(stmt.on_conflict_do_update(
-            index_elements=["subject_kind", "subject_id"],
-            set_={c: stmt.excluded[c] for c in ("id", "action", "due_at", "armed_version", "created_at")},
-        ))
+        self.conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["subject_kind", "subject_id"],
+                set_={c: stmt.excluded[c] for c in ("id", "action", "due_at", "armed_version", "created_at")},
+            )
+        )
 
     def insert_many(self, kind: str, subjects: list[Any], now: datetime) -> None:
         """Arm the next deadline of subjects whose current one was consumed (none left to disarm)."""
         if subjects:
-            bulk.insert(self.conn, t.deadlines, [
-                _deadline(kind, s.id, s.deadline_action, s.deadline_due_at, s.version, now) for s in subjects
-            ])
+            bulk.insert(
+                self.conn,
+                t.deadlines,
+                [_deadline(kind, s.id, s.deadline_action, s.deadline_due_at, s.version, now) for s in subjects],
+            )
 
     def disarm(self, kind: str, subject_id: str) -> None:
         d = t.deadlines.c
@@ -119,7 +127,7 @@ class Events:
                 self.record(**event)
             return
         rows = [_row(**e) for e in events]
-        bulk.insert_events(self.conn, rows, [_topic(r, e.get("topic")) for r, e in zip(rows, events)])
+        bulk.insert_events(self.conn, rows, [_topic(r, e.get("topic")) for r, e in zip(rows, events, strict=True)])
 
     def for_subject(self, kind: str, subject_id: str) -> list[Any]:
         e = t.events.c
@@ -131,8 +139,9 @@ class Events:
 
 
 def _deadline(kind: str, subject_id: str, action: str, due_at: datetime, version: int, now: datetime) -> dict[str, Any]:
-    return dict(subject_kind=kind, subject_id=subject_id, action=action, due_at=due_at, armed_version=version,
-                created_at=now)
+    return dict(
+        subject_kind=kind, subject_id=subject_id, action=action, due_at=due_at, armed_version=version, created_at=now
+    )
 
 
 def _row(
@@ -150,8 +159,15 @@ def _row(
     topic: str | None = None,
 ) -> dict[str, Any]:
     return dict(
-        subject_kind=kind, subject_id=subject_id, action=action, actor_role=actor_role,
-        actor_id=actor_id, at=at, before=before, after=after, data=data or {},
+        subject_kind=kind,
+        subject_id=subject_id,
+        action=action,
+        actor_role=actor_role,
+        actor_id=actor_id,
+        at=at,
+        before=before,
+        after=after,
+        data=data or {},
         deadline_id=deadline_id,
     )
 
@@ -159,8 +175,7 @@ def _row(
 def _outbox(row: dict[str, Any], event_id: int, topic: str | None) -> dict[str, Any]:
     """The outbox message of an event: its payload is the event (bulk.insert_events builds the same)."""
     payload = {**row, "at": row["at"].isoformat(), "id": event_id}
-    return dict(event_id=event_id, topic=_topic(row, topic), payload=payload,
-                created_at=row["at"])
+    return dict(event_id=event_id, topic=_topic(row, topic), payload=payload, created_at=row["at"])
 
 
 def _topic(row: dict[str, Any], topic: str | None) -> str:

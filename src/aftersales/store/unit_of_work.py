@@ -18,7 +18,7 @@ class UnitOfWork:
         self.engine = engine
         self.dialect = engine.dialect.name
 
-    def __enter__(self) -> "UnitOfWork":
+    def __enter__(self) -> UnitOfWork:
         self.conn = self.engine.connect()
         self._tx = self.conn.begin()
         self.orders = Repo(self.conn, t.orders, Order)

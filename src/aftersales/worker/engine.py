@@ -21,9 +21,10 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -61,7 +62,10 @@ def _fire_complaint(uow: UnitOfWork, env: Env, row: Any) -> None:
 
 
 FIRE: dict[str, Callable[[UnitOfWork, Env, Any], None]] = {
-    "after_sale": _fire_case, "order": _fire_order, "dispute": _fire_dispute, "complaint": _fire_complaint,
+    "after_sale": _fire_case,
+    "order": _fire_order,
+    "dispute": _fire_dispute,
+    "complaint": _fire_complaint,
 }
 _VERSIONED = {"after_sale": t.after_sales, "order": t.orders, "dispute": t.disputes, "complaint": t.complaints}
 SET_BASED: dict[str, Kind] = {"after_sale": cases.CASE, "order": orders.ORDER}
@@ -117,8 +121,13 @@ class DeadlineEngine:
         holds them until it ends; the rows, for `fire`."""
         if uow.dialect == "postgresql":
             ms = int(self.lease.total_seconds() * 1000)
-            uow.execute(sa.text("SELECT set_config('idle_in_transaction_session_timeout', :ms, true), "
-                                "set_config('statement_timeout', :ms, true)"), {"ms": str(ms)})
+            uow.execute(
+                sa.text(
+                    "SELECT set_config('idle_in_transaction_session_timeout', :ms, true), "
+                    "set_config('statement_timeout', :ms, true)"
+                ),
+                {"ms": str(ms)},
+            )
         where = [d.due_at <= self.env.clock.now()]
         # Resume after the last full batch: the rows before it were deleted, and while any old
         # snapshot (a long transaction anywhere) keeps vacuum from removing them, a scan from the

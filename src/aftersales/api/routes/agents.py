@@ -22,5 +22,6 @@ def list_agents(request: Request, actor: CurrentActor):
 @router.put("/{agent_id}", summary="Add or update an agent (admin)")
 def put_agent(agent_id: str, body: s.AgentIn, request: Request, actor: CurrentActor):
     env, params = request.app.state.runtime.env, body.model_dump()
-    return perform(request, actor, params,
-                   lambda uow: (200, row_view(disputes.upsert_agent(uow, env, actor, agent_id, params))))
+    return perform(
+        request, actor, params, lambda uow: (200, row_view(disputes.upsert_agent(uow, env, actor, agent_id, params)))
+    )

@@ -17,10 +17,17 @@ def case_file_json(case_id: str, request: Request, actor: CurrentActor):
     return read(request, lambda uow: case_file.build(uow, env, actor, case_id))
 
 
-@router.get("/{case_id}/case-file.pdf", summary="The whole case as a PDF (parties and agents)",
-            response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+@router.get(
+    "/{case_id}/case-file.pdf",
+    summary="The whole case as a PDF (parties and agents)",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
 def case_file_pdf(case_id: str, request: Request, actor: CurrentActor):
     env = request.app.state.runtime.env
     body = read(request, lambda uow: case_file.build(uow, env, actor, case_id))
-    return Response(pdf.render(body), media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="case-file-{case_id}.pdf"'})
+    return Response(
+        pdf.render(body),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="case-file-{case_id}.pdf"'},
+    )

@@ -4,7 +4,8 @@ from fastapi import APIRouter, Query, Request
 
 from ...services import complaints
 from ...store import tables as t
-from .. import responses as out, schemas as s
+from .. import responses as out
+from .. import schemas as s
 from ..action_routes import add_action_routes
 from ..actions import listing, perform, read, respond, timeline
 from ..auth import CurrentActor
@@ -13,21 +14,34 @@ from ..views import complaint_view
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
 
 
-@router.post("", status_code=201, summary="File a complaint (buyer about a merchant; merchant to the platform)",
-             responses=out.ok(out.Complaint, 201))
+@router.post(
+    "",
+    status_code=201,
+    summary="File a complaint (buyer about a merchant; merchant to the platform)",
+    responses=out.ok(out.Complaint, 201),
+)
 def file_complaint(body: s.ComplaintIn, request: Request, actor: CurrentActor):
     env, data = request.app.state.runtime.env, body.model_dump()
-    return perform(request, actor, data,
-                   lambda uow: (201, complaint_view(complaints.file(uow, env, actor, data), actor)))
+    return perform(
+        request, actor, data, lambda uow: (201, complaint_view(complaints.file(uow, env, actor, data), actor))
+    )
 
 
 @router.get("", summary="Complaints the caller may see, newest first", responses=out.ok(out.ComplaintPage))
-def list_complaints(request: Request, actor: CurrentActor, status: str | None = None, category: str | None = None,
-                    merchant_id: str | None = None, cursor: str | None = None, limit: int = Query(50, ge=1, le=200)):
+def list_complaints(
+    request: Request,
+    actor: CurrentActor,
+    status: str | None = None,
+    category: str | None = None,
+    merchant_id: str | None = None,
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=200),
+):
     where = complaints.listing_filters(actor, status=status, category=category, merchant_id=merchant_id)
 
-    return listing(request, t.complaints, where, cursor, limit,
-                   lambda uow, r: complaint_view(complaints.repo(uow).load(r), actor))
+    return listing(
+        request, t.complaints, where, cursor, limit, lambda uow, r: complaint_view(complaints.repo(uow).load(r), actor)
+    )
 
 
 @router.get("/{complaint_id}", responses=out.ok(out.Complaint))
@@ -44,13 +58,18 @@ def _run(uow, env, actor, complaint_id, action, params, expected):
     return complaint_view(complaints.act(uow, env, actor, complaint_id, action, params, if_match=expected), actor)
 
 
-add_action_routes(router, {
-    "reply": (s.ComplaintReply, "The merchant replies (within complaint_reply)"),
-    "propose-solution": (s.ComplaintSolution, "The merchant proposes a solution (within complaint_solution)"),
-    "approve-solution": (s.Empty, "The platform approves the merchant's solution; the buyer confirms next"),
-    "reject-solution": (s.Empty, "The platform sends the solution back to the merchant"),
-    "confirm": (s.Empty, "The buyer accepts the solution"),
-    "reject": (s.Empty, "The buyer rejects the solution: an agent decides"),
-    "decide": (s.ComplaintDecision, "An agent decides (optionally with penalty points on the merchant)"),
-    "withdraw": (s.Withdraw, "The complainant withdraws"),
-}, _run, out.Complaint)
+add_action_routes(
+    router,
+    {
+        "reply": (s.ComplaintReply, "The merchant replies (within complaint_reply)"),
+        "propose-solution": (s.ComplaintSolution, "The merchant proposes a solution (within complaint_solution)"),
+        "approve-solution": (s.Empty, "The platform approves the merchant's solution; the buyer confirms next"),
+        "reject-solution": (s.Empty, "The platform sends the solution back to the merchant"),
+        "confirm": (s.Empty, "The buyer accepts the solution"),
+        "reject": (s.Empty, "The buyer rejects the solution: an agent decides"),
+        "decide": (s.ComplaintDecision, "An agent decides (optionally with penalty points on the merchant)"),
+        "withdraw": (s.Withdraw, "The complainant withdraws"),
+    },
+    _run,
+    out.Complaint,
+)

@@ -4,7 +4,8 @@ from fastapi import APIRouter, Query, Request
 
 from ...services import disputes, rulings
 from ...store import tables as t
-from .. import responses as out, schemas as s
+from .. import responses as out
+from .. import schemas as s
 from ..action_routes import add_action_routes
 from ..actions import listing, perform, read, respond, timeline
 from ..auth import CurrentActor
@@ -15,18 +16,35 @@ appeals_router = APIRouter(prefix="/v1/appeals", tags=["disputes"])
 arbitration_router = APIRouter(prefix="/v1/arbitrations", tags=["disputes"])
 
 
-@router.get("", summary="The agents' queue, oldest first, with filters and SLA urgency",
-            responses=out.ok(out.DisputePage))
-def list_disputes(request: Request, actor: CurrentActor, status: str | None = None, kind: str | None = None,
-                  assignee: str | None = None, merchant_id: str | None = None, reason: str | None = None,
-                  sla: str | None = Query(None, description="breached | due_24h"), cursor: str | None = None,
-                  limit: int = Query(50, ge=1, le=200)):
+@router.get(
+    "", summary="The agents' queue, oldest first, with filters and SLA urgency", responses=out.ok(out.DisputePage)
+)
+def list_disputes(
+    request: Request,
+    actor: CurrentActor,
+    status: str | None = None,
+    kind: str | None = None,
+    assignee: str | None = None,
+    merchant_id: str | None = None,
+    reason: str | None = None,
+    sla: str | None = Query(None, description="breached | due_24h"),
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=200),
+):
     now = request.app.state.runtime.env.clock.now()
-    where = disputes.queue_filters(actor, now, status=status, kind=kind, assignee=assignee,
-                                   merchant_id=merchant_id, reason=reason, sla=sla)
+    where = disputes.queue_filters(
+        actor, now, status=status, kind=kind, assignee=assignee, merchant_id=merchant_id, reason=reason, sla=sla
+    )
 
-    return listing(request, t.disputes, where, cursor, limit,
-                   lambda uow, r: dispute_view(disputes.repo(uow).load(r)), newest_first=False)
+    return listing(
+        request,
+        t.disputes,
+        where,
+        cursor,
+        limit,
+        lambda uow, r: dispute_view(disputes.repo(uow).load(r)),
+        newest_first=False,
+    )
 
 
 @router.get("/{dispute_id}", responses=out.ok(out.Dispute))
@@ -47,8 +65,9 @@ def list_appeals(dispute_id: str, request: Request, actor: CurrentActor):
 @router.post("/{dispute_id}/appeals", status_code=201, summary="The losing party appeals 申诉")
 def file_appeal(dispute_id: str, body: s.AppealIn, request: Request, actor: CurrentActor):
     env, params = request.app.state.runtime.env, body.model_dump()
-    return perform(request, actor, params,
-                   lambda uow: (201, row_view(rulings.appeal(uow, env, actor, dispute_id, params))))
+    return perform(
+        request, actor, params, lambda uow: (201, row_view(rulings.appeal(uow, env, actor, dispute_id, params)))
+    )
 
 
 @router.get("/{dispute_id}/notes", summary="Agents' internal notes")
@@ -59,8 +78,12 @@ def list_notes(dispute_id: str, request: Request, actor: CurrentActor):
 @router.post("/{dispute_id}/notes", status_code=201, summary="Add an internal note (agents only)")
 def add_note(dispute_id: str, body: s.Note, request: Request, actor: CurrentActor):
     env = request.app.state.runtime.env
-    return perform(request, actor, body.model_dump(),
-                   lambda uow: (201, row_view(disputes.add_note(uow, env, actor, dispute_id, body.body))))
+    return perform(
+        request,
+        actor,
+        body.model_dump(),
+        lambda uow: (201, row_view(disputes.add_note(uow, env, actor, dispute_id, body.body))),
+    )
 
 
 _ACTIONS = {
@@ -68,8 +91,12 @@ _ACTIONS = {
     "request_evidence": disputes.request_evidence,
     "assign": disputes.assign,
     "rule": rulings.rule,
-    "accept": lambda uow, env, actor, i, p, if_match: disputes.review_application(uow, env, actor, i, "accept", if_match),
-    "decline": lambda uow, env, actor, i, p, if_match: disputes.review_application(uow, env, actor, i, "decline", if_match),
+    "accept": lambda uow, env, actor, i, p, if_match: disputes.review_application(
+        uow, env, actor, i, "accept", if_match
+    ),
+    "decline": lambda uow, env, actor, i, p, if_match: disputes.review_application(
+        uow, env, actor, i, "decline", if_match
+    ),
 }
 
 
@@ -77,14 +104,19 @@ def _run(uow, env, actor, dispute_id, action, params, expected):
     return dispute_view(_ACTIONS[action](uow, env, actor, dispute_id, params, expected))
 
 
-add_action_routes(router, {
-    "evidence": (s.EvidenceStatement, "A party adds a statement and evidence within its evidence period"),
-    "request-evidence": (s.RequestEvidence, "An agent asks a party for more evidence (re-opens its period)"),
-    "assign": (s.Assign, "Assign to an agent, or automatically to the least-loaded one (no agent_id)"),
-    "rule": (s.Ruling, "Rule 判责: outcome, amount, liable party, rationale; executes itself"),
-    "accept": (s.Empty, "Accept an arbitration application"),
-    "decline": (s.Empty, "Decline an arbitration application"),
-}, _run, out.Dispute)
+add_action_routes(
+    router,
+    {
+        "evidence": (s.EvidenceStatement, "A party adds a statement and evidence within its evidence period"),
+        "request-evidence": (s.RequestEvidence, "An agent asks a party for more evidence (re-opens its period)"),
+        "assign": (s.Assign, "Assign to an agent, or automatically to the least-loaded one (no agent_id)"),
+        "rule": (s.Ruling, "Rule 判责: outcome, amount, liable party, rationale; executes itself"),
+        "accept": (s.Empty, "Accept an arbitration application"),
+        "decline": (s.Empty, "Decline an arbitration application"),
+    },
+    _run,
+    out.Dispute,
+)
 
 
 @appeals_router.get("/{appeal_id}")
@@ -95,13 +127,16 @@ def get_appeal(appeal_id: str, request: Request, actor: CurrentActor):
 @appeals_router.post("/{appeal_id}/decide", summary="Uphold or overturn (an agent other than the ruler)")
 def decide_appeal(appeal_id: str, body: s.AppealDecision, request: Request, actor: CurrentActor):
     env, params = request.app.state.runtime.env, body.model_dump()
-    return perform(request, actor, params,
-                   lambda uow: (200, row_view(rulings.decide(uow, env, actor, appeal_id, params))))
+    return perform(
+        request, actor, params, lambda uow: (200, row_view(rulings.decide(uow, env, actor, appeal_id, params)))
+    )
 
 
-@arbitration_router.post("", status_code=201, summary="Apply for arbitration 仲裁 of a closed request",
-                         responses=out.ok(out.Dispute, 201))
+@arbitration_router.post(
+    "", status_code=201, summary="Apply for arbitration 仲裁 of a closed request", responses=out.ok(out.Dispute, 201)
+)
 def apply_arbitration(body: s.ArbitrationIn, request: Request, actor: CurrentActor):
     env, params = request.app.state.runtime.env, body.model_dump()
-    return perform(request, actor, params,
-                   lambda uow: (201, dispute_view(rulings.apply_for_arbitration(uow, env, actor, params))))
+    return perform(
+        request, actor, params, lambda uow: (201, dispute_view(rulings.apply_for_arbitration(uow, env, actor, params)))
+    )

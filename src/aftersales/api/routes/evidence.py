@@ -44,8 +44,12 @@ def get_evidence(evidence_id: str, request: Request, actor: CurrentActor):
 _CONTENT = {mt: {"schema": {"type": "string", "format": "binary"}} for mt in MEDIA_TYPES}
 
 
-@router.get("/{evidence_id}/content", summary="The file itself", response_class=FileResponse,
-            responses={200: {"description": "The file, as the type its content was detected as", "content": _CONTENT}})
+@router.get(
+    "/{evidence_id}/content",
+    summary="The file itself",
+    response_class=FileResponse,
+    responses={200: {"description": "The file, as the type its content was detected as", "content": _CONTENT}},
+)
 def evidence_content(evidence_id: str, request: Request, actor: CurrentActor):
     row = read(request, lambda uow: evidence.get(uow, actor, evidence_id))
     path = evidence.content_path(request.app.state.runtime.env, row["sha256"])

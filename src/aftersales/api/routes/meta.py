@@ -23,13 +23,23 @@ def healthz():
 
 @router.get("/v1/policies", summary="Policy presets with every timer in seconds")
 def list_policies(actor: CurrentActor):
-    return {"items": [
-        {"key": p.key, "name": p.name, "version": p.version, "title": p.title,
-         "timers": {name: _seconds_or_working_days(p.timers[name]) for name in TIMERS},
-         "timer_meanings": TIMERS, "shipping_refundable": p.shipping_refundable,
-         "violation_points": dict(p.violation_points), "sources": dict(p.sources)}
-        for p in policies.presets().values()
-    ], "default": policies.DEFAULT}
+    return {
+        "items": [
+            {
+                "key": p.key,
+                "name": p.name,
+                "version": p.version,
+                "title": p.title,
+                "timers": {name: _seconds_or_working_days(p.timers[name]) for name in TIMERS},
+                "timer_meanings": TIMERS,
+                "shipping_refundable": p.shipping_refundable,
+                "violation_points": dict(p.violation_points),
+                "sources": dict(p.sources),
+            }
+            for p in policies.presets().values()
+        ],
+        "default": policies.DEFAULT,
+    }
 
 
 def _seconds_or_working_days(value):

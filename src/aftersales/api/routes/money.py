@@ -15,8 +15,7 @@ router = APIRouter(prefix="/v1", tags=["money"])
 
 
 @router.get("/refunds", summary="Refunds the caller may see")
-def list_refunds(request: Request, actor: CurrentActor, order_id: str | None = None,
-                 after_sale_id: str | None = None):
+def list_refunds(request: Request, actor: CurrentActor, order_id: str | None = None, after_sale_id: str | None = None):
     where = scope(actor, t.refunds.c, order_id=order_id, after_sale_id=after_sale_id)
     return read(request, lambda uow: {"items": [row_view(r) for r in refunds.list_refunds(uow, *where)]})
 
@@ -29,8 +28,9 @@ def _own_shop(actor: Actor, merchant_id: str) -> None:
 
 
 @router.get("/settlements", summary="Money between platform and merchant (who bears a refund)")
-def list_settlements(request: Request, actor: CurrentActor, merchant_id: str | None = None,
-                     after_sale_id: str | None = None):
+def list_settlements(
+    request: Request, actor: CurrentActor, merchant_id: str | None = None, after_sale_id: str | None = None
+):
     if actor.role not in ("merchant", "agent", "admin"):
         raise Forbidden("settlements are for merchants and platform agents")
     c = t.settlements.c
@@ -47,8 +47,12 @@ def list_violations(merchant_id: str, request: Request, actor: CurrentActor):
 @router.post("/merchants/{merchant_id}/violations", status_code=201, summary="Record a warning or penalty (agents)")
 def add_violation(merchant_id: str, body: s.ViolationIn, request: Request, actor: CurrentActor):
     env, params = request.app.state.runtime.env, body.model_dump()
-    return perform(request, actor, params,
-                   lambda uow: (201, row_view(sanctions.record_by_agent(uow, env, actor, merchant_id, params))))
+    return perform(
+        request,
+        actor,
+        params,
+        lambda uow: (201, row_view(sanctions.record_by_agent(uow, env, actor, merchant_id, params))),
+    )
 
 
 @router.get("/merchants/{merchant_id}/standing", summary="Active points and the restrictions they bring")
