@@ -1,56 +1,72 @@
-"""One POST route per state-machine action, generated from a table instead of written out."""
+"""One POST route per routed action of a subject kind, generated from its action specs:
+`POST /v1/<resource>/{id}/<segment>` with the spec's request model, answering the subject."""
 
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel
 
-from ..services.context import Actor, Env
-from ..store.unit_of_work import UnitOfWork
+from ..domain.actions import ActionSpec
+from ..domain.roles import SYSTEM
+from ..services.context import Actor
+from ..services.kinds import Registered
+from . import requests
 from .actions import if_match, perform
 from .auth import CurrentActor
 
-# (uow, env, actor, subject id, service action, params, If-Match) -> JSON payload
-Runner = Callable[[UnitOfWork, Env, Actor, str, str, dict[str, Any], int | None], dict[str, Any]]
+# (subject, caller) -> its JSON representation
+View = Callable[[Any, Actor], dict[str, Any]]
 
 
-def add_action_routes(router: APIRouter, actions: dict[str, tuple[type, str]], run: Runner, out: type) -> None:
-    """`actions`: url segment -> (body model, summary). Models whose fields all have
-    defaults make the body optional. `out`: the subject's representation every action answers."""
-    for segment, (model, summary) in actions.items():
-        _add(router, segment, model, summary, run, out)
+def routed(entry: Registered) -> list[ActionSpec]:
+    """The actions a caller takes on the subject's own URL: not the system's, not another
+    resource's (appeals) or use case's (a ruling's refund)."""
+    callers = {a for t in entry.machine.transitions if t.roles - {SYSTEM} for a in [t.action]}
+    return [spec for name, spec in entry.machine.specs.items() if spec.routed and name in callers]
 
 
-def _add(router: APIRouter, segment: str, model: type, summary: str, run: Runner, out: type) -> None:
-    service_action = segment.replace("-", "_")
-    optional = all(not f.is_required() for f in model.model_fields.values())  # type: ignore[attr-defined]
+def add_action_routes(router: APIRouter, entry: Registered, view: View, out: type[BaseModel]) -> None:
+    """Every routed action of `entry` on `router` (whose prefix is the kind's collection)."""
+    prefix = "".join(part.title() for part in entry.name.split("_"))
+    for spec in routed(entry):
+        _add(router, entry, spec, requests.model(spec, prefix), view, out)
+
+
+def _add(
+    router: APIRouter, entry: Registered, spec: ActionSpec, model: type[BaseModel], view: View, out: type[BaseModel]
+) -> None:
+    optional = all(not f.is_required() for f in model.model_fields.values())
+
+    def go(request: Request, actor: Actor, subject_id: str, body: BaseModel | None) -> Any:
+        expected = if_match(request)
+        env = request.app.state.runtime.env
+        raw = body.model_dump() if body is not None else {}
+
+        def work(uow: Any) -> tuple[int, dict[str, Any]]:
+            inputs = requests.inputs(spec, body)
+            return 200, view(entry.act(uow, env, actor, subject_id, spec.name, inputs, expected, None), actor)
+
+        return perform(request, actor, raw, work)
 
     if optional:
 
-        def endpoint(subject_id: str, request: Request, actor: CurrentActor, body: model | None = None):  # type: ignore[valid-type]
-            return _go(request, actor, subject_id, body or model())
+        def endpoint(subject_id: str, request: Request, actor: CurrentActor, body: model | None = None) -> Any:  # type: ignore[valid-type]
+            return go(request, actor, subject_id, body)
     else:
 
-        def endpoint(subject_id: str, request: Request, actor: CurrentActor, body: model):  # type: ignore[misc,valid-type]
-            return _go(request, actor, subject_id, body)
+        def endpoint(subject_id: str, request: Request, actor: CurrentActor, body: model) -> Any:  # type: ignore[misc,valid-type]
+            return go(request, actor, subject_id, body)
 
-    def _go(request: Request, actor: Actor, subject_id: str, body: Any) -> Any:
-        params = body.model_dump()
-        expected = if_match(request)
-        env = request.app.state.runtime.env
-        return perform(
-            request,
-            actor,
-            params,
-            lambda uow: (200, run(uow, env, actor, subject_id, service_action, params, expected)),
-        )
-
-    endpoint.__name__ = f"{router.prefix.strip('/').replace('/', '_').replace('-', '_')}_{service_action}"
+    endpoint.__name__ = f"{entry.name}_{spec.name}"
+    roles = sorted({r for t in entry.machine.transitions if t.action == spec.name for r in t.roles})
     router.add_api_route(
-        f"/{{subject_id}}/{segment}",
+        f"/{{subject_id}}/{spec.segment}",
         endpoint,
         methods=["POST"],
-        summary=summary,
+        summary=spec.summary or spec.label.en,
+        description=f"{spec.label.zh} · {spec.label.en}. Who: {', '.join(roles)}."
+        + (" Needs evidence." if spec.evidence else ""),
         responses={
             200: {"model": out},
             409: {"description": "not allowed in the current state"},

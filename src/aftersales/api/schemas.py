@@ -39,19 +39,6 @@ class OrderIn(Body):
     policy: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
-class Empty(Body):
-    pass
-
-
-class Shipment(Body):
-    carrier: Line
-    tracking_number: Line
-
-
-class Cancel(Body):
-    reason: Long | None = None
-
-
 class CaseIn(Body):
     order_id: Id
     type: Literal["refund_only", "return_refund", "exchange"]
@@ -61,71 +48,8 @@ class CaseIn(Body):
     evidence: EvidenceIds = []
 
 
-class Approve(Body):
-    return_address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] | None = None
-
-
-class Reject(Body):
-    reason: Line
-    note: Long | None = None
-    evidence: EvidenceIds = []
-
-
-class ConfirmReceipt(Body):
-    carrier: Line | None = None
-    tracking_number: Line | None = None
-
-
-class Voucher(Body):
-    evidence: Annotated[EvidenceIds, Field(min_length=1)]
-
-
-class Withdraw(Body):
-    reason: Long | None = None
-
-
-class Statement(Body):
-    statement: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-    evidence: EvidenceIds = []
-
-
-class DisputeReturn(Statement):
-    reason: Literal["wrong_item", "used", "damaged", "missing_parts", "empty_package", "other"]
-
-
 class ClockAdvance(Body):
     advance_seconds: Annotated[int, Field(strict=True, ge=0, le=10 * 365 * 86400)]
-
-
-class EvidenceStatement(Body):
-    statement: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-    evidence: EvidenceIds = []
-
-
-class RequestEvidence(Body):
-    party: Literal["buyer", "merchant"]
-    note: Long | None = None
-
-
-class Assign(Body):
-    agent_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-
-
-class Ruling(Body):
-    outcome: Literal["refund", "partial_refund", "deny"]
-    amount: Amount | None = None
-    liable_party: Literal["merchant", "buyer", "logistics", "platform", "none"]
-    rationale: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-
-
-class AppealIn(Body):
-    grounds: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-    evidence: EvidenceIds = []
-
-
-class AppealDecision(Body):
-    decision: Literal["uphold", "overturn"]
-    rationale: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 
 
 class Note(Body):
@@ -161,17 +85,3 @@ class ComplaintIn(Body):
     order_id: Id | None = None
     dispute_id: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
     evidence: EvidenceIds = []
-
-
-class ComplaintReply(Body):
-    reply: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-
-
-class ComplaintSolution(Body):
-    solution: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-
-
-class ComplaintDecision(Body):
-    decision: Literal["upheld", "dismissed"]
-    rationale: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-    penalty_points: Annotated[int, Field(strict=True, ge=1, le=100)] | None = None

@@ -7,7 +7,8 @@ from typing import Any
 
 from ..domain.cases import CASE_MACHINE, Case
 from ..domain.complaints import COMPLAINT_MACHINE, Complaint
-from ..domain.disputes import Dispute
+from ..domain.disputes import DISPUTE_MACHINE, Dispute
+from ..domain.machine import Machine
 from ..domain.orders import ORDER_MACHINE, Order
 from ..services.context import Actor
 
@@ -48,7 +49,7 @@ def order_view(o: Order, actor: Actor) -> dict[str, Any]:
         "delivered_at": iso(o.delivered_at),
         "completed_at": iso(o.completed_at),
         "cancelled_at": iso(o.cancelled_at),
-        "actions": _api_names(ORDER_MACHINE.allowed_actions(o, actor.role)),
+        "actions": _actions(ORDER_MACHINE, o, actor),
     }
 
 
@@ -78,11 +79,11 @@ def case_view(c: Case, actor: Actor) -> dict[str, Any]:
         "created_at": iso(c.created_at),
         "updated_at": iso(c.updated_at),
         "closed_at": iso(c.closed_at),
-        "actions": _api_names(CASE_MACHINE.allowed_actions(c, actor.role)),
+        "actions": _actions(CASE_MACHINE, c, actor),
     }
 
 
-def dispute_view(d: Dispute) -> dict[str, Any]:
+def dispute_view(d: Dispute, actor: Actor) -> dict[str, Any]:
     live = d.status in ("applied", "open", "under_review")
     return {
         "id": d.id,
@@ -115,6 +116,7 @@ def dispute_view(d: Dispute) -> dict[str, Any]:
         if d.outcome
         else None,
         "negotiation": d.extra.get("negotiation", []),
+        "actions": _actions(DISPUTE_MACHINE, d, actor),
         "version": d.version,
         "created_at": iso(d.created_at),
         "updated_at": iso(d.updated_at),
@@ -144,7 +146,7 @@ def complaint_view(c: Complaint, actor: Actor) -> dict[str, Any]:
         "version": c.version,
         "created_at": iso(c.created_at),
         "updated_at": iso(c.updated_at),
-        "actions": _api_names(COMPLAINT_MACHINE.allowed_actions(c, actor.role)),
+        "actions": _actions(COMPLAINT_MACHINE, c, actor),
     }
 
 
@@ -169,5 +171,10 @@ def _shipment(carrier: str | None, tracking: str | None) -> dict[str, str] | Non
     return {"carrier": carrier, "tracking_number": tracking} if carrier and tracking else None
 
 
-def _api_names(actions: list[str]) -> list[str]:
-    return [a.replace("_", "-") for a in actions]
+def _actions(machine: Machine, subject: Any, actor: Actor) -> list[str]:
+    """What this caller may do next, by the URL segment it posts to (appeal: `appeals`)."""
+    specs = machine.specs
+    return [
+        specs[a].segment if specs[a].routed else a.replace("_", "-")
+        for a in machine.allowed_actions(subject, actor.role, actor)
+    ]

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from .machine import Guard, Machine, Transition, transition
+from .actions import (
+    AMOUNT,
+    ActionSpec,
+    Choice,
+    Effect,
+    Evidence,
+    Label,
+    Line,
+    OptionalLine,
+    OptionalParagraph,
+    Paragraph,
+    RequiredEvidence,
+    Text,
+    label,
+)
+from .machine import Guard, Machine, Transition, always, transition
+from .roles import AGENT, BUYER, MERCHANT, SYSTEM
 
 TYPES = ("refund_only", "return_refund", "exchange")
 REASONS = {
@@ -108,9 +125,11 @@ def _and(*guards: Guard) -> Guard:
     return lambda c: all(g(c) for g in guards)
 
 
-def _money_back(action: str, source: str, roles: tuple[str, ...], extra_guard=None, when: str = "") -> list[Transition]:  # type: ignore[no-untyped-def]
+def _money_back(
+    action: str, source: str, roles: Iterable[str], extra_guard: Guard | None = None, when: str = ""
+) -> list[Transition]:
     """Online: the platform refunds to the original payment now; COD: the merchant owes a voucher."""
-    base = extra_guard or (lambda c: True)
+    base = extra_guard or always
     prefix = f"{when}, " if when else ""
     return [
         transition(
@@ -120,13 +139,14 @@ def _money_back(action: str, source: str, roles: tuple[str, ...], extra_guard=No
             roles,
             guard=_and(base, _online),
             when=f"{prefix}online",
-            effect="refund_original_payment",
+            effect=Effect.REFUND_ORIGINAL_PAYMENT,
         ),
         transition(action, source, "awaiting_refund_voucher", roles, guard=_and(base, _cod), when=f"{prefix}cod"),
     ]
 
 
-_OPEN_BEFORE_REFUND = (
+# Statuses a buyer may withdraw from: every open one before the money moved.
+OPEN_BEFORE_REFUND = (
     "pending_merchant",
     "awaiting_return",
     "return_shipped",
@@ -134,6 +154,128 @@ _OPEN_BEFORE_REFUND = (
     "awaiting_refund_voucher",
     "in_intervention",
 )
+RETURN_ISSUES = ("wrong_item", "used", "damaged", "missing_parts", "empty_package", "other")
+
+
+# --- the inputs of each party's action ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Approve:
+    return_address: Annotated[str | None, Text(max_length=500)] = field(
+        default=None, metadata=label("退货地址", "Return address")
+    )
+
+
+@dataclass(frozen=True)
+class Reject:
+    reason: Line = field(metadata=label("拒绝原因", "Reason"))
+    note: OptionalParagraph = field(default=None, metadata=label("说明", "Note"))
+    evidence: Evidence = field(default=(), metadata=label("凭证", "Evidence"))
+
+
+@dataclass(frozen=True)
+class ShipReturn:
+    carrier: Line = field(metadata=label("承运商", "Carrier"))
+    tracking_number: Line = field(metadata=label("运单号", "Tracking number"))
+
+
+@dataclass(frozen=True)
+class ConfirmReceipt:
+    carrier: OptionalLine = field(default=None, metadata=label("换货承运商", "Replacement's carrier"))
+    tracking_number: OptionalLine = field(default=None, metadata=label("换货运单号", "Replacement's tracking number"))
+
+
+@dataclass(frozen=True)
+class RefundVoucher:
+    evidence: RequiredEvidence = field(metadata=label("退款凭证", "Refund voucher"))
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    reason: OptionalParagraph = field(default=None, metadata=label("撤销原因", "Reason"))
+
+
+@dataclass(frozen=True)
+class Escalate:
+    statement: Paragraph = field(metadata=label("申请说明", "Statement"))
+    evidence: Evidence = field(default=(), metadata=label("凭证", "Evidence"))
+
+
+@dataclass(frozen=True)
+class DisputeReturn:
+    reason: Annotated[str, Choice(RETURN_ISSUES)] = field(metadata=label("退回商品问题", "What is wrong"))
+    statement: Paragraph = field(metadata=label("说明", "Statement"))
+    evidence: Evidence = field(default=(), metadata=label("凭证", "Evidence"))
+
+
+@dataclass(frozen=True)
+class PlatformRefund:
+    refund_amount: Annotated[int, AMOUNT] = field(metadata=label("退款金额", "Refund amount"))
+
+
+SPECS = [
+    ActionSpec(
+        "approve",
+        Label("同意", "Approve"),
+        Approve,
+        writes={"return_address": "return_address"},
+        summary="Merchant agrees (return types need return_address)",
+    ),
+    ActionSpec("auto_approve", Label("超时自动同意", "Approved automatically")),
+    ActionSpec(
+        "reject",
+        Label("拒绝", "Reject"),
+        Reject,
+        writes={"reason": "reject_reason", "note": "reject_note"},
+        summary="Merchant refuses with a reason",
+    ),
+    ActionSpec(
+        "ship_return",
+        Label("寄回商品", "Ship the goods back"),
+        ShipReturn,
+        writes={"carrier": "return_carrier", "tracking_number": "return_tracking"},
+        summary="Buyer ships the goods back",
+    ),
+    ActionSpec("auto_close", Label("超时自动关闭", "Closed automatically")),
+    ActionSpec(
+        "confirm_receipt",
+        Label("确认收货", "Confirm receipt"),
+        ConfirmReceipt,
+        writes={"carrier": "exchange_carrier", "tracking_number": "exchange_tracking"},
+        summary="Merchant confirms the returned goods (exchange: with the replacement's tracking)",
+    ),
+    ActionSpec("auto_confirm_receipt", Label("超时自动确认收货", "Receipt confirmed automatically")),
+    ActionSpec(
+        "refund_voucher",
+        Label("上传退款凭证", "Upload the refund voucher"),
+        RefundVoucher,
+        evidence=True,
+        summary="Merchant uploads its COD refund voucher",
+    ),
+    ActionSpec("advance_compensation", Label("平台先行赔付", "Platform pays first")),
+    ActionSpec(
+        "confirm_exchange",
+        Label("确认收到换货", "Confirm the replacement arrived"),
+        summary="Buyer confirms the replacement arrived",
+    ),
+    ActionSpec("auto_complete", Label("超时自动完成", "Completed automatically")),
+    ActionSpec("withdraw", Label("撤销申请", "Withdraw"), Withdraw, summary="Buyer withdraws the request"),
+    ActionSpec(
+        "escalate",
+        Label("申请平台介入", "Call in the platform"),
+        Escalate,
+        summary="Refused buyer calls in the platform 平台介入",
+    ),
+    ActionSpec(
+        "dispute_return",
+        Label("退货有异议", "Dispute the returned goods"),
+        DisputeReturn,
+        summary="Merchant disputes the returned goods",
+    ),
+    ActionSpec("platform_refund", Label("平台判定退款", "Refund by ruling"), PlatformRefund, routed=False),
+    ActionSpec("platform_deny", Label("平台判定驳回", "Denied by ruling"), routed=False),
+]
 
 CASE_MACHINE = Machine(
     "after-sale",
@@ -141,7 +283,7 @@ CASE_MACHINE = Machine(
         # 商家处理: approve or refuse within the merchant_response timer, else the system agrees.
         *(
             t
-            for actor, roles in (("approve", ("merchant",)), ("auto_approve", ("system",)))
+            for actor, roles in (("approve", (MERCHANT,)), ("auto_approve", (SYSTEM,)))
             for t in [
                 *_money_back(actor, "pending_merchant", roles, _refund_only, "refund_only"),
                 transition(
@@ -151,45 +293,55 @@ CASE_MACHINE = Machine(
                     roles,
                     guard=_goods_back,
                     when="return_refund or exchange",
+                    requires=("return_address",) if actor == "approve" else (),
                 ),
             ]
         ),
-        transition("reject", "pending_merchant", "rejected", "merchant"),
-        transition("ship_return", "awaiting_return", "return_shipped", "buyer"),
-        transition("auto_close", ("awaiting_return", "rejected"), "closed", "system"),
+        transition("reject", "pending_merchant", "rejected", MERCHANT),
+        transition("ship_return", "awaiting_return", "return_shipped", BUYER),
+        transition("auto_close", ("awaiting_return", "rejected"), "closed", SYSTEM),
         # 确认收货: the merchant confirms the returned goods, or the system does for it.
-        *_money_back("confirm_receipt", "return_shipped", ("merchant",), _return_refund, "return_refund"),
+        *_money_back("confirm_receipt", "return_shipped", (MERCHANT,), _return_refund, "return_refund"),
         transition(
-            "confirm_receipt", "return_shipped", "exchange_shipped", "merchant", guard=_exchange, when="exchange"
+            "confirm_receipt",
+            "return_shipped",
+            "exchange_shipped",
+            MERCHANT,
+            guard=_exchange,
+            when="exchange",
+            requires=("carrier", "tracking_number"),
         ),
         # A late merchant cannot be trusted to ship a replacement: the buyer gets the money back.
-        *_money_back("auto_confirm_receipt", "return_shipped", ("system",), when="any type"),
+        *_money_back("auto_confirm_receipt", "return_shipped", (SYSTEM,), when="any type"),
         transition(
             "refund_voucher",
             "awaiting_refund_voucher",
             "refunded",
-            "merchant",
+            MERCHANT,
             guard=_cod,
-            effect="refund_merchant_cod",
+            effect=Effect.REFUND_MERCHANT_COD,
         ),
         # 先行赔付: the platform pays first and the merchant is penalised.
         transition(
             "advance_compensation",
             "awaiting_refund_voucher",
             "refunded",
-            "system",
+            SYSTEM,
             guard=_cod,
-            effect="advance_compensation",
+            effect=Effect.ADVANCE_COMPENSATION,
         ),
-        transition("confirm_exchange", "exchange_shipped", "completed", "buyer"),
-        transition("auto_complete", "exchange_shipped", "completed", "system"),
-        transition("withdraw", _OPEN_BEFORE_REFUND, "closed", "buyer"),
-        transition("escalate", "rejected", "in_intervention", "buyer", effect="open_dispute"),
-        transition("dispute_return", "return_shipped", "in_intervention", "merchant", effect="open_dispute"),
+        transition("confirm_exchange", "exchange_shipped", "completed", BUYER),
+        transition("auto_complete", "exchange_shipped", "completed", SYSTEM),
+        transition("withdraw", OPEN_BEFORE_REFUND, "closed", BUYER),
+        transition("escalate", "rejected", "in_intervention", BUYER, effect=Effect.OPEN_DISPUTE),
+        transition("dispute_return", "return_shipped", "in_intervention", MERCHANT, effect=Effect.OPEN_DISPUTE),
         # 判责: a platform ruling (or an appeal or arbitration that overturns a denial) executes itself.
-        transition("platform_refund", ("in_intervention", "closed"), "refunded", "agent", effect="platform_refund"),
-        transition("platform_deny", "in_intervention", "closed", "agent"),
+        transition("platform_refund", ("in_intervention", "closed"), "refunded", AGENT, effect=Effect.PLATFORM_REFUND),
+        transition("platform_deny", "in_intervention", "closed", AGENT),
     ],
+    SPECS,
+    statuses=STATUSES,
+    terminal=TERMINAL,
 )
 
 # The platform's ruling SLA lapsing changes no status: it is recorded and flagged.

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from .machine import Machine, transition
+from .actions import ActionSpec, Choice, Effect, Essay, Label, Number, OptionalParagraph, label
+from .errors import Forbidden
+from .machine import Caller, Machine, transition
+from .roles import BUYER, MERCHANT, PARTIES, PLATFORM, SYSTEM
 
 BUYER_CATEGORIES = ("induced_review", "false_advertising", "service_attitude", "not_as_described", "other")
 MERCHANT_CATEGORIES = ("buyer_abuse", "ruling_objection", "other")
 OPEN = ("awaiting_reply", "awaiting_solution", "under_review", "awaiting_buyer", "escalated")
 TERMINAL = frozenset({"resolved", "decided", "withdrawn"})
+STATUSES = (*OPEN, *sorted(TERMINAL))
+# Where the platform's review is pending: its SLA (working days) runs.
+UNDER_REVIEW = ("under_review", "escalated")
 # status -> (system action, policy timer); review_overdue records a breach and changes nothing.
 DEADLINES = {
     "awaiting_reply": ("auto_escalate", "complaint_reply"),
@@ -26,7 +32,7 @@ DEADLINES = {
     "escalated": ("review_overdue", "complaint_review"),
 }
 NOTICES = frozenset({"review_overdue"})
-STAFF = ("agent", "admin")
+DECISIONS = ("upheld", "dismissed")
 
 
 @dataclass
@@ -65,26 +71,112 @@ def _by_merchant(c: Complaint) -> bool:
     return c.complainant_role == "merchant"
 
 
+def _complainant(c: Complaint, caller: Caller) -> Forbidden | None:
+    """The buyer who complained, or any staff of the shop that complained."""
+    if c.complainant_role == MERCHANT and caller.role == MERCHANT and caller.merchant_id == c.merchant_id:
+        return None
+    if c.complainant_role == BUYER and caller.role == BUYER and caller.id == c.complainant_id:
+        return None
+    return Forbidden("only the complainant withdraws a complaint", code="not_complainant")
+
+
+@dataclass(frozen=True)
+class Reply:
+    reply: Essay = field(metadata=label("商家回复", "Reply"))
+
+
+@dataclass(frozen=True)
+class ProposeSolution:
+    solution: Essay = field(metadata=label("解决方案", "Solution"))
+
+
+@dataclass(frozen=True)
+class Decide:
+    decision: Annotated[str, Choice(DECISIONS)] = field(metadata=label("处理结果", "Decision"))
+    rationale: Essay = field(metadata=label("理由", "Rationale"))
+    penalty_points: Annotated[int | None, Number(1, 100)] = field(
+        default=None, metadata=label("扣分", "Penalty points")
+    )
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    reason: OptionalParagraph = field(default=None, metadata=label("撤销原因", "Reason"))
+
+
+SPECS = [
+    ActionSpec(
+        "reply",
+        Label("回复投诉", "Reply"),
+        Reply,
+        writes={"reply": "reply"},
+        summary="The merchant replies (within complaint_reply)",
+    ),
+    ActionSpec(
+        "propose_solution",
+        Label("提出解决方案", "Propose a solution"),
+        ProposeSolution,
+        writes={"solution": "solution"},
+        summary="The merchant proposes a solution (within complaint_solution)",
+    ),
+    ActionSpec(
+        "approve_solution",
+        Label("审核通过方案", "Approve the solution"),
+        summary="The platform approves the merchant's solution; the buyer confirms next",
+    ),
+    ActionSpec(
+        "reject_solution",
+        Label("驳回方案", "Send the solution back"),
+        summary="The platform sends the solution back to the merchant",
+    ),
+    ActionSpec("confirm", Label("确认解决", "Accept the solution"), summary="The buyer accepts the solution"),
+    ActionSpec("auto_confirm", Label("超时自动确认", "Confirmed automatically")),
+    ActionSpec(
+        "reject", Label("不接受方案", "Reject the solution"), summary="The buyer rejects the solution: an agent decides"
+    ),
+    ActionSpec("auto_escalate", Label("商家超时, 升级平台处理", "Escalated: the merchant did not act")),
+    ActionSpec(
+        "decide",
+        Label("平台裁定", "Decide"),
+        Decide,
+        writes={"decision": "decision", "rationale": "rationale"},
+        actor_field="decided_by",
+        summary="An agent decides (optionally with penalty points on the merchant)",
+    ),
+    ActionSpec("withdraw", Label("撤销投诉", "Withdraw"), Withdraw, summary="The complainant withdraws"),
+]
+
 COMPLAINT_MACHINE = Machine(
     "complaint",
     [
-        transition("reply", "awaiting_reply", "awaiting_solution", "merchant", guard=_by_buyer),
-        transition("propose_solution", "awaiting_solution", "under_review", "merchant", guard=_by_buyer),
-        transition("approve_solution", "under_review", "awaiting_buyer", STAFF, guard=_by_buyer, when="buyer's"),
-        transition("reject_solution", "under_review", "awaiting_solution", STAFF, guard=_by_buyer, when="buyer's"),
-        transition("confirm", "awaiting_buyer", "resolved", "buyer"),
-        transition("auto_confirm", "awaiting_buyer", "resolved", "system"),
-        transition("reject", "awaiting_buyer", "escalated", "buyer"),
+        transition("reply", "awaiting_reply", "awaiting_solution", MERCHANT, guard=_by_buyer),
+        transition("propose_solution", "awaiting_solution", "under_review", MERCHANT, guard=_by_buyer),
+        transition("approve_solution", "under_review", "awaiting_buyer", PLATFORM, guard=_by_buyer, when="buyer's"),
+        transition("reject_solution", "under_review", "awaiting_solution", PLATFORM, guard=_by_buyer, when="buyer's"),
+        transition("confirm", "awaiting_buyer", "resolved", BUYER),
+        transition("auto_confirm", "awaiting_buyer", "resolved", SYSTEM),
+        transition("reject", "awaiting_buyer", "escalated", BUYER),
         # A merchant who lets its timer lapse leaves the decision to the platform.
         transition(
             "auto_escalate",
             ("awaiting_reply", "awaiting_solution"),
             "escalated",
-            "system",
-            effect="merchant_unresponsive",
+            SYSTEM,
+            effect=Effect.MERCHANT_UNRESPONSIVE,
         ),
-        transition("decide", "escalated", "decided", STAFF),
-        transition("decide", "under_review", "decided", STAFF, guard=_by_merchant, when="merchant's"),
-        transition("withdraw", OPEN, "withdrawn", ("buyer", "merchant")),
+        transition("decide", "escalated", "decided", PLATFORM, effect=Effect.PENALTY_POINTS),
+        transition(
+            "decide",
+            "under_review",
+            "decided",
+            PLATFORM,
+            guard=_by_merchant,
+            when="merchant's",
+            effect=Effect.PENALTY_POINTS,
+        ),
+        transition("withdraw", OPEN, "withdrawn", PARTIES, who=_complainant),
     ],
+    SPECS,
+    statuses=STATUSES,
+    terminal=TERMINAL,
 )

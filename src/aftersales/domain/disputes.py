@@ -10,19 +10,40 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from .machine import Machine, transition
+from .actions import (
+    ActionSpec,
+    Choice,
+    Essay,
+    Evidence,
+    Label,
+    OptionalAmount,
+    OptionalParagraph,
+    Paragraph,
+    Text,
+    label,
+)
+from .errors import Forbidden
+from .machine import Caller, Machine, transition
+from .roles import AGENT, PARTIES, PLATFORM, SYSTEM
 
 KINDS = ("intervention", "arbitration")
 STATUSES = ("applied", "open", "under_review", "ruled", "appealed", "final", "declined")
 OUTCOMES = ("refund", "partial_refund", "deny")
 LIABLE_PARTIES = ("merchant", "buyer", "logistics", "platform", "none")
 DECISIONS = ("uphold", "overturn")
-PARTIES = ("buyer", "merchant")
+TERMINAL = frozenset({"final", "declined"})
+# Before a ruling: the parties' evidence periods and the platform's ruling SLA run.
+AWAITING_RULING = ("open", "under_review")
+# Not yet ruled: what a buyer's withdrawal of the request ends.
+ACTIVE = ("applied", *AWAITING_RULING)
+# On an agent's desk: what the agent's load counts.
+IN_HAND = (*AWAITING_RULING, "appealed")
+# Not yet settled for good: a ruling may still be appealed or an appeal decided.
+UNSETTLED = (*ACTIVE, "ruled", "appealed")
 # status -> (system action, policy timer)
 DEADLINES = {"ruled": ("finalize", "appeal_window")}
-AGENTS = ("agent", "admin")
 
 
 @dataclass
@@ -69,21 +90,107 @@ def _arbitration(d: Dispute) -> bool:
     return d.kind == "arbitration"
 
 
-_LIVE = ("open", "under_review")
+def _loser(d: Dispute, caller: Caller) -> Forbidden | None:
+    if d.outcome and caller.role not in losers(d.outcome):
+        return Forbidden(f"only the losing party may appeal a {d.outcome} ruling", code="not_appellant")
+    return None
+
+
+def _another_agent(d: Dispute, caller: Caller) -> Forbidden | None:
+    if caller.id == d.ruled_by:
+        return Forbidden("an appeal is decided by an agent other than the one who ruled", code="same_agent")
+    return None
+
+
+@dataclass(frozen=True)
+class Assign:
+    agent_id: Annotated[str | None, Text(max_length=64)] = field(default=None, metadata=label("客服", "Agent"))
+
+
+@dataclass(frozen=True)
+class SubmitEvidence:
+    statement: Paragraph = field(metadata=label("陈述", "Statement"))
+    evidence: Evidence = field(default=(), metadata=label("凭证", "Evidence"))
+
+
+@dataclass(frozen=True)
+class RequestEvidence:
+    party: Annotated[str, Choice(tuple(sorted(PARTIES)))] = field(metadata=label("补充举证方", "Party"))
+    note: OptionalParagraph = field(default=None, metadata=label("说明", "Note"))
+
+
+@dataclass(frozen=True)
+class Rule:
+    outcome: Annotated[str, Choice(OUTCOMES)] = field(metadata=label("裁决结果", "Outcome"))
+    liable_party: Annotated[str, Choice(LIABLE_PARTIES)] = field(metadata=label("责任方", "Liable party"))
+    rationale: Essay = field(metadata=label("判责理由", "Rationale"))
+    amount: OptionalAmount = field(default=None, metadata=label("退款金额", "Amount"))
+
+
+@dataclass(frozen=True)
+class Appeal:
+    grounds: Essay = field(metadata=label("申诉理由", "Grounds"))
+    evidence: Evidence = field(default=(), metadata=label("凭证", "Evidence"))
+
+
+@dataclass(frozen=True)
+class DecideAppeal:
+    decision: Annotated[str, Choice(DECISIONS)] = field(metadata=label("申诉结果", "Decision"))
+    rationale: Essay = field(metadata=label("理由", "Rationale"))
+
+
+SPECS = [
+    ActionSpec("accept", Label("受理仲裁", "Accept"), summary="Accept an arbitration application"),
+    ActionSpec("decline", Label("不予受理", "Decline"), summary="Decline an arbitration application"),
+    ActionSpec(
+        "assign",
+        Label("分配客服", "Assign"),
+        Assign,
+        summary="Assign to an agent, or automatically to the least-loaded one (no agent_id)",
+    ),
+    ActionSpec(
+        "submit_evidence",
+        Label("提交证据", "Add evidence"),
+        SubmitEvidence,
+        path="evidence",
+        summary="A party adds a statement and evidence within its evidence period",
+    ),
+    ActionSpec(
+        "request_evidence",
+        Label("要求补充举证", "Ask for more evidence"),
+        RequestEvidence,
+        summary="An agent asks a party for more evidence (re-opens its period)",
+    ),
+    ActionSpec(
+        "rule",
+        Label("判责", "Rule"),
+        Rule,
+        writes={"outcome": "outcome", "liable_party": "liable_party", "rationale": "rationale"},
+        actor_field="ruled_by",
+        summary="Rule 判责: outcome, amount, liable party, rationale; executes itself",
+    ),
+    # Filed and decided on the appeal's own resource: POST /disputes/{id}/appeals, /appeals/{id}/decide.
+    ActionSpec("appeal", Label("申诉", "Appeal"), Appeal, routed=False),
+    ActionSpec("decide", Label("处理申诉", "Decide the appeal"), DecideAppeal, routed=False),
+    ActionSpec("finalize", Label("申诉期满, 裁决生效", "Final: the appeal window closed")),
+]
 
 DISPUTE_MACHINE = Machine(
     "dispute",
     [
-        transition("accept", "applied", "open", AGENTS, guard=_arbitration, when="arbitration"),
-        transition("decline", "applied", "declined", AGENTS, guard=_arbitration, when="arbitration"),
-        transition("assign", _LIVE, "under_review", AGENTS),
-        *(transition("submit_evidence", s, s, PARTIES) for s in _LIVE),
-        *(transition("request_evidence", s, s, AGENTS) for s in _LIVE),
-        transition("rule", _LIVE, "ruled", "agent", guard=_intervention, when="intervention"),
+        transition("accept", "applied", "open", PLATFORM, guard=_arbitration, when="arbitration"),
+        transition("decline", "applied", "declined", PLATFORM, guard=_arbitration, when="arbitration"),
+        transition("assign", AWAITING_RULING, "under_review", PLATFORM),
+        *(transition("submit_evidence", s, s, PARTIES) for s in AWAITING_RULING),
+        *(transition("request_evidence", s, s, PLATFORM) for s in AWAITING_RULING),
+        transition("rule", AWAITING_RULING, "ruled", AGENT, guard=_intervention, when="intervention"),
         # An arbitrator's ruling is final 终局裁决.
-        transition("rule", _LIVE, "final", "agent", guard=_arbitration, when="arbitration"),
-        transition("appeal", "ruled", "appealed", PARTIES, guard=_intervention),
-        transition("decide", "appealed", "final", "agent"),
-        transition("finalize", "ruled", "final", "system"),
+        transition("rule", AWAITING_RULING, "final", AGENT, guard=_arbitration, when="arbitration"),
+        transition("appeal", "ruled", "appealed", PARTIES, guard=_intervention, who=_loser),
+        transition("decide", "appealed", "final", AGENT, who=_another_agent),
+        transition("finalize", "ruled", "final", SYSTEM),
     ],
+    SPECS,
+    statuses=STATUSES,
+    terminal=TERMINAL,
 )

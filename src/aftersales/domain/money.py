@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .errors import AmountExceedsRefundable, ValidationFailed
-from .orders import Order
-from .policy import Policy
+
+if TYPE_CHECKING:  # (orders' machine imports the action specs, which import MAX_AMOUNT from here)
+    from .orders import Order
+    from .policy import Policy
 
 MAX_AMOUNT = 10**12  # a trillion fen: far above any order, far below int64
 

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .actions import ActionSpec, Effect, Label, Line, OptionalParagraph, label
 from .machine import Machine, transition
+from .roles import ADMIN, AGENT, BUYER, MARKETPLACE, MERCHANT, SYSTEM
 
 ONLINE, COD = "online", "cod"
 PAYMENT_METHODS = (ONLINE, COD)
@@ -73,36 +75,75 @@ def _cod(o: Order) -> bool:
     return o.payment_method == COD
 
 
-MARKETPLACE = ("integration", "admin")
+@dataclass(frozen=True)
+class Ship:
+    carrier: Line = field(metadata=label("承运商", "Carrier"))
+    tracking_number: Line = field(metadata=label("运单号", "Tracking number"))
+
+
+@dataclass(frozen=True)
+class Cancel:
+    reason: OptionalParagraph = field(default=None, metadata=label("取消原因", "Reason"))
+
+
+SPECS = [
+    ActionSpec("pay", Label("已支付", "Paid"), summary="Payment received (integration): awaiting_payment -> stocking"),
+    ActionSpec(
+        "confirm",
+        Label("确认订单", "Confirm"),
+        summary="Merchant confirms a COD order: awaiting_confirmation -> stocking",
+    ),
+    ActionSpec(
+        "ship",
+        Label("发货", "Ship"),
+        Ship,
+        writes={"carrier": "carrier", "tracking_number": "tracking_number"},
+        summary="Shipped with carrier and tracking number: stocking -> shipped",
+    ),
+    ActionSpec("deliver", Label("已签收", "Delivered"), summary="Delivered (integration): shipped -> delivered"),
+    ActionSpec("complete", Label("确认收货", "Complete"), summary="Completed (integration): delivered -> completed"),
+    ActionSpec("auto_complete", Label("超时自动确认收货", "Completed automatically")),
+    ActionSpec("auto_cancel", Label("超时未支付自动取消", "Cancelled unpaid")),
+    ActionSpec(
+        "cancel",
+        Label("取消订单", "Cancel"),
+        Cancel,
+        writes={"reason": "cancel_reason"},
+        summary="Cancel by the rules of the payment method",
+    ),
+]
 
 ORDER_MACHINE = Machine(
     "order",
     [
         transition("pay", "awaiting_payment", "stocking", MARKETPLACE, guard=_online, when="online"),
-        transition("confirm", "awaiting_confirmation", "stocking", ("merchant", "admin"), guard=_cod, when="cod"),
-        transition("ship", "stocking", "shipped", ("merchant", *MARKETPLACE)),
+        transition("confirm", "awaiting_confirmation", "stocking", (MERCHANT, ADMIN), guard=_cod, when="cod"),
+        transition("ship", "stocking", "shipped", (MERCHANT, *MARKETPLACE)),
         transition("deliver", "shipped", "delivered", MARKETPLACE),
         transition("complete", "delivered", "completed", MARKETPLACE),
-        transition("auto_complete", "delivered", "completed", "system"),
-        transition("auto_cancel", "awaiting_payment", "cancelled", "system", guard=_online, when="online"),
+        transition("auto_complete", "delivered", "completed", SYSTEM),
+        transition("auto_cancel", "awaiting_payment", "cancelled", SYSTEM, guard=_online, when="online"),
         # Online: the buyer (or customer service for them) until it ships; the merchant never.
         transition(
             "cancel",
             ("awaiting_payment", "stocking"),
             "cancelled",
-            ("buyer", "agent", *MARKETPLACE),
+            (BUYER, AGENT, *MARKETPLACE),
             guard=_online,
             when="online",
-            effect="refund_payment",
+            effect=Effect.REFUND_PAYMENT,
         ),
         # COD: the merchant while awaiting confirmation or stocking; the buyer only via customer service.
         transition(
             "cancel",
             ("awaiting_confirmation", "stocking"),
             "cancelled",
-            ("merchant", "agent", *MARKETPLACE),
+            (MERCHANT, AGENT, *MARKETPLACE),
             guard=_cod,
             when="cod",
         ),
     ],
+    SPECS,
+    statuses=STATUSES,
+    terminal=("completed", "cancelled"),
 )

@@ -9,15 +9,14 @@ from ..domain import cases as domain
 from ..domain.cases import CASE_MACHINE, Case
 from ..domain.errors import Conflict, DeadlinePassed, Forbidden, IllegalTransition, ValidationFailed
 from ..domain.ids import new_id
-from ..domain.machine import Transition
 from ..domain.money import check_amount, refundable
 from ..domain.orders import Order
 from ..store.unit_of_work import UnitOfWork
-from . import disputes, evidence, refunds
+from . import disputes, evidence
 from .context import SYSTEM as SYSTEM_ACTOR
 from .context import Actor, Env, visible
 from .orders import ORDER
-from .transitions import Kind, apply, arm_deadline, notice, write_deadline
+from .transitions import Act, Kind, apply, arm_deadline, notice, write_deadline
 
 CASE = Kind(
     name="after_sale",
@@ -114,127 +113,45 @@ def get(uow: UnitOfWork, actor: Actor, case_id: str) -> Case:
     return visible(uow.cases.get(case_id), actor, "after-sales case")
 
 
-# What each party's action takes besides the transition itself: (required, optional) inputs.
-_INPUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "approve": ((), ("return_address",)),
-    "reject": (("reason",), ("note", "evidence")),
-    "ship_return": (("carrier", "tracking_number"), ()),
-    "confirm_receipt": ((), ("carrier", "tracking_number")),
-    "refund_voucher": (("evidence",), ()),
-    "withdraw": ((), ("reason",)),
-    "escalate": (("statement",), ("evidence",)),
-    "dispute_return": (("reason", "statement"), ("evidence",)),
-    "confirm_exchange": ((), ()),
-}
-
-
 def act(
     uow: UnitOfWork,
     env: Env,
     actor: Actor,
     case_id: str,
     action: str,
-    params: dict[str, Any] | None = None,
+    inputs: Any = None,
     *,
     if_match: int | None = None,
     deadline_id: int | None = None,
 ) -> Case:
-    params = {k: v for k, v in (params or {}).items() if v not in (None, "", [])}
+    """Take `action` (its spec's typed inputs, or none) on the case."""
     case = get(uow, actor, case_id)
     order = uow.orders.get(case.order_id)
     assert order is not None
-    now = env.clock.now()
-    required, _optional = _INPUTS.get(action, ((), ()))
-    missing = [n for n in required if n not in params]
 
-    def effects(tr: Transition) -> dict[str, Any]:
-        if missing:
-            raise ValidationFailed(f"missing {', '.join(missing)}", fields=missing)
-        out = _record_inputs(uow, actor, case, tr, params)
-        out.update(_money_and_sanctions(uow, env, case, order, tr, now, params, out.get("evidence")))
-        if tr.effect == "open_dispute":
-            case.dispute_id = disputes.open_for(uow, env, actor, case, params, now)
-            out["dispute_id"] = case.dispute_id
-        if tr.target in domain.TERMINAL:
-            case.closed_at = now
+    def then(step: Act) -> dict[str, Any]:
+        if step.transition.target in domain.TERMINAL:
+            case.closed_at = step.now
             _release_order(uow, order, case)
-            if case.dispute_id and tr.action == "withdraw":
-                disputes.close(uow, case.dispute_id, now, outcome="withdrawn")
-        return out
-
-    apply(uow, env, actor, CASE, case, action, if_match=if_match, effects=effects, deadline_id=deadline_id, now=now)
-    return case
-
-
-def _record_inputs(uow: UnitOfWork, actor: Actor, case: Case, tr: Transition, params: dict[str, Any]) -> dict[str, Any]:
-    out = dict(params)
-    if "evidence" in params:
-        out["evidence"] = evidence.cite(uow, actor, case.id, params["evidence"])
-        case.evidence = list(dict.fromkeys([*case.evidence, *out["evidence"]]))
-    if tr.action == "approve" and tr.target == "awaiting_return":
-        if "return_address" not in params:
-            raise ValidationFailed("a return needs the merchant's return_address", fields=["return_address"])
-        case.return_address = params["return_address"]
-    elif tr.action == "reject":
-        case.reject_reason, case.reject_note = params["reason"], params.get("note")
-    elif tr.action == "ship_return":
-        case.return_carrier, case.return_tracking = params["carrier"], params["tracking_number"]
-    elif tr.action == "confirm_receipt" and tr.target == "exchange_shipped":
-        if not ("carrier" in params and "tracking_number" in params):
-            raise ValidationFailed(
-                "an exchange ships the replacement: carrier and tracking_number", fields=["carrier", "tracking_number"]
-            )
-        case.exchange_carrier, case.exchange_tracking = params["carrier"], params["tracking_number"]
-    return out
-
-
-def _money_and_sanctions(
-    uow: UnitOfWork,
-    env: Env,
-    case: Case,
-    order: Order,
-    tr: Transition,
-    now: datetime,
-    params: dict[str, Any],
-    cited: list[str] | None,
-) -> dict[str, Any]:
-    if tr.effect is None or tr.effect == "open_dispute":
+            if case.dispute_id and step.transition.action == "withdraw":
+                disputes.close(uow, case.dispute_id, step.now, outcome="withdrawn")
         return {}
-    policy = env.policy(case.policy)
-    if tr.effect == "platform_refund":
-        refund = refunds.platform_refund(uow, order, case, policy, params["refund_amount"], now, cited)
-        return {"refund_id": refund["id"], "refund_amount": refund["amount"]}
-    method = {
-        "refund_original_payment": "original_payment",
-        "refund_merchant_cod": "merchant_cod",
-        "advance_compensation": "advance_compensation",
-    }[tr.effect]
-    refund = refunds.refund_case(uow, order, case, policy, method, now, evidence=cited)
-    out: dict[str, Any] = {"refund_id": refund["id"], "refund_amount": refund["amount"]}
-    if tr.effect == "advance_compensation":
-        violation = refunds.record_violation(
-            uow,
-            merchant_id=case.merchant_id,
-            kind="advance_compensation",
-            points=policy.points_for("advance_compensation"),
-            cause="COD refund voucher not uploaded in time; the platform paid the buyer first 先行赔付",
-            now=now,
-            order_id=order.id,
-            after_sale_id=case.id,
-            amount=refund["amount"],
-            currency=order.currency,
-        )
-        recovery = refunds.settle(
-            uow,
-            order,
-            direction="merchant_to_platform",
-            amount=refund["amount"],
-            cause="recovery of the platform's advance compensation 追缴",
-            now=now,
-            after_sale_id=case.id,
-        )
-        out.update(violation_id=violation["id"], settlement_id=recovery["id"])
-    return out
+
+    apply(
+        uow,
+        env,
+        actor,
+        CASE,
+        case,
+        action,
+        inputs,
+        if_match=if_match,
+        then=then,
+        order=order,
+        deadline_id=deadline_id,
+        now=env.clock.now(),
+    )
+    return case
 
 
 def _release_order(uow: UnitOfWork, order: Order, case: Case) -> None:

@@ -9,11 +9,10 @@ from ..domain import complaints as domain
 from ..domain.complaints import COMPLAINT_MACHINE, Complaint
 from ..domain.errors import Forbidden, IllegalTransition, NotFound, ValidationFailed
 from ..domain.ids import new_id
-from ..domain.machine import Transition
 from ..store import tables as t
 from ..store.repositories import Repo
 from ..store.unit_of_work import UnitOfWork
-from . import evidence, refunds
+from . import evidence
 from .context import SYSTEM, Actor, Env
 from .transitions import Kind, apply, arm_deadline, notice
 
@@ -24,8 +23,6 @@ COMPLAINT = Kind(
     snapshot_fields=("status", "deadline_action", "deadline_due_at"),
     repo=lambda uow: repo(uow),
 )
-# What each action takes: the field it fills on the complaint (required).
-_INPUT = {"reply": "reply", "propose_solution": "solution", "decide": "rationale"}
 
 
 def repo(uow: UnitOfWork) -> Repo[Complaint]:
@@ -125,48 +122,13 @@ def act(
     actor: Actor,
     complaint_id: str,
     action: str,
-    params: dict[str, Any],
+    inputs: Any = None,
     *,
     if_match: int | None = None,
     deadline_id: int | None = None,
 ) -> Complaint:
+    """Take `action` (its spec's typed inputs, or none) on the complaint."""
     complaint = get(uow, actor, complaint_id)
-    if action == "withdraw" and actor.id != complaint.complainant_id:
-        raise Forbidden("only the complainant withdraws a complaint")
-    field = _INPUT.get(action)
-    if field and not params.get(field):
-        raise ValidationFailed(f"missing {field}", fields=[field])
-    now = env.clock.now()
-
-    def effects(tr: Transition) -> dict[str, Any]:
-        if field:
-            setattr(complaint, field, params[field])
-        if action == "decide":
-            complaint.decision, complaint.decided_by = params.get("decision") or "decided", actor.id
-        out = {k: v for k, v in params.items() if v is not None}
-        if tr.effect == "merchant_unresponsive":
-            policy = env.policy(complaint.policy)
-            out["violation_id"] = refunds.record_violation(
-                uow,
-                merchant_id=complaint.merchant_id,
-                kind="points",
-                points=policy.points_for("complaint_unanswered"),
-                cause=f"complaint {complaint.id} left unanswered 投诉未处理",
-                now=now,
-                order_id=complaint.order_id,
-            )["id"]
-        if action == "decide" and params.get("penalty_points"):
-            out["violation_id"] = refunds.record_violation(
-                uow,
-                merchant_id=complaint.merchant_id,
-                kind="points",
-                points=params["penalty_points"],
-                cause=f"complaint {complaint.id} upheld: {complaint.category}",
-                now=now,
-                order_id=complaint.order_id,
-            )["id"]
-        return out
-
     apply(
         uow,
         env,
@@ -174,10 +136,10 @@ def act(
         COMPLAINT,
         complaint,
         action,
+        inputs,
         if_match=if_match,
-        effects=effects,
         deadline_id=deadline_id,
-        now=now,
+        now=env.clock.now(),
     )
     return complaint
 

@@ -3,22 +3,24 @@ which move money and sanctions, live in `rulings.py`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from ..domain import disputes as domain
+from ..domain.actions import inputs_of
 from ..domain.cases import Case
 from ..domain.disputes import DISPUTE_MACHINE, Dispute
 from ..domain.errors import Conflict, DeadlinePassed, Forbidden, ValidationFailed
 from ..domain.ids import new_id
+from ..domain.roles import ADMIN, PARTIES, PLATFORM, SYSTEM
 from ..store import tables as t
 from ..store.repositories import Repo
 from ..store.unit_of_work import UnitOfWork
-from . import evidence
 from .context import Actor, Env, visible
-from .transitions import Kind, apply
+from .transitions import Act, Kind, apply
 
 DISPUTE = Kind(
     name="dispute",
@@ -26,8 +28,11 @@ DISPUTE = Kind(
     deadlines=domain.DEADLINES,
     snapshot_fields=("status", "assignee", "outcome", "amount", "liable_party", "deadline_action", "deadline_due_at"),
     repo=lambda uow: repo(uow),
+    evidence_case=lambda dispute: str(dispute.after_sale_id),
 )
-LIVE = ("open", "under_review", "appealed")
+
+
+SPECS = DISPUTE_MACHINE.specs
 
 
 def repo(uow: UnitOfWork) -> Repo[Dispute]:
@@ -93,9 +98,9 @@ def _statement(actor: Actor, params: dict[str, Any], now: datetime) -> dict[str,
     }
 
 
-# Who may read disputes and appeals at all (API.md: "parties and agents"); the system fires their
+# Who may read disputes and appeals at all (the parties and the platform); the system fires their
 # deadlines. The marketplace's order feed (integration) is none of these: 403, not a 404.
-AUDIENCE = frozenset({*domain.PARTIES, *domain.AGENTS, "system"})
+AUDIENCE = frozenset({*PARTIES, *PLATFORM, SYSTEM})
 
 
 def check_audience(actor: Actor) -> None:
@@ -109,37 +114,47 @@ def get(uow: UnitOfWork, actor: Actor, dispute_id: str) -> Dispute:
 
 
 def submit_evidence(
-    uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dict[str, Any], if_match: int | None = None
+    uow: UnitOfWork,
+    env: Env,
+    actor: Actor,
+    dispute_id: str,
+    inputs: domain.SubmitEvidence | Mapping[str, Any],
+    if_match: int | None = None,
 ) -> Dispute:
+    args: domain.SubmitEvidence = SPECS["submit_evidence"].typed(inputs)
     dispute = get(uow, actor, dispute_id)
     now = env.clock.now()
     due = dispute.evidence_due.get(actor.role)
-    if actor.role in domain.PARTIES and due and datetime.fromisoformat(due) <= now:
+    if actor.role in PARTIES and due and datetime.fromisoformat(due) <= now:
         raise DeadlinePassed(f"the {actor.role}'s evidence period ended at {due}", due_at=due)
-    cited = evidence.cite(uow, actor, dispute.after_sale_id, params.get("evidence") or [])
 
-    def effects(_: Any) -> dict[str, Any]:
-        dispute.statements = [*dispute.statements, _statement(actor, {**params, "evidence": cited}, now)]
-        return {"statement": params.get("statement"), "evidence": cited}
+    def then(step: Act) -> dict[str, Any]:
+        dispute.statements = [*dispute.statements, _statement(actor, inputs_of(args), now)]
+        return {}
 
-    apply(uow, env, actor, DISPUTE, dispute, "submit_evidence", if_match=if_match, effects=effects, now=now)
+    apply(uow, env, actor, DISPUTE, dispute, "submit_evidence", args, if_match=if_match, then=then, now=now)
     return dispute
 
 
 def request_evidence(
-    uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dict[str, Any], if_match: int | None = None
+    uow: UnitOfWork,
+    env: Env,
+    actor: Actor,
+    dispute_id: str,
+    inputs: domain.RequestEvidence | Mapping[str, Any],
+    if_match: int | None = None,
 ) -> Dispute:
     """补充举证: re-open one party's evidence period; nothing else pauses."""
+    args: domain.RequestEvidence = SPECS["request_evidence"].typed(inputs)
     dispute = get(uow, actor, dispute_id)
-    party = params["party"]
     now = env.clock.now()
 
-    def effects(_: Any) -> dict[str, Any]:
+    def then(step: Act) -> dict[str, Any]:
         until = (now + env.policy(dispute.policy).timer("evidence_period")).isoformat()
-        dispute.evidence_due = {**dispute.evidence_due, party: until}
-        return {"party": party, "until": until, "note": params.get("note")}
+        dispute.evidence_due = {**dispute.evidence_due, args.party: until}
+        return {"until": until, "note": args.note}
 
-    apply(uow, env, actor, DISPUTE, dispute, "request_evidence", if_match=if_match, effects=effects, now=now)
+    apply(uow, env, actor, DISPUTE, dispute, "request_evidence", args, if_match=if_match, then=then, now=now)
     return dispute
 
 
@@ -156,19 +171,25 @@ def review_application(
 
 
 def assign(
-    uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dict[str, Any], if_match: int | None = None
+    uow: UnitOfWork,
+    env: Env,
+    actor: Actor,
+    dispute_id: str,
+    inputs: domain.Assign | Mapping[str, Any],
+    if_match: int | None = None,
 ) -> Dispute:
     """By hand (`agent_id`) or automatically: the least-loaded active agent with capacity left."""
+    args: domain.Assign = SPECS["assign"].typed(inputs)
     dispute = get(uow, actor, dispute_id)
-    agent_id = params.get("agent_id") or least_loaded_agent(uow)
-    if params.get("agent_id") and not _agent_exists(uow, agent_id):
+    agent_id = args.agent_id or least_loaded_agent(uow)
+    if args.agent_id and not _agent_exists(uow, agent_id):
         raise ValidationFailed(f"unknown or inactive agent {agent_id!r}", fields=["agent_id"])
 
-    def effects(_: Any) -> dict[str, Any]:
+    def then(step: Act) -> dict[str, Any]:
         previous, dispute.assignee = dispute.assignee, agent_id
-        return {"agent_id": agent_id, "previous": previous, "automatic": not params.get("agent_id")}
+        return {"agent_id": agent_id, "previous": previous, "automatic": not args.agent_id}
 
-    apply(uow, env, actor, DISPUTE, dispute, "assign", if_match=if_match, effects=effects)
+    apply(uow, env, actor, DISPUTE, dispute, "assign", args, if_match=if_match, then=then)
     return dispute
 
 
@@ -181,7 +202,10 @@ def _agent_load() -> Any:
     """Per agent row: how many live disputes it holds."""
     a, d = t.agents.c, t.disputes.c
     return (
-        sa.select(sa.func.count()).where(d.assignee == a.id, d.status.in_(LIVE)).correlate(t.agents).scalar_subquery()
+        sa.select(sa.func.count())
+        .where(d.assignee == a.id, d.status.in_(domain.IN_HAND))
+        .correlate(t.agents)
+        .scalar_subquery()
     )
 
 
@@ -196,7 +220,7 @@ def least_loaded_agent(uow: UnitOfWork) -> str:
 
 
 def upsert_agent(uow: UnitOfWork, env: Env, actor: Actor, agent_id: str, params: dict[str, Any]) -> dict[str, Any]:
-    if actor.role != "admin":
+    if actor.role != ADMIN:
         raise Forbidden("only an admin manages the agent roster")
     row = {
         "id": agent_id,
@@ -219,7 +243,7 @@ def agents_with_load(uow: UnitOfWork) -> list[dict[str, Any]]:
 
 
 def add_note(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, body: str) -> dict[str, Any]:
-    if actor.role not in domain.AGENTS:
+    if actor.role not in PLATFORM:
         raise Forbidden("notes are for agents")
     dispute = get(uow, actor, dispute_id)
     row = {
@@ -234,7 +258,7 @@ def add_note(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, body: str
 
 
 def notes(uow: UnitOfWork, actor: Actor, dispute_id: str) -> list[dict[str, Any]]:
-    if actor.role not in domain.AGENTS:
+    if actor.role not in PLATFORM:
         raise Forbidden("notes are for agents")
     get(uow, actor, dispute_id)
     n = t.dispute_notes.c
@@ -247,15 +271,15 @@ def notes(uow: UnitOfWork, actor: Actor, dispute_id: str) -> list[dict[str, Any]
 def queue_filters(actor: Actor, now: datetime, **filters: Any) -> list[Any]:
     """The agents' queue: status, kind, merchant, reason, assignee, and SLA urgency
     (`sla=breached`: past its ruling deadline; `sla=due_24h`: due within a day)."""
-    if actor.role not in domain.AGENTS:
+    if actor.role not in PLATFORM:
         raise Forbidden("the dispute queue is for platform agents")
     d = t.disputes.c
     where = [getattr(d, name) == value for name, value in filters.items() if value and name != "sla"]
     sla = filters.get("sla")
     if sla == "breached":
-        where += [d.status.in_(("open", "under_review")), d.ruling_due_at <= now]
+        where += [d.status.in_(domain.AWAITING_RULING), d.ruling_due_at <= now]
     elif sla == "due_24h":
-        where += [d.status.in_(("open", "under_review")), d.ruling_due_at <= now + timedelta(hours=24)]
+        where += [d.status.in_(domain.AWAITING_RULING), d.ruling_due_at <= now + timedelta(hours=24)]
     elif sla:
         raise ValidationFailed("sla must be 'breached' or 'due_24h'", fields=["sla"])
     return where
@@ -275,7 +299,7 @@ def close(uow: UnitOfWork, dispute_id: str, now: datetime, outcome: str) -> None
     """The case ended outside a ruling (e.g. the buyer withdrew): the dispute is final."""
     r = repo(uow)
     dispute = r.get(dispute_id)
-    if dispute is None or dispute.status in ("final", "declined", "ruled", "appealed"):
+    if dispute is None or dispute.status not in domain.ACTIVE:
         return
     expected = dispute.version
     dispute.status, dispute.updated_at = "final", now

@@ -11,7 +11,6 @@ from ..domain.machine import Transition
 from ..domain.money import MAX_AMOUNT
 from ..domain.orders import ORDER_MACHINE, Order
 from ..store.unit_of_work import UnitOfWork
-from . import refunds
 from .context import Actor, Env, visible
 from .transitions import Kind, apply, arm_deadline
 
@@ -21,7 +20,7 @@ ORDER = Kind(
     deadlines=domain.DEADLINES,
     snapshot_fields=("status", "paid_amount", "refunded_amount", "deadline_action", "deadline_due_at"),
     repo=lambda uow: uow.orders,
-    set_based=lambda order, tr, now: None if tr.effect else _stamp(order, tr, now, {}),
+    set_based=lambda order, tr, now: None if tr.effect else _stamp(order, tr, now),
 )
 # Which timestamp each status stamps.
 _STAMPS = {
@@ -89,46 +88,38 @@ def act(
     actor: Actor,
     order_id: str,
     action: str,
-    params: dict[str, Any] | None = None,
+    inputs: Any = None,
     *,
     deadline_id: int | None = None,
     if_match: int | None = None,
 ) -> Order:
-    params = params or {}
+    """Take `action` (its spec's typed inputs, or none) on the order."""
     order = get(uow, actor, order_id)
-    now = env.clock.now()
-
-    def effects(tr: Transition) -> dict[str, Any]:
-        out = _stamp(order, tr, now, params)
-        owed = order.paid_amount - order.refunded_amount
-        if tr.effect == "refund_payment" and owed > 0:
-            refund = refunds.issue(uow, order, amount=owed, method="original_payment", now=now)
-            out["refund_id"] = refund["id"]
-        return out
-
-    apply(uow, env, actor, ORDER, order, action, effects=effects, deadline_id=deadline_id, if_match=if_match, now=now)
+    apply(
+        uow,
+        env,
+        actor,
+        ORDER,
+        order,
+        action,
+        inputs,
+        then=lambda step: _stamp(order, step.transition, step.now),
+        deadline_id=deadline_id,
+        if_match=if_match,
+        now=env.clock.now(),
+    )
     return order
 
 
-def _stamp(order: Order, tr: Transition, now: datetime, params: dict[str, Any]) -> dict[str, Any]:
-    """What a transition writes on the order itself, and the event data saying so."""
+def _stamp(order: Order, tr: Transition, now: datetime) -> dict[str, Any]:
+    """What a transition stamps on the order besides its inputs, and the event data saying so."""
     out: dict[str, Any] = {}
     stamp = _STAMPS.get(tr.target)
     if stamp:
         setattr(order, stamp, now)
     if tr.action == "pay" or (tr.target == "delivered" and order.payment_method == domain.COD):
         order.paid_amount, order.paid_at = order.total, now  # COD is paid to the courier
-    if tr.action == "ship":
-        order.carrier, order.tracking_number = _required(params, "carrier", "tracking_number")
-        out = {"carrier": order.carrier, "tracking_number": order.tracking_number}
     if tr.target == "cancelled":
-        order.cancel_reason = params.get("reason") or ("unpaid" if tr.action == "auto_cancel" else None)
+        order.cancel_reason = order.cancel_reason or ("unpaid" if tr.action == "auto_cancel" else None)
         out["reason"] = order.cancel_reason
     return out
-
-
-def _required(params: dict[str, Any], *names: str) -> tuple[Any, ...]:
-    missing = [n for n in names if not params.get(n)]
-    if missing:
-        raise ValidationFailed(f"missing {', '.join(missing)}", fields=missing)
-    return tuple(params[n] for n in names)

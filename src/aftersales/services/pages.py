@@ -45,6 +45,6 @@ def page(
         bound = sa.tuple_(sa.literal(at, table.c.created_at.type), sa.literal(id))
         clauses.append(key < bound if newest_first else key > bound)
     order = (table.c.created_at.desc(), table.c.id.desc()) if newest_first else (table.c.created_at, table.c.id)
-    rows = conn.execute(sa.select(table).where(*clauses).order_by(*order).limit(limit + 1)).all()
-    more = len(rows) > limit
-    return list(rows[:limit]), (encode(rows[-1].created_at, rows[-1].id) if more else None)
+    found = conn.execute(sa.select(table).where(*clauses).order_by(*order).limit(limit + 1)).all()
+    rows = list(found[:limit])
+    return rows, (encode(rows[-1].created_at, rows[-1].id) if len(found) > limit else None)

@@ -3,44 +3,50 @@ with their money (refund ledger, platform-merchant settlements) and sanctions (v
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from ..domain import disputes as domain
-from ..domain.cases import Case
+from ..domain.cases import Case, PlatformRefund
 from ..domain.disputes import Dispute
 from ..domain.errors import Forbidden, NotFound, ValidationFailed
 from ..domain.ids import new_id
 from ..domain.orders import Order
+from ..domain.roles import PARTIES
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
-from . import cases, disputes, evidence, refunds
+from . import cases, disputes, refunds
 from .context import SYSTEM, Actor, Env
 from .disputes import DISPUTE, repo
-from .transitions import apply
+from .transitions import Act, apply
 
 
 def rule(
-    uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dict[str, Any], if_match: int | None = None
+    uow: UnitOfWork,
+    env: Env,
+    actor: Actor,
+    dispute_id: str,
+    inputs: domain.Rule | Mapping[str, Any],
+    if_match: int | None = None,
 ) -> Dispute:
+    args: domain.Rule = disputes.SPECS["rule"].typed(inputs)
     dispute = disputes.get(uow, actor, dispute_id)
     case, order = _case_and_order(uow, dispute)
-    outcome, liable = params["outcome"], params["liable_party"]
-    amount = _ruling_amount(outcome, params.get("amount"), case)
-    if outcome == "deny" and liable == "merchant":
+    amount = _ruling_amount(args.outcome, args.amount, case)
+    if args.outcome == "deny" and args.liable_party == "merchant":
         raise ValidationFailed("a denial cannot name the merchant liable", fields=["liable_party"])
     now = env.clock.now()
 
-    def effects(_: Any) -> dict[str, Any]:
-        dispute.outcome, dispute.amount, dispute.liable_party = outcome, amount or None, liable
-        dispute.rationale, dispute.ruled_by, dispute.ruled_at = params["rationale"], actor.id, now
+    def then(step: Act) -> dict[str, Any]:
+        dispute.amount, dispute.ruled_at = amount or None, now
         out = _execute(uow, env, actor, dispute, case, order, amount)
-        out.update(_consequences(uow, env, dispute, order, amount, liable, now))
-        return {"outcome": outcome, "amount": amount, "liable_party": liable, **out}
+        out.update(_consequences(uow, env, dispute, order, amount, args.liable_party, now))
+        return {"amount": amount, **out}
 
-    apply(uow, env, actor, DISPUTE, dispute, "rule", if_match=if_match, effects=effects, now=now)
+    apply(uow, env, actor, DISPUTE, dispute, "rule", args, if_match=if_match, then=then, now=now)
     return dispute
 
 
@@ -72,13 +78,13 @@ def _execute(
 ) -> dict[str, Any]:
     """The ruling moves the case to its end and pays what it grants."""
     if amount and case.status in ("in_intervention", "closed"):
-        cases.act(uow, env, actor, case.id, "platform_refund", {"refund_amount": amount})
+        cases.act(uow, env, actor, case.id, "platform_refund", PlatformRefund(refund_amount=amount))
         return {"after_sale_status": "refunded"}
     if amount:  # already refunded in part (a partial ruling overturned): pay the rest
         _pay(uow, env, order, case, amount, env.clock.now())
         return {"after_sale_status": case.status}
     if case.status == "in_intervention":
-        cases.act(uow, env, actor, case.id, "platform_deny", {})
+        cases.act(uow, env, actor, case.id, "platform_deny")
         return {"after_sale_status": "closed"}
     return {}
 
@@ -136,13 +142,17 @@ def _consequences(
 
 
 def appeal(
-    uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, params: dict[str, Any], if_match: int | None = None
+    uow: UnitOfWork,
+    env: Env,
+    actor: Actor,
+    dispute_id: str,
+    inputs: domain.Appeal | Mapping[str, Any],
+    if_match: int | None = None,
 ) -> dict[str, Any]:
+    """The losing party appeals 申诉 within the appeal window; a different agent decides."""
+    args: domain.Appeal = disputes.SPECS["appeal"].typed(inputs)
     dispute = disputes.get(uow, actor, dispute_id)
-    if dispute.outcome and actor.role not in domain.losers(dispute.outcome):
-        raise Forbidden(f"only the losing party may appeal a {dispute.outcome} ruling", code="not_appellant")
     now = env.clock.now()
-    cited = evidence.cite(uow, actor, dispute.after_sale_id, params.get("evidence") or [])
     row = dict(
         id=new_id("ap", now),
         dispute_id=dispute.id,
@@ -151,8 +161,8 @@ def appeal(
         merchant_id=dispute.merchant_id,
         appellant_role=actor.role,
         appellant_id=actor.id,
-        grounds=params["grounds"],
-        evidence=cited,
+        grounds=args.grounds,
+        evidence=list(args.evidence),
         status="pending",
         decision=None,
         rationale=None,
@@ -161,11 +171,11 @@ def appeal(
         created_at=now,
     )
 
-    def effects(_: Any) -> dict[str, Any]:
+    def then(step: Act) -> dict[str, Any]:
         uow.execute(t.appeals.insert().values(**row))
-        return {"appeal_id": row["id"], "grounds": row["grounds"], "evidence": cited}
+        return {"appeal_id": row["id"]}
 
-    apply(uow, env, actor, DISPUTE, dispute, "appeal", if_match=if_match, effects=effects, now=now)
+    apply(uow, env, actor, DISPUTE, dispute, "appeal", args, if_match=if_match, then=then, now=now)
     return row
 
 
@@ -187,18 +197,22 @@ def appeals_of(uow: UnitOfWork, actor: Actor, dispute_id: str) -> list[dict[str,
 
 
 def decide(
-    uow: UnitOfWork, env: Env, actor: Actor, appeal_id: str, params: dict[str, Any], if_match: int | None = None
+    uow: UnitOfWork,
+    env: Env,
+    actor: Actor,
+    appeal_id: str,
+    inputs: domain.DecideAppeal | Mapping[str, Any],
+    if_match: int | None = None,
 ) -> dict[str, Any]:
+    args: domain.DecideAppeal = disputes.SPECS["decide"].typed(inputs)
     appeal_row = get_appeal(uow, actor, appeal_id)
     dispute = repo(uow).get(appeal_row["dispute_id"])
     assert dispute is not None
-    if actor.id == dispute.ruled_by:
-        raise Forbidden("an appeal is decided by an agent other than the one who ruled", code="same_agent")
     now = env.clock.now()
-    decision = params["decision"]
+    decision = args.decision
 
-    def effects(_: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {"appeal_id": appeal_id, "decision": decision}
+    def then(step: Act) -> dict[str, Any]:
+        out: dict[str, Any] = {"appeal_id": appeal_id}
         if decision == "overturn":
             out.update(_overturn(uow, env, actor, dispute, appeal_row["appellant_role"], now))
         uow.execute(
@@ -207,14 +221,14 @@ def decide(
             .values(
                 status="upheld" if decision == "uphold" else "overturned",
                 decision=decision,
-                rationale=params["rationale"],
+                rationale=args.rationale,
                 decided_by=actor.id,
                 decided_at=now,
             )
         )
         return out
 
-    apply(uow, env, actor, DISPUTE, dispute, "decide", if_match=if_match, effects=effects, now=now)
+    apply(uow, env, actor, DISPUTE, dispute, "decide", args, if_match=if_match, then=then, now=now)
     return get_appeal(uow, actor, appeal_id)
 
 
@@ -247,17 +261,18 @@ def _overturn(
     return out
 
 
-def finalize(uow: UnitOfWork, env: Env, dispute_id: str, *, deadline_id: int) -> None:
+def finalize(uow: UnitOfWork, env: Env, dispute_id: str, *, deadline_id: int | None = None) -> Dispute:
     """The appeal window lapsed: the ruling is final."""
     dispute = repo(uow).get(dispute_id)
     if dispute is None:
         raise NotFound("dispute not found")
     apply(uow, env, SYSTEM, DISPUTE, dispute, "finalize", deadline_id=deadline_id)
+    return dispute
 
 
 def apply_for_arbitration(uow: UnitOfWork, env: Env, actor: Actor, params: dict[str, Any]) -> Dispute:
     """仲裁: a party asks the platform to arbitrate a case that ended without a ruling."""
-    if actor.role not in domain.PARTIES:
+    if actor.role not in PARTIES:
         raise Forbidden("arbitration is applied for by the buyer or the merchant")
     case = cases.get(uow, actor, params["after_sale_id"])
     if case.status != "closed":

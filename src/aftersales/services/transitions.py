@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..domain.errors import DeadlinePassed, PreconditionFailed
+from ..domain.actions import inputs_of
+from ..domain.errors import DeadlinePassed, PreconditionFailed, ValidationFailed
 from ..domain.machine import Machine, Transition
+from ..domain.roles import SYSTEM, TIMER_BOUND
 from ..store.repositories import Repo
 from ..store.unit_of_work import UnitOfWork
+from . import evidence
 from .context import Actor, Env, snapshot
-
-PARTIES = frozenset({"buyer", "merchant", "integration"})
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,27 @@ class Kind:
     # changes and return the event's data; None when the transition needs its service (money,
     # other aggregates). Transitions it covers may be fired set-based by the deadline engine.
     set_based: Callable[[Any, Transition, datetime], dict[str, Any] | None] | None = None
+    # The case whose parties may read evidence the action cites (a dispute's is its case's).
+    evidence_case: Callable[[Any], str] = lambda subject: str(subject.id)
+
+
+@dataclass
+class Act:
+    """An action being taken on a subject, as an effect handler or a service's hook sees it."""
+
+    uow: UnitOfWork
+    env: Env
+    actor: Actor
+    subject: Any
+    transition: Transition
+    inputs: Any  # the action spec's typed inputs
+    now: datetime
+    order: Any = None  # the order a case belongs to, for money effects
+
+
+# An action's effect or a service's own follow-up: it changes what it must and returns the
+# event's data about it.
+Hook = Callable[[Act], dict[str, Any]]
 
 
 @dataclass
@@ -64,10 +86,19 @@ def deadline_lapsed(subject: Any, now: datetime) -> bool:
     return subject.deadline_due_at is not None and subject.deadline_due_at <= now
 
 
-def apply(uow: UnitOfWork, env: Env, actor: Actor, kind: Kind, subject: Any, action: str, **options: Any) -> Transition:
+def apply(
+    uow: UnitOfWork,
+    env: Env,
+    actor: Actor,
+    kind: Kind,
+    subject: Any,
+    action: str,
+    inputs: Any = None,
+    **options: Any,
+) -> Transition:
     """Move `subject` by `action` in the caller's transaction, or raise and change nothing.
-    `options` are `prepare`'s: if_match, effects, data, deadline_id, now."""
-    step = prepare(env, actor, kind, subject, action, **options)
+    `options` are `prepare`'s: if_match, then, order, deadline_id, now."""
+    step = prepare(uow, env, actor, kind, subject, action, inputs, **options)
     assert step is not None
     # Compare-and-set first: a racing transaction fails here, before touching the deadline row.
     kind.repo(uow).save(subject, step.expected)
@@ -77,48 +108,87 @@ def apply(uow: UnitOfWork, env: Env, actor: Actor, kind: Kind, subject: Any, act
 
 
 def prepare(
+    uow: UnitOfWork | None,
     env: Env,
     actor: Actor,
     kind: Kind,
     subject: Any,
     action: str,
+    inputs: Any = None,
     *,
     if_match: int | None = None,
-    effects: Callable[[Transition], dict[str, Any] | None] | None = None,
-    data: dict[str, Any] | None = None,
+    then: Hook | None = None,
+    order: Any = None,
     deadline_id: int | None = None,
     set_based: bool = False,
     now: datetime | None = None,
 ) -> Step | None:
-    """Check `action` and make it on `subject` in memory. With `set_based`, None when the
-    transition needs its service (see Kind.set_based); the subject is then to be discarded.
+    """Check `action` and make it on `subject` in memory: its transition, the inputs its spec
+    writes, its effect and the service's `then`. With `set_based` (no unit of work), None when
+    the transition needs its service (see Kind.set_based); the subject is then to be discarded.
     `now`: the time the caller's use case read, so that what its effects stamp and the event
     agree to the microsecond on a real clock."""
     check_version(subject, if_match)
-    tr = kind.machine.resolve(subject, action, actor.role)
+    tr = kind.machine.resolve(subject, action, actor.role, actor)
+    spec = kind.machine.specs[action]
+    inputs = spec.typed(inputs)
     now = now or env.clock.now()
-    if actor.role in PARTIES and deadline_lapsed(subject, now):
+    if actor.role in TIMER_BOUND and deadline_lapsed(subject, now):
         # The system owns the step once its timer lapsed, even before a worker fired it.
-        # Timers bind the parties; the platform's own SLA lapsing is a breach, not a lock-out.
         raise DeadlinePassed(
             f"the deadline for this step passed at {subject.deadline_due_at.isoformat()}",
             due_at=subject.deadline_due_at.isoformat(),
+        )
+    missing = [name for name in tr.requires if getattr(inputs, name) in (None, "", ())]
+    if missing:
+        raise ValidationFailed(
+            f"{action} {tr.when or ''} needs {', '.join(missing)}".replace("  ", " "), fields=missing
         )
     before = snapshot(subject, kind.snapshot_fields)
     original = dict(vars(subject)) if set_based else None
     expected = subject.version
     subject.status = tr.target
     subject.updated_at = now
-    event_data = dict(data or {})
     if set_based:
         local = kind.set_based(subject, tr, now) if kind.set_based else None
         if local is None:
             return None
-        event_data.update(local)
-    elif effects:
-        event_data.update(effects(tr) or {})
+        data = local
+    else:
+        assert uow is not None
+        data = _take(Act(uow, env, actor, subject, tr, inputs, now, order), kind, then)
     schedule(env, kind, subject, now)
-    return Step(subject, expected, tr, actor, now, before, event_data, deadline_id, original)
+    return Step(subject, expected, tr, actor, now, before, data, deadline_id, original)
+
+
+def _take(act: Act, kind: Kind, then: Hook | None) -> dict[str, Any]:
+    """What the action writes on the subject from its inputs, its effect and the service's own
+    follow-up; the event's data."""
+    from .effects import HANDLERS  # (the handlers use the services that use this module)
+
+    spec = kind.machine.specs[act.transition.action]
+    data = inputs_of(act.inputs)
+    if data.get("evidence"):
+        data["evidence"] = cite_evidence(act, kind.evidence_case(act.subject), data["evidence"])
+    ignored = kind.machine.conditional_inputs(spec.name) - set(act.transition.requires)
+    for name, field in spec.writes.items():
+        if name in data and name not in ignored:
+            setattr(act.subject, field, data[name])
+    if spec.actor_field:
+        setattr(act.subject, spec.actor_field, act.actor.id)
+    if act.transition.effect is not None:
+        data.update(HANDLERS[act.transition.effect](act))
+    if then is not None:
+        data.update(then(act))
+    return data
+
+
+def cite_evidence(act: Act, case_id: str, ids: list[str]) -> list[str]:
+    """Evidence the action cites becomes readable by the case's parties (and joins a case's own)."""
+    cited = evidence.cite(act.uow, act.actor, case_id, ids)
+    if isinstance(getattr(act.subject, "evidence", None), list):
+        act.subject.evidence = list(dict.fromkeys([*act.subject.evidence, *cited]))
+    return cited
 
 
 def write_many(uow: UnitOfWork, kind: Kind, steps: list[Step]) -> None:
@@ -170,8 +240,8 @@ def notice(
         kind=kind.name,
         subject_id=subject.id,
         action=action,
-        actor_role="system",
-        actor_id="system",
+        actor_role=SYSTEM,
+        actor_id=SYSTEM,
         at=now,
         before=None,
         after=None,

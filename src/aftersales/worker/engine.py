@@ -21,7 +21,6 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,8 +28,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..domain.errors import DomainError, VersionConflict
-from ..services import cases, complaints, idempotency, orders, rulings
+from ..services import idempotency
 from ..services.context import SYSTEM, Env
+from ..services.kinds import KINDS
 from ..services.transitions import Kind, Step, prepare, write_many
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
@@ -39,36 +39,7 @@ log = logging.getLogger("aftersales.worker")
 d = t.deadlines.c
 
 
-def _fire_case(uow: UnitOfWork, env: Env, row: Any) -> None:
-    if row.action == "ruling_overdue":
-        cases.ruling_overdue(uow, env, row.subject_id, deadline_id=row.id)
-    else:
-        cases.act(uow, env, SYSTEM, row.subject_id, row.action, deadline_id=row.id)
-
-
-def _fire_order(uow: UnitOfWork, env: Env, row: Any) -> None:
-    orders.act(uow, env, SYSTEM, row.subject_id, row.action, deadline_id=row.id)
-
-
-def _fire_dispute(uow: UnitOfWork, env: Env, row: Any) -> None:
-    rulings.finalize(uow, env, row.subject_id, deadline_id=row.id)
-
-
-def _fire_complaint(uow: UnitOfWork, env: Env, row: Any) -> None:
-    if row.action == "review_overdue":
-        complaints.review_overdue(uow, env, row.subject_id, deadline_id=row.id)
-    else:
-        complaints.act(uow, env, SYSTEM, row.subject_id, row.action, {}, deadline_id=row.id)
-
-
-FIRE: dict[str, Callable[[UnitOfWork, Env, Any], None]] = {
-    "after_sale": _fire_case,
-    "order": _fire_order,
-    "dispute": _fire_dispute,
-    "complaint": _fire_complaint,
-}
-_VERSIONED = {"after_sale": t.after_sales, "order": t.orders, "dispute": t.disputes, "complaint": t.complaints}
-SET_BASED: dict[str, Kind] = {"after_sale": cases.CASE, "order": orders.ORDER}
+SET_BASED: dict[str, Kind] = {name: entry.kind for name, entry in KINDS.items() if entry.set_based}
 RESCAN_EVERY = 10  # batches taken after a cursor before scanning from the oldest due row again
 
 
@@ -207,7 +178,7 @@ class DeadlineEngine:
                 self.stats.skipped += 1  # stale: the subject moved on without disarming
                 continue
             try:
-                step = prepare(self.env, SYSTEM, kind, subject, row.action, deadline_id=row.id, set_based=True)
+                step = prepare(None, self.env, SYSTEM, kind, subject, row.action, deadline_id=row.id, set_based=True)
             except DomainError:
                 step = None
             if step is None:
@@ -220,11 +191,11 @@ class DeadlineEngine:
         if self._subject_version(uow, row) != row.armed_version:
             self.stats.skipped += 1  # stale: the subject moved on without disarming
             return False
-        FIRE[row.subject_kind](uow, self.env, row)
+        KINDS[row.subject_kind].fire(uow, self.env, row)
         return True
 
     def _subject_version(self, uow: UnitOfWork, row: Any) -> int | None:
-        table = _VERSIONED[row.subject_kind]
+        table = KINDS[row.subject_kind].table
         return uow.execute(sa.select(table.c.version).where(table.c.id == row.subject_id)).scalar()
 
     def run_until_idle(self, max_wait: float = 10.0) -> int:

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Query, Request
 
 from ...services import cases
 from ...services.context import scope
+from ...services.kinds import KINDS
 from ...store import tables as t
 from .. import responses as out
 from .. import schemas as s
@@ -50,23 +51,4 @@ def case_events(case_id: str, request: Request, actor: CurrentActor):
     return timeline(request, "after_sale", lambda uow: cases.get(uow, actor, case_id))
 
 
-def _run(uow, env, actor, case_id, action, params, expected):
-    return case_view(cases.act(uow, env, actor, case_id, action, params, if_match=expected), actor)
-
-
-add_action_routes(
-    router,
-    {
-        "approve": (s.Approve, "Merchant agrees (return types need return_address)"),
-        "reject": (s.Reject, "Merchant refuses with a reason"),
-        "ship-return": (s.Shipment, "Buyer ships the goods back"),
-        "confirm-receipt": (s.ConfirmReceipt, "Merchant confirms the returned goods (exchange: with new tracking)"),
-        "refund-voucher": (s.Voucher, "Merchant uploads its COD refund voucher"),
-        "withdraw": (s.Withdraw, "Buyer withdraws the request"),
-        "escalate": (s.Statement, "Refused buyer calls in the platform 平台介入"),
-        "dispute-return": (s.DisputeReturn, "Merchant disputes the returned goods"),
-        "confirm-exchange": (s.Empty, "Buyer confirms the replacement arrived"),
-    },
-    _run,
-    out.Case,
-)
+add_action_routes(router, KINDS["after_sale"], case_view, out.Case)

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Query, Request
 
 from ...services import complaints
+from ...services.kinds import KINDS
 from ...store import tables as t
 from .. import responses as out
 from .. import schemas as s
@@ -54,22 +55,4 @@ def complaint_events(complaint_id: str, request: Request, actor: CurrentActor):
     return timeline(request, "complaint", lambda uow: complaints.get(uow, actor, complaint_id))
 
 
-def _run(uow, env, actor, complaint_id, action, params, expected):
-    return complaint_view(complaints.act(uow, env, actor, complaint_id, action, params, if_match=expected), actor)
-
-
-add_action_routes(
-    router,
-    {
-        "reply": (s.ComplaintReply, "The merchant replies (within complaint_reply)"),
-        "propose-solution": (s.ComplaintSolution, "The merchant proposes a solution (within complaint_solution)"),
-        "approve-solution": (s.Empty, "The platform approves the merchant's solution; the buyer confirms next"),
-        "reject-solution": (s.Empty, "The platform sends the solution back to the merchant"),
-        "confirm": (s.Empty, "The buyer accepts the solution"),
-        "reject": (s.Empty, "The buyer rejects the solution: an agent decides"),
-        "decide": (s.ComplaintDecision, "An agent decides (optionally with penalty points on the merchant)"),
-        "withdraw": (s.Withdraw, "The complainant withdraws"),
-    },
-    _run,
-    out.Complaint,
-)
+add_action_routes(router, KINDS["complaint"], complaint_view, out.Complaint)

@@ -3,7 +3,9 @@
 from fastapi import APIRouter, Query, Request
 
 from ...services import disputes, rulings
+from ...services.kinds import KINDS
 from ...store import tables as t
+from .. import requests
 from .. import responses as out
 from .. import schemas as s
 from ..action_routes import add_action_routes
@@ -14,6 +16,11 @@ from ..views import dispute_view, row_view
 router = APIRouter(prefix="/v1/disputes", tags=["disputes"])
 appeals_router = APIRouter(prefix="/v1/appeals", tags=["disputes"])
 arbitration_router = APIRouter(prefix="/v1/arbitrations", tags=["disputes"])
+
+# Appeals are filed on the dispute's appeals and decided on their own resource.
+_SPECS = KINDS["dispute"].machine.specs
+AppealIn = requests.model(_SPECS["appeal"], "Dispute")
+AppealDecision = requests.model(_SPECS["decide"], "Appeal")
 
 
 @router.get(
@@ -42,14 +49,14 @@ def list_disputes(
         where,
         cursor,
         limit,
-        lambda uow, r: dispute_view(disputes.repo(uow).load(r)),
+        lambda uow, r: dispute_view(disputes.repo(uow).load(r), actor),
         newest_first=False,
     )
 
 
 @router.get("/{dispute_id}", responses=out.ok(out.Dispute))
 def get_dispute(dispute_id: str, request: Request, actor: CurrentActor):
-    return respond(200, read(request, lambda uow: dispute_view(disputes.get(uow, actor, dispute_id))))
+    return respond(200, read(request, lambda uow: dispute_view(disputes.get(uow, actor, dispute_id), actor)))
 
 
 @router.get("/{dispute_id}/events", responses=out.ok(out.Events))
@@ -63,10 +70,11 @@ def list_appeals(dispute_id: str, request: Request, actor: CurrentActor):
 
 
 @router.post("/{dispute_id}/appeals", status_code=201, summary="The losing party appeals 申诉")
-def file_appeal(dispute_id: str, body: s.AppealIn, request: Request, actor: CurrentActor):
-    env, params = request.app.state.runtime.env, body.model_dump()
+def file_appeal(dispute_id: str, body: AppealIn, request: Request, actor: CurrentActor):  # type: ignore[valid-type]
+    env, params = request.app.state.runtime.env, body.model_dump()  # type: ignore[attr-defined]
+    inputs = requests.inputs(_SPECS["appeal"], body)
     return perform(
-        request, actor, params, lambda uow: (201, row_view(rulings.appeal(uow, env, actor, dispute_id, params)))
+        request, actor, params, lambda uow: (201, row_view(rulings.appeal(uow, env, actor, dispute_id, inputs)))
     )
 
 
@@ -86,37 +94,7 @@ def add_note(dispute_id: str, body: s.Note, request: Request, actor: CurrentActo
     )
 
 
-_ACTIONS = {
-    "evidence": disputes.submit_evidence,
-    "request_evidence": disputes.request_evidence,
-    "assign": disputes.assign,
-    "rule": rulings.rule,
-    "accept": lambda uow, env, actor, i, p, if_match: disputes.review_application(
-        uow, env, actor, i, "accept", if_match
-    ),
-    "decline": lambda uow, env, actor, i, p, if_match: disputes.review_application(
-        uow, env, actor, i, "decline", if_match
-    ),
-}
-
-
-def _run(uow, env, actor, dispute_id, action, params, expected):
-    return dispute_view(_ACTIONS[action](uow, env, actor, dispute_id, params, expected))
-
-
-add_action_routes(
-    router,
-    {
-        "evidence": (s.EvidenceStatement, "A party adds a statement and evidence within its evidence period"),
-        "request-evidence": (s.RequestEvidence, "An agent asks a party for more evidence (re-opens its period)"),
-        "assign": (s.Assign, "Assign to an agent, or automatically to the least-loaded one (no agent_id)"),
-        "rule": (s.Ruling, "Rule 判责: outcome, amount, liable party, rationale; executes itself"),
-        "accept": (s.Empty, "Accept an arbitration application"),
-        "decline": (s.Empty, "Decline an arbitration application"),
-    },
-    _run,
-    out.Dispute,
-)
+add_action_routes(router, KINDS["dispute"], dispute_view, out.Dispute)
 
 
 @appeals_router.get("/{appeal_id}")
@@ -125,10 +103,11 @@ def get_appeal(appeal_id: str, request: Request, actor: CurrentActor):
 
 
 @appeals_router.post("/{appeal_id}/decide", summary="Uphold or overturn (an agent other than the ruler)")
-def decide_appeal(appeal_id: str, body: s.AppealDecision, request: Request, actor: CurrentActor):
-    env, params = request.app.state.runtime.env, body.model_dump()
+def decide_appeal(appeal_id: str, body: AppealDecision, request: Request, actor: CurrentActor):  # type: ignore[valid-type]
+    env, params = request.app.state.runtime.env, body.model_dump()  # type: ignore[attr-defined]
+    inputs = requests.inputs(_SPECS["decide"], body)
     return perform(
-        request, actor, params, lambda uow: (200, row_view(rulings.decide(uow, env, actor, appeal_id, params)))
+        request, actor, params, lambda uow: (200, row_view(rulings.decide(uow, env, actor, appeal_id, inputs)))
     )
 
 
@@ -138,5 +117,8 @@ def decide_appeal(appeal_id: str, body: s.AppealDecision, request: Request, acto
 def apply_arbitration(body: s.ArbitrationIn, request: Request, actor: CurrentActor):
     env, params = request.app.state.runtime.env, body.model_dump()
     return perform(
-        request, actor, params, lambda uow: (201, dispute_view(rulings.apply_for_arbitration(uow, env, actor, params)))
+        request,
+        actor,
+        params,
+        lambda uow: (201, dispute_view(rulings.apply_for_arbitration(uow, env, actor, params), actor)),
     )

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query, Request
 from ...domain.errors import Forbidden
 from ...services import orders
 from ...services.context import scope
+from ...services.kinds import KINDS
 from ...store import tables as t
 from .. import responses as out
 from .. import schemas as s
@@ -53,20 +54,4 @@ def order_events(order_id: str, request: Request, actor: CurrentActor):
     return timeline(request, "order", lambda uow: orders.get(uow, actor, order_id))
 
 
-def _run(uow, env, actor, order_id, action, params, expected):
-    return order_view(orders.act(uow, env, actor, order_id, action, params, if_match=expected), actor)
-
-
-add_action_routes(
-    router,
-    {
-        "pay": (s.Empty, "Payment received (integration): awaiting_payment -> stocking"),
-        "confirm": (s.Empty, "Merchant confirms a COD order: awaiting_confirmation -> stocking"),
-        "ship": (s.Shipment, "Shipped with carrier and tracking number: stocking -> shipped"),
-        "deliver": (s.Empty, "Delivered (integration): shipped -> delivered"),
-        "complete": (s.Empty, "Completed (integration): delivered -> completed"),
-        "cancel": (s.Cancel, "Cancel by the rules of the payment method"),
-    },
-    _run,
-    out.Order,
-)
+add_action_routes(router, KINDS["order"], order_view, out.Order)

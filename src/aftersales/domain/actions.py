@@ -1,0 +1,198 @@
+"""Action specs: one declaration per action, beside its machine's transitions.
+
+A spec names the action's typed inputs (a frozen dataclass whose fields carry their bounds and
+labels), which subject fields those inputs write, its labels in Chinese and English and whether
+it needs evidence. Routes, request models, the OpenAPI document, the audit replay, the docs and
+the console's forms are all derived from these specs; nothing re-lists an action's inputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from .errors import ValidationFailed
+from .money import MAX_AMOUNT
+
+
+class Effect(enum.Enum):
+    """What a transition does beyond its subject; each has exactly one handler in services."""
+
+    REFUND_ORIGINAL_PAYMENT = "refund_original_payment"  # 原路返回
+    REFUND_MERCHANT_COD = "refund_merchant_cod"  # the merchant refunds a COD order itself
+    ADVANCE_COMPENSATION = "advance_compensation"  # 先行赔付: the platform pays first
+    PLATFORM_REFUND = "platform_refund"  # a ruling's refund
+    OPEN_DISPUTE = "open_dispute"  # 平台介入
+    REFUND_PAYMENT = "refund_payment"  # a paid order cancelled before shipping
+    MERCHANT_UNRESPONSIVE = "merchant_unresponsive"  # points for an unanswered complaint
+    PENALTY_POINTS = "penalty_points"  # points an agent's decision puts on the merchant
+
+
+# --- bounds an input carries (read by the API to build its request models) ---------------------
+
+
+@dataclass(frozen=True)
+class Text:
+    """A string, stripped of surrounding white space."""
+
+    min_length: int = 1
+    max_length: int = 200
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a closed set (an `enum` in the OpenAPI document)."""
+
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Number:
+    minimum: int = 1
+    maximum: int = MAX_AMOUNT
+
+
+@dataclass(frozen=True)
+class EvidenceIds:
+    """Ids of uploaded evidence, cited by the action."""
+
+    max_items: int = 20
+    min_items: int = 0
+
+
+LINE = Text(max_length=200)
+PARAGRAPH = Text(max_length=2000)
+ESSAY = Text(max_length=4000)
+AMOUNT = Number()
+
+Line = Annotated[str, LINE]
+OptionalLine = Annotated[str | None, LINE]
+Paragraph = Annotated[str, PARAGRAPH]
+OptionalParagraph = Annotated[str | None, PARAGRAPH]
+Essay = Annotated[str, ESSAY]
+Evidence = Annotated[tuple[str, ...], EvidenceIds()]
+RequiredEvidence = Annotated[tuple[str, ...], EvidenceIds(min_items=1)]
+OptionalAmount = Annotated[int | None, AMOUNT]
+
+
+@dataclass(frozen=True)
+class Label:
+    zh: str
+    en: str
+
+
+def label(zh: str, en: str) -> dict[str, Label]:
+    """An input field's labels, as dataclass field metadata: `field(metadata=label(...))`."""
+    return {"label": Label(zh, en)}
+
+
+@dataclass(frozen=True)
+class NoInput:
+    """The inputs of an action that takes none."""
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input of an action, as the adapters see it."""
+
+    name: str
+    type: Any  # the Python type without its bounds: str, int, bool, tuple[str, ...], Optional of those
+    required: bool
+    bound: Text | Choice | Number | EvidenceIds | None
+    label: Label | None
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str  # the service's name: "ship_return"; the URL segment is `segment`
+    label: Label
+    inputs: type[Any] = NoInput
+    # input name -> subject field it writes (when given)
+    writes: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    evidence: bool = False  # needs evidence to be taken
+    summary: str = ""  # one line for the OpenAPI document and the docs
+    # The subject field that records who took it (decided_by, ruled_by).
+    actor_field: str | None = None
+    # False: taken by another use case (a ruling refunds the case) or on another resource's route
+    # (an appeal is filed on the dispute's appeals), not POST /<subject>/{id}/<segment>.
+    routed: bool = True
+    path: str | None = None  # the URL segment, when it is not the action's name
+
+    @property
+    def segment(self) -> str:
+        return self.path or self.name.replace("_", "-")
+
+    @property
+    def fields(self) -> tuple[Input, ...]:
+        return describe_inputs(self.inputs)
+
+    def typed(self, values: Any) -> Any:
+        """`values` as the spec's typed inputs: as they are, or made from a mapping (or None)."""
+        return values if isinstance(values, self.inputs) else self.make(values)
+
+    def make(self, values: Mapping[str, Any] | None = None) -> Any:
+        """The typed inputs from a mapping (tests, CLI, demo): unknown or missing names are a 422."""
+        values = dict(values or {})
+        known = {f.name: f for f in self.fields}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValidationFailed(f"{self.name} takes no {', '.join(unknown)}", fields=unknown)
+        missing = [f.name for f in known.values() if f.required and values.get(f.name) in (None, "")]
+        if missing:
+            raise ValidationFailed(f"missing {', '.join(missing)}", fields=missing)
+        for name, value in values.items():
+            if isinstance(value, list):
+                values[name] = tuple(value)
+        return self.inputs(**values)
+
+
+def describe_inputs(cls: type[Any]) -> tuple[Input, ...]:
+    hints = typing.get_type_hints(cls, include_extras=True)
+    out = []
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        bound = None
+        if typing.get_origin(hint) is Annotated:
+            hint, *extras = typing.get_args(hint)
+            bound = next((x for x in extras if isinstance(x, Text | Choice | Number | EvidenceIds)), None)
+        factory: Any = f.default_factory
+        required = f.default is dataclasses.MISSING and factory is dataclasses.MISSING
+        default = None if required else (f.default if f.default is not dataclasses.MISSING else factory())
+        out.append(Input(f.name, hint, required, bound, f.metadata.get("label"), default))
+    return tuple(out)
+
+
+def inputs_of(values: Any) -> dict[str, Any]:
+    """The inputs that were given, JSON-ready (tuples as lists): what an event's data records."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(values):
+        value = getattr(values, f.name)
+        if value in (None, "", ()):
+            continue
+        out[f.name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def spec_table(specs: Iterable[ActionSpec], machine_actions: Iterable[str], machine: str) -> dict[str, ActionSpec]:
+    """The specs of a machine by action name; every action of the machine has exactly one."""
+    table: dict[str, ActionSpec] = {}
+    for spec in specs:
+        if spec.name in table:
+            raise ValueError(f"{machine}: action {spec.name!r} is declared twice")
+        if not dataclasses.is_dataclass(spec.inputs):
+            raise ValueError(f"{machine}: the inputs of {spec.name!r} are not a dataclass")
+        names = {f.name for f in dataclasses.fields(spec.inputs)}
+        stray = sorted(set(spec.writes) - names)
+        if stray:
+            raise ValueError(f"{machine}: {spec.name!r} writes inputs it does not take: {', '.join(stray)}")
+        table[spec.name] = spec
+    actions = set(machine_actions)
+    undeclared, unknown = sorted(actions - set(table)), sorted(set(table) - actions)
+    if undeclared or unknown:
+        raise ValueError(f"{machine}: actions without a spec {undeclared}, specs without a transition {unknown}")
+    return table

@@ -1,0 +1,132 @@
+"""What each effect of a transition does: one handler per `Effect`, checked when the module loads.
+
+A handler runs inside the action's transaction, after the subject took its inputs, and returns
+the event's data about what it did (the refund, the violation, the dispute it opened).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..domain.actions import Effect, inputs_of
+from . import disputes, refunds
+from .transitions import Act
+
+Handler = Callable[[Act], dict[str, Any]]
+
+
+def _refund(method: str) -> Handler:
+    def handler(act: Act) -> dict[str, Any]:
+        case, policy = act.subject, act.env.policy(act.subject.policy)
+        refund = refunds.refund_case(
+            act.uow, act.order, case, policy, method, act.now, evidence=list(case_evidence(act))
+        )
+        return {"refund_id": refund["id"], "refund_amount": refund["amount"]}
+
+    return handler
+
+
+def case_evidence(act: Act) -> tuple[str, ...]:
+    return tuple(getattr(act.inputs, "evidence", ()) or ())
+
+
+def _advance_compensation(act: Act) -> dict[str, Any]:
+    """先行赔付: the platform pays the buyer, records a violation on the merchant and recovers the
+    amount from it 追缴."""
+    case, order = act.subject, act.order
+    out = _refund("advance_compensation")(act)
+    policy = act.env.policy(case.policy)
+    violation = refunds.record_violation(
+        act.uow,
+        merchant_id=case.merchant_id,
+        kind="advance_compensation",
+        points=policy.points_for("advance_compensation"),
+        cause="COD refund voucher not uploaded in time; the platform paid the buyer first 先行赔付",
+        now=act.now,
+        order_id=order.id,
+        after_sale_id=case.id,
+        amount=out["refund_amount"],
+        currency=order.currency,
+    )
+    recovery = refunds.settle(
+        act.uow,
+        order,
+        direction="merchant_to_platform",
+        amount=out["refund_amount"],
+        cause="recovery of the platform's advance compensation 追缴",
+        now=act.now,
+        after_sale_id=case.id,
+    )
+    return {**out, "violation_id": violation["id"], "settlement_id": recovery["id"]}
+
+
+def _platform_refund(act: Act) -> dict[str, Any]:
+    case = act.subject
+    refund = refunds.platform_refund(
+        act.uow, act.order, case, act.env.policy(case.policy), act.inputs.refund_amount, act.now, None
+    )
+    return {"refund_id": refund["id"], "refund_amount": refund["amount"]}
+
+
+def _open_dispute(act: Act) -> dict[str, Any]:
+    case = act.subject
+    case.dispute_id = disputes.open_for(act.uow, act.env, act.actor, case, inputs_of(act.inputs), act.now)
+    return {"dispute_id": case.dispute_id}
+
+
+def _refund_payment(act: Act) -> dict[str, Any]:
+    """A paid order cancelled before shipping is refunded in full, shipping included."""
+    order = act.subject
+    owed = order.paid_amount - order.refunded_amount
+    if owed <= 0:
+        return {}
+    refund = refunds.issue(act.uow, order, amount=owed, method="original_payment", now=act.now)
+    return {"refund_id": refund["id"]}
+
+
+def _merchant_unresponsive(act: Act) -> dict[str, Any]:
+    complaint = act.subject
+    policy = act.env.policy(complaint.policy)
+    violation = refunds.record_violation(
+        act.uow,
+        merchant_id=complaint.merchant_id,
+        kind="points",
+        points=policy.points_for("complaint_unanswered"),
+        cause=f"complaint {complaint.id} left unanswered 投诉未处理",
+        now=act.now,
+        order_id=complaint.order_id,
+    )
+    return {"violation_id": violation["id"]}
+
+
+def _penalty_points(act: Act) -> dict[str, Any]:
+    complaint, points = act.subject, act.inputs.penalty_points
+    if not points:
+        return {}
+    violation = refunds.record_violation(
+        act.uow,
+        merchant_id=complaint.merchant_id,
+        kind="points",
+        points=points,
+        cause=f"complaint {complaint.id} upheld: {complaint.category}",
+        now=act.now,
+        order_id=complaint.order_id,
+    )
+    return {"violation_id": violation["id"]}
+
+
+HANDLERS: dict[Effect, Handler] = {
+    Effect.REFUND_ORIGINAL_PAYMENT: _refund("original_payment"),
+    Effect.REFUND_MERCHANT_COD: _refund("merchant_cod"),
+    Effect.ADVANCE_COMPENSATION: _advance_compensation,
+    Effect.PLATFORM_REFUND: _platform_refund,
+    Effect.OPEN_DISPUTE: _open_dispute,
+    Effect.REFUND_PAYMENT: _refund_payment,
+    Effect.MERCHANT_UNRESPONSIVE: _merchant_unresponsive,
+    Effect.PENALTY_POINTS: _penalty_points,
+}
+
+_unhandled = sorted(e.value for e in set(Effect) - set(HANDLERS))
+if _unhandled:
+    raise ImportError(f"effects without a handler: {', '.join(_unhandled)}")
