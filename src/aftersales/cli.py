@@ -148,7 +148,7 @@ def cmd_audit(args: argparse.Namespace) -> None:
 
     runtime = Runtime.build(Settings.from_env(demo=True))  # reading needs no token secret
     with runtime.uow() as uow:
-        problems = audit.verify_all(uow, due=runtime.env.due)
+        problems = audit.verify_all(uow)
     for problem in problems:
         print(problem)
     if problems:

@@ -26,7 +26,7 @@ from .actions import (
 )
 from .errors import Forbidden
 from .machine import Caller, Machine, transition
-from .roles import AGENT, PARTIES, PLATFORM, SYSTEM
+from .roles import AGENT, BUYER, PARTIES, PLATFORM, SYSTEM
 
 KINDS = ("intervention", "arbitration")
 STATUSES = ("applied", "open", "under_review", "ruled", "appealed", "final", "declined")
@@ -173,6 +173,8 @@ SPECS = [
     ActionSpec("appeal", Label("申诉", "Appeal"), Appeal, routed=False),
     ActionSpec("decide", Label("处理申诉", "Decide the appeal"), DecideAppeal, routed=False),
     ActionSpec("finalize", Label("申诉期满, 裁决生效", "Final: the appeal window closed")),
+    # The buyer withdrew the request while the platform had it: nothing is left to rule on.
+    ActionSpec("close", Label("买家撤销申请, 介入结束", "Closed: the request was withdrawn"), routed=False),
 ]
 
 DISPUTE_MACHINE = Machine(
@@ -189,6 +191,7 @@ DISPUTE_MACHINE = Machine(
         transition("appeal", "ruled", "appealed", PARTIES, guard=_intervention, who=_loser),
         transition("decide", "appealed", "final", AGENT, who=_another_agent),
         transition("finalize", "ruled", "final", SYSTEM),
+        transition("close", ACTIVE, "final", BUYER),
     ],
     SPECS,
     statuses=STATUSES,

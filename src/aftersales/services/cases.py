@@ -14,15 +14,18 @@ from ..domain.orders import Order
 from ..store.unit_of_work import UnitOfWork
 from . import disputes, evidence
 from .context import SYSTEM as SYSTEM_ACTOR
-from .context import Actor, Env, visible
+from .context import Actor, Env, snapshot, visible
 from .orders import ORDER
-from .transitions import Act, Kind, apply, arm_deadline, notice, write_deadline
+from .transitions import Act, Kind, apply, arm_deadline, creation, notice, record
 
 CASE = Kind(
     name="after_sale",
     machine=CASE_MACHINE,
     deadlines=domain.DEADLINES,
-    snapshot_fields=("status", "amount", "deadline_action", "deadline_due_at"),
+    snapshot_fields=("status", "amount", "dispute_id", "closed_at", "deadline_action", "deadline_due_at"),
+    # The platform's ruling SLA lapsing; the rest of a ruling paid on a case already refunded.
+    records=frozenset({"ruling_overdue", "refunded"}),
+    created_by="file",
     repo=lambda uow: uow.cases,
     # A system action moving a case between open statuses (auto_approve of a return) touches
     # nothing else; refunds and closing (which frees the order) go through `act`.
@@ -67,22 +70,29 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Case:
         evidence=evidence.check(uow, actor, data.get("evidence") or []),
     )
     # One open request per order: claimed with compare-and-set, so two racing requests get one winner.
-    expected = order.version
+    before, expected = snapshot(order, ORDER.snapshot_fields), order.version
     order.open_case_id = case.id
-    save_order(uow, order, expected, now)
+    record(
+        uow,
+        ORDER,
+        order,
+        expected=expected,
+        before=before,
+        action="after_sale_opened",
+        actor=actor,
+        now=now,
+        data={"after_sale_id": case.id},
+    )
     arm_deadline(uow, env, CASE, case, now)
     uow.cases.insert(case)
     evidence.link(uow, case.id, case.evidence)
-    uow.events.record(
-        kind=CASE.name,
-        subject_id=case.id,
-        action="file",
-        actor_role=actor.role,
-        actor_id=actor.id,
-        at=now,
-        before=None,
-        after={"status": case.status, "amount": amount},
-        data={
+    creation(
+        uow,
+        CASE,
+        case,
+        actor,
+        now,
+        {
             "type": case.type,
             "reason": case.reason,
             "description": case.description,
@@ -128,13 +138,27 @@ def act(
     case = get(uow, actor, case_id)
     order = uow.orders.get(case.order_id)
     assert order is not None
+    order_before, order_version = snapshot(order, ORDER.snapshot_fields), order.version
 
     def then(step: Act) -> dict[str, Any]:
         if step.transition.target in domain.TERMINAL:
             case.closed_at = step.now
-            _release_order(uow, order, case)
+            # The order is freed for a new request and counts what this case refunded.
+            if order.open_case_id == case.id:
+                order.open_case_id = None
+            record(
+                uow,
+                ORDER,
+                order,
+                expected=order_version,
+                before=order_before,
+                action="after_sale_closed",
+                actor=step.actor,
+                now=step.now,
+                data={"after_sale_id": case.id, "status": case.status},
+            )
             if case.dispute_id and step.transition.action == "withdraw":
-                disputes.close(uow, case.dispute_id, step.now, outcome="withdrawn")
+                disputes.close(uow, env, step.actor, case.dispute_id)
         return {}
 
     apply(
@@ -154,38 +178,12 @@ def act(
     return case
 
 
-def _release_order(uow: UnitOfWork, order: Order, case: Case) -> None:
-    """A closed case frees the order for a new request (within the after-sales period)."""
-    if order.open_case_id == case.id:
-        order.open_case_id = None
-    expected = order.version
-    order.updated_at = case.updated_at
-    save_order(uow, order, expected, case.updated_at)
-
-
-def save_order(uow: UnitOfWork, order: Order, expected: int, now: datetime) -> None:
-    """Save an order a case or a ruling changed outside the order's machine. Its pending deadline
-    (auto-complete) is re-armed at the new version: the engine skips a row armed at an older one
-    as stale, and the order would never complete."""
-    uow.orders.save(order, expected)
-    write_deadline(uow, ORDER, order, now)
-
-
 def ruling_overdue(uow: UnitOfWork, env: Env, case_id: str, *, deadline_id: int) -> Case:
     """The platform's own ruling SLA lapsed: no status changes, the breach goes on the record."""
     case = get(uow, SYSTEM_ACTOR, case_id)
     if case.status != "in_intervention":
         raise IllegalTransition("ruling SLA only runs during an intervention", status=case.status)
+    notice(uow, env, CASE, case, "ruling_overdue", deadline_id=deadline_id, data={"dispute_id": case.dispute_id})
     if case.dispute_id:
-        disputes.mark_sla_breached(uow, case.dispute_id, env.clock.now())
-    notice(
-        uow,
-        env,
-        CASE,
-        case,
-        "ruling_overdue",
-        deadline_id=deadline_id,
-        topic="dispute.sla_breached",
-        data={"dispute_id": case.dispute_id},
-    )
+        disputes.mark_sla_breached(uow, env, case.dispute_id)
     return case

@@ -14,13 +14,15 @@ from ..store.repositories import Repo
 from ..store.unit_of_work import UnitOfWork
 from . import evidence
 from .context import SYSTEM, Actor, Env
-from .transitions import Kind, apply, arm_deadline, notice
+from .transitions import Kind, apply, arm_deadline, creation, notice
 
 COMPLAINT = Kind(
     name="complaint",
     machine=COMPLAINT_MACHINE,
     deadlines=domain.DEADLINES,
-    snapshot_fields=("status", "deadline_action", "deadline_due_at"),
+    snapshot_fields=("status", "review_breached", "deadline_action", "deadline_due_at"),
+    records=frozenset({"review_overdue"}),
+    created_by="file",
     repo=lambda uow: repo(uow),
 )
 
@@ -70,16 +72,13 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Compl
     )
     arm_deadline(uow, env, COMPLAINT, complaint, now)
     repo(uow).insert(complaint)
-    uow.events.record(
-        kind=COMPLAINT.name,
-        subject_id=complaint.id,
-        action="file",
-        actor_role=actor.role,
-        actor_id=actor.id,
-        at=now,
-        before=None,
-        after={"status": status},
-        data={"category": complaint.category, "description": complaint.description, "evidence": complaint.evidence},
+    creation(
+        uow,
+        COMPLAINT,
+        complaint,
+        actor,
+        now,
+        {"category": complaint.category, "description": complaint.description, "evidence": complaint.evidence},
     )
     return complaint
 
@@ -147,8 +146,7 @@ def act(
 def review_overdue(uow: UnitOfWork, env: Env, complaint_id: str, *, deadline_id: int) -> Complaint:
     """The platform's review SLA (working days) lapsed: recorded and flagged, status unchanged."""
     complaint = get(uow, SYSTEM, complaint_id)
-    if complaint.status not in ("under_review", "escalated"):
+    if complaint.status not in domain.UNDER_REVIEW:
         raise IllegalTransition("no review is pending", current_status=complaint.status)
-    complaint.review_breached = True
-    notice(uow, env, COMPLAINT, complaint, "review_overdue", deadline_id=deadline_id, topic="complaint.review_overdue")
+    notice(uow, env, COMPLAINT, complaint, "review_overdue", flag="review_breached", deadline_id=deadline_id)
     return complaint

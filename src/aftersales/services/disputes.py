@@ -20,13 +20,25 @@ from ..store import tables as t
 from ..store.repositories import Repo
 from ..store.unit_of_work import UnitOfWork
 from .context import Actor, Env, visible
-from .transitions import Act, Kind, apply
+from .transitions import Act, Kind, apply, creation, notice
 
 DISPUTE = Kind(
     name="dispute",
     machine=DISPUTE_MACHINE,
     deadlines=domain.DEADLINES,
-    snapshot_fields=("status", "assignee", "outcome", "amount", "liable_party", "deadline_action", "deadline_due_at"),
+    snapshot_fields=(
+        "status",
+        "assignee",
+        "outcome",
+        "amount",
+        "liable_party",
+        "ruled_at",
+        "sla_breached",
+        "deadline_action",
+        "deadline_due_at",
+    ),
+    records=frozenset({"ruling_overdue"}),
+    created_by="open",
     repo=lambda uow: repo(uow),
     evidence_case=lambda dispute: str(dispute.after_sale_id),
 )
@@ -74,17 +86,7 @@ def open_for(
         extra={"negotiation": negotiation},
     )
     repo(uow).insert(dispute)
-    uow.events.record(
-        kind="dispute",
-        subject_id=dispute.id,
-        action="open",
-        actor_role=actor.role,
-        actor_id=actor.id,
-        at=now,
-        before=None,
-        after={"status": dispute.status},
-        data={"after_sale_id": case.id, "kind": kind},
-    )
+    creation(uow, DISPUTE, dispute, actor, now, {"after_sale_id": case.id, "kind": kind})
     return dispute.id
 
 
@@ -285,23 +287,31 @@ def queue_filters(actor: Actor, now: datetime, **filters: Any) -> list[Any]:
     return where
 
 
-def mark_sla_breached(uow: UnitOfWork, dispute_id: str, now: datetime) -> None:
-    r = repo(uow)
-    dispute = r.get(dispute_id)
+def mark_sla_breached(uow: UnitOfWork, env: Env, dispute_id: str) -> None:
+    """The platform's ruling SLA lapsed (its deadline runs on the case): flagged on the record."""
+    dispute = repo(uow).get(dispute_id)
     if dispute is None or dispute.sla_breached:
         return
-    expected = dispute.version
-    dispute.sla_breached, dispute.updated_at = True, now
-    r.save(dispute, expected)
+    notice(
+        uow,
+        env,
+        DISPUTE,
+        dispute,
+        "ruling_overdue",
+        flag="sla_breached",
+        deadline_id=None,
+        topic="dispute.sla_breached",
+    )
 
 
-def close(uow: UnitOfWork, dispute_id: str, now: datetime, outcome: str) -> None:
-    """The case ended outside a ruling (e.g. the buyer withdrew): the dispute is final."""
-    r = repo(uow)
-    dispute = r.get(dispute_id)
+def close(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str) -> None:
+    """The buyer withdrew the request before a ruling: the dispute is final, with nothing ruled."""
+    dispute = repo(uow).get(dispute_id)
     if dispute is None or dispute.status not in domain.ACTIVE:
         return
-    expected = dispute.version
-    dispute.status, dispute.updated_at = "final", now
-    dispute.extra = {**dispute.extra, "outcome": outcome}
-    r.save(dispute, expected)
+
+    def then(step: Act) -> dict[str, Any]:
+        dispute.extra = {**dispute.extra, "outcome": "withdrawn"}
+        return {"outcome": "withdrawn"}
+
+    apply(uow, env, actor, DISPUTE, dispute, "close", then=then)

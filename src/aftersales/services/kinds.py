@@ -33,8 +33,6 @@ class Registered:
     get: Callable[[UnitOfWork, Actor, str], Any]
     act: Act
     fire: Fire
-    # Deadline actions that change no status (a lapsed platform SLA): recorded and flagged.
-    notices: frozenset[str] = frozenset()
     set_based: bool = False  # its subject-only system actions fire set-based (worker/engine.py)
 
     @property
@@ -116,7 +114,6 @@ KINDS: dict[str, Registered] = _build(
             cases.get,
             _act(cases.act),
             _fire_by(_act(cases.act), {"ruling_overdue": cases.ruling_overdue}),
-            notices=frozenset({"ruling_overdue"}),
             set_based=True,
         ),
         Registered(
@@ -134,7 +131,6 @@ KINDS: dict[str, Registered] = _build(
             complaints.get,
             _act(complaints.act),
             _fire_by(_act(complaints.act), {"review_overdue": complaints.review_overdue}),
-            notices=frozenset({"review_overdue"}),
         ),
     ]
 )

@@ -12,13 +12,23 @@ from ..domain.money import MAX_AMOUNT
 from ..domain.orders import ORDER_MACHINE, Order
 from ..store.unit_of_work import UnitOfWork
 from .context import Actor, Env, visible
-from .transitions import Kind, apply, arm_deadline
+from .transitions import Kind, apply, arm_deadline, creation
 
 ORDER = Kind(
     name="order",
     machine=ORDER_MACHINE,
     deadlines=domain.DEADLINES,
-    snapshot_fields=("status", "paid_amount", "refunded_amount", "deadline_action", "deadline_due_at"),
+    snapshot_fields=(
+        "status",
+        "paid_amount",
+        "refunded_amount",
+        "open_case_id",
+        "cancel_reason",
+        "deadline_action",
+        "deadline_due_at",
+    ),
+    # A case opens and closes the order's one request, and refunds count against the order.
+    records=frozenset({"after_sale_opened", "after_sale_closed", "refunded"}),
     repo=lambda uow: uow.orders,
     set_based=lambda order, tr, now: None if tr.effect else _stamp(order, tr, now),
 )
@@ -65,16 +75,7 @@ def create(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Ord
     )
     arm_deadline(uow, env, ORDER, order, now)
     uow.orders.insert(order)
-    uow.events.record(
-        kind="order",
-        subject_id=order.id,
-        action="create",
-        actor_role=actor.role,
-        actor_id=actor.id,
-        at=now,
-        before=None,
-        after={"status": order.status},
-    )
+    creation(uow, ORDER, order, actor, now, {"policy": order.policy, "payment_method": order.payment_method})
     return order
 
 

@@ -19,9 +19,11 @@ from ..domain.roles import PARTIES
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
 from . import cases, disputes, refunds
-from .context import SYSTEM, Actor, Env
+from .cases import CASE
+from .context import SYSTEM, Actor, Env, snapshot
 from .disputes import DISPUTE, repo
-from .transitions import Act, apply
+from .orders import ORDER
+from .transitions import Act, apply, record
 
 
 def rule(
@@ -81,7 +83,7 @@ def _execute(
         cases.act(uow, env, actor, case.id, "platform_refund", PlatformRefund(refund_amount=amount))
         return {"after_sale_status": "refunded"}
     if amount:  # already refunded in part (a partial ruling overturned): pay the rest
-        _pay(uow, env, order, case, amount, env.clock.now())
+        _pay(uow, env, actor, order, case, amount, env.clock.now())
         return {"after_sale_status": case.status}
     if case.status == "in_intervention":
         cases.act(uow, env, actor, case.id, "platform_deny")
@@ -89,11 +91,25 @@ def _execute(
     return {}
 
 
-def _pay(uow: UnitOfWork, env: Env, order: Order, case: Case, amount: int, now: datetime) -> None:
-    refunds.platform_refund(uow, order, case, env.policy(case.policy), amount, now)
-    expected = order.version
-    order.updated_at = now
-    cases.save_order(uow, order, expected, now)
+def _pay(uow: UnitOfWork, env: Env, actor: Actor, order: Order, case: Case, amount: int, now: datetime) -> None:
+    """A ruling pays more on a case already refunded in part: a refund on the order and the case."""
+    order_before, case_before = snapshot(order, ORDER.snapshot_fields), snapshot(case, CASE.snapshot_fields)
+    refund = refunds.platform_refund(uow, order, case, env.policy(case.policy), amount, now)
+    paid = {"refund_id": refund["id"], "refund_amount": refund["amount"]}
+    record(
+        uow,
+        ORDER,
+        order,
+        expected=order.version,
+        before=order_before,
+        action="refunded",
+        actor=actor,
+        now=now,
+        data={**paid, "after_sale_id": case.id},
+    )
+    record(
+        uow, CASE, case, expected=case.version, before=case_before, action="refunded", actor=actor, now=now, data=paid
+    )
 
 
 def _consequences(

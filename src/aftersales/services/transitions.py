@@ -16,10 +16,11 @@ from typing import Any
 from ..domain.actions import inputs_of
 from ..domain.errors import DeadlinePassed, PreconditionFailed, ValidationFailed
 from ..domain.machine import Machine, Transition
-from ..domain.roles import SYSTEM, TIMER_BOUND
+from ..domain.roles import TIMER_BOUND
 from ..store.repositories import Repo
 from ..store.unit_of_work import UnitOfWork
 from . import evidence
+from .context import SYSTEM as SYSTEM_ACTOR
 from .context import Actor, Env, snapshot
 
 
@@ -38,6 +39,11 @@ class Kind:
     set_based: Callable[[Any, Transition, datetime], dict[str, Any] | None] | None = None
     # The case whose parties may read evidence the action cites (a dispute's is its case's).
     evidence_case: Callable[[Any], str] = lambda subject: str(subject.id)
+    # Changes recorded outside the machine, each with its event (`record`): an order's refund
+    # or its request opened and closed, a lapsed platform SLA. The audit accepts these and the
+    # machine's steps, nothing else.
+    records: frozenset[str] = frozenset()
+    created_by: str = "create"  # the creation event's action
 
 
 @dataclass
@@ -218,6 +224,43 @@ def _event(kind: Kind, step: Step) -> dict[str, Any]:
     )
 
 
+def record(
+    uow: UnitOfWork,
+    kind: Kind,
+    subject: Any,
+    *,
+    expected: int,
+    before: dict[str, Any],
+    action: str,
+    actor: Actor,
+    now: datetime,
+    data: dict[str, Any] | None = None,
+    deadline_id: int | None = None,
+    topic: str | None = None,
+) -> None:
+    """Save a change of `subject` made outside its machine, with its event: `before` is its
+    snapshot as read (at version `expected`). Its pending deadline is re-armed at the new version
+    (the engine skips a row armed at an older one as stale)."""
+    if action not in kind.records:
+        raise ValueError(f"{action!r} is not a record of {kind.name}")
+    subject.updated_at = now
+    kind.repo(uow).save(subject, expected)
+    write_deadline(uow, kind, subject, now)
+    uow.events.record(
+        kind=kind.name,
+        subject_id=subject.id,
+        action=action,
+        actor_role=actor.role,
+        actor_id=actor.id,
+        at=now,
+        before=before,
+        after=snapshot(subject, kind.snapshot_fields),
+        data=data or {},
+        deadline_id=deadline_id,
+        topic=topic,
+    )
+
+
 def notice(
     uow: UnitOfWork,
     env: Env,
@@ -225,29 +268,45 @@ def notice(
     subject: Any,
     action: str,
     *,
-    deadline_id: int,
-    topic: str,
+    deadline_id: int | None,
+    flag: str | None = None,
+    topic: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """A lapsed deadline that changes no status (the platform's own SLA): the subject's deadline
-    is cleared and the breach goes on the record, with an outbox message for webhooks."""
-    now = env.clock.now()
-    expected = subject.version
-    subject.deadline_action = subject.deadline_due_at = None
-    subject.updated_at = now
-    kind.repo(uow).save(subject, expected)
+    """A lapsed platform SLA changes no status: `flag` (if any) goes up, the subject's deadline
+    (if it was this one) is cleared, and the breach goes on the record."""
+    before, expected = snapshot(subject, kind.snapshot_fields), subject.version
+    if flag:
+        setattr(subject, flag, True)
+    if subject.deadline_action == action:
+        subject.deadline_action = subject.deadline_due_at = None
+    record(
+        uow,
+        kind,
+        subject,
+        expected=expected,
+        before=before,
+        action=action,
+        actor=SYSTEM_ACTOR,
+        now=env.clock.now(),
+        data=data,
+        deadline_id=deadline_id,
+        topic=topic,
+    )
+
+
+def creation(uow: UnitOfWork, kind: Kind, subject: Any, actor: Actor, now: datetime, data: dict[str, Any]) -> None:
+    """The event of a subject's creation: its whole snapshot, first deadline included."""
     uow.events.record(
         kind=kind.name,
         subject_id=subject.id,
-        action=action,
-        actor_role=SYSTEM,
-        actor_id=SYSTEM,
+        action=kind.created_by,
+        actor_role=actor.role,
+        actor_id=actor.id,
         at=now,
         before=None,
-        after=None,
-        data=data or {},
-        deadline_id=deadline_id,
-        topic=topic,
+        after=snapshot(subject, kind.snapshot_fields),
+        data=data,
     )
 
 
