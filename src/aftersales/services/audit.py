@@ -31,7 +31,11 @@ _LEDGER = {"order": (t.refunds.c.order_id, "refunded_amount"), "after_sale": (t.
 
 
 def replay(
-    events: Iterable[Any], *, subject: tuple[str, str] | None = None, problems: list[str] | None = None
+    events: Iterable[Any],
+    *,
+    subject: tuple[str, str] | None = None,
+    problems: list[str] | None = None,
+    kinds: Mapping[str, Registered] = KINDS,
 ) -> dict[str, Any]:
     """The state of `subject` (default: the first event's) rebuilt from its `events` (rows or
     mappings of the events table, any order; others' events are ignored). Broken chains and steps
@@ -40,7 +44,7 @@ def replay(
     if not evs:
         return {}
     kind, sid = subject or (evs[0]["subject_kind"], evs[0]["subject_id"])
-    fold = _Fold(KINDS[kind], sid, [] if problems is None else problems)
+    fold = _Fold(kinds[kind], sid, [] if problems is None else problems)
     for e in evs:
         if (e["subject_kind"], e["subject_id"]) == (kind, sid):
             fold.apply(e)

@@ -14,8 +14,8 @@ from ..domain.machine import Machine
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
 from . import cases, complaints, disputes, effects, orders, rulings
-from .context import SYSTEM, Actor, Env
-from .transitions import Kind
+from .context import SYSTEM, Actor, Env, visible
+from .transitions import Kind, apply
 
 assert effects.HANDLERS  # every effect's handler is registered before any action is taken
 
@@ -55,6 +55,27 @@ def _fire_by(act: Act, notices: dict[str, Callable[..., Any]]) -> Fire:
             act(uow, env, SYSTEM, row.subject_id, row.action, None, None, row.id)
 
     return fire
+
+
+def act_by_machine(kind: Kind, what: str) -> Act:
+    """The use case of a kind whose actions need nothing but its machine and specs: load the
+    subject the caller may see, take the action, return it."""
+
+    def act(
+        uow: UnitOfWork,
+        env: Env,
+        actor: Actor,
+        subject_id: str,
+        action: str,
+        inputs: Any,
+        if_match: int | None,
+        deadline_id: int | None = None,
+    ) -> Any:
+        subject = visible(kind.repo(uow).get(subject_id), actor, what)
+        apply(uow, env, actor, kind, subject, action, inputs, if_match=if_match, deadline_id=deadline_id)
+        return subject
+
+    return act
 
 
 def _act(use_case: Callable[..., Any]) -> Act:
