@@ -14,9 +14,8 @@ from fastapi.responses import JSONResponse
 
 from ..domain.errors import Conflict, DomainError, ValidationFailed
 from ..runtime import Runtime
-from ..services import idempotency
+from ..services import idempotency, reads
 from ..services.context import Actor
-from ..services.pages import page
 from ..store.unit_of_work import UnitOfWork
 from .views import event_view
 
@@ -181,30 +180,20 @@ def read(request: Request, work: Callable[[UnitOfWork], Any]) -> Any:
 
 # The views are JSON-ready already: a JSONResponse skips FastAPI's generic encoder, which walks
 # every value of a page again (5 ms of a 50-case page; bench/scale.py).
-def timeline(request: Request, kind: str, load: Callable[[UnitOfWork], Any]) -> JSONResponse:
-    """A subject's events, oldest first, once `load` has checked the caller may see it."""
-
-    def work(uow: UnitOfWork) -> dict[str, Any]:
-        subject = load(uow)
-        return {"items": [event_view(e) for e in uow.events.for_subject(kind, subject.id)]}
-
-    return JSONResponse(read(request, work))
+def timeline(request: Request, actor: Actor, kind: str, subject_id: str) -> JSONResponse:
+    """A subject's events, oldest first, once the caller is shown to see it."""
+    return JSONResponse(
+        read(request, lambda uow: {"items": [event_view(e) for e in reads.timeline(uow, actor, kind, subject_id)]})
+    )
 
 
 def listing(
-    request: Request,
-    table: Any,
-    where: list[Any],
-    cursor: str | None,
-    limit: int,
-    view: Callable[[UnitOfWork, Any], dict[str, Any]],
-    *,
-    newest_first: bool = True,
+    request: Request, load: Callable[[UnitOfWork], reads.Page[Any]], view: Callable[[Any], dict[str, Any]]
 ) -> JSONResponse:
-    """One keyset page of `table` rows, each shown through `view`, and the next page's cursor."""
+    """One keyset page of what `load` found, each shown through `view`, and the next cursor."""
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
-        rows, nxt = page(uow.conn, table, where, cursor, limit, newest_first)
-        return {"items": [view(uow, r) for r in rows], "next_cursor": nxt}
+        found = load(uow)
+        return {"items": [view(x) for x in found.items], "next_cursor": found.next_cursor}
 
     return JSONResponse(read(request, work))

@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from ..domain import orders as domain
-from ..domain.errors import Conflict, NotFound, ValidationFailed
+from ..domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..domain.machine import Transition
 from ..domain.money import MAX_AMOUNT
 from ..domain.orders import ORDER_MACHINE, Order
+from ..domain.roles import MARKETPLACE
 from ..store.unit_of_work import UnitOfWork
 from .context import Actor, Env, visible
 from .transitions import Kind, apply, arm_deadline, creation
@@ -44,6 +45,8 @@ _STAMPS = {
 
 def create(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Order:
     """`data` is already shape-checked by the API; here are the rules about its values."""
+    if actor.role not in MARKETPLACE:
+        raise Forbidden("orders are fed by the marketplace (integration or admin)")
     policy_key = data.get("policy") or env.default_policy
     try:
         env.policy(policy_key)

@@ -2,10 +2,8 @@
 
 from fastapi import APIRouter, Query, Request
 
-from ...services import cases
-from ...services.context import scope
+from ...services import cases, reads
 from ...services.kinds import KINDS
-from ...store import tables as t
 from .. import responses as out
 from .. import schemas as s
 from ..action_routes import add_action_routes
@@ -34,9 +32,20 @@ def list_cases(
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=200),
 ):
-    where = scope(actor, t.after_sales.c, status=status, merchant_id=merchant_id, order_id=order_id, buyer_id=buyer_id)
-
-    return listing(request, t.after_sales, where, cursor, limit, lambda uow, r: case_view(uow.cases.load(r), actor))
+    return listing(
+        request,
+        lambda uow: reads.cases(
+            uow,
+            actor,
+            status=status,
+            merchant_id=merchant_id,
+            order_id=order_id,
+            buyer_id=buyer_id,
+            cursor=cursor,
+            limit=limit,
+        ),
+        lambda c: case_view(c, actor),
+    )
 
 
 @router.get("/{case_id}", responses=out.ok(out.Case))
@@ -48,7 +57,7 @@ def get_case(case_id: str, request: Request, actor: CurrentActor):
     "/{case_id}/events", summary="The case's full timeline, deadline firings included", responses=out.ok(out.Events)
 )
 def case_events(case_id: str, request: Request, actor: CurrentActor):
-    return timeline(request, "after_sale", lambda uow: cases.get(uow, actor, case_id))
+    return timeline(request, actor, "after_sale", case_id)
 
 
 add_action_routes(router, KINDS["after_sale"], case_view, out.Case)

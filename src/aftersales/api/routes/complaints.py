@@ -2,9 +2,8 @@
 
 from fastapi import APIRouter, Query, Request
 
-from ...services import complaints
+from ...services import complaints, reads
 from ...services.kinds import KINDS
-from ...store import tables as t
 from .. import responses as out
 from .. import schemas as s
 from ..action_routes import add_action_routes
@@ -38,10 +37,12 @@ def list_complaints(
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=200),
 ):
-    where = complaints.listing_filters(actor, status=status, category=category, merchant_id=merchant_id)
-
     return listing(
-        request, t.complaints, where, cursor, limit, lambda uow, r: complaint_view(complaints.repo(uow).load(r), actor)
+        request,
+        lambda uow: reads.complaint_list(
+            uow, actor, status=status, category=category, merchant_id=merchant_id, cursor=cursor, limit=limit
+        ),
+        lambda c: complaint_view(c, actor),
     )
 
 
@@ -52,7 +53,7 @@ def get_complaint(complaint_id: str, request: Request, actor: CurrentActor):
 
 @router.get("/{complaint_id}/events", responses=out.ok(out.Events))
 def complaint_events(complaint_id: str, request: Request, actor: CurrentActor):
-    return timeline(request, "complaint", lambda uow: complaints.get(uow, actor, complaint_id))
+    return timeline(request, actor, "complaint", complaint_id)
 
 
 add_action_routes(router, KINDS["complaint"], complaint_view, out.Complaint)

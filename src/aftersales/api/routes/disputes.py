@@ -2,9 +2,8 @@
 
 from fastapi import APIRouter, Query, Request
 
-from ...services import disputes, rulings
+from ...services import disputes, reads, rulings
 from ...services.kinds import KINDS
-from ...store import tables as t
 from .. import requests
 from .. import responses as out
 from .. import schemas as s
@@ -39,18 +38,22 @@ def list_disputes(
     limit: int = Query(50, ge=1, le=200),
 ):
     now = request.app.state.runtime.env.clock.now()
-    where = disputes.queue_filters(
-        actor, now, status=status, kind=kind, assignee=assignee, merchant_id=merchant_id, reason=reason, sla=sla
-    )
-
     return listing(
         request,
-        t.disputes,
-        where,
-        cursor,
-        limit,
-        lambda uow, r: dispute_view(disputes.repo(uow).load(r), actor),
-        newest_first=False,
+        lambda uow: reads.dispute_queue(
+            uow,
+            actor,
+            now,
+            status=status,
+            kind=kind,
+            assignee=assignee,
+            merchant_id=merchant_id,
+            reason=reason,
+            sla=sla,
+            cursor=cursor,
+            limit=limit,
+        ),
+        lambda d: dispute_view(d, actor),
     )
 
 
@@ -61,7 +64,7 @@ def get_dispute(dispute_id: str, request: Request, actor: CurrentActor):
 
 @router.get("/{dispute_id}/events", responses=out.ok(out.Events))
 def dispute_events(dispute_id: str, request: Request, actor: CurrentActor):
-    return timeline(request, "dispute", lambda uow: disputes.get(uow, actor, dispute_id))
+    return timeline(request, actor, "dispute", dispute_id)
 
 
 @router.get("/{dispute_id}/appeals", summary="Appeals of a dispute and their status")

@@ -2,10 +2,7 @@
 
 from fastapi import APIRouter, Request
 
-from ...domain.errors import Forbidden, NotFound
-from ...services import refunds, sanctions
-from ...services.context import Actor, scope
-from ...store import tables as t
+from ...services import reads, sanctions
 from .. import schemas as s
 from ..actions import perform, read
 from ..auth import CurrentActor
@@ -16,32 +13,33 @@ router = APIRouter(prefix="/v1", tags=["money"])
 
 @router.get("/refunds", summary="Refunds the caller may see")
 def list_refunds(request: Request, actor: CurrentActor, order_id: str | None = None, after_sale_id: str | None = None):
-    where = scope(actor, t.refunds.c, order_id=order_id, after_sale_id=after_sale_id)
-    return read(request, lambda uow: {"items": [row_view(r) for r in refunds.list_refunds(uow, *where)]})
-
-
-def _own_shop(actor: Actor, merchant_id: str) -> None:
-    if actor.role not in ("merchant", "agent", "admin"):
-        raise Forbidden("this is for the merchant itself and platform agents")
-    if actor.role == "merchant" and actor.merchant_id != merchant_id:
-        raise NotFound("merchant not found")
+    return read(
+        request,
+        lambda uow: {
+            "items": [
+                row_view(r) for r in reads.refund_list(uow, actor, order_id=order_id, after_sale_id=after_sale_id)
+            ]
+        },
+    )
 
 
 @router.get("/settlements", summary="Money between platform and merchant (who bears a refund)")
 def list_settlements(
     request: Request, actor: CurrentActor, merchant_id: str | None = None, after_sale_id: str | None = None
 ):
-    if actor.role not in ("merchant", "agent", "admin"):
-        raise Forbidden("settlements are for merchants and platform agents")
-    c = t.settlements.c
-    where = scope(actor, c, merchant_id=merchant_id, after_sale_id=after_sale_id)
-    return read(request, lambda uow: {"items": [row_view(r) for r in refunds.list_settlements(uow, *where)]})
+    return read(
+        request,
+        lambda uow: {
+            "items": [
+                row_view(r) for r in reads.settlements(uow, actor, merchant_id=merchant_id, after_sale_id=after_sale_id)
+            ]
+        },
+    )
 
 
 @router.get("/merchants/{merchant_id}/violations", summary="A merchant's warnings, points, penalties, recoveries")
 def list_violations(merchant_id: str, request: Request, actor: CurrentActor):
-    _own_shop(actor, merchant_id)
-    return read(request, lambda uow: {"items": [row_view(r) for r in refunds.list_violations(uow, merchant_id)]})
+    return read(request, lambda uow: {"items": [row_view(r) for r in reads.violations(uow, actor, merchant_id)]})
 
 
 @router.post("/merchants/{merchant_id}/violations", status_code=201, summary="Record a warning or penalty (agents)")
@@ -57,6 +55,5 @@ def add_violation(merchant_id: str, body: s.ViolationIn, request: Request, actor
 
 @router.get("/merchants/{merchant_id}/standing", summary="Active points and the restrictions they bring")
 def merchant_standing(merchant_id: str, request: Request, actor: CurrentActor):
-    _own_shop(actor, merchant_id)
     env = request.app.state.runtime.env
-    return read(request, lambda uow: sanctions.standing(uow, env, merchant_id))
+    return read(request, lambda uow: reads.standing(uow, env, actor, merchant_id))

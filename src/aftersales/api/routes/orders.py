@@ -2,11 +2,8 @@
 
 from fastapi import APIRouter, Query, Request
 
-from ...domain.errors import Forbidden
-from ...services import orders
-from ...services.context import scope
+from ...services import orders, reads
 from ...services.kinds import KINDS
-from ...store import tables as t
 from .. import responses as out
 from .. import schemas as s
 from ..action_routes import add_action_routes
@@ -19,8 +16,6 @@ router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
 @router.post("", status_code=201, summary="Feed an order in (integration, admin)", responses=out.ok(out.Order, 201))
 def create_order(body: s.OrderIn, request: Request, actor: CurrentActor):
-    if actor.role not in ("integration", "admin"):
-        raise Forbidden("orders are fed by the marketplace (integration or admin)")
     env = request.app.state.runtime.env
     data = body.model_dump()
     return perform(request, actor, data, lambda uow: (201, order_view(orders.create(uow, env, actor, data), actor)))
@@ -36,10 +31,13 @@ def list_orders(
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=200),
 ):
-    c = t.orders.c
-    where = scope(actor, c, merchant_id=merchant_id, buyer_id=buyer_id, status=status)
-
-    return listing(request, t.orders, where, cursor, limit, lambda uow, r: order_view(uow.orders.load(r), actor))
+    return listing(
+        request,
+        lambda uow: reads.orders(
+            uow, actor, status=status, merchant_id=merchant_id, buyer_id=buyer_id, cursor=cursor, limit=limit
+        ),
+        lambda o: order_view(o, actor),
+    )
 
 
 @router.get("/{order_id}", responses=out.ok(out.Order))
@@ -51,7 +49,7 @@ def get_order(order_id: str, request: Request, actor: CurrentActor):
     "/{order_id}/events", summary="The order's timeline, deadline firings included", responses=out.ok(out.Events)
 )
 def order_events(order_id: str, request: Request, actor: CurrentActor):
-    return timeline(request, "order", lambda uow: orders.get(uow, actor, order_id))
+    return timeline(request, actor, "order", order_id)
 
 
 add_action_routes(router, KINDS["order"], order_view, out.Order)

@@ -1,0 +1,141 @@
+"""Read use cases: the listings, queues and timelines a caller may see, tenancy and role checks
+included, so that every adapter (API, console) shows the same rows to the same caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from ..domain.cases import Case
+from ..domain.complaints import Complaint
+from ..domain.disputes import Dispute
+from ..domain.errors import Forbidden, NotFound
+from ..domain.orders import Order
+from ..domain.roles import MERCHANT, PLATFORM
+from ..store import tables as t
+from ..store.unit_of_work import UnitOfWork
+from . import complaints, disputes, refunds, sanctions
+from .context import Actor, Env, scope
+from .kinds import KINDS
+from .pages import page
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def orders(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    status: str | None = None,
+    merchant_id: str | None = None,
+    buyer_id: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[Order]:
+    """Orders the caller may see, newest first."""
+    where = scope(actor, t.orders.c, merchant_id=merchant_id, buyer_id=buyer_id, status=status)
+    rows, nxt = page(uow.conn, t.orders, where, cursor, limit, True)
+    return Page([uow.orders.load(r) for r in rows], nxt)
+
+
+def cases(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    status: str | None = None,
+    merchant_id: str | None = None,
+    order_id: str | None = None,
+    buyer_id: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[Case]:
+    """After-sales cases the caller may see, newest first (a merchant's queue, a buyer's list)."""
+    where = scope(actor, t.after_sales.c, status=status, merchant_id=merchant_id, order_id=order_id, buyer_id=buyer_id)
+    rows, nxt = page(uow.conn, t.after_sales, where, cursor, limit, True)
+    return Page([uow.cases.load(r) for r in rows], nxt)
+
+
+def dispute_queue(
+    uow: UnitOfWork,
+    actor: Actor,
+    now: datetime,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    assignee: str | None = None,
+    merchant_id: str | None = None,
+    reason: str | None = None,
+    sla: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[Dispute]:
+    """The agents' queue, oldest first, with SLA urgency (see disputes.queue_filters)."""
+    where = disputes.queue_filters(
+        actor, now, status=status, kind=kind, assignee=assignee, merchant_id=merchant_id, reason=reason, sla=sla
+    )
+    rows, nxt = page(uow.conn, t.disputes, where, cursor, limit, False)
+    return Page([disputes.repo(uow).load(r) for r in rows], nxt)
+
+
+def complaint_list(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    status: str | None = None,
+    category: str | None = None,
+    merchant_id: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[Complaint]:
+    """Complaints the caller may see, newest first."""
+    where = complaints.listing_filters(actor, status=status, category=category, merchant_id=merchant_id)
+    rows, nxt = page(uow.conn, t.complaints, where, cursor, limit, True)
+    return Page([complaints.repo(uow).load(r) for r in rows], nxt)
+
+
+def timeline(uow: UnitOfWork, actor: Actor, kind: str, subject_id: str) -> list[Any]:
+    """A subject's events, oldest first, once the caller is shown to see it."""
+    subject = KINDS[kind].get(uow, actor, subject_id)
+    return list(uow.events.for_subject(kind, subject.id))
+
+
+def refund_list(
+    uow: UnitOfWork, actor: Actor, *, order_id: str | None = None, after_sale_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Refunds the caller may see (a buyer's own, a shop's, all for staff)."""
+    return refunds.list_refunds(uow, *scope(actor, t.refunds.c, order_id=order_id, after_sale_id=after_sale_id))
+
+
+def settlements(
+    uow: UnitOfWork, actor: Actor, *, merchant_id: str | None = None, after_sale_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Money between the platform and merchants: for merchants (their own) and the platform."""
+    if actor.role not in {MERCHANT, *PLATFORM}:
+        raise Forbidden("settlements are for merchants and platform agents")
+    where = scope(actor, t.settlements.c, merchant_id=merchant_id, after_sale_id=after_sale_id)
+    return refunds.list_settlements(uow, *where)
+
+
+def own_shop(actor: Actor, merchant_id: str) -> None:
+    """A shop's own records: the merchant itself and the platform; another shop's are not found."""
+    if actor.role not in {MERCHANT, *PLATFORM}:
+        raise Forbidden("this is for the merchant itself and platform agents")
+    if actor.role == MERCHANT and actor.merchant_id != merchant_id:
+        raise NotFound("merchant not found")
+
+
+def violations(uow: UnitOfWork, actor: Actor, merchant_id: str) -> list[dict[str, Any]]:
+    own_shop(actor, merchant_id)
+    return refunds.list_violations(uow, merchant_id)
+
+
+def standing(uow: UnitOfWork, env: Env, actor: Actor, merchant_id: str) -> dict[str, Any]:
+    own_shop(actor, merchant_id)
+    return sanctions.standing(uow, env, merchant_id)
