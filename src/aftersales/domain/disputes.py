@@ -16,6 +16,9 @@ from .machine import Machine, transition
 
 KINDS = ("intervention", "arbitration")
 STATUSES = ("applied", "open", "under_review", "ruled", "appealed", "final", "declined")
+# Not settled yet: a ruling may still come, or still change on appeal. While a dispute about any
+# case of an order is unsettled, that order takes no new request (its money is not yet known).
+UNSETTLED = ("applied", "open", "under_review", "ruled", "appealed")
 OUTCOMES = ("refund", "partial_refund", "deny")
 LIABLE_PARTIES = ("merchant", "buyer", "logistics", "platform", "none")
 DECISIONS = ("uphold", "overturn")
