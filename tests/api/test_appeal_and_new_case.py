@@ -3,8 +3,10 @@ is unsettled, and no appeal is ever left undecidable (an overturn pays at most w
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aftersales.services import refunds
-from api_builders import assert_problem, case_body, db_state, feed_order, file_case
+from api_builders import assert_problem, case_body, db_state, feed_order, file_case, race
 from builders import World
 
 GOODS = 19800  # two 9900 teas; the 1000 shipping is not refundable under douyin@1
@@ -95,6 +97,8 @@ def test_an_overturn_pays_only_what_is_left_and_records_the_rest_as_settled_else
     assert agent.get(f"/v1/after-sales/{case_id}").json()["status"] == "refunded"
     decide = [e for e in agent.get(f"/v1/disputes/{dispute_id}/events").json()["items"] if e["action"] == "decide"]
     assert (decide[0]["data"]["refund_amount"], decide[0]["data"]["settled_elsewhere"]) == (GOODS - 15000, 15000)
+    ruling = agent.get(f"/v1/disputes/{dispute_id}").json()["ruling"]
+    assert (ruling["outcome"], ruling["amount"], ruling["liable_party"]) == ("refund", GOODS - 15000, "merchant")
 
 
 def test_an_overturn_with_nothing_left_to_pay_still_decides_the_appeal(api, runtime):
@@ -149,3 +153,34 @@ def test_arbitration_is_refused_while_another_request_on_the_order_is_open(api, 
     )
     assert problem["open_case_id"] == open_case["id"]
     assert db_state(runtime) == before
+
+
+def test_once_the_appeal_window_lapsed_a_new_request_is_taken_before_the_worker_finalizes(api):
+    """Nobody may appeal any more, so the ruling is settled: the worker being late changes nothing."""
+    feed_order(api)
+    _case_id, dispute_id = _ruled(api, DENY)
+    api.clock.advance(timedelta(days=7, seconds=1))
+    assert api.as_("agent").get(f"/v1/disputes/{dispute_id}").json()["status"] == "ruled"
+    assert_problem(
+        api.as_("buyer", "b-1").post(f"/v1/disputes/{dispute_id}/appeals", json={"grounds": "晚了"}),
+        409,
+        "deadline_passed",
+    )
+    assert file_case(api, type="refund_only", reason="not_as_described")["amount"] == GOODS
+
+
+def test_an_arbitration_and_a_new_request_racing_on_one_order_get_one_winner(api):
+    feed_order(api)
+    buyer = api.as_("buyer", "b-1")
+    withdrawn = file_case(api)
+    assert buyer.post(f"/v1/after-sales/{withdrawn['id']}/withdraw", json={}).status_code == 200
+    arbitrate = {"after_sale_id": withdrawn["id"], "statement": "申请仲裁"}
+    refund_only = case_body(type="refund_only", reason="not_as_described")
+    results = race(
+        [
+            lambda: buyer.post("/v1/arbitrations", json=arbitrate),
+            lambda: buyer.post("/v1/after-sales", json=refund_only),
+        ]
+    )
+    assert sorted(r.status_code for r in results) == [201, 409], [r.text for r in results]
+    assert_problem(next(r for r in results if r.status_code == 409), 409)

@@ -108,7 +108,7 @@ def _check_fileable(uow: UnitOfWork, order: Order, case_type: str, now: datetime
             code="case_already_open",
             open_case_id=order.open_case_id,
         )
-    pending = unsettled_dispute(uow, order.id)
+    pending = unsettled_dispute(uow, order.id, now)
     if pending is not None:
         dispute_id, status = pending
         raise Conflict(
@@ -126,14 +126,20 @@ def _check_fileable(uow: UnitOfWork, order: Order, case_type: str, now: datetime
         raise DeadlinePassed("the after-sales period 售后期 of this order is over", code="after_sales_period_over")
 
 
-def unsettled_dispute(uow: UnitOfWork, order_id: str) -> tuple[str, str] | None:
-    """(id, status) of a dispute about any case of the order that is not settled yet, if any.
-    Reached through the order's cases: both joins are indexed."""
+def unsettled_dispute(uow: UnitOfWork, order_id: str, now: datetime) -> tuple[str, str] | None:
+    """(id, status) of a dispute about any case of the order that is not settled yet, if any. A
+    ruling whose appeal window has lapsed is settled even before the worker finalizes it: nobody
+    may appeal it any more. Reached through the order's cases: both joins are indexed."""
     d, c = t.disputes.c, t.after_sales.c
+    in_window = sa.or_(d.deadline_due_at.is_(None), d.deadline_due_at > now)
     row = uow.execute(
         sa.select(d.id, d.status)
         .join_from(t.disputes, t.after_sales, d.after_sale_id == c.id)
-        .where(c.order_id == order_id, d.status.in_(dispute_rules.UNSETTLED))
+        .where(
+            c.order_id == order_id,
+            d.status.in_(dispute_rules.UNSETTLED),
+            sa.or_(d.status != "ruled", in_window),
+        )
         .order_by(d.created_at, d.id)
         .limit(1)
     ).first()

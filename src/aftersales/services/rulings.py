@@ -35,9 +35,11 @@ def rule(
     now = env.clock.now()
 
     def effects(_: Any) -> dict[str, Any]:
-        dispute.outcome, dispute.amount, dispute.liable_party = outcome, amount or None, liable
+        dispute.outcome, dispute.liable_party = outcome, liable
         dispute.rationale, dispute.ruled_by, dispute.ruled_at = params["rationale"], actor.id, now
         paid, out = _execute(uow, env, actor, dispute, case, order, amount)
+        # The dispute's amount is what it paid (the refund ledger agrees; the audit replays it).
+        dispute.amount = paid or None
         out.update(_consequences(uow, env, dispute, order, paid, liable, now))
         return {"outcome": outcome, "amount": amount, "liable_party": liable, **out}
 
@@ -250,7 +252,7 @@ def _overturn(
         return {"revoked_violations": revoked}
     paid, out = _execute(uow, env, actor, dispute, case, order, case.amount - granted)
     out.update(_consequences(uow, env, dispute, order, paid, "merchant", now))
-    dispute.outcome, dispute.amount, dispute.liable_party = "refund", case.amount, "merchant"
+    dispute.outcome, dispute.amount, dispute.liable_party = "refund", (granted + paid) or None, "merchant"
     return out
 
 
@@ -285,7 +287,8 @@ def apply_for_arbitration(uow: UnitOfWork, env: Env, actor: Actor, params: dict[
             code="case_already_open",
             open_case_id=order.open_case_id,
         )
-    pending = cases.unsettled_dispute(uow, order.id)
+    now = env.clock.now()
+    pending = cases.unsettled_dispute(uow, order.id, now)
     if pending is not None:
         raise Conflict(
             f"dispute {pending[0]} about this order is not settled yet ({pending[1]})",
@@ -293,7 +296,12 @@ def apply_for_arbitration(uow: UnitOfWork, env: Env, actor: Actor, params: dict[
             dispute_id=pending[0],
             dispute_status=pending[1],
         )
-    dispute_id = disputes.open_for(uow, env, actor, case, params, env.clock.now(), kind="arbitration")
+    # Claim the order as a filing does (compare-and-set on its version): an arbitration and a new
+    # request racing on one order get one winner, never two claims on the same money.
+    expected = order.version
+    order.updated_at = now
+    cases.save_order(uow, order, expected, now)
+    dispute_id = disputes.open_for(uow, env, actor, case, params, now, kind="arbitration")
     found = repo(uow).get(dispute_id)
     assert found is not None
     return found
