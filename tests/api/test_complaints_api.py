@@ -59,9 +59,10 @@ def test_bad_input_is_a_422_and_writes_nothing(api, runtime):
         {"category": "service_attitude", "description": "", "merchant_id": "m-1"},
         {"category": "service_attitude", "description": "x"},
         {"category": "service_attitude", "description": "x", "merchant_id": "m-1", "extra": 1},
-        {"category": "service_attitude", "description": "x", "order_id": "o-404"},
     ]:
         assert_problem(buyer.post("/v1/complaints", json=body), 422, "validation_error")
+    order_404 = {"category": "service_attitude", "description": "x", "order_id": "o-404"}
+    assert_problem(buyer.post("/v1/complaints", json=order_404), 404, "not_found")
     c = _complaint(api)
     after_filing = db_state(runtime)
     assert_problem(

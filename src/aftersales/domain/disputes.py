@@ -40,7 +40,8 @@ AWAITING_RULING = ("open", "under_review")
 ACTIVE = ("applied", *AWAITING_RULING)
 # On an agent's desk: what the agent's load counts.
 IN_HAND = (*AWAITING_RULING, "appealed")
-# Not yet settled for good: a ruling may still be appealed or an appeal decided.
+# Not settled yet: a ruling may still come, or still change on appeal. While a dispute about any
+# case of an order is unsettled, that order takes no new request (its money is not yet known).
 UNSETTLED = (*ACTIVE, "ruled", "appealed")
 # status -> (system action, policy timer)
 DEADLINES = {"ruled": ("finalize", "appeal_window")}

@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
+
 from ..domain import cases as domain
+from ..domain import disputes as dispute_rules
 from ..domain.cases import CASE_MACHINE, Case
 from ..domain.errors import Conflict, DeadlinePassed, Forbidden, IllegalTransition, ValidationFailed
 from ..domain.ids import new_id
 from ..domain.money import check_amount, refundable
 from ..domain.orders import Order
+from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
 from . import disputes, evidence
 from .context import SYSTEM as SYSTEM_ACTOR
@@ -45,7 +49,7 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Case:
     order = visible(uow.orders.get(data["order_id"]), actor, "order")
     now = env.clock.now()
     policy = env.policy(order.policy)
-    _check_fileable(order, data["type"], now, policy.timer("after_sales_window"))
+    _check_fileable(uow, order, data["type"], now, policy.timer("after_sales_window"))
     if data["reason"] not in domain.REASONS:
         raise ValidationFailed(f"unknown reason {data['reason']!r}; see GET /v1/reasons", fields=["reason"])
     limit = refundable(order, policy)
@@ -103,12 +107,24 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Case:
     return case
 
 
-def _check_fileable(order: Order, case_type: str, now: datetime, window: Any) -> None:
+def _check_fileable(uow: UnitOfWork, order: Order, case_type: str, now: datetime, window: Any) -> None:
+    """One open request per order, and none while a dispute about the order is unsettled: a
+    ruling still open to appeal (or appealed) may yet refund the order, and a request paid in the
+    meantime would leave that money claimed twice (and the appeal with nothing left to pay)."""
     if order.open_case_id:
         raise Conflict(
             f"after-sales request {order.open_case_id} is still open for this order",
             code="case_already_open",
             open_case_id=order.open_case_id,
+        )
+    pending = unsettled_dispute(uow, order.id, now)
+    if pending is not None:
+        dispute_id, status = pending
+        raise Conflict(
+            f"dispute {dispute_id} about this order is not settled yet ({status}); file again once it is final",
+            code="dispute_pending",
+            dispute_id=dispute_id,
+            dispute_status=status,
         )
     allowed = _FILE_FROM.get(order.status)
     if allowed is None:
@@ -117,6 +133,26 @@ def _check_fileable(order: Order, case_type: str, now: datetime, window: Any) ->
         raise IllegalTransition(f"a {case_type} request needs the goods delivered", status=order.status)
     if order.status == "completed" and order.completed_at and now > order.completed_at + window:
         raise DeadlinePassed("the after-sales period 售后期 of this order is over", code="after_sales_period_over")
+
+
+def unsettled_dispute(uow: UnitOfWork, order_id: str, now: datetime) -> tuple[str, str] | None:
+    """(id, status) of a dispute about any case of the order that is not settled yet, if any. A
+    ruling whose appeal window has lapsed is settled even before the worker finalizes it: nobody
+    may appeal it any more. Reached through the order's cases: both joins are indexed."""
+    d, c = t.disputes.c, t.after_sales.c
+    in_window = sa.or_(d.deadline_due_at.is_(None), d.deadline_due_at > now)
+    row = uow.execute(
+        sa.select(d.id, d.status)
+        .join_from(t.disputes, t.after_sales, d.after_sale_id == c.id)
+        .where(
+            c.order_id == order_id,
+            d.status.in_(dispute_rules.UNSETTLED),
+            sa.or_(d.status != "ruled", in_window),
+        )
+        .order_by(d.created_at, d.id)
+        .limit(1)
+    ).first()
+    return (row.id, row.status) if row is not None else None
 
 
 def get(uow: UnitOfWork, actor: Actor, case_id: str) -> Case:

@@ -12,8 +12,8 @@ from ..domain.ids import new_id
 from ..store import tables as t
 from ..store.repositories import Repo
 from ..store.unit_of_work import UnitOfWork
-from . import evidence
-from .context import SYSTEM, Actor, Env
+from . import disputes, evidence
+from .context import SYSTEM, Actor, Env, visible
 from .transitions import Kind, apply, arm_deadline, creation, notice
 
 COMPLAINT = Kind(
@@ -32,42 +32,52 @@ def repo(uow: UnitOfWork) -> Repo[Complaint]:
 
 
 def file(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Complaint:
-    """A buyer complains about a merchant's conduct; a merchant complains to the platform."""
+    """A buyer complains about a merchant's conduct; a merchant complains to the platform.
+
+    What the complaint names must be the complainant's to name, checked before anything is
+    written:
+
+    - an order or a dispute the caller may not see (missing, another buyer's, another shop's) is
+      `404`, the same answer as a missing one, so nothing about its existence leaks;
+    - one the caller sees but that does not fit the rest is `422 reference_mismatch`: a dispute
+      not about the named order, a `merchant_id` (on a buyer's complaint) or `buyer_id` (on a
+      merchant's) that is not the order's or the dispute's, a buyer naming another buyer, a shop
+      naming another shop;
+    - what an order or a dispute names and the body leaves out is taken from it (the merchant,
+      the buyer, a dispute's order). A party named alone is taken as given: there is no registry
+      of merchants or buyers to check it against.
+    """
+    categories: tuple[str, ...]
     if actor.role == "buyer":
-        if data["category"] not in domain.BUYER_CATEGORIES:
-            raise ValidationFailed(f"category must be one of {', '.join(domain.BUYER_CATEGORIES)}", fields=["category"])
-        buyer_id: str | None
-        buyer_id, merchant_id, status = actor.id, str(data.get("merchant_id") or ""), "awaiting_reply"
-        if data.get("order_id"):
-            order = uow.orders.get(data["order_id"])
-            if order is None or order.buyer_id != actor.id:
-                raise ValidationFailed("unknown order", fields=["order_id"])
-            merchant_id = order.merchant_id
-        if not merchant_id:
-            raise ValidationFailed("name the merchant (merchant_id) or one of your orders", fields=["merchant_id"])
+        categories, status, own, other = domain.BUYER_CATEGORIES, "awaiting_reply", "buyer_id", "merchant_id"
     elif actor.role == "merchant":
-        if data["category"] not in domain.MERCHANT_CATEGORIES:
-            raise ValidationFailed(
-                f"category must be one of {', '.join(domain.MERCHANT_CATEGORIES)}", fields=["category"]
-            )
-        buyer_id, merchant_id, status = data.get("buyer_id"), str(actor.merchant_id), "under_review"
+        categories, status, own, other = domain.MERCHANT_CATEGORIES, "under_review", "merchant_id", "buyer_id"
     else:
         raise Forbidden("complaints are filed by buyers and merchants")
+    if data["category"] not in categories:
+        raise ValidationFailed(f"category must be one of {', '.join(categories)}", fields=["category"])
+    me = actor.id if actor.role == "buyer" else str(actor.merchant_id)
+    if data.get(own) and data[own] != me:
+        raise _mismatch(own, f"a complaint is filed in the caller's own name: {own} must be {me!r} or omitted")
+    refs = {"order_id": data.get("order_id"), "dispute_id": data.get("dispute_id"), own: me, other: data.get(other)}
+    _check_references(uow, actor, refs, other)
+    if actor.role == "buyer" and not refs["merchant_id"]:
+        raise ValidationFailed("name the merchant (merchant_id) or one of your orders", fields=["merchant_id"])
     now = env.clock.now()
     complaint = Complaint(
         id=new_id("cp", now),
         complainant_role=actor.role,
         complainant_id=actor.id,
-        buyer_id=buyer_id,
-        merchant_id=str(merchant_id),
+        buyer_id=refs["buyer_id"],
+        merchant_id=str(refs["merchant_id"]),
         category=data["category"],
         description=data["description"],
         status=status,
         policy=env.default_policy,
         created_at=now,
         updated_at=now,
-        order_id=data.get("order_id"),
-        dispute_id=data.get("dispute_id"),
+        order_id=refs["order_id"],
+        dispute_id=refs["dispute_id"],
         evidence=evidence.check(uow, actor, data.get("evidence") or []),
     )
     arm_deadline(uow, env, COMPLAINT, complaint, now)
@@ -81,6 +91,30 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Compl
         {"category": complaint.category, "description": complaint.description, "evidence": complaint.evidence},
     )
     return complaint
+
+
+def _check_references(uow: UnitOfWork, actor: Actor, refs: dict[str, Any], other: str) -> None:
+    """Check the order and the dispute a complaint names against the caller and each other, and
+    fill in from them the parties and the order the body left out (see `file`)."""
+    named: list[tuple[str, str, str | None, str]] = []
+    if refs["order_id"]:
+        order = visible(uow.orders.get(refs["order_id"]), actor, "order")
+        named.append(("order_id", order.id, order.buyer_id, order.merchant_id))
+    if refs["dispute_id"]:
+        dispute = visible(disputes.repo(uow).get(refs["dispute_id"]), actor, "dispute")
+        if refs["order_id"] and dispute.order_id != refs["order_id"]:
+            raise _mismatch("dispute_id", f"dispute {dispute.id} is not about order {refs['order_id']}")
+        refs["order_id"] = dispute.order_id
+        named.append(("dispute_id", dispute.id, dispute.buyer_id, dispute.merchant_id))
+    for field, ref_id, buyer_id, merchant_id in named:
+        party = buyer_id if other == "buyer_id" else merchant_id
+        if refs[other] and refs[other] != party:
+            raise _mismatch(other, f"{other} {refs[other]!r} is not the party of {field.removesuffix('_id')} {ref_id}")
+        refs[other] = party
+
+
+def _mismatch(field: str, detail: str) -> ValidationFailed:
+    return ValidationFailed(detail, code="reference_mismatch", fields=[field])
 
 
 def get(uow: UnitOfWork, actor: Actor, complaint_id: str) -> Complaint:

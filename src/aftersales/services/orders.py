@@ -29,7 +29,8 @@ ORDER = Kind(
         "deadline_due_at",
     ),
     # A case opens and closes the order's one request, and refunds count against the order.
-    records=frozenset({"after_sale_opened", "after_sale_closed", "refunded"}),
+    # An arbitration claims the order too, so that it and a new request never both win.
+    records=frozenset({"after_sale_opened", "after_sale_closed", "refunded", "arbitration_applied"}),
     repo=lambda uow: uow.orders,
     set_based=lambda order, tr, now: None if tr.effect else _stamp(order, tr, now),
 )

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from ..domain import disputes as domain
 from ..domain.cases import Case, PlatformRefund
 from ..domain.disputes import Dispute
-from ..domain.errors import Forbidden, NotFound, ValidationFailed
+from ..domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..domain.ids import new_id
+from ..domain.money import refundable
 from ..domain.orders import Order
 from ..domain.roles import PARTIES
 from ..store import tables as t
@@ -43,9 +44,11 @@ def rule(
     now = env.clock.now()
 
     def then(step: Act) -> dict[str, Any]:
-        dispute.amount, dispute.ruled_at = amount or None, now
-        out = _execute(uow, env, actor, dispute, case, order, amount)
-        out.update(_consequences(uow, env, dispute, order, amount, args.liable_party, now))
+        dispute.ruled_at = now
+        paid, out = _execute(uow, env, actor, dispute, case, order, amount)
+        # The dispute's amount is what it paid (the refund ledger agrees; the audit replays it).
+        dispute.amount = paid or None
+        out.update(_consequences(uow, env, dispute, order, paid, args.liable_party, now))
         return {"amount": amount, **out}
 
     apply(uow, env, actor, DISPUTE, dispute, "rule", args, if_match=if_match, then=then, now=now)
@@ -77,18 +80,25 @@ def _ruling_amount(outcome: str, amount: int | None, case: Case) -> int:
 
 def _execute(
     uow: UnitOfWork, env: Env, actor: Actor, dispute: Dispute, case: Case, order: Order, amount: int
-) -> dict[str, Any]:
-    """The ruling moves the case to its end and pays what it grants."""
-    if amount and case.status in ("in_intervention", "closed"):
-        cases.act(uow, env, actor, case.id, "platform_refund", PlatformRefund(refund_amount=amount))
-        return {"after_sale_status": "refunded"}
-    if amount:  # already refunded in part (a partial ruling overturned): pay the rest
-        _pay(uow, env, actor, order, case, amount, env.clock.now())
-        return {"after_sale_status": case.status}
-    if case.status == "in_intervention":
+) -> tuple[int, dict[str, Any]]:
+    """The ruling moves the case to its end and pays what it grants, but never more than is still
+    refundable on the order: what another request already refunded is recorded as
+    `settled_elsewhere`, so a decision is always executable and no path pays twice. Returns what
+    was paid now and what the event records."""
+    paid = min(amount, refundable(order, env.policy(case.policy)))
+    out: dict[str, Any] = {"settled_elsewhere": amount - paid} if paid < amount else {}
+    if paid:
+        out["refund_amount"] = paid
+    if paid and case.status in ("in_intervention", "closed"):
+        cases.act(uow, env, actor, case.id, "platform_refund", PlatformRefund(refund_amount=paid))
+        out["after_sale_status"] = "refunded"
+    elif paid:  # already refunded in part (a partial ruling overturned): pay the rest
+        _pay(uow, env, actor, order, case, paid, env.clock.now())
+        out["after_sale_status"] = case.status
+    elif case.status == "in_intervention":
         cases.act(uow, env, actor, case.id, "platform_deny")
-        return {"after_sale_status": "closed"}
-    return {}
+        out["after_sale_status"] = "closed"
+    return paid, out
 
 
 def _pay(uow: UnitOfWork, env: Env, actor: Actor, order: Order, case: Case, amount: int, now: datetime) -> None:
@@ -270,10 +280,9 @@ def _overturn(
             )
         dispute.liable_party = "platform"
         return {"revoked_violations": revoked}
-    rest = case.amount - granted
-    out = _execute(uow, env, actor, dispute, case, order, rest)
-    out.update(_consequences(uow, env, dispute, order, rest, "merchant", now))
-    dispute.outcome, dispute.amount, dispute.liable_party = "refund", case.amount, "merchant"
+    paid, out = _execute(uow, env, actor, dispute, case, order, case.amount - granted)
+    out.update(_consequences(uow, env, dispute, order, paid, "merchant", now))
+    dispute.outcome, dispute.amount, dispute.liable_party = "refund", (granted + paid) or None, "merchant"
     return out
 
 
@@ -296,14 +305,43 @@ def apply_for_arbitration(uow: UnitOfWork, env: Env, actor: Actor, params: dict[
             "arbitration is for a closed request; a refused one is escalated instead", code="not_arbitrable"
         )
     d = t.disputes.c
-    live = uow.execute(
-        sa.select(d.id).where(
-            d.after_sale_id == case.id, d.status.in_(("applied", "open", "under_review", "ruled", "appealed"))
-        )
-    )
+    live = uow.execute(sa.select(d.id).where(d.after_sale_id == case.id, d.status.in_(domain.UNSETTLED)))
     if live.first() is not None:
         raise ValidationFailed("this request already has a live dispute", code="dispute_exists")
-    dispute_id = disputes.open_for(uow, env, actor, case, params, env.clock.now(), kind="arbitration")
+    # The order's other business comes first, as for a new request: arbitration may refund the
+    # order, so not while another request on it is open or another dispute about it unsettled.
+    order = uow.orders.get(case.order_id)
+    assert order is not None
+    if order.open_case_id:
+        raise Conflict(
+            f"after-sales request {order.open_case_id} is open on this order; apply once it is closed",
+            code="case_already_open",
+            open_case_id=order.open_case_id,
+        )
+    now = env.clock.now()
+    pending = cases.unsettled_dispute(uow, order.id, now)
+    if pending is not None:
+        raise Conflict(
+            f"dispute {pending[0]} about this order is not settled yet ({pending[1]})",
+            code="dispute_pending",
+            dispute_id=pending[0],
+            dispute_status=pending[1],
+        )
+    # Claim the order as a filing does (compare-and-set on its version): an arbitration and a new
+    # request racing on one order get one winner, never two claims on the same money.
+    before, expected = snapshot(order, ORDER.snapshot_fields), order.version
+    dispute_id = disputes.open_for(uow, env, actor, case, params, now, kind="arbitration")
+    record(
+        uow,
+        ORDER,
+        order,
+        expected=expected,
+        before=before,
+        action="arbitration_applied",
+        actor=actor,
+        now=now,
+        data={"dispute_id": dispute_id, "after_sale_id": case.id},
+    )
     found = repo(uow).get(dispute_id)
     assert found is not None
     return found
