@@ -8,9 +8,9 @@ import io
 from PIL import Image
 
 
-def image(fmt: str, size: tuple[int, int] = (16, 12), color: tuple[int, int, int] = (200, 120, 40)) -> bytes:
+def image(fmt: str, size: tuple[int, int] = (16, 12), mode: str = "RGB") -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, format=fmt)
+    Image.new(mode, size, (200, 120, 40) if mode == "RGB" else 0).save(out, format=fmt)
     return out.getvalue()
 
 
