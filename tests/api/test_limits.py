@@ -5,8 +5,12 @@ and a flood of bad tokens or of one caller's requests is answered 429 with Retry
 from __future__ import annotations
 
 import dataclasses
+import os
 import select
 import socket
+import subprocess
+import sys
+import time
 
 import httpx
 import pytest
@@ -35,9 +39,10 @@ class Offer:
         if self.first:
             self.sent += len(self.first)
             yield self.first
-        for _ in range((self.total - len(self.first)) // CHUNK):
-            self.sent += CHUNK
-            yield b" " * CHUNK
+        whole, rest = divmod(self.total - len(self.first), CHUNK)
+        for size in [CHUNK] * whole + [rest]:
+            self.sent += size
+            yield b" " * size
 
 
 def _post(api, path: str, offer: Offer, headers: dict[str, str]) -> httpx.Response:
@@ -162,3 +167,32 @@ def test_one_principal_over_its_rate_gets_429_and_others_do_not(api):
         assert m1.get("/v1/evidence/ev_nope").status_code == 404
     assert_problem(m1.get("/v1/evidence/ev_nope"), 429, "rate_limited")
     assert m2.get("/v1/evidence/ev_nope").status_code == 404  # same sub, another shop
+
+
+@pytest.mark.slow
+def test_aftersales_serve_refuses_a_huge_head_with_431(tmp_path):
+    """The protocol is wired into the real command, not only into the test server."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "AFTERSALES_DATA_DIR": str(tmp_path), "AFTERSALES_JWT_SECRET": "y" * 32}
+    env.pop("AFTERSALES_DATABASE_URL", None)
+    command = [sys.executable, "-m", "aftersales.cli", "serve", "--port", str(port), "--no-worker", "--no-access-log"]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):  # up to about a minute for the process to come up
+            assert proc.poll() is None, "serve exited"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        else:
+            pytest.fail("aftersales serve did not come up")
+        sent, answer = _send_head(port, b"X-Pad: " + b"a" * 8185 + b"\r\n", 64 * MiB)
+        assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+        assert sent < 16 * MiB, sent
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
