@@ -60,6 +60,9 @@ def store_file(env: Env, stream: BinaryIO) -> tuple[str, int, str, Path]:
     return digest.hexdigest(), size, media_type, tmp
 
 
+# Pillow's default warning size for a decompression bomb (a small file that decodes to gigabytes);
+# a photo of 89 million pixels is far beyond any phone's.
+MAX_PIXELS = 89_478_485
 _PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
 
 
@@ -69,9 +72,8 @@ def _image_problem(stream: BinaryIO, media_type: str) -> str | None:
     try:
         with Image.open(stream, formats=[fmt]) as image:
             width, height = image.size
-            if width * height > Image.MAX_IMAGE_PIXELS:
-                # Past Pillow's own warning size: the decompression bomb it warns about.
-                return f"{width}x{height} pixels is more than {Image.MAX_IMAGE_PIXELS}"
+            if width * height > MAX_PIXELS:
+                return f"{width}x{height} pixels is more than {MAX_PIXELS}"
             image.verify()
         stream.seek(0)
         with Image.open(stream, formats=[fmt]) as image:  # verify() leaves an image unusable
