@@ -29,6 +29,8 @@ class Settings:
     # Rates in the `limits` notation ("N/second|minute|hour"); see api/rate_limits.py.
     rate_limit_auth_failures: str = "100/minute"  # failed authentications per client address
     rate_limit_principal: str = "6000/minute"  # requests per authenticated role+sub+merchant_id
+    # The marketplace's own backend feeds every order as one principal: a budget of its own.
+    rate_limit_integration: str = "60000/minute"
     rate_limit_storage: str = "memory://"  # per process; e.g. redis://host:6379 to share across processes
 
     @classmethod
@@ -54,7 +56,11 @@ class Settings:
         max_body = int(env.get("AFTERSALES_MAX_BODY_BYTES", 1024 * 1024))
         rates = {
             name: env.get(f"AFTERSALES_{name.upper()}", default)
-            for name, default in (("rate_limit_auth_failures", "100/minute"), ("rate_limit_principal", "6000/minute"))
+            for name, default in (
+                ("rate_limit_auth_failures", "100/minute"),
+                ("rate_limit_principal", "6000/minute"),
+                ("rate_limit_integration", "60000/minute"),
+            )
         }
         for name, rate in rates.items():
             try:

@@ -26,7 +26,12 @@ EVIDENCE_CAP = 64 * 1024  # the test settings' evidence_max_bytes
 @pytest.fixture
 def settings(settings):
     # Low enough to reach in a test; the defaults are far above what any suite or bench sends.
-    return dataclasses.replace(settings, rate_limit_auth_failures="5/minute", rate_limit_principal="20/minute")
+    return dataclasses.replace(
+        settings,
+        rate_limit_auth_failures="5/minute",
+        rate_limit_principal="20/minute",
+        rate_limit_integration="30/minute",
+    )
 
 
 class Offer:
@@ -196,3 +201,27 @@ def test_aftersales_serve_refuses_a_huge_head_with_431(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_the_integration_principal_has_a_budget_of_its_own(api):
+    market = api.as_("integration", "marketplace")
+    for _ in range(30):
+        assert market.get("/v1/orders/o-nope").status_code == 404  # past the people's 20
+    assert_problem(market.get("/v1/orders/o-nope"), 429, "rate_limited")
+    assert api.as_("integration", "other-backend").get("/v1/orders/o-nope").status_code == 404
+
+
+def test_the_caps_and_rates_are_settings_checked_at_start_up():
+    from aftersales.config import ConfigError, Settings
+
+    base = {"AFTERSALES_JWT_SECRET": "z" * 32}
+    default = Settings.from_env(base)
+    assert (default.max_body_bytes, default.rate_limit_storage) == (MiB, "memory://")
+    assert (default.rate_limit_auth_failures, default.rate_limit_principal) == ("100/minute", "6000/minute")
+    chosen = Settings.from_env(
+        base | {"AFTERSALES_MAX_BODY_BYTES": "2048", "AFTERSALES_RATE_LIMIT_PRINCIPAL": "10/second"}
+    )
+    assert (chosen.max_body_bytes, chosen.rate_limit_principal) == (2048, "10/second")
+    for name in ("AUTH_FAILURES", "PRINCIPAL", "INTEGRATION"):
+        with pytest.raises(ConfigError, match=f"AFTERSALES_RATE_LIMIT_{name}"):
+            Settings.from_env(base | {f"AFTERSALES_RATE_LIMIT_{name}": "lots"})

@@ -6,7 +6,9 @@ The library reads the system time itself. That is deliberate and the one excepti
 injected clock: a rate limiter measures real request rates, not business time, and a simulated
 clock that jumps days ahead must not reset or trip anyone's budget.
 
-- A valid token spends its principal's budget (role + sub + merchant_id); past it, 429.
+- A valid token spends its principal's budget (role + sub + merchant_id); past it, 429. The
+  `integration` role (the marketplace's backend, feeding every order as one principal) has a
+  larger budget of its own.
 - Every 401 spends the client address's failure budget. Once it is spent, requests from that
   address without a valid token get 429 before anything else runs. Requests with a valid token
   still pass: tokens are HMAC-signed, so failures cannot guess one, and blocking valid ones would
@@ -38,6 +40,7 @@ class Limiter:
     window: SlidingWindowCounterRateLimiter
     failures: limits.RateLimitItem
     principal: limits.RateLimitItem
+    integration: limits.RateLimitItem
 
     @classmethod
     def build(cls, settings: Settings) -> Limiter:
@@ -46,6 +49,7 @@ class Limiter:
             window=SlidingWindowCounterRateLimiter(storage_from_string(settings.rate_limit_storage)),
             failures=limits.parse(settings.rate_limit_auth_failures),
             principal=limits.parse(settings.rate_limit_principal),
+            integration=limits.parse(settings.rate_limit_integration),
         )
 
     def retry_after(self, item: limits.RateLimitItem, *key: str) -> int:
@@ -80,16 +84,17 @@ class RateLimit:
         settings = scope["app"].state.runtime.settings
         limiter = self.limiter(settings)
         token = _bearer(scope)
-        principal = None
+        principal, budget = None, limiter.principal
         if token is not None:
             try:
                 actor = actor_from_token(token, settings.jwt_secret)
                 principal = f"{actor.role}:{actor.id}:{actor.merchant_id or ''}"
+                budget = limiter.integration if actor.role == "integration" else limiter.principal
             except Unauthenticated:
                 pass
         if principal is not None:
-            if not limiter.window.hit(limiter.principal, "principal", principal):
-                wait = limiter.retry_after(limiter.principal, "principal", principal)
+            if not limiter.window.hit(budget, "principal", principal):
+                wait = limiter.retry_after(budget, "principal", principal)
                 await _too_many(scope, receive, send, "rate_limited", "too many requests for this caller", wait)
                 return
             await self.app(scope, receive, send)
