@@ -118,8 +118,6 @@ def _send_head(port: int, line: bytes, total: int) -> tuple[int, bytes]:
             if not chunk:
                 break
             answer += chunk
-            if b"\r\n\r\n" in answer and answer.startswith(b"HTTP/1.1 2"):
-                break
     except OSError:
         pass
     sock.close()
