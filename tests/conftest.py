@@ -20,6 +20,7 @@ import uvicorn
 
 from aftersales.api.app import create_app
 from aftersales.api.auth import mint
+from aftersales.api.header_limit import HeaderLimitedProtocol
 from aftersales.config import Settings
 from aftersales.domain.clock import ManualClock, SystemClock
 from aftersales.runtime import Runtime
@@ -143,7 +144,9 @@ class _Server:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", http=HeaderLimitedProtocol
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()

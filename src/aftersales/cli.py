@@ -60,6 +60,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from .api.app import create_app
+    from .api.header_limit import HeaderLimitedProtocol
     from .worker.engine import DeadlineEngine
 
     runtime = _runtime(args)
@@ -83,6 +84,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
                 "aftersales.api.app:from_env",
                 factory=True,
                 workers=args.workers,
+                http=HeaderLimitedProtocol,
                 host=args.host,
                 port=args.port,
                 log_level="info",
@@ -90,7 +92,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
             )
         else:
             uvicorn.run(
-                create_app(runtime), host=args.host, port=args.port, log_level="info", access_log=not args.no_access_log
+                create_app(runtime),
+                http=HeaderLimitedProtocol,
+                host=args.host,
+                port=args.port,
+                log_level="info",
+                access_log=not args.no_access_log,
             )
     finally:
         stop.set()

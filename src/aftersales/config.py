@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import limits
+
 DEMO_SECRET = "aftersales-demo-secret-not-for-production"
 
 
@@ -23,6 +25,13 @@ class Settings:
     demo: bool
     default_policy: str = "douyin@1"
     evidence_max_bytes: int = 20 * 1024 * 1024
+    max_body_bytes: int = 1024 * 1024  # any other request body (JSON)
+    # Rates in the `limits` notation ("N/second|minute|hour"); see api/rate_limits.py.
+    rate_limit_auth_failures: str = "100/minute"  # failed authentications per client address
+    rate_limit_principal: str = "6000/minute"  # requests per authenticated role+sub+merchant_id
+    # The marketplace's own backend feeds every order as one principal: a budget of its own.
+    rate_limit_integration: str = "60000/minute"
+    rate_limit_storage: str = "memory://"  # per process; e.g. redis://host:6379 to share across processes
 
     @classmethod
     def from_env(
@@ -44,6 +53,20 @@ class Settings:
         if simulated and env.get("AFTERSALES_ENV") == "production":
             raise ConfigError("the simulated clock cannot run with AFTERSALES_ENV=production")
         max_bytes = int(env.get("AFTERSALES_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024))
+        max_body = int(env.get("AFTERSALES_MAX_BODY_BYTES", 1024 * 1024))
+        rates = {
+            name: env.get(f"AFTERSALES_{name.upper()}", default)
+            for name, default in (
+                ("rate_limit_auth_failures", "100/minute"),
+                ("rate_limit_principal", "6000/minute"),
+                ("rate_limit_integration", "60000/minute"),
+            )
+        }
+        for name, rate in rates.items():
+            try:
+                limits.parse(rate)
+            except ValueError:
+                raise ConfigError(f"AFTERSALES_{name.upper()} is not a rate like '100/minute': {rate!r}") from None
         return cls(
             data_dir=data_dir,
             database_url=url,
@@ -52,4 +75,7 @@ class Settings:
             demo=demo,
             default_policy=env.get("AFTERSALES_POLICY", "douyin@1"),
             evidence_max_bytes=max_bytes,
+            max_body_bytes=max_body,
+            rate_limit_storage=env.get("AFTERSALES_RATE_LIMIT_STORAGE", "memory://"),
+            **rates,
         )

@@ -10,8 +10,7 @@ from pypdf import PdfReader
 
 from aftersales.services.case_file import digest
 from api_builders import assert_problem, feed_order, file_case
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+from media_samples import PNG
 
 
 def _disputed_case(api):

@@ -8,10 +8,8 @@ import hashlib
 import pytest
 
 from api_builders import ADDRESS, assert_problem, case_body, db_state, feed_order
+from media_samples import JPEG, PDF, PNG
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x11" * 500
-PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"
 CHAT = "买家: 茶叶受潮了\n商家: 请提供照片\n".encode()
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200
 ZIP = b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + b"\x00" * 200
@@ -62,23 +60,23 @@ def test_a_file_exactly_at_the_cap_is_accepted(api):
 
 
 REFUSED = {
-    "windows executable named photo.jpg": (EXE, "photo.jpg", "product_media", "unsupported_media_type"),
-    "zip named photo.jpg": (ZIP, "photo.jpg", "product_media", "unsupported_media_type"),
-    "elf binary named chat.txt": (ELF, "chat.txt", "chat_record", "unsupported_media_type"),
-    "one byte over the cap": (PNG + b"\x00" * (CAP + 1 - len(PNG)), "big.png", "product_media", "file_too_large"),
-    "far over the cap": (PNG * 200, "huge.png", "product_media", "file_too_large"),
-    "empty file": (b"", "empty.png", "product_media", None),
-    "unknown kind": (PNG, "x.png", "selfie", "validation_error"),
-    "empty kind": (PNG, "x.png", "", None),
+    "windows executable named photo.jpg": (EXE, "photo.jpg", "product_media", 415, "unsupported_media_type"),
+    "zip named photo.jpg": (ZIP, "photo.jpg", "product_media", 415, "unsupported_media_type"),
+    "elf binary named chat.txt": (ELF, "chat.txt", "chat_record", 415, "unsupported_media_type"),
+    "one byte over the cap": (PNG + b"\x00" * (CAP + 1 - len(PNG)), "big.png", "product_media", 413, "file_too_large"),
+    "far over the cap": (PNG + b"\x00" * CAP * 4, "huge.png", "product_media", 413, "file_too_large"),
+    "empty file": (b"", "empty.png", "product_media", 422, None),
+    "unknown kind": (PNG, "x.png", "selfie", 422, "validation_error"),
+    "empty kind": (PNG, "x.png", "", 422, None),
 }
 
 
 @pytest.mark.parametrize("what", REFUSED)
-def test_refused_upload_is_422_and_stores_nothing(api, runtime, what):
-    content, name, kind, code = REFUSED[what]
+def test_refused_upload_is_a_problem_and_stores_nothing(api, runtime, what):
+    content, name, kind, status, code = REFUSED[what]
     before = db_state(runtime)
     r = _upload(api.as_("buyer", "b-1"), content, name=name, kind=kind)
-    assert_problem(r, 422, code)
+    assert_problem(r, status, code)
     assert db_state(runtime) == before  # no evidence row and no file on disk
     assert before["evidence"] == [] and before["files"] == []
 

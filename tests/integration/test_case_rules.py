@@ -88,7 +88,12 @@ def test_cod_refund_is_paid_by_the_merchant_with_a_voucher(runtime, clock):
         from aftersales.services import evidence
 
         voucher = evidence.upload(
-            uow, runtime.env, MERCHANT, kind="other", stream=io.BytesIO(b"%PDF-1.4 voucher"), filename="voucher.pdf"
+            uow,
+            runtime.env,
+            MERCHANT,
+            kind="other",
+            stream=io.BytesIO(b"%PDF-1.4 voucher\n%%EOF\n"),
+            filename="voucher.pdf",
         )["id"]
         uow.commit()
     case = w.act(case.id, "refund_voucher", {"evidence": [voucher]})

@@ -7,7 +7,10 @@ from fastapi import FastAPI
 from .. import __version__
 from ..runtime import Runtime
 from ..web import routes as web
+from ..web.security_headers import HtmlSecurityHeaders
 from . import problems
+from .limits import BodyLimit
+from .rate_limits import RateLimit
 from .routes import agents, case_files, cases, complaints, disputes, evidence, meta, money, orders
 
 DESCRIPTION = """After-sales and dispute resolution for marketplaces: orders, refund/return/exchange
@@ -28,6 +31,10 @@ def create_app(runtime: Runtime | None) -> FastAPI:
     app.include_router(disputes.appeals_router)
     app.include_router(disputes.arbitration_router)
     app.include_router(web.router)
+    # Outermost last: a request over its rate is refused before its body is read at all.
+    app.add_middleware(BodyLimit)
+    app.add_middleware(RateLimit)
+    app.add_middleware(HtmlSecurityHeaders)
     return app
 
 

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..domain import errors as e
+from ..domain.media import FileTooLarge, UnsupportedMediaType
 from .actions import IDEMPOTENCY_KEY_HEADER, IF_MATCH_HEADER
 
 STATUS: list[tuple[type[e.DomainError], int]] = [
@@ -19,6 +20,8 @@ STATUS: list[tuple[type[e.DomainError], int]] = [
     (e.Forbidden, 403),
     (e.NotFound, 404),
     (e.PreconditionFailed, 412),
+    (FileTooLarge, 413),
+    (UnsupportedMediaType, 415),
     (e.ValidationFailed, 422),
     (e.IllegalTransition, 409),
     (e.DeadlinePassed, 409),
@@ -35,6 +38,8 @@ _TITLES = {
     413: "Content Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
+    429: "Too Many Requests",
+    431: "Request Header Fields Too Large",
     503: "Service Unavailable",
 }
 
@@ -79,9 +84,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     },
 }
 # The problems every operation may answer with, by method; /healthz answers only 200.
-_ANY = (401, 403, 404, 422, 503)
-_WRITE = (409, 412)
-_UPLOAD = (413, 415)
+# 429: the rate limits (api/rate_limits.py); 413: the body cap on writes (api/limits.py).
+_ANY = (401, 403, 404, 422, 429, 503)
+_WRITE = (409, 412, 413)
+_UPLOAD = (415,)
 
 
 def _documented(app: FastAPI) -> None:

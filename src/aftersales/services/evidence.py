@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import sqlalchemy as sa
+from PIL import Image
 
 from ..domain.errors import NotFound, ValidationFailed
 from ..domain.ids import new_id
-from ..domain.media import sniff
+from ..domain.media import IMAGE_TYPES, FileTooLarge, UnsupportedMediaType, content_problem, sniff
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
 from .context import Actor, Env
@@ -34,11 +35,7 @@ def store_file(env: Env, stream: BinaryIO) -> tuple[str, int, str, Path]:
             while chunk := stream.read(_CHUNK):
                 size += len(chunk)
                 if size > env.evidence_max_bytes:
-                    raise ValidationFailed(
-                        f"file exceeds {env.evidence_max_bytes} bytes",
-                        code="file_too_large",
-                        max_bytes=env.evidence_max_bytes,
-                    )
+                    raise FileTooLarge(f"file exceeds {env.evidence_max_bytes} bytes", max_bytes=env.evidence_max_bytes)
                 if len(head) < 512:
                     head += chunk[: 512 - len(head)]
                 digest.update(chunk)
@@ -47,14 +44,43 @@ def store_file(env: Env, stream: BinaryIO) -> tuple[str, int, str, Path]:
             raise ValidationFailed("file is empty", code="empty_file")
         media_type = sniff(head)
         if media_type is None:
+            raise UnsupportedMediaType(
+                "file content is not an accepted type (JPEG, PNG, GIF, WebP, PDF, MP4/MOV, UTF-8 text)"
+            )
+        with tmp.open("rb") as written:
+            problem = _image_problem(written, media_type) if media_type in IMAGE_TYPES else None
+            problem = problem or content_problem(media_type, written, size)
+        if problem is not None:
             raise ValidationFailed(
-                "file content is not an accepted type (JPEG, PNG, GIF, WebP, PDF, MP4/MOV, UTF-8 text)",
-                code="unsupported_media_type",
+                f"the file starts as {media_type} but is not one: {problem}", code="corrupt_file", media_type=media_type
             )
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return digest.hexdigest(), size, media_type, tmp
+
+
+# Pillow's default warning size for a decompression bomb (a small file that decodes to gigabytes);
+# a photo of 89 million pixels is far beyond any phone's.
+MAX_PIXELS = 89_478_485
+_PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
+
+
+def _image_problem(stream: BinaryIO, media_type: str) -> str | None:
+    """Decode the whole image (verify() checks its structure, load() its pixel data)."""
+    fmt = _PILLOW_FORMATS[media_type]
+    try:
+        with Image.open(stream, formats=[fmt]) as image:
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                return f"{width}x{height} pixels is more than {MAX_PIXELS}"
+            image.verify()
+        stream.seek(0)
+        with Image.open(stream, formats=[fmt]) as image:  # verify() leaves an image unusable
+            image.load()
+    except Exception as exc:  # any failure to decode, whatever Pillow raises for it (OSError, SyntaxError, ...)
+        return f"it does not decode ({type(exc).__name__}: {exc})"[:300]
+    return None
 
 
 def content_path(env: Env, sha256: str) -> Path:

@@ -1,11 +1,14 @@
 """Evidence uploads (API.md "Evidence")."""
 
 import hashlib
+from typing import Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 
-from ...domain.media import MEDIA_TYPES
+from ...domain.errors import ValidationFailed
+from ...domain.media import IMAGE_TYPES, MEDIA_TYPES, download_names
 from ...services import evidence
 from .. import responses as out
 from ..actions import perform, read
@@ -50,7 +53,28 @@ _CONTENT = {mt: {"schema": {"type": "string", "format": "binary"}} for mt in MED
     response_class=FileResponse,
     responses={200: {"description": "The file, as the type its content was detected as", "content": _CONTENT}},
 )
-def evidence_content(evidence_id: str, request: Request, actor: CurrentActor):
+def evidence_content(
+    evidence_id: str,
+    request: Request,
+    actor: CurrentActor,
+    disposition: Literal["attachment", "inline"] = Query(
+        "attachment", description="`inline` (a preview in the page) is allowed for images only"
+    ),
+):
     row = read(request, lambda uow: evidence.get(uow, actor, evidence_id))
+    if disposition == "inline" and row["media_type"] not in IMAGE_TYPES:
+        raise ValidationFailed("only images may be shown inline", code="inline_not_allowed", fields=["disposition"])
     path = evidence.content_path(request.app.state.runtime.env, row["sha256"])
-    return FileResponse(path, media_type=row["media_type"], headers={"X-Content-Type-Options": "nosniff"})
+    return FileResponse(path, media_type=row["media_type"], headers=_served_headers(row, disposition))
+
+
+def _served_headers(row, disposition: str) -> dict[str, str]:
+    """A file a client uploaded is never a page of ours: downloaded by default, and even when an
+    image is previewed inline, sandboxed (no script, no same-origin access) and never sniffed."""
+    name, shown = download_names(row["filename"], row["media_type"], fallback=row["id"])
+    return {
+        # filename= is the plain ASCII name every client reads; filename* (RFC 6266) the real one.
+        "Content-Disposition": f"{disposition}; filename=\"{name}\"; filename*=UTF-8''{quote(shown, safe='')}",
+        "Content-Security-Policy": "sandbox",
+        "X-Content-Type-Options": "nosniff",
+    }
