@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..domain.errors import DeadlinePassed, PreconditionFailed
+from ..domain.errors import AmountExceedsRefundable, DeadlinePassed, PreconditionFailed, VersionConflict
 from ..domain.machine import Machine, Transition
 from ..store.repositories import Repo
 from ..store.unit_of_work import UnitOfWork
@@ -67,7 +67,16 @@ def deadline_lapsed(subject: Any, now: datetime) -> bool:
 def apply(uow: UnitOfWork, env: Env, actor: Actor, kind: Kind, subject: Any, action: str, **options: Any) -> Transition:
     """Move `subject` by `action` in the caller's transaction, or raise and change nothing.
     `options` are `prepare`'s: if_match, effects, data, deadline_id, now."""
-    step = prepare(env, actor, kind, subject, action, **options)
+    try:
+        step = prepare(env, actor, kind, subject, action, **options)
+    except AmountExceedsRefundable:
+        # The refundable amount is read from the order after the subject was read. On READ
+        # COMMITTED a racing winner may commit between the two reads: the order then shows its
+        # refund while the subject still looks as before it. Refused on a stale view of the subject,
+        # the action lost a race (409), as it would have seeing the subject current; else it stands.
+        if kind.repo(uow).version_of(subject.id) != subject.version:
+            raise VersionConflict(f"{kind.name} {subject.id} was changed by someone else") from None
+        raise
     assert step is not None
     # Compare-and-set first: a racing transaction fails here, before touching the deadline row.
     kind.repo(uow).save(subject, step.expected)
