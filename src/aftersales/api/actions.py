@@ -70,7 +70,7 @@ def perform(request: Request, actor: Actor, body: Any, work: Work, *, own_transa
     key = request.headers.get("idempotency-key")
     if key is not None and not 1 <= len(key) <= 255:
         raise ValidationFailed("Idempotency-Key must be 1 to 255 characters", fields=["Idempotency-Key"])
-    principal = f"{actor.role}:{actor.id}"
+    principal = idempotency.principal(actor)
     request_hash = fingerprint(request, body)
     if own_transactions:
         replay = _replay(runtime, principal, key, request_hash) if key else None

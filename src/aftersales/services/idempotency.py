@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,10 +10,27 @@ import sqlalchemy as sa
 
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
+from .context import Actor
 
 KEEP_FOR_HOURS = 48  # keys outlive any client retry loop by far (the contract asks >= 24 h)
 # The status of a key claimed by work that commits by itself, before its response is known.
 IN_FLIGHT = 0
+PRINCIPAL_MAX = 160  # idempotency_keys.principal
+
+
+def principal(actor: Actor) -> str:
+    """Whose keys these are: role and sub, and for a merchant the shop too, since `sub` is unique
+    only within a shop (staff of two shops may share one, and must never see each other's
+    responses). Callers without a shop keep the form keys had before shops were part of them,
+    so their stored keys stay valid; a merchant's old `merchant:<sub>` rows match no one now
+    and expire. The shop's id is length-prefixed, so no (shop, sub) pair reads as another."""
+    if actor.merchant_id is None:
+        name = f"{actor.role}:{actor.id}"
+    else:
+        name = f"{actor.role}/{len(actor.merchant_id)}:{actor.merchant_id}:{actor.id}"
+    # Ids longer than the schema holds anywhere else still get a key of their own ("sha256" is
+    # no role, so the digest never reads as a readable principal).
+    return name if len(name) <= PRINCIPAL_MAX else "sha256:" + hashlib.sha256(name.encode()).hexdigest()
 
 
 def lookup(uow: UnitOfWork, principal: str, key: str) -> Any:

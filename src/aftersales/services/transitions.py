@@ -14,7 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from ..domain.actions import inputs_of
-from ..domain.errors import DeadlinePassed, PreconditionFailed, ValidationFailed
+from ..domain.errors import (
+    AmountExceedsRefundable,
+    DeadlinePassed,
+    PreconditionFailed,
+    ValidationFailed,
+    VersionConflict,
+)
 from ..domain.machine import Machine, Transition
 from ..domain.roles import TIMER_BOUND
 from ..store.repositories import Repo
@@ -104,7 +110,16 @@ def apply(
 ) -> Transition:
     """Move `subject` by `action` in the caller's transaction, or raise and change nothing.
     `options` are `prepare`'s: if_match, then, order, deadline_id, now."""
-    step = prepare(uow, env, actor, kind, subject, action, inputs, **options)
+    try:
+        step = prepare(uow, env, actor, kind, subject, action, inputs, **options)
+    except AmountExceedsRefundable:
+        # The refundable amount is read from the order after the subject was read. On READ
+        # COMMITTED a racing winner may commit between the two reads: the order then shows its
+        # refund while the subject still looks as before it. Refused on a stale view of the subject,
+        # the action lost a race (409), as it would have seeing the subject current; else it stands.
+        if kind.repo(uow).version_of(subject.id) != subject.version:
+            raise VersionConflict(f"{kind.name} {subject.id} was changed by someone else") from None
+        raise
     assert step is not None
     # Compare-and-set first: a racing transaction fails here, before touching the deadline row.
     kind.repo(uow).save(subject, step.expected)

@@ -30,6 +30,10 @@ class Repo(Generic[T]):
         row = self.conn.execute(sa.select(self.table).where(self.table.c.id == id)).first()
         return self.load(row) if row else None
 
+    def version_of(self, id: str) -> int | None:
+        """The row's version as committed now (None if it is gone), for telling a stale read."""
+        return self.conn.execute(sa.select(self.table.c.version).where(self.table.c.id == id)).scalar()
+
     def insert(self, obj: T) -> None:
         self.conn.execute(self.table.insert().values(**self._values(obj)))
 
