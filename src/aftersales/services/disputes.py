@@ -93,7 +93,7 @@ def _statement(actor: Actor, params: dict[str, Any], now: datetime) -> dict[str,
     }
 
 
-# Who may read disputes and appeals at all (API.md: "parties and agents"); the system fires their
+# Who may read disputes and appeals at all (docs/api.md: "parties and staff"); the system fires their
 # deadlines. The marketplace's order feed (integration) is none of these: 403, not a 404.
 AUDIENCE = frozenset({*domain.PARTIES, *domain.AGENTS, "system"})
 
