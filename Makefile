@@ -15,9 +15,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-## Serve the API, console and deadline worker on http://127.0.0.1:8000 with demo data (SQLite).
+## Serve the API, console and deadline worker on http://$(HOST):$(PORT) with demo data (SQLite);
+## `make run PORT=8080 HOST=0.0.0.0` to listen elsewhere.
+HOST ?= 127.0.0.1
+PORT ?= 8000
 run: $(STAMP)
-	$(BIN)/aftersales serve --demo
+	$(BIN)/aftersales serve --demo --host $(HOST) --port $(PORT)
 
 ## Lint, format check and types: what `make test` runs first.
 lint: $(STAMP)

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from .config import ConfigError, Settings
+from .config import DEMO_SECRET, ConfigError, Settings
 from .runtime import Runtime
 from .store import migrate
 from .store.database import is_sqlite
@@ -118,7 +118,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
 
 def cmd_db(args: argparse.Namespace) -> None:
-    runtime = Runtime.build(Settings.from_env(demo=True))  # schema work needs no token secret
+    runtime = Runtime.build(Settings.from_env(secret_required=False))  # schema work needs no token secret
     migrate.upgrade(runtime.engine)
     print(f"schema is current on {runtime.engine.url.render_as_string(hide_password=True)}")
 
@@ -136,7 +136,15 @@ def cmd_token(args: argparse.Namespace) -> None:
     from .api.auth import mint
     from .domain.clock import SystemClock
 
-    settings = Settings.from_env(demo=args.demo)
+    if args.role == "merchant" and not args.merchant_id:
+        args.parser.error("--role merchant needs --merchant-id (the shop the token acts for)")
+    settings = Settings.from_env(demo=args.demo, secret_required=False)
+    if settings.jwt_secret == DEMO_SECRET:
+        print(
+            "aftersales: AFTERSALES_JWT_SECRET is not set: signed with the public demo secret, "
+            "which only a server in demo mode (aftersales serve --demo) accepts",
+            file=sys.stderr,
+        )
     print(
         mint(
             settings.jwt_secret,
@@ -153,7 +161,7 @@ def cmd_audit(args: argparse.Namespace) -> None:
     """Replay every subject from its events; exit 1 listing what does not match the stored rows."""
     from .services import audit
 
-    runtime = Runtime.build(Settings.from_env(demo=True))  # reading needs no token secret
+    runtime = Runtime.build(Settings.from_env(secret_required=False))  # reading needs no token secret
     with runtime.uow() as uow:
         problems = audit.verify_all(uow)
     for problem in problems:
@@ -200,36 +208,38 @@ deadline engine when the policy timer of the status lapses.
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aftersales", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    demo_help = "demo mode: use the demo token secret when AFTERSALES_JWT_SECRET is unset (refused in production)"
+    clock_help = "time moves only via POST /v1/admin/clock (refused in production)"
 
     serve = sub.add_parser("serve", help="serve the API and console (and a deadline worker)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s)")
     serve.add_argument("--no-worker", action="store_true", help="do not run the deadline worker in-process")
-    serve.add_argument("--workers", type=int, default=1, help="server processes (uvicorn workers)")
+    serve.add_argument("--workers", type=int, default=1, help="server processes (uvicorn workers; default: 1)")
     serve.add_argument("--no-access-log", action="store_true", help="do not log every request")
-    serve.add_argument("--demo", action="store_true", help="load demo data; allows the demo token secret")
-    serve.add_argument("--simulated-clock", action="store_true", help="time moves only via POST /v1/admin/clock")
+    serve.add_argument("--demo", action="store_true", help="load demo data and print tokens; " + demo_help)
+    serve.add_argument("--simulated-clock", action="store_true", help=clock_help)
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="run a deadline worker (any number, on PostgreSQL)")
-    worker.add_argument("--batch", type=int, default=500, help="deadlines fired per transaction")
+    worker.add_argument("--batch", type=int, default=500, help="deadlines fired per transaction (default: 500)")
     worker.add_argument(
         "--lease",
         type=float,
         default=30.0,
-        help="seconds a worker may hold a batch before PostgreSQL ends its transaction",
+        help="seconds a worker may hold a batch before PostgreSQL ends its transaction (default: 30)",
     )
-    worker.add_argument("--poll", type=float, default=1.0, help="seconds to wait when nothing is due")
-    worker.add_argument("--demo", action="store_true")
-    worker.add_argument("--simulated-clock", action="store_true")
+    worker.add_argument("--poll", type=float, default=1.0, help="seconds to wait when nothing is due (default: 1)")
+    worker.add_argument("--demo", action="store_true", help=demo_help)
+    worker.add_argument("--simulated-clock", action="store_true", help=clock_help)
     worker.set_defaults(func=cmd_worker)
 
     db = sub.add_parser("db", help="schema")
-    db.add_argument("action", choices=["upgrade"])
+    db.add_argument("action", choices=["upgrade"], help="upgrade: create or migrate the schema to the current one")
     db.set_defaults(func=cmd_db)
 
     demo = sub.add_parser("demo", help="load the demo marketplace and print tokens")
-    demo.add_argument("--simulated-clock", action="store_true")
+    demo.add_argument("--simulated-clock", action="store_true", help=clock_help)
     demo.set_defaults(func=cmd_demo, demo=True)
 
     machines = sub.add_parser("machines", help="print the state machines as Markdown (docs/state-machines.md)")
@@ -242,13 +252,25 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="replay every subject from its events and list mismatches (exit 1)")
     audit.set_defaults(func=cmd_audit)
 
-    token = sub.add_parser("token", help="mint a bearer token")
-    token.add_argument("--role", required=True, choices=["buyer", "merchant", "agent", "admin", "integration"])
-    token.add_argument("--sub", required=True)
-    token.add_argument("--merchant-id")
-    token.add_argument("--hours", type=float, default=12)
-    token.add_argument("--demo", action="store_true", help="use the demo secret")
-    token.set_defaults(func=cmd_token)
+    token = sub.add_parser(
+        "token",
+        help="mint a bearer token",
+        description="Mint a bearer token signed with AFTERSALES_JWT_SECRET; outside production, with the "
+        "demo secret when it is unset (said on stderr).",
+    )
+    token.add_argument(
+        "--role",
+        required=True,
+        choices=["buyer", "merchant", "agent", "admin", "integration"],
+        help="the caller's role",
+    )
+    token.add_argument("--sub", required=True, help="the caller's id (e.g. b-1, m-1-staff, agent-1)")
+    token.add_argument("--merchant-id", help="the shop a merchant token acts for (required with --role merchant)")
+    token.add_argument("--hours", type=float, default=12, help="hours until the token expires (default: 12)")
+    token.add_argument(
+        "--demo", action="store_true", help="sign with the demo secret when AFTERSALES_JWT_SECRET is unset"
+    )
+    token.set_defaults(func=cmd_token, parser=token)
     return parser
 
 

@@ -10,6 +10,10 @@ from pathlib import Path
 import limits
 
 DEMO_SECRET = "aftersales-demo-secret-not-for-production"
+# AFTERSALES_ENV, compared case-insensitively; anything else is refused rather than guessed at.
+ENVIRONMENTS = ("development", "test", "production")
+# HS256 is only as strong as its key: RFC 7518 3.2 asks for at least the hash's 256 bits.
+MIN_SECRET_BYTES = 32
 
 
 class ConfigError(Exception):
@@ -35,22 +39,43 @@ class Settings:
 
     @classmethod
     def from_env(
-        cls, env: Mapping[str, str] | None = None, *, demo: bool = False, simulated_clock: bool | None = None
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        demo: bool = False,
+        simulated_clock: bool | None = None,
+        secret_required: bool = True,
     ) -> Settings:
+        """`secret_required=False` (schema work, audits, minting): outside production an unset
+        AFTERSALES_JWT_SECRET falls back to the demo secret without turning demo mode on."""
         env = os.environ if env is None else env
         data_dir = Path(env.get("AFTERSALES_DATA_DIR", "./data")).resolve()
         url = env.get("AFTERSALES_DATABASE_URL") or f"sqlite:///{data_dir / 'aftersales.db'}"
         demo = demo or env.get("AFTERSALES_DEMO", "") in ("1", "true")
+        environment = env.get("AFTERSALES_ENV", "").strip().lower() or "development"
+        if environment not in ENVIRONMENTS:
+            raise ConfigError(
+                f"AFTERSALES_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env.get('AFTERSALES_ENV')!r}"
+            )
+        production = environment == "production"
+        if production and demo:
+            raise ConfigError("demo mode (--demo, AFTERSALES_DEMO) cannot run with AFTERSALES_ENV=production")
         secret = env.get("AFTERSALES_JWT_SECRET", "")
         if not secret:
-            if not demo:
-                raise ConfigError("AFTERSALES_JWT_SECRET is required outside demo mode")
+            if production or (secret_required and not demo):
+                raise ConfigError("AFTERSALES_JWT_SECRET is required" + ("" if production else " outside demo mode"))
             secret = DEMO_SECRET
+        if production and secret == DEMO_SECRET:
+            raise ConfigError("AFTERSALES_JWT_SECRET is the public demo secret: refused with AFTERSALES_ENV=production")
+        if production and len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(
+                f"AFTERSALES_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes with AFTERSALES_ENV=production"
+            )
         clock_mode = env.get("AFTERSALES_CLOCK", "system")
         if clock_mode not in ("system", "simulated"):
             raise ConfigError("AFTERSALES_CLOCK must be 'system' or 'simulated'")
         simulated = clock_mode == "simulated" if simulated_clock is None else simulated_clock
-        if simulated and env.get("AFTERSALES_ENV") == "production":
+        if simulated and production:
             raise ConfigError("the simulated clock cannot run with AFTERSALES_ENV=production")
         max_bytes = int(env.get("AFTERSALES_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024))
         max_body = int(env.get("AFTERSALES_MAX_BODY_BYTES", 1024 * 1024))

@@ -144,6 +144,7 @@ TABLE: dict[str, Row] = {
         lambda w: {"after_sale_id": w["closed"], "statement": "申请仲裁"},
     ),
     "GET /v1/agents": Row(None, AGENTS_ONLY),
+    "GET /v1/agents/{agent_id}": Row(None, AGENTS_ONLY),
     "PUT /v1/agents/{agent_id}": Row(
         None, (401, 403, 403, 403, 403, 403, OK, 403), _b({"name": "新客服", "capacity": 5})
     ),
@@ -190,7 +191,7 @@ TABLE: dict[str, Row] = {
     "GET /v1/evidence/{evidence_id}/content": Row("evidence", (401, OK, 404, OK, 404, OK, OK, 404)),
 }
 # Routes outside the API contract: the console's landing page and FastAPI's own documentation.
-NOT_IN_MATRIX = {"GET /", "GET /openapi.json", "GET /docs", "GET /docs/oauth2-redirect", "GET /redoc"}
+NOT_IN_MATRIX = {"GET /", "GET /openapi.json", "GET /docs", "GET /docs/assets/{name}", "GET /redoc"}
 
 
 def _routes(routes: list[Any]) -> set[str]:
@@ -306,7 +307,8 @@ def _send(client: httpx.Client, caller: str, route: str, row: Row, things: dict[
             "merchant_id",
         ):
             path = path.replace(f"{{{name}}}", subject)
-    path = path.replace("{agent_id}", "agent-9")
+    # Read an agent of the roster; PUT adds or updates another.
+    path = path.replace("{agent_id}", "agent-1" if method == "GET" else "agent-9")
     if route == "POST /v1/evidence":
         return client.post(path, files={"file": ("note.txt", io.BytesIO(b"matrix"))}, data={"kind": "other"})
     body = row.body({**things, "caller": caller}) if row.body else ({} if method in ("POST", "PUT") else None)

@@ -8,7 +8,7 @@ from .. import __version__
 from ..runtime import Runtime
 from ..web import routes as web
 from ..web.security_headers import HtmlSecurityHeaders
-from . import problems
+from . import docs_pages, problems
 from .limits import BodyLimit
 from .rate_limits import RateLimit
 from .routes import agents, case_files, cases, complaints, disputes, evidence, meta, money, orders
@@ -16,14 +16,16 @@ from .routes import agents, case_files, cases, complaints, disputes, evidence, m
 DESCRIPTION = """After-sales and dispute resolution for marketplaces: orders, refund/return/exchange
 requests, deadlines that fire by themselves, platform intervention, refunds and sanctions.
 
-Errors are `application/problem+json` with a stable `code`. Every POST honours `Idempotency-Key`;
-case actions honour `If-Match` with the `version` returned in `ETag`.
+Authenticate with a bearer JWT (*Authorize*; `aftersales token` mints one). Errors are
+`application/problem+json` with a stable `code`; a 422 lists what is wrong in `errors`. Every
+POST honours `Idempotency-Key`; case actions honour `If-Match` with the `version` returned in `ETag`.
 """
 
 
 def create_app(runtime: Runtime | None) -> FastAPI:
     """`runtime` may be set later on `app.state.runtime` (the test server swaps it per test)."""
-    app = FastAPI(title="aftersales", version=__version__, description=DESCRIPTION)
+    # FastAPI's /docs and /redoc load their scripts from a CDN; docs_pages serves them from here.
+    app = FastAPI(title="aftersales", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
     problems.install(app)
     for module in (meta, orders, cases, case_files, disputes, complaints, money, evidence, agents):
@@ -31,6 +33,7 @@ def create_app(runtime: Runtime | None) -> FastAPI:
     app.include_router(disputes.appeals_router)
     app.include_router(disputes.arbitration_router)
     app.include_router(web.router)
+    app.include_router(docs_pages.router)
     # Outermost last: a request over its rate is refused before its body is read at all.
     app.add_middleware(BodyLimit)
     app.add_middleware(RateLimit)

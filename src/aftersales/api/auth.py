@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..domain.errors import Unauthenticated
 from ..services.context import Actor
@@ -43,12 +44,20 @@ def actor_from_token(token: str, secret: str) -> Actor:
     return Actor(role=role, id=sub, merchant_id=merchant_id if role == "merchant" else None)
 
 
-def current_actor(request: Request) -> Actor:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+# Declared as the OpenAPI security scheme (Swagger's *Authorize*); auto_error=False because a
+# missing token is our own 401 problem, not FastAPI's default 403.
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    bearerFormat="JWT",
+    description="An HS256 JWT with `sub`, `role`, `exp` (and `merchant_id` for merchants): `aftersales token`.",
+)
+
+
+def current_actor(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(BEARER)) -> Actor:
+    if credentials is None or not credentials.credentials.strip():
         raise Unauthenticated("missing bearer token")
-    return actor_from_token(token.strip(), request.app.state.runtime.settings.jwt_secret)
+    return actor_from_token(credentials.credentials.strip(), request.app.state.runtime.settings.jwt_secret)
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

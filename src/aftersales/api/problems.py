@@ -80,7 +80,25 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "status": {"type": "integer"},
         "detail": {"type": "string"},
         "code": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object"}, "description": "validation_error: what is wrong"},
+        "errors": {
+            "type": "array",
+            "description": "On a 422 that can point at its input: one entry per offending input.",
+            "items": {
+                "type": "object",
+                "required": ["loc", "msg", "type"],
+                "properties": {
+                    "loc": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": 'Where: `["body", "amount"]`, `["query", "limit"]`, '
+                        '`["header", "if-match"]` for a malformed request; the field\'s name alone '
+                        '(`["amount"]`) for a well-formed value the rules refuse.',
+                    },
+                    "msg": {"type": "string", "description": "What is wrong, for people."},
+                    "type": {"type": "string", "description": "What is wrong, for programs."},
+                },
+            },
+        },
     },
 }
 # The problems every operation may answer with, by method; /healthz answers only 200.
@@ -126,7 +144,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(e.DomainError)
     async def _domain(_: Request, exc: e.DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, e.Unauthenticated) else None
-        return problem(status_of(exc), exc.code, exc.detail, headers, **exc.extra)
+        extra = dict(exc.extra)
+        # The rules name the fields they refuse; they go out in the one `errors` shape that
+        # request validation uses too, so a client reads every 422 the same way.
+        if fields := extra.pop("fields", None):
+            extra["errors"] = [{"loc": [str(f)], "msg": exc.detail, "type": exc.code} for f in fields]
+        return problem(status_of(exc), exc.code, exc.detail, headers, **extra)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,6 +1,6 @@
 """Response shapes, for the OpenAPI description only: views.py builds the JSON; these models
 declare it (statuses from the domain's own tables), and the contract tests hold the two together.
-More fields may appear (API.md: extend freely); the ones named here are always there."""
+More fields may appear (docs/api.md: extend freely); the ones named here are always there."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""After-sales cases 售后单: the buyer-merchant process and its deadlines [RULES: Return flow]."""
+"""After-sales cases 售后单: the buyer-merchant process and its deadlines [docs/rules.md: The return flows]."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Complaints 投诉 about conduct, and merchants' complaints to the platform [RULES 000 §七 §十一].
+"""Complaints 投诉 about conduct, and merchants' complaints to the platform [docs/rules.md: Complaints].
 
 A buyer's complaint: the merchant replies within a set time, proposes a solution, the platform
 reviews it, the buyer confirms or rejects it (then an agent decides). A merchant's complaint

@@ -68,6 +68,11 @@ def _as_set(value: Iterable[str] | str) -> frozenset[str]:
     return frozenset([value] if isinstance(value, str) else value)
 
 
+def _a(noun: str) -> str:
+    """The noun with its indefinite article: "an after-sale", "an agent", "a buyer"."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+
+
 class Machine:
     def __init__(
         self,
@@ -114,10 +119,10 @@ class Machine:
             raise IllegalTransition(f"unknown {self.name} action {action!r}")
         for_role = [t for t in candidates if role in t.roles]
         if not for_role:
-            raise Forbidden(f"a {role} may not {action} a {self.name}")
+            raise Forbidden(f"{_a(role)} may not {action} {_a(self.name)}")
         fitting = [t for t in for_role if t.guard(subject)]
         if not fitting:
-            raise Forbidden(f"a {role} may not {action} this {self.name}")
+            raise Forbidden(f"{_a(role)} may not {action} this {self.name}")
         if caller is not None:
             # Not this caller's to take, whatever the status (not the complainant, not the loser).
             refusals = [t.who(subject, caller) for t in fitting if t.who]
@@ -127,7 +132,7 @@ class Machine:
             if subject.status in t.source:
                 return t
         raise IllegalTransition(
-            f"cannot {action} a {self.name} in status {subject.status!r}",
+            f"cannot {action} {_a(self.name)} in status {subject.status!r}",
             status=subject.status,
         )
 

@@ -1,4 +1,4 @@
-"""Orders fed by the marketplace, and who may move them where [RULES: Orders and cancellation]."""
+"""Orders fed by the marketplace, and who may move them where [docs/rules.md: Orders and cancellation]."""
 
 from __future__ import annotations
 

@@ -130,7 +130,7 @@ def _check_fileable(uow: UnitOfWork, order: Order, case_type: str, now: datetime
     if allowed is None:
         raise IllegalTransition(f"no after-sales request on an order in status {order.status!r}", status=order.status)
     if case_type not in allowed:
-        raise IllegalTransition(f"a {case_type} request needs the goods delivered", status=order.status)
+        raise IllegalTransition(f"a request of type {case_type} needs the goods delivered", status=order.status)
     if order.status == "completed" and order.completed_at and now > order.completed_at + window:
         raise DeadlinePassed("the after-sales period 售后期 of this order is over", code="after_sales_period_over")
 

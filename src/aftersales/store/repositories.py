@@ -54,7 +54,7 @@ class Repo(Generic[T]):
             for obj, expected in pairs
         ]
         if bulk.update_where_version(self.conn, self.table, rows) != len(rows):
-            raise VersionConflict(f"a {self.table.name} row was changed by someone else")
+            raise VersionConflict(f"this {self.table.name} row was changed by someone else")
         for obj, expected in pairs:
             obj.version = expected + 1
 

@@ -1,4 +1,4 @@
-"""After-sales cases (API.md "After-sales cases")."""
+"""After-sales cases (docs/api.md "After-sales cases")."""
 
 from fastapi import APIRouter, Query, Request
 

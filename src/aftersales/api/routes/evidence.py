@@ -1,4 +1,4 @@
-"""Evidence uploads (API.md "Evidence")."""
+"""Evidence uploads (docs/api.md "Evidence")."""
 
 import hashlib
 from typing import Literal

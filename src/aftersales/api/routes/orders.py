@@ -1,4 +1,4 @@
-"""Orders, fed and moved by the marketplace (API.md "Orders")."""
+"""Orders, fed and moved by the marketplace (docs/api.md "Orders")."""
 
 from fastapi import APIRouter, Query, Request
 
