@@ -154,3 +154,26 @@ def test_agents_record_warnings_and_penalties_merchants_see_their_own(api):
     assert [v["kind"] for v in mine.get("/v1/merchants/m-1/violations").json()["items"]] == ["warning", "penalty"]
     assert mine.get("/v1/merchants/m-1/standing").json()["restrictions"] == ["warning_banner"]
     assert_problem(api.as_("merchant", merchant_id="m-2").get("/v1/merchants/m-1/standing"), 404)
+
+
+def test_disputes_and_appeals_list_only_what_their_caller_may_do(api):
+    """`actions` is computed for the caller, never just the role: nothing listed answers 403."""
+    dispute_id = _dispute(api)
+    buyer, merchant = api.as_("buyer", "b-1"), api.as_("merchant", merchant_id="m-1")
+    agent1, agent2 = api.as_("agent", "agent-1"), api.as_("agent", "agent-2")
+    assert buyer.get(f"/v1/disputes/{dispute_id}").json()["actions"] == ["evidence"]
+    assert agent1.get(f"/v1/disputes/{dispute_id}").json()["actions"] == ["assign", "request-evidence", "rule"]
+    assert agent1.post(f"/v1/disputes/{dispute_id}/rule", json=RULE).status_code == 200
+    # A full refund against the merchant: only the merchant may appeal it.
+    assert buyer.get(f"/v1/disputes/{dispute_id}").json()["actions"] == []
+    assert merchant.get(f"/v1/disputes/{dispute_id}").json()["actions"] == ["appeal"]
+    filed = merchant.post(f"/v1/disputes/{dispute_id}/appeals", json={"grounds": "买家已使用"})
+    assert filed.status_code == 201 and filed.json()["actions"] == []
+    appeal_id = filed.json()["id"]
+    # The agent who ruled may not decide the appeal, so it is not offered to it.
+    assert agent1.get(f"/v1/appeals/{appeal_id}").json()["actions"] == []
+    assert agent2.get(f"/v1/appeals/{appeal_id}").json()["actions"] == ["decide"]
+    assert [a["actions"] for a in agent2.get(f"/v1/disputes/{dispute_id}/appeals").json()["items"]] == [["decide"]]
+    assert merchant.get(f"/v1/appeals/{appeal_id}").json()["actions"] == []
+    decided = agent2.post(f"/v1/appeals/{appeal_id}/decide", json={"decision": "uphold", "rationale": "维持"})
+    assert decided.status_code == 200 and decided.json()["actions"] == []

@@ -23,7 +23,7 @@ def routed(entry: Registered) -> list[ActionSpec]:
     """The actions a caller takes on the subject's own URL: not the system's, not another
     resource's (appeals) or use case's (a ruling's refund)."""
     callers = {a for t in entry.machine.transitions if t.roles - {SYSTEM} for a in [t.action]}
-    return [spec for name, spec in entry.machine.specs.items() if spec.routed and name in callers]
+    return [spec for name, spec in entry.machine.specs.items() if spec.routed and not spec.internal and name in callers]
 
 
 def add_action_routes(router: APIRouter, entry: Registered, view: View, out: type[BaseModel]) -> None:

@@ -172,9 +172,11 @@ def _shipment(carrier: str | None, tracking: str | None) -> dict[str, str] | Non
 
 
 def _actions(machine: Machine, subject: Any, actor: Actor) -> list[str]:
-    """What this caller may do next, by the URL segment it posts to (appeal: `appeals`)."""
+    """What this caller may do next: the URL segment it posts to, or the name of an action posted
+    on another resource (`appeal`, `decide`); actions only other use cases take are not offered."""
     specs = machine.specs
     return [
         specs[a].segment if specs[a].routed else a.replace("_", "-")
         for a in machine.allowed_actions(subject, actor.role, actor)
+        if not specs[a].internal
     ]

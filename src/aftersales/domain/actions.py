@@ -118,9 +118,12 @@ class ActionSpec:
     summary: str = ""  # one line for the OpenAPI document and the docs
     # The subject field that records who took it (decided_by, ruled_by).
     actor_field: str | None = None
-    # False: taken by another use case (a ruling refunds the case) or on another resource's route
-    # (an appeal is filed on the dispute's appeals), not POST /<subject>/{id}/<segment>.
+    # False: posted on another resource's route (an appeal is filed on the dispute's appeals and
+    # decided on its own), not POST /<subject>/{id}/<segment>.
     routed: bool = True
+    # Taken only inside another use case (a ruling refunds the case, a withdrawal closes the
+    # dispute): never routed, never offered to a caller.
+    internal: bool = False
     path: str | None = None  # the URL segment, when it is not the action's name
 
     @property

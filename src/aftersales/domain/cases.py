@@ -273,8 +273,8 @@ SPECS = [
         DisputeReturn,
         summary="Merchant disputes the returned goods",
     ),
-    ActionSpec("platform_refund", Label("平台判定退款", "Refund by ruling"), PlatformRefund, routed=False),
-    ActionSpec("platform_deny", Label("平台判定驳回", "Denied by ruling"), routed=False),
+    ActionSpec("platform_refund", Label("平台判定退款", "Refund by ruling"), PlatformRefund, internal=True),
+    ActionSpec("platform_deny", Label("平台判定驳回", "Denied by ruling"), internal=True),
 ]
 
 CASE_MACHINE = Machine(

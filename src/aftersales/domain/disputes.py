@@ -175,7 +175,7 @@ SPECS = [
     ActionSpec("decide", Label("处理申诉", "Decide the appeal"), DecideAppeal, routed=False),
     ActionSpec("finalize", Label("申诉期满, 裁决生效", "Final: the appeal window closed")),
     # The buyer withdrew the request while the platform had it: nothing is left to rule on.
-    ActionSpec("close", Label("买家撤销申请, 介入结束", "Closed: the request was withdrawn"), routed=False),
+    ActionSpec("close", Label("买家撤销申请, 介入结束", "Closed: the request was withdrawn"), internal=True),
 ]
 
 DISPUTE_MACHINE = Machine(

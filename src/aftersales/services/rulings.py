@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from ..domain import disputes as domain
 from ..domain.cases import Case, PlatformRefund
-from ..domain.disputes import Dispute
+from ..domain.disputes import DISPUTE_MACHINE, Dispute
 from ..domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..domain.ids import new_id
 from ..domain.money import refundable
@@ -202,7 +202,7 @@ def appeal(
         return {"appeal_id": row["id"]}
 
     apply(uow, env, actor, DISPUTE, dispute, "appeal", args, if_match=if_match, then=then, now=now)
-    return row
+    return _with_actions(row, dispute, actor)
 
 
 def get_appeal(uow: UnitOfWork, actor: Actor, appeal_id: str) -> dict[str, Any]:
@@ -210,16 +210,25 @@ def get_appeal(uow: UnitOfWork, actor: Actor, appeal_id: str) -> dict[str, Any]:
     row = uow.execute(sa.select(t.appeals).where(t.appeals.c.id == appeal_id)).first()
     if row is None or not actor.sees(row.buyer_id, row.merchant_id):
         raise NotFound("appeal not found")
-    return dict(row._mapping)
+    dispute = repo(uow).get(row.dispute_id)
+    assert dispute is not None
+    return _with_actions(dict(row._mapping), dispute, actor)
 
 
 def appeals_of(uow: UnitOfWork, actor: Actor, dispute_id: str) -> list[dict[str, Any]]:
-    disputes.get(uow, actor, dispute_id)
+    dispute = disputes.get(uow, actor, dispute_id)
     a = t.appeals.c
     return [
-        dict(r._mapping)
+        _with_actions(dict(r._mapping), dispute, actor)
         for r in uow.execute(sa.select(t.appeals).where(a.dispute_id == dispute_id).order_by(a.created_at, a.id))
     ]
+
+
+def _with_actions(appeal: dict[str, Any], dispute: Dispute, actor: Actor) -> dict[str, Any]:
+    """An appeal as its caller reads it: a pending one may be decided by an agent other than the
+    one who ruled (the dispute machine's rule, so nothing is offered that would answer 403)."""
+    offered = appeal["status"] == "pending" and "decide" in DISPUTE_MACHINE.allowed_actions(dispute, actor.role, actor)
+    return {**appeal, "actions": ["decide"] if offered else []}
 
 
 def decide(
