@@ -13,32 +13,10 @@ import sqlalchemy as sa
 
 from aftersales.runtime import Runtime
 from aftersales.store import tables
+from bodies import ADDRESS, ORDER_STATUSES, case_body, order_body, order_path, ship_params
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "code"}
-ADDRESS = "杭州市西湖区龙井路 18 号"
-# How far `feed_order` takes an order, and the calls that take it there.
-_STEPS = ["stocking", "shipped", "delivered", "completed"]
-
-
-def order_body(
-    order_id: str = "o-1001",
-    *,
-    buyer: str = "b-1",
-    merchant: str = "m-1",
-    method: str = "online",
-    quantity: int = 2,
-    unit_price: int = 9900,
-    shipping_fee: int = 1000,
-) -> dict[str, Any]:
-    return {
-        "id": order_id,
-        "buyer_id": buyer,
-        "merchant_id": merchant,
-        "payment_method": method,
-        "currency": "CNY",
-        "shipping_fee": shipping_fee,
-        "items": [{"sku": "tea-250g", "title": "西湖龙井 250g", "quantity": quantity, "unit_price": unit_price}],
-    }
+__all__ = ["ADDRESS", "assert_problem", "case_body", "db_state", "feed_order", "file_case", "order_body", "race"]
 
 
 def feed_order(api: Any, order_id: str = "o-1001", *, upto: str = "delivered", **body: Any) -> dict[str, Any]:
@@ -48,29 +26,13 @@ def feed_order(api: Any, order_id: str = "o-1001", *, upto: str = "delivered", *
     r = market.post("/v1/orders", json=data)
     assert r.status_code == 201, r.text
     order = r.json()
-    if upto not in _STEPS:
-        return order
     merchant = api.as_("merchant", merchant_id=data["merchant_id"])
-    for status in _STEPS[: _STEPS.index(upto) + 1]:
-        if status == "stocking":
-            r = (
-                market.post(f"/v1/orders/{order_id}/pay")
-                if data["payment_method"] == "online"
-                else merchant.post(f"/v1/orders/{order_id}/confirm")
-            )
-        elif status == "shipped":
-            r = market.post(f"/v1/orders/{order_id}/ship", json={"carrier": "SF", "tracking_number": f"SF-{order_id}"})
-        else:
-            r = market.post(f"/v1/orders/{order_id}/{'deliver' if status == 'delivered' else 'complete'}")
+    for action, status in zip(order_path(data["payment_method"], upto), ORDER_STATUSES, strict=False):
+        caller = merchant if action == "confirm" else market
+        r = caller.post(f"/v1/orders/{order_id}/{action}", json=ship_params(order_id) if action == "ship" else None)
         assert r.status_code == 200 and r.json()["status"] == status, r.text
         order = r.json()
     return order
-
-
-def case_body(order_id: str = "o-1001", **over: Any) -> dict[str, Any]:
-    body = {"order_id": order_id, "type": "return_refund", "reason": "quality_problem", "description": "茶叶受潮结块"}
-    body.update(over)
-    return body
 
 
 def file_case(api: Any, order_id: str = "o-1001", *, buyer: str = "b-1", **over: Any) -> dict[str, Any]:

@@ -15,18 +15,13 @@ from aftersales.services import cases, orders
 from aftersales.services.context import Actor
 from aftersales.store import tables as t
 from aftersales.worker.engine import DeadlineEngine
+from bodies import ADDRESS, case_body, order_body, order_path, ship_params
 
 MARKETPLACE = Actor("integration", "marketplace")
 BUYER = Actor("buyer", "b-1")
 MERCHANT = Actor("merchant", "m-1-staff", merchant_id="m-1")
 AGENT = Actor("agent", "agent-1")
-ADDRESS = "杭州市西湖区龙井路 18 号"
-
-_UP_TO = {
-    "online": ["pay", "ship", "deliver", "complete"],
-    "cod": ["confirm", "ship", "deliver", "complete"],
-}
-_STEPS = {"stocking": 1, "shipped": 2, "delivered": 3, "completed": 4}
+__all__ = ["ADDRESS", "AGENT", "BUYER", "MARKETPLACE", "MERCHANT", "World"]
 
 
 class World:
@@ -47,23 +42,22 @@ class World:
         merchant: str = "m-1",
     ) -> Order:
         self.n += 1
-        data = {
-            "id": f"o-{self.n}",
-            "buyer_id": buyer,
-            "merchant_id": merchant,
-            "payment_method": method,
-            "currency": "CNY",
-            "shipping_fee": shipping_fee,
-            "policy": policy,
-            "items": [{"sku": "tea", "title": "西湖龙井", "quantity": qty, "unit_price": price}],
-        }
+        data = order_body(
+            f"o-{self.n}",
+            buyer=buyer,
+            merchant=merchant,
+            method=method,
+            quantity=qty,
+            unit_price=price,
+            shipping_fee=shipping_fee,
+            policy=policy,
+        )
         with self.runtime.uow() as uow:
             order = orders.create(uow, self.runtime.env, MARKETPLACE, data)
             uow.commit()
-        for action in _UP_TO[method][: _STEPS.get(upto, 0)]:
+        for action in order_path(method, upto):
             who = Actor("merchant", f"{merchant}-staff", merchant_id=merchant) if action == "confirm" else MARKETPLACE
-            params = {"carrier": "SF", "tracking_number": f"SF{self.n}"} if action == "ship" else {}
-            order = self.order_act(order.id, action, params, actor=who)
+            order = self.order_act(order.id, action, ship_params(order.id) if action == "ship" else {}, actor=who)
         return order
 
     def order_act(
@@ -94,17 +88,7 @@ class World:
         order = order or self.order(method)
         with self.runtime.uow() as uow:
             case = cases.file(
-                uow,
-                self.runtime.env,
-                buyer,
-                {
-                    "order_id": order.id,
-                    "type": type_,
-                    "reason": reason,
-                    "amount": amount,
-                    "description": "茶叶受潮",
-                    "evidence": [],
-                },
+                uow, self.runtime.env, buyer, case_body(order.id, type=type_, reason=reason, amount=amount)
             )
             uow.commit()
         return case

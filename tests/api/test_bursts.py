@@ -59,9 +59,9 @@ def _simulated(settings, engine) -> Runtime:
 
 
 def test_a_burst_of_conflicting_actions_under_the_simulated_clock_has_one_winner_and_409s(
-    api, http_server, settings, engine, db_url
+    serve, settings, engine, db_url
 ):
-    http_server.app.state.runtime = _simulated(settings, engine)
+    api = serve(_simulated(settings, engine))
     feed_order(api)
     case_id = file_case(api)["id"]
     staff = [api.as_("merchant", f"m-1-staff-{i}", merchant_id="m-1") for i in range(BURST)]
@@ -91,11 +91,11 @@ def test_a_burst_of_conflicting_actions_under_the_simulated_clock_has_one_winner
         m.close()
 
 
-def test_an_advance_made_by_another_process_is_the_time_of_the_next_action(api, http_server, settings, engine, db_url):
+def test_an_advance_made_by_another_process_is_the_time_of_the_next_action(serve, settings, engine, db_url):
     """Every process reads the clock's row for itself: an advance committed elsewhere (a worker,
     a sibling server process: here another engine and pool on the same database) is seen at once."""
     server = _simulated(settings, engine)
-    http_server.app.state.runtime = server
+    api = serve(server)
     feed_order(api)
     case = file_case(api)
     other_engine = create_engine(db_url)

@@ -1,17 +1,10 @@
 """The happy paths over real HTTP: feed an order, file a request, take it to its end."""
 
-ORDER = {
-    "id": "o-1001",
-    "buyer_id": "b-1",
-    "merchant_id": "m-1",
-    "payment_method": "online",
-    "currency": "CNY",
-    "shipping_fee": 1000,
-    "items": [{"sku": "tea-250g", "title": "西湖龙井 250g", "quantity": 2, "unit_price": 9900}],
-}
+from bodies import case_body, order_body
 
 
-def _delivered_order(api, body=ORDER):
+def _delivered_order(api, body=None):
+    body = body or order_body()
     market = api.as_("integration", "marketplace")
     assert market.post("/v1/orders", json=body).status_code == 201
     assert market.post(f"/v1/orders/{body['id']}/pay").json()["status"] == "stocking"
@@ -25,15 +18,7 @@ def _delivered_order(api, body=ORDER):
 def test_return_refund_end_to_end_refunds_goods_not_shipping(api):
     _delivered_order(api)
     buyer, merchant = api.as_("buyer", "b-1"), api.as_("merchant", merchant_id="m-1")
-    created = buyer.post(
-        "/v1/after-sales",
-        json={
-            "order_id": "o-1001",
-            "type": "return_refund",
-            "reason": "quality_problem",
-            "description": "茶叶受潮结块",
-        },
-    )
+    created = buyer.post("/v1/after-sales", json=case_body("o-1001"))
     assert created.status_code == 201, created.text
     case = created.json()
     assert case["amount"] == 19800 and case["status"] == "pending_merchant"

@@ -10,6 +10,7 @@ import pytest
 
 from aftersales.runtime import Runtime
 from api_builders import assert_problem, db_state, feed_order, file_case
+from conftest import Api
 
 CASE_ACTIONS = [
     "approve",
@@ -105,28 +106,27 @@ def test_clock_endpoint_is_404_when_the_clock_is_not_simulated_even_for_admin(ap
 
 
 @pytest.fixture
-def simulated(api, http_server, settings, engine):
-    """The test server answering from a runtime whose clock is simulated (kept in the database)."""
+def sim(serve, settings, engine) -> Api:
+    """A server of the test's own answering from a runtime whose clock is simulated (kept in the database)."""
     runtime = Runtime.build(dataclasses.replace(settings, simulated_clock=True), engine=engine)
     assert runtime.sim_clock is not None
-    http_server.app.state.runtime = runtime
-    return runtime
+    return serve(runtime)
 
 
-def test_only_an_admin_moves_the_simulated_clock(api, simulated):
-    before = db_state(simulated)
+def test_only_an_admin_moves_the_simulated_clock(sim):
+    before = db_state(sim.runtime)
     for role in ("buyer", "merchant", "agent", "integration"):
-        r = api.as_(role).post("/v1/admin/clock", json={"advance_seconds": 3600})
+        r = sim.as_(role).post("/v1/admin/clock", json={"advance_seconds": 3600})
         assert_problem(r, 403, "forbidden")
-    assert_problem(api.anonymous.post("/v1/admin/clock", json={"advance_seconds": 3600}), 401, "unauthenticated")
-    assert db_state(simulated) == before
+    assert_problem(sim.anonymous.post("/v1/admin/clock", json={"advance_seconds": 3600}), 401, "unauthenticated")
+    assert db_state(sim.runtime) == before
 
 
-def test_admin_advancing_48h_fires_auto_approve_of_a_pending_case(api, simulated):
-    feed_order(api)
-    case = file_case(api)
+def test_admin_advancing_48h_fires_auto_approve_of_a_pending_case(sim):
+    feed_order(sim)
+    case = file_case(sim)
     assert case["deadline"]["action"] == "auto_approve"
-    admin = api.as_("admin")
+    admin = sim.as_("admin")
 
     # Just short of the deadline nothing fires.
     r = admin.post("/v1/admin/clock", json={"advance_seconds": 3600})
@@ -137,18 +137,18 @@ def test_admin_advancing_48h_fires_auto_approve_of_a_pending_case(api, simulated
     body = r.json()
     assert set(body) == {"now", "fired"} and body["fired"] == 1
     assert datetime.fromisoformat(body["now"]) > datetime.fromisoformat(case["deadline"]["due_at"])
-    after = api.as_("buyer", "b-1").get(f"/v1/after-sales/{case['id']}").json()
+    after = sim.as_("buyer", "b-1").get(f"/v1/after-sales/{case['id']}").json()
     assert after["status"] == "awaiting_return"
     assert after["deadline"]["action"] == "auto_close"
-    events = api.as_("agent").get(f"/v1/after-sales/{case['id']}/events").json()["items"]
+    events = sim.as_("agent").get(f"/v1/after-sales/{case['id']}/events").json()["items"]
     assert [(e["action"], e["actor"]["role"]) for e in events] == [("file", "buyer"), ("auto_approve", "system")]
     fired_at = datetime.fromisoformat(events[-1]["at"])
     assert datetime.fromisoformat(case["deadline"]["due_at"]) < fired_at <= datetime.fromisoformat(body["now"])
 
 
-def test_clock_advance_body_is_validated(api, simulated):
-    admin = api.as_("admin")
-    before = db_state(simulated)
+def test_clock_advance_body_is_validated(sim):
+    admin = sim.as_("admin")
+    before = db_state(sim.runtime)
     for body in (
         {},
         {"advance_seconds": -1},
@@ -157,4 +157,4 @@ def test_clock_advance_body_is_validated(api, simulated):
         {"advance_seconds": 60, "extra": 1},
     ):
         assert_problem(admin.post("/v1/admin/clock", json=body), 422, "validation_error")
-    assert db_state(simulated) == before
+    assert db_state(sim.runtime) == before

@@ -43,9 +43,8 @@ class _Page(HTMLParser):
 
 
 @pytest.fixture
-def server(http_server) -> httpx.Client:
-    # The pages read no runtime: the session's real server as it is.
-    return httpx.Client(base_url=f"http://127.0.0.1:{http_server.port}", timeout=30)
+def server(api) -> httpx.Client:
+    return api.anonymous
 
 
 def _page(server: httpx.Client, path: str) -> _Page:

@@ -95,9 +95,9 @@ def _flow(client: Client, index: int, serial: int, problems: list[str]) -> None:
 
 
 def test_killed_server_leaves_no_half_done_transition_and_retries_take_effect_once(pg_engine, tmp_path):
-    from conftest import PG_URL, _truncate
+    from conftest import PG_URL, clear_tables
 
-    _truncate(pg_engine)
+    clear_tables(pg_engine)
     port, procs = free_port(), Processes(tmp_path)
     env = {
         "AFTERSALES_DATABASE_URL": with_query(PG_URL, application_name=f"chaos-api-{os.getpid()}"),

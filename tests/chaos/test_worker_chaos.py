@@ -66,9 +66,9 @@ MIN_KILLS = 50
 
 
 def test_workers_killed_and_cut_off_fire_every_deadline_exactly_once_in_time(pg_engine, tmp_path):
-    from conftest import PG_URL, _truncate
+    from conftest import PG_URL, clear_tables
 
-    _truncate(pg_engine)
+    clear_tables(pg_engine)
     procs = Processes(tmp_path)
     pool = WorkerPool(procs, PG_URL, tmp_path, 4, lease=LEASE, batch=BATCH)
     rng = random.Random(os.environ.get("AFTERSALES_CHAOS_SEED"))

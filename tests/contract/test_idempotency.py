@@ -26,6 +26,7 @@ from aftersales.runtime import Runtime
 from aftersales.store import tables as t
 from aftersales.worker.engine import DeadlineEngine
 from api_builders import ADDRESS, assert_problem, case_body, db_state, order_body, race
+from conftest import Api
 
 Send = Callable[..., httpx.Response]
 LONG = os.environ.get("AFTERSALES_CHAOS") == "long"
@@ -263,38 +264,37 @@ def test_keys_replay_for_at_least_24_hours_and_only_older_ones_are_purged(api, r
 
 
 @pytest.fixture
-def simulated(api, runtime, http_server) -> Runtime:
-    """The server on a runtime whose clock lives in the database and moves only by POST."""
-    sim = Runtime.build(dataclasses.replace(runtime.settings, simulated_clock=True), engine=runtime.engine)
-    sim.sim_clock.initialise()
-    http_server.app.state.runtime = sim
-    return sim
+def sim(serve, runtime) -> Api:
+    """A server of the test's own on a runtime whose clock lives in the database and moves only by POST."""
+    simulated = Runtime.build(dataclasses.replace(runtime.settings, simulated_clock=True), engine=runtime.engine)
+    simulated.sim_clock.initialise()
+    return serve(simulated)
 
 
-def test_a_clock_advance_retried_in_flight_moves_the_clock_once(api, simulated):
+def test_a_clock_advance_retried_in_flight_moves_the_clock_once(sim):
     """POST /v1/admin/clock commits in transactions of its own (each firing is one): its key
     cannot ride in the same transaction, and a duplicate must still not advance twice."""
-    start = simulated.env.clock.now()
-    admin = Caller(api, "admin", "admin-1", repeat=True)
+    start = sim.runtime.env.clock.now()
+    admin = Caller(sim, "admin", "admin-1", repeat=True)
     for n in range(3):
         out = _ok(admin.post("/v1/admin/clock", json={"advance_seconds": 3600}, concurrent=n % 2 == 0))
-        assert simulated.env.clock.now() == start + timedelta(hours=n + 1), out
+        assert sim.runtime.env.clock.now() == start + timedelta(hours=n + 1), out
 
 
-def test_a_retry_while_the_clock_advance_is_in_flight_is_409_and_moves_nothing(api, simulated):
+def test_a_retry_while_the_clock_advance_is_in_flight_is_409_and_moves_nothing(sim):
     """Regression: three concurrent advances with one key moved the clock three times. The key is
     now claimed before the work; here the claim of a first request still running is in place."""
-    admin = api.as_("admin", "admin-1")
+    admin = sim.as_("admin", "admin-1")
     body = {"advance_seconds": 60}
     first = admin.post("/v1/admin/clock", json=body, headers={"Idempotency-Key": "tick"})
     _ok(first)
-    with simulated.engine.begin() as conn:  # what a first request leaves while it fires deadlines
+    with sim.runtime.engine.begin() as conn:  # what a first request leaves while it fires deadlines
         conn.execute(
             t.idempotency_keys.update()
             .where(t.idempotency_keys.c.key == "tick")
             .values(status_code=0, body="", headers={})
         )
-    now = simulated.env.clock.now()
+    now = sim.runtime.env.clock.now()
     assert_problem(
         admin.post("/v1/admin/clock", json=body, headers={"Idempotency-Key": "tick"}), 409, "idempotency_key_in_flight"
     )
@@ -303,4 +303,4 @@ def test_a_retry_while_the_clock_advance_is_in_flight_is_409_and_moves_nothing(a
         422,
         "idempotency_key_reused",
     )
-    assert simulated.env.clock.now() == now
+    assert sim.runtime.env.clock.now() == now

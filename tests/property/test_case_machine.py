@@ -46,6 +46,7 @@ from aftersales.services import audit, cases, disputes, evidence, orders, ruling
 from aftersales.services.context import Actor
 from aftersales.store import tables as t
 from aftersales.worker.engine import DeadlineEngine
+from bodies import case_body, order_body
 from conftest import START
 
 LONG = os.environ.get("AFTERSALES_CHAOS", "") == "long"
@@ -235,16 +236,15 @@ class CaseMachine(RuleBasedStateMachine):
         self._do(
             orders.create,
             MARKETPLACE,
-            {
-                "id": order_id,
-                "buyer_id": BUYER.id,
-                "merchant_id": "m-1",
-                "payment_method": method,
-                "currency": "CNY",
-                "shipping_fee": shipping,
-                "policy": policy,
-                "items": [{"sku": "tea", "title": "龙井", "quantity": qty, "unit_price": price}],
-            },
+            order_body(
+                order_id,
+                buyer=BUYER.id,
+                method=method,
+                quantity=qty,
+                unit_price=price,
+                shipping_fee=shipping,
+                policy=policy,
+            ),
         )
         for action in ["pay" if method == "online" else "confirm", "ship", "deliver", "complete"][:upto]:
             params = {"carrier": "SF", "tracking_number": f"SF{self.n}"} if action == "ship" else {}
@@ -281,14 +281,7 @@ class CaseMachine(RuleBasedStateMachine):
         case = self._attempt(
             cases.file,
             who,
-            {
-                "order_id": order,
-                "type": type_,
-                "reason": reason,
-                "amount": amount,
-                "description": "茶叶受潮",
-                "evidence": [],
-            },
+            case_body(order, type=type_, reason=reason, amount=amount),
         )
         return case.id if case else multiple()
 
@@ -305,14 +298,7 @@ class CaseMachine(RuleBasedStateMachine):
         case = self._do(
             cases.file,
             BUYER,
-            {
-                "order_id": order_id,
-                "type": type_,
-                "reason": "quality_problem",
-                "amount": None if share is None else int(19800 * share),
-                "description": "茶叶受潮",
-                "evidence": [],
-            },
+            case_body(order_id, type=type_, amount=None if share is None else int(19800 * share)),
         )
         return str(case.id)
 

@@ -8,6 +8,7 @@ from aftersales.domain.clock import SystemClock
 from aftersales.runtime import Runtime
 from aftersales.services import audit, cases, orders
 from aftersales.services.context import Actor
+from bodies import ADDRESS, case_body, order_body, order_path, ship_params
 
 MARKET = Actor("integration", "marketplace")
 
@@ -16,28 +17,12 @@ def test_a_case_closed_on_the_real_clock_replays_exactly(settings, engine):
     runtime = Runtime.build(settings, clock=SystemClock(), engine=engine)
     env = runtime.env
     with runtime.uow() as uow:
-        orders.create(
-            uow,
-            env,
-            MARKET,
-            {
-                "id": "o-1",
-                "buyer_id": "b-1",
-                "merchant_id": "m-1",
-                "payment_method": "online",
-                "currency": "CNY",
-                "shipping_fee": 0,
-                "policy": None,
-                "items": [{"sku": "s", "title": "t", "quantity": 1, "unit_price": 900}],
-            },
-        )
-        for action, params in [("pay", {}), ("ship", {"carrier": "SF", "tracking_number": "SF1"}), ("deliver", {})]:
-            orders.act(uow, env, MARKET, "o-1", action, params)
+        orders.create(uow, env, MARKET, order_body("o-1", quantity=1, unit_price=900, shipping_fee=0))
+        for action in order_path("online", "delivered"):
+            orders.act(uow, env, MARKET, "o-1", action, ship_params("o-1") if action == "ship" else {})
         buyer, merchant = Actor("buyer", "b-1"), Actor("merchant", "m-1-staff", "m-1")
-        case = cases.file(
-            uow, env, buyer, {"order_id": "o-1", "type": "return_refund", "reason": "damaged", "amount": None}
-        )
-        cases.act(uow, env, merchant, case.id, "approve", {"return_address": "杭州"})
+        case = cases.file(uow, env, buyer, case_body("o-1", reason="damaged"))
+        cases.act(uow, env, merchant, case.id, "approve", {"return_address": ADDRESS})
         cases.act(uow, env, buyer, case.id, "ship_return", {"carrier": "ZTO", "tracking_number": "ZT1"})
         closed = cases.act(uow, env, merchant, case.id, "confirm_receipt")
         uow.commit()

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,9 +16,24 @@ import pytest
 
 from aftersales.api.auth import mint
 from aftersales.domain.clock import SystemClock
+from bodies import order_body
+from waiting import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 SECRET = "x" * 32
+
+
+def _server_processes(pid: int) -> set[int]:
+    """The children of `pid` that are uvicorn's spawned server processes (not, say, the
+    multiprocessing resource tracker that spawning also starts)."""
+    return {child for child in _children(pid) if b"spawn_main" in _cmdline(child)}
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def _children(pid: int) -> set[int]:
@@ -68,21 +82,13 @@ def test_two_server_processes_share_one_database(pg_engine, tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while len(_children(proc.pid)) < 2 or not _answers(base):
-            assert proc.poll() is None, "serve exited"
-            assert time.monotonic() < deadline, "serve --workers 2 did not come up"
-            time.sleep(0.2)
+        up = wait_until(
+            lambda: proc.poll() is not None or (len(_server_processes(proc.pid)) >= 2 and _answers(base)), 60, poll=0.05
+        )
+        assert proc.poll() is None, "serve exited"
+        assert up, "serve --workers 2 did not come up"
         market = _headers("integration", "marketplace")
-        body = {
-            "id": f"o-w{port}",
-            "buyer_id": "b-1",
-            "merchant_id": "m-1",
-            "payment_method": "online",
-            "currency": "CNY",
-            "shipping_fee": 0,
-            "items": [{"sku": "s", "title": "t", "quantity": 1, "unit_price": 500}],
-        }
+        body = order_body(f"o-w{port}", quantity=1, unit_price=500, shipping_fee=0)
         with httpx.Client(base_url=base, timeout=10) as client:
             assert client.post("/v1/orders", json=body, headers=market).status_code == 201
             # New connections spread over the processes; every one sees the order.
@@ -90,15 +96,12 @@ def test_two_server_processes_share_one_database(pg_engine, tmp_path):
                 with httpx.Client(base_url=base, timeout=10) as fresh:
                     r = fresh.get(f"/v1/orders/o-w{port}", headers=_headers("buyer", "b-1"))
                     assert r.status_code == 200 and r.json()["goods_total"] == 500
-        servers = _children(proc.pid)
-        assert len(servers) >= 2
+        servers = _server_processes(proc.pid)
+        assert len(servers) == 2, servers
     finally:
         os.killpg(proc.pid, signal.SIGTERM)  # the group of the server this test started
         proc.wait(timeout=20)
-    deadline = time.monotonic() + 15
-    while any(_alive(pid) for pid in servers) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(_alive(pid) for pid in servers), "a server process outlived serve"
+    assert wait_until(lambda: not any(_alive(pid) for pid in servers), 15, poll=0.05), "a server process outlived serve"
 
 
 def _alive(pid: int) -> bool:

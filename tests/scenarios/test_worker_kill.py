@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,6 +19,8 @@ from aftersales.runtime import Runtime
 from aftersales.services import cases, orders
 from aftersales.services.context import Actor
 from aftersales.store import tables as t
+from bodies import case_body, order_body, order_path, ship_params
+from waiting import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 N = 600
@@ -32,29 +33,13 @@ def _arrange(runtime: Runtime) -> None:
     for start in range(0, N, 100):
         with runtime.uow() as uow:
             for i in range(start, start + 100):
-                order = {
-                    "id": f"o-{i}",
-                    "buyer_id": f"b-{i}",
-                    "merchant_id": "m-1",
-                    "payment_method": "online",
-                    "currency": "CNY",
-                    "shipping_fee": 0,
-                    "policy": None,
-                    "items": [{"sku": "s", "title": "t", "quantity": 1, "unit_price": 1000}],
-                }
+                order = order_body(f"o-{i}", buyer=f"b-{i}", quantity=1, unit_price=1000, shipping_fee=0)
                 orders.create(uow, env, MARKET, order)
-                for action, params in [
-                    ("pay", {}),
-                    ("ship", {"carrier": "SF", "tracking_number": f"SF{i}"}),
-                    ("deliver", {}),
-                ]:
-                    orders.act(uow, env, MARKET, order["id"], action, params)
-                cases.file(
-                    uow,
-                    env,
-                    Actor("buyer", f"b-{i}"),
-                    {"order_id": order["id"], "type": "return_refund", "reason": "damaged", "amount": None},
-                )
+                for action in order_path("online", "delivered"):
+                    orders.act(
+                        uow, env, MARKET, order["id"], action, ship_params(order["id"]) if action == "ship" else {}
+                    )
+                cases.file(uow, env, Actor("buyer", f"b-{i}"), case_body(order["id"], reason="damaged"))
             uow.commit()
 
 
@@ -79,19 +64,10 @@ def _count(engine: sa.Engine, query: sa.Select) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-def _wait_for(predicate, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def test_a_killed_workers_deadlines_are_fired_by_the_others_exactly_once(pg_engine, tmp_path):
-    from conftest import PG_URL, _truncate
+    from conftest import PG_URL, clear_tables
 
-    _truncate(pg_engine)
+    clear_tables(pg_engine)
     settings = Settings(data_dir=tmp_path, database_url=PG_URL, jwt_secret="x" * 32, simulated_clock=True, demo=False)
     runtime = Runtime.build(settings, engine=pg_engine)
     runtime.sim_clock.initialise()
@@ -99,23 +75,36 @@ def test_a_killed_workers_deadlines_are_fired_by_the_others_exactly_once(pg_engi
     runtime.sim_clock.advance(timedelta(hours=48, seconds=1))
 
     approvals = sa.select(sa.func.count()).select_from(t.events).where(t.events.c.action == "auto_approve")
+    # The workers' connections, by an application_name of this test process's own (parallel runs
+    # in other schemas have theirs).
+    killed, other = f"killed-worker-{os.getpid()}", f"other-worker-{os.getpid()}"
     # A batch in flight: the worker's transaction holds locks on deadline rows it deleted.
     held = sa.text(
         "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE a.application_name = 'killed-worker' AND l.locktype = 'transactionid'"
-    )
+        "WHERE a.application_name = :name AND l.locktype = 'transactionid'"
+    ).bindparams(name=killed)
+    connections = sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name IN (:killed, :other)"
+    ).bindparams(killed=killed, other=other)
     # One deadline a transaction, so the kill lands long before this worker could finish alone.
-    first = _worker(PG_URL + "&application_name=killed-worker", tmp_path, batch=1)
+    first = _worker(f"{PG_URL}&application_name={killed}", tmp_path, batch=1)
     others: list[subprocess.Popen[bytes]] = []
     try:
-        assert _wait_for(lambda: _count(pg_engine, approvals) > 0 and _count(pg_engine, held) > 0, timeout=120)
+        assert wait_until(lambda: _count(pg_engine, approvals) > 0 and _count(pg_engine, held) > 0, 120, poll=0.02)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
         fired_before = _count(pg_engine, approvals)
         assert fired_before < N, "the kill must come while deadlines are left"
-        others = [_worker(PG_URL, tmp_path), _worker(PG_URL, tmp_path)]
-        assert _wait_for(lambda: _count(pg_engine, approvals) >= N, timeout=120)
-        time.sleep(0.5)  # let any duplicate delivery in flight finish before counting
+        others = [_worker(f"{PG_URL}&application_name={other}", tmp_path) for _ in range(2)]
+        assert wait_until(lambda: _count(pg_engine, approvals) >= N, 120, poll=0.02)
+        # Nothing can still be in flight once every worker has stopped (SIGTERM: each finishes
+        # its batch and exits) and the database has ended every session they had, the killed
+        # worker's too: only then is the count final.
+        for proc in others:
+            proc.send_signal(signal.SIGTERM)
+        for proc in others:
+            assert proc.wait(timeout=30) == 0
+        assert wait_until(lambda: _count(pg_engine, connections) == 0, 30, poll=0.02), "a worker's session lingers"
     finally:
         for proc in [first, *others]:
             if proc.poll() is None:
