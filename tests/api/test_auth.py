@@ -1,4 +1,4 @@
-"""Who is calling (API.md "Who is calling"): bearer tokens, roles, and tenancy.
+"""Who is calling (docs/api.md "Who is calling"): bearer tokens, roles, and tenancy.
 
 A caller without a valid token is 401; an object the caller may not see is 404 with the very
 body of a missing one (no leak of existence); an action the caller's role may never take is 403.

@@ -1,4 +1,4 @@
-"""Errors (API.md "Errors"): every one is `application/problem+json` with type, title, status,
+"""Errors (docs/api.md "Errors"): every one is `application/problem+json` with type, title, status,
 detail and a stable code; malformed input is 422, a wrong state 409, and a rejected request
 writes nothing at all. Never a 500 for anything a client can send."""
 

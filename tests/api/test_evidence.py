@@ -1,4 +1,4 @@
-"""Evidence (API.md "Evidence"): uploads are typed by their content, capped in size, stored by
+"""Evidence (docs/api.md "Evidence"): uploads are typed by their content, capped in size, stored by
 hash, and readable only by the uploader, the parties of a case that cites them, and agents."""
 
 from __future__ import annotations

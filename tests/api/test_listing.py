@@ -1,4 +1,4 @@
-"""Listings (API.md "Orders", "After-sales cases"): keyset pagination with `limit` and an opaque
+"""Listings (docs/api.md "Orders", "After-sales cases"): keyset pagination with `limit` and an opaque
 `cursor` walks every row exactly once, newest first; filters narrow; a bad cursor is 422."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Health, landing page, OpenAPI, reference data (policies, reasons), and the simulated clock
-(API.md "Running it", "Simulated time")."""
+(docs/api.md "Running it", "Simulated time")."""
 
 from __future__ import annotations
 

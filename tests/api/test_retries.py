@@ -1,4 +1,4 @@
-"""Safety on retries and races (API.md): Idempotency-Key replays, If-Match and ETag, and two
+"""Safety on retries and races (docs/api.md): Idempotency-Key replays, If-Match and ETag, and two
 conflicting actions racing without If-Match resolve to one winner and a clean 409."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Every route x every role x own/foreign tenant, against a table written out by hand from the
-README's Safety section and API.md (who may do what), not derived from the code under test:
+README's Safety section and docs/api.md (who may do what), not derived from the code under test:
 
 - no valid token: 401;
 - an object the caller may not see (another buyer's order, another shop's case): 404, the same
@@ -61,7 +61,7 @@ PARTIES_SEE = (401, OK, 404, OK, 404, OK, OK, OK)
 BY_MERCHANT = (401, 403, 404, OK, 404, 403, 403, 403)
 BY_BUYER = (401, OK, 404, 403, 404, 403, 403, 403)
 BY_AGENTS = (401, 403, 404, 403, 404, OK, OK, 403)
-# Disputes, appeals and complaints are for the parties and the platform's agents (API.md:
+# Disputes, appeals and complaints are for the parties and the platform's agents (docs/api.md:
 # "GET /v1/disputes/{id} (parties and agents)"); the marketplace's order feed is neither.
 DISPUTE_SEE = (401, OK, 404, OK, 404, OK, OK, 403)
 AGENTS_ONLY = (401, 403, 403, 403, 403, OK, OK, 403)
@@ -70,7 +70,7 @@ TABLE: dict[str, Row] = {
     "GET /healthz": Row(None, (OK, OK, OK, OK, OK, OK, OK, OK)),
     "GET /v1/policies": Row(None, EVERYONE),
     "GET /v1/reasons": Row(None, EVERYONE),
-    # The simulated clock is off here: the endpoint does not exist for anyone (API.md).
+    # The simulated clock is off here: the endpoint does not exist for anyone (docs/api.md).
     "POST /v1/admin/clock": Row(None, (401, 404, 404, 404, 404, 404, 404, 404), _b({"advance_seconds": 1})),
     # Orders are fed and moved by the marketplace (integration; admin may stand in for it).
     "POST /v1/orders": Row(None, (401, 403, 403, 403, 403, 403, OK, OK), _b(order_body("o-new"))),
@@ -125,7 +125,7 @@ TABLE: dict[str, Row] = {
     "POST /v1/disputes/{subject_id}/evidence": Row("dispute", (401, OK, 404, OK, 404, 403, 403, 403), NOTE),
     "POST /v1/disputes/{subject_id}/request-evidence": Row("dispute", BY_AGENTS, _b({"party": "buyer"})),
     "POST /v1/disputes/{subject_id}/assign": Row("dispute", BY_AGENTS, _b({"agent_id": "agent-1"})),
-    # Ruling 判责 is an agent's job (API.md), not an admin's.
+    # Ruling 判责 is an agent's job (docs/api.md), not an admin's.
     "POST /v1/disputes/{subject_id}/rule": Row(
         "dispute",
         (401, 403, 404, 403, 404, OK, 403, 403),

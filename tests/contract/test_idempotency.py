@@ -1,4 +1,4 @@
-"""Idempotency-Key replays over a whole scripted run (API.md "Safety on retries and races").
+"""Idempotency-Key replays over a whole scripted run (docs/api.md "Safety on retries and races").
 
 The same script runs twice on one database, on twin orders: once with every POST sent once, once
 with every POST sent three times under one key (some of them by three threads at once). Both runs

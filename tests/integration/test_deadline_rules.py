@@ -1,4 +1,4 @@
-"""Every timer of RULES.md's table that the engine enforces, checked just short of its deadline
+"""Every timer of docs/rules.md's table that the engine enforces, checked just short of its deadline
 (nothing happens) and just past it (the system acts, once, as actor `system`)."""
 
 from __future__ import annotations

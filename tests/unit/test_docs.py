@@ -40,7 +40,7 @@ def _shipped_texts():
 
 
 def test_nothing_points_outside_the_repository():
-    # A user of the repository has no ../shared: the project documents itself.
+    # A user of the repository has only the repository: the project documents itself.
     offending = [
         str(path.relative_to(ROOT)) for path in _shipped_texts() if "../shared" in path.read_text(encoding="utf-8")
     ]

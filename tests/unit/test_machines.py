@@ -1,4 +1,4 @@
-"""The transition tables against API.md's tables, row by row, written out independently here."""
+"""The transition tables against the contract's tables (docs/api.md), row by row, written out independently here."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ POST honours `Idempotency-Key`; case actions honour `If-Match` with the `version
 
 
 def create_app(runtime: Runtime | None) -> FastAPI:
-    """`runtime` may be set later on `app.state.runtime` (the test server swaps it per test)."""
+    """The app answering from `runtime` (None only to read its routes and OpenAPI document)."""
     # FastAPI's /docs and /redoc load their scripts from a CDN; docs_pages serves them from here.
     app = FastAPI(title="aftersales", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
