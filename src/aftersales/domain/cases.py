@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Annotated, Any
 
 from .actions import (
     AMOUNT,
@@ -22,8 +22,12 @@ from .actions import (
     Text,
     label,
 )
+from .errors import DeadlinePassed, IllegalTransition
 from .machine import Guard, Machine, Transition, always, transition
 from .roles import AGENT, BUYER, MERCHANT, SYSTEM
+
+if TYPE_CHECKING:
+    from .orders import Order
 
 TYPES = ("refund_only", "return_refund", "exchange")
 REASONS = {
@@ -346,3 +350,23 @@ CASE_MACHINE = Machine(
 
 # The platform's ruling SLA lapsing changes no status: it is recorded and flagged.
 SYSTEM_NOTICES = frozenset({"ruling_overdue"})
+
+
+# Order statuses a request may be filed from, and which types each allows.
+FILE_FROM = {
+    "shipped": frozenset({"refund_only"}),  # e.g. never arrived
+    "delivered": frozenset(TYPES),
+    "completed": frozenset(TYPES),
+}
+
+
+def check_fileable(order: Order, case_type: str, now: datetime, window: timedelta) -> None:
+    """Who may file what and when, as far as the order itself says: the order's status allows the
+    type, and a completed order is still inside its after-sales period 售后期."""
+    allowed = FILE_FROM.get(order.status)
+    if allowed is None:
+        raise IllegalTransition(f"no after-sales request on an order in status {order.status!r}", status=order.status)
+    if case_type not in allowed:
+        raise IllegalTransition(f"a request of type {case_type} needs the goods delivered", status=order.status)
+    if order.status == "completed" and order.completed_at and now > order.completed_at + window:
+        raise DeadlinePassed("the after-sales period 售后期 of this order is over", code="after_sales_period_over")

@@ -24,7 +24,7 @@ from .actions import (
     Text,
     label,
 )
-from .errors import Forbidden
+from .errors import Forbidden, ValidationFailed
 from .machine import Caller, Machine, transition
 from .roles import AGENT, BUYER, PARTIES, PLATFORM, SYSTEM
 
@@ -198,3 +198,22 @@ DISPUTE_MACHINE = Machine(
     statuses=STATUSES,
     terminal=TERMINAL,
 )
+
+
+def ruling_amount(outcome: str, amount: int | None, liable_party: str, requested: int) -> int:
+    """What a ruling grants of the `requested` amount: all of it for a refund, a part for a partial
+    refund, nothing for a denial (which cannot name the merchant liable)."""
+    if outcome == "deny":
+        if liable_party == "merchant":
+            raise ValidationFailed("a denial cannot name the merchant liable", fields=["liable_party"])
+        if amount:
+            raise ValidationFailed("a denial refunds nothing: omit amount", fields=["amount"])
+        return 0
+    if outcome == "refund":
+        amount = requested if amount is None else amount
+        if amount != requested:
+            raise ValidationFailed(f"a full refund is the requested {requested}; use partial_refund", fields=["amount"])
+        return amount
+    if amount is None or not 0 < amount < requested:
+        raise ValidationFailed(f"a partial refund is between 1 and {requested - 1}", fields=["amount"])
+    return amount

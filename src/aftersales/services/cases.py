@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from ..domain import cases as domain
 from ..domain import disputes as dispute_rules
 from ..domain.cases import CASE_MACHINE, Case
-from ..domain.errors import Conflict, DeadlinePassed, Forbidden, IllegalTransition, ValidationFailed
+from ..domain.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
 from ..domain.ids import new_id
 from ..domain.money import check_amount, refundable
 from ..domain.orders import Order
@@ -35,12 +35,6 @@ CASE = Kind(
     # nothing else; refunds and closing (which frees the order) go through `act`.
     set_based=lambda case, tr, now: {} if tr.effect is None and tr.target not in domain.TERMINAL else None,
 )
-# Order statuses a request may be filed from, and which types each allows.
-_FILE_FROM = {
-    "shipped": {"refund_only"},  # e.g. never arrived
-    "delivered": set(domain.TYPES),
-    "completed": set(domain.TYPES),
-}
 
 
 def file(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Case:
@@ -126,13 +120,7 @@ def _check_fileable(uow: UnitOfWork, order: Order, case_type: str, now: datetime
             dispute_id=dispute_id,
             dispute_status=status,
         )
-    allowed = _FILE_FROM.get(order.status)
-    if allowed is None:
-        raise IllegalTransition(f"no after-sales request on an order in status {order.status!r}", status=order.status)
-    if case_type not in allowed:
-        raise IllegalTransition(f"a request of type {case_type} needs the goods delivered", status=order.status)
-    if order.status == "completed" and order.completed_at and now > order.completed_at + window:
-        raise DeadlinePassed("the after-sales period 售后期 of this order is over", code="after_sales_period_over")
+    domain.check_fileable(order, case_type, now, window)
 
 
 def unsettled_dispute(uow: UnitOfWork, order_id: str, now: datetime) -> tuple[str, str] | None:

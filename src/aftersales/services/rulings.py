@@ -38,9 +38,7 @@ def rule(
     args: domain.Rule = disputes.SPECS["rule"].typed(inputs)
     dispute = disputes.get(uow, actor, dispute_id)
     case, order = _case_and_order(uow, dispute)
-    amount = _ruling_amount(args.outcome, args.amount, case)
-    if args.outcome == "deny" and args.liable_party == "merchant":
-        raise ValidationFailed("a denial cannot name the merchant liable", fields=["liable_party"])
+    amount = domain.ruling_amount(args.outcome, args.amount, args.liable_party, case.amount)
     now = env.clock.now()
 
     def then(step: Act) -> dict[str, Any]:
@@ -59,23 +57,6 @@ def _case_and_order(uow: UnitOfWork, dispute: Dispute) -> tuple[Case, Order]:
     case, order = uow.cases.get(dispute.after_sale_id), uow.orders.get(dispute.order_id)
     assert case is not None and order is not None
     return case, order
-
-
-def _ruling_amount(outcome: str, amount: int | None, case: Case) -> int:
-    if outcome == "deny":
-        if amount:
-            raise ValidationFailed("a denial refunds nothing: omit amount", fields=["amount"])
-        return 0
-    if outcome == "refund":
-        amount = case.amount if amount is None else amount
-        if amount != case.amount:
-            raise ValidationFailed(
-                f"a full refund is the requested {case.amount}; use partial_refund", fields=["amount"]
-            )
-        return amount
-    if amount is None or not 0 < amount < case.amount:
-        raise ValidationFailed(f"a partial refund is between 1 and {case.amount - 1}", fields=["amount"])
-    return amount
 
 
 def _execute(

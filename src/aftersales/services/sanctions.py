@@ -7,7 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..domain.errors import Forbidden, ValidationFailed
+from ..domain.errors import Forbidden
+from ..domain.roles import PLATFORM
+from ..domain.sanctions import check_violation
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
 from . import refunds
@@ -33,12 +35,9 @@ def record_by_agent(
     uow: UnitOfWork, env: Env, actor: Actor, merchant_id: str, params: dict[str, Any]
 ) -> dict[str, Any]:
     """警示 / 处罚 an agent decides on (e.g. after a merchant will not cooperate)."""
-    if actor.role not in ("agent", "admin"):
+    if actor.role not in PLATFORM:
         raise Forbidden("violations are recorded by platform agents")
-    if params["kind"] == "penalty" and not (params.get("amount") and params.get("currency")):
-        raise ValidationFailed("a penalty needs amount and currency", fields=["amount", "currency"])
-    if params["kind"] == "warning" and (params.get("amount") or params.get("points")):
-        raise ValidationFailed("a warning carries neither points nor money", fields=["points", "amount"])
+    check_violation(params["kind"], params.get("points") or 0, params.get("amount"), params.get("currency"))
     row = refunds.record_violation(
         uow,
         merchant_id=merchant_id,

@@ -1,0 +1,15 @@
+"""Sanctions an agent records on a merchant 警示 / 处罚: what each kind carries."""
+
+from __future__ import annotations
+
+from .errors import ValidationFailed
+
+KINDS = ("warning", "penalty")
+
+
+def check_violation(kind: str, points: int, amount: int | None, currency: str | None) -> None:
+    """A warning is a word on the record, nothing more; a penalty names the money it costs."""
+    if kind == "penalty" and not (amount and currency):
+        raise ValidationFailed("a penalty needs amount and currency", fields=["amount", "currency"])
+    if kind == "warning" and (amount or points):
+        raise ValidationFailed("a warning carries neither points nor money", fields=["points", "amount"])
