@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from _baselines_common import (
+from _deadline_harness import (
     BOUNDARY,
     FIRE_AT,
     LIBPQ_URL,

@@ -37,8 +37,19 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import BASE, SECRET, Server, auth, cpu_seconds, fresh_schema, machine_load, schema_url, serve, summary_ms
 from _http import Connection
+from _server_harness import (
+    BASE,
+    SECRET,
+    Server,
+    auth,
+    cpu_seconds,
+    fresh_schema,
+    machine_load,
+    schema_url,
+    serve,
+    summary_ms,
+)
 from aftersales.config import Settings
 from aftersales.runtime import Runtime
 from aftersales.services import orders

@@ -33,7 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 
 import _baselines as baselines
-from _baselines_common import (
+from _deadline_harness import (
     BASE,
     BOUNDARY,
     FIRE_AT,
@@ -47,7 +47,7 @@ from _baselines_common import (
     timed_processes,
     wait_until,
 )
-from _baselines_common import fired as count_fired
+from _deadline_harness import fired as count_fired
 from aftersales.config import Settings
 from aftersales.domain.clock import Clock, ManualClock, SystemClock
 from aftersales.runtime import Runtime

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import auth, fresh_schema, machine_load, schema_url, serve, summary_ms
+from _server_harness import auth, fresh_schema, machine_load, schema_url, serve, summary_ms
 from aftersales.domain.ids import new_id
 from aftersales.services import cases, disputes
 from aftersales.services.context import Actor, scope
