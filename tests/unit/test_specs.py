@@ -121,3 +121,25 @@ def test_only_the_complainant_is_offered_and_allowed_withdraw():
     # A shop's complaint to the platform is withdrawn by any of its staff.
     shop = _Complaint("under_review", "merchant", "m-1-staff")
     assert machine.resolve(shop, "withdraw", "merchant", _Caller("merchant", "m-1-boss", "m-1")).target == "withdrawn"
+
+
+@pytest.mark.parametrize(
+    "use_case,data,names",
+    [
+        ("cases.file", {"order_id": "o-1"}, ["type", "reason"]),
+        ("cases.file", {"order_id": "o-1", "type": "refund_only", "reason": "damaged", "amout": 1}, ["amout"]),
+        ("orders.create", {"id": "o-1", "buyer_id": "b-1"}, ["merchant_id", "payment_method", "currency", "items"]),
+        ("complaints.file", {"category": "other"}, ["description"]),
+        ("rulings.apply_for_arbitration", {"statement": "x"}, ["after_sale_id"]),
+    ],
+)
+def test_no_caller_of_a_use_case_can_cause_a_key_error(use_case, data, names):
+    """Use cases take typed inputs; a mapping from a caller that skipped the API's models (the
+    CLI, the demo, a test) is checked against them first: a 422 naming the fields, nothing read."""
+    from aftersales.services import cases, complaints, orders, rulings
+
+    module, name = use_case.split(".")
+    function = {"cases": cases, "orders": orders, "complaints": complaints, "rulings": rulings}[module].__dict__[name]
+    with pytest.raises(ValidationFailed) as refused:
+        function(None, None, _Caller("buyer", "b-1"), data)  # no unit of work or env is reached
+    assert refused.value.extra["fields"] == names

@@ -13,7 +13,7 @@ import enum
 import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from .errors import ValidationFailed
 from .money import MAX_AMOUNT
@@ -136,25 +136,50 @@ class ActionSpec:
 
     def typed(self, values: Any) -> Any:
         """`values` as the spec's typed inputs: as they are, or made from a mapping (or None)."""
-        return values if isinstance(values, self.inputs) else self.make(values)
+        return typed(self.inputs, values)
 
     def make(self, values: Mapping[str, Any] | None = None) -> Any:
         """The typed inputs from a mapping (tests, CLI, demo): unknown or missing names are a 422."""
-        values = dict(values or {})
-        known = {f.name: f for f in self.fields}
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ValidationFailed(f"{self.name} takes no {', '.join(unknown)}", fields=unknown)
-        missing = [f.name for f in known.values() if f.required and values.get(f.name) in (None, "")]
-        if missing:
-            raise ValidationFailed(f"missing {', '.join(missing)}", fields=missing)
-        for name, value in values.items():
-            if isinstance(value, list):
-                values[name] = tuple(value)
-        return self.inputs(**values)
+        return make(self.inputs, values, self.name)
+
+
+T = TypeVar("T")
+
+
+def typed(cls: type[T], values: T | Mapping[str, Any] | None) -> T:
+    """`values` as an instance of the inputs dataclass `cls`: as they are, or made from a mapping."""
+    return values if isinstance(values, cls) else make(cls, values)  # type: ignore[arg-type]
+
+
+def make(cls: type[T], values: Mapping[str, Any] | None, what: str = "") -> T:
+    """An inputs dataclass from a mapping (the API's validated body, tests, the demo): an unknown or
+    a missing name is a 422 naming it, never a KeyError or a TypeError; lists become tuples."""
+    values = dict(values or {})
+    known = {f.name: f for f in describe_inputs(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ValidationFailed(f"{what or cls.__name__} takes no {', '.join(unknown)}", fields=unknown)
+    missing = [f.name for f in known.values() if f.required and values.get(f.name) in (None, "")]
+    if missing:
+        raise ValidationFailed(f"missing {', '.join(missing)}", fields=missing)
+    for name, value in values.items():
+        if isinstance(value, list):
+            values[name] = tuple(value)
+    return cls(**values)
 
 
 def describe_inputs(cls: type[Any]) -> tuple[Input, ...]:
+    """The inputs of `cls` (read on every action: each class's type hints are evaluated once)."""
+    found = _DESCRIBED.get(cls)
+    if found is None:
+        found = _DESCRIBED[cls] = _describe(cls)
+    return found
+
+
+_DESCRIBED: dict[type[Any], tuple[Input, ...]] = {}
+
+
+def _describe(cls: type[Any]) -> tuple[Input, ...]:
     hints = typing.get_type_hints(cls, include_extras=True)
     out = []
     for f in dataclasses.fields(cls):

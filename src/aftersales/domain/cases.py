@@ -218,6 +218,19 @@ class PlatformRefund:
     refund_amount: Annotated[int, AMOUNT] = field(metadata=label("退款金额", "Refund amount"))
 
 
+@dataclass(frozen=True)
+class NewCase:
+    """What a buyer files: the order, the type and reason, the amount asked (default: all that is
+    refundable), a description and evidence."""
+
+    order_id: str
+    type: str
+    reason: str
+    amount: int | None = None
+    description: str = ""
+    evidence: tuple[str, ...] = ()
+
+
 SPECS = [
     ActionSpec(
         "approve",

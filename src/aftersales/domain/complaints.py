@@ -81,6 +81,19 @@ def _complainant(c: Complaint, caller: Caller) -> Forbidden | None:
 
 
 @dataclass(frozen=True)
+class NewComplaint:
+    """What a complainant files: its category and account, and what it is about."""
+
+    category: str
+    description: str
+    merchant_id: str | None = None
+    buyer_id: str | None = None
+    order_id: str | None = None
+    dispute_id: str | None = None
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Reply:
     reply: Essay = field(metadata=label("商家回复", "Reply"))
 

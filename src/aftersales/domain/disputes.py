@@ -104,6 +104,24 @@ def _another_agent(d: Dispute, caller: Caller) -> Forbidden | None:
 
 
 @dataclass(frozen=True)
+class NewArbitration:
+    """A party applies for arbitration 仲裁 of a closed request."""
+
+    after_sale_id: str
+    statement: str
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AgentProfile:
+    """An agent on the roster: how many live disputes it may hold, and whether it takes new ones."""
+
+    name: str
+    capacity: int
+    active: bool = True
+
+
+@dataclass(frozen=True)
 class Assign:
     agent_id: Annotated[str | None, Text(max_length=64)] = field(default=None, metadata=label("客服", "Agent"))
 

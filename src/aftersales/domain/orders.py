@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -73,6 +74,28 @@ def _online(o: Order) -> bool:
 
 def _cod(o: Order) -> bool:
     return o.payment_method == COD
+
+
+@dataclass(frozen=True)
+class Item:
+    sku: str
+    title: str
+    quantity: int
+    unit_price: int
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    """An order as the marketplace feeds it in."""
+
+    id: str
+    buyer_id: str
+    merchant_id: str
+    payment_method: str
+    currency: str
+    items: tuple[Item | Mapping[str, Any], ...]
+    shipping_fee: int = 0
+    policy: str | None = None
 
 
 @dataclass(frozen=True)

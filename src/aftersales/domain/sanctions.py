@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .errors import ValidationFailed
 
 KINDS = ("warning", "penalty")
+
+
+@dataclass(frozen=True)
+class NewViolation:
+    """A warning or a penalty an agent records, with its cause."""
+
+    kind: str
+    cause: str
+    points: int = 0
+    amount: int | None = None
+    currency: str | None = None
+    after_sale_id: str | None = None
 
 
 def check_violation(kind: str, points: int, amount: int | None, currency: str | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -9,11 +10,13 @@ import sqlalchemy as sa
 
 from ..domain import cases as domain
 from ..domain import disputes as dispute_rules
+from ..domain.actions import typed
 from ..domain.cases import CASE_MACHINE, Case
 from ..domain.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
 from ..domain.ids import new_id
 from ..domain.money import check_amount, refundable
 from ..domain.orders import Order
+from ..domain.roles import BUYER
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
 from . import disputes, evidence
@@ -37,35 +40,38 @@ CASE = Kind(
 )
 
 
-def file(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Case:
-    if actor.role != "buyer":
+def file(uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewCase | Mapping[str, Any]) -> Case:
+    args = typed(domain.NewCase, data)
+    if actor.role != BUYER:
         raise Forbidden("only the buyer files an after-sales request")
-    order = visible(uow.orders.get(data["order_id"]), actor, "order")
+    order = visible(uow.orders.get(args.order_id), actor, "order")
     now = env.clock.now()
     policy = env.policy(order.policy)
-    _check_fileable(uow, order, data["type"], now, policy.timer("after_sales_window"))
-    if data["reason"] not in domain.REASONS:
-        raise ValidationFailed(f"unknown reason {data['reason']!r}; see GET /v1/reasons", fields=["reason"])
+    if args.type not in domain.TYPES:
+        raise ValidationFailed(f"type must be one of {', '.join(domain.TYPES)}", fields=["type"])
+    _check_fileable(uow, order, args.type, now, policy.timer("after_sales_window"))
+    if args.reason not in domain.REASONS:
+        raise ValidationFailed(f"unknown reason {args.reason!r}; see GET /v1/reasons", fields=["reason"])
     limit = refundable(order, policy)
     if limit == 0:
         raise Conflict("nothing is left to refund on this order", code="nothing_refundable")
-    amount = check_amount(data["amount"], limit) if data.get("amount") is not None else limit
+    amount = check_amount(args.amount, limit) if args.amount is not None else limit
     case = Case(
         id=new_id("as", now),
         order_id=order.id,
         buyer_id=order.buyer_id,
         merchant_id=order.merchant_id,
         payment_method=order.payment_method,
-        type=data["type"],
-        reason=data["reason"],
+        type=args.type,
+        reason=args.reason,
         amount=amount,
         currency=order.currency,
         status="pending_merchant",
         policy=policy.key,
         created_at=now,
         updated_at=now,
-        description=data.get("description") or "",
-        evidence=evidence.check(uow, actor, data.get("evidence") or []),
+        description=args.description or "",
+        evidence=evidence.check(uow, actor, list(args.evidence)),
     )
     # One open request per order: claimed with compare-and-set, so two racing requests get one winner.
     before, expected = snapshot(order, ORDER.snapshot_fields), order.version

@@ -3,9 +3,11 @@ deadline engine does when a step lapses."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..domain import complaints as domain
+from ..domain.actions import typed
 from ..domain.complaints import COMPLAINT_MACHINE, Complaint
 from ..domain.errors import Forbidden, IllegalTransition, NotFound, ValidationFailed
 from ..domain.ids import new_id
@@ -31,7 +33,7 @@ def repo(uow: UnitOfWork) -> Repo[Complaint]:
     return Repo(uow.conn, t.complaints, Complaint)
 
 
-def file(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Complaint:
+def file(uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewComplaint | Mapping[str, Any]) -> Complaint:
     """A buyer complains about a merchant's conduct; a merchant complains to the platform.
 
     What the complaint names must be the complainant's to name, checked before anything is
@@ -47,6 +49,7 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Compl
       the buyer, a dispute's order). A party named alone is taken as given: there is no registry
       of merchants or buyers to check it against.
     """
+    args = typed(domain.NewComplaint, data)
     categories: tuple[str, ...]
     if actor.role == "buyer":
         categories, status, own, other = domain.BUYER_CATEGORIES, "awaiting_reply", "buyer_id", "merchant_id"
@@ -54,12 +57,13 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Compl
         categories, status, own, other = domain.MERCHANT_CATEGORIES, "under_review", "merchant_id", "buyer_id"
     else:
         raise Forbidden("complaints are filed by buyers and merchants")
-    if data["category"] not in categories:
+    if args.category not in categories:
         raise ValidationFailed(f"category must be one of {', '.join(categories)}", fields=["category"])
     me = actor.id if actor.role == "buyer" else str(actor.merchant_id)
-    if data.get(own) and data[own] != me:
+    named = {"buyer_id": args.buyer_id, "merchant_id": args.merchant_id}
+    if named[own] and named[own] != me:
         raise _mismatch(own, f"a complaint is filed in the caller's own name: {own} must be {me!r} or omitted")
-    refs = {"order_id": data.get("order_id"), "dispute_id": data.get("dispute_id"), own: me, other: data.get(other)}
+    refs = {"order_id": args.order_id, "dispute_id": args.dispute_id, own: me, other: named[other]}
     _check_references(uow, actor, refs, other)
     if actor.role == "buyer" and not refs["merchant_id"]:
         raise ValidationFailed("name the merchant (merchant_id) or one of your orders", fields=["merchant_id"])
@@ -70,15 +74,15 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Compl
         complainant_id=actor.id,
         buyer_id=refs["buyer_id"],
         merchant_id=str(refs["merchant_id"]),
-        category=data["category"],
-        description=data["description"],
+        category=args.category,
+        description=args.description,
         status=status,
         policy=env.default_policy,
         created_at=now,
         updated_at=now,
         order_id=refs["order_id"],
         dispute_id=refs["dispute_id"],
-        evidence=evidence.check(uow, actor, data.get("evidence") or []),
+        evidence=evidence.check(uow, actor, list(args.evidence)),
     )
     arm_deadline(uow, env, COMPLAINT, complaint, now)
     repo(uow).insert(complaint)

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..domain import disputes as domain
-from ..domain.actions import inputs_of
+from ..domain.actions import inputs_of, typed
 from ..domain.cases import Case
 from ..domain.disputes import DISPUTE_MACHINE, Dispute
 from ..domain.errors import Conflict, DeadlinePassed, Forbidden, ValidationFailed
@@ -221,14 +221,17 @@ def least_loaded_agent(uow: UnitOfWork) -> str:
     return str(row.id)
 
 
-def upsert_agent(uow: UnitOfWork, env: Env, actor: Actor, agent_id: str, params: dict[str, Any]) -> dict[str, Any]:
+def upsert_agent(
+    uow: UnitOfWork, env: Env, actor: Actor, agent_id: str, data: domain.AgentProfile | Mapping[str, Any]
+) -> dict[str, Any]:
+    args = typed(domain.AgentProfile, data)
     if actor.role != ADMIN:
         raise Forbidden("only an admin manages the agent roster")
     row = {
         "id": agent_id,
-        "name": params["name"],
-        "capacity": params["capacity"],
-        "active": params["active"],
+        "name": args.name,
+        "capacity": args.capacity,
+        "active": args.active,
         "updated_at": env.clock.now(),
     }
     a = t.agents.c

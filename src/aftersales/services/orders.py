@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from ..domain import orders as domain
+from ..domain.actions import typed
 from ..domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..domain.machine import Transition
 from ..domain.money import MAX_AMOUNT
@@ -44,35 +47,38 @@ _STAMPS = {
 }
 
 
-def create(uow: UnitOfWork, env: Env, actor: Actor, data: dict[str, Any]) -> Order:
-    """`data` is already shape-checked by the API; here are the rules about its values."""
+def create(uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewOrder | Mapping[str, Any]) -> Order:
+    """The shapes and bounds are the API's to check; here are the rules about the values."""
+    args = typed(domain.NewOrder, data)
     if actor.role not in MARKETPLACE:
         raise Forbidden("orders are fed by the marketplace (integration or admin)")
-    policy_key = data.get("policy") or env.default_policy
+    if args.payment_method not in domain.PAYMENT_METHODS:
+        raise ValidationFailed("payment_method must be online or cod", fields=["payment_method"])
+    policy_key = args.policy or env.default_policy
     try:
         env.policy(policy_key)
     except NotFound:
         raise ValidationFailed(f"unknown policy {policy_key!r}; see GET /v1/policies", fields=["policy"]) from None
-    items = data["items"]
+    items = [typed(domain.Item, i) for i in args.items]
     if not items:
         raise ValidationFailed("an order needs at least one item")
-    goods_total = sum(i["quantity"] * i["unit_price"] for i in items)
-    if goods_total + data["shipping_fee"] > MAX_AMOUNT:
+    goods_total = sum(i.quantity * i.unit_price for i in items)
+    if goods_total + args.shipping_fee > MAX_AMOUNT:
         raise ValidationFailed("order total is out of range")
-    existing = uow.orders.get(data["id"])
+    existing = uow.orders.get(args.id)
     if existing is not None:
-        raise Conflict(f"order {data['id']} already exists", code="order_exists")
+        raise Conflict(f"order {args.id} already exists", code="order_exists")
     now = env.clock.now()
     order = Order(
-        id=data["id"],
-        buyer_id=data["buyer_id"],
-        merchant_id=data["merchant_id"],
-        payment_method=data["payment_method"],
-        currency=data["currency"],
-        shipping_fee=data["shipping_fee"],
-        items=items,
+        id=args.id,
+        buyer_id=args.buyer_id,
+        merchant_id=args.merchant_id,
+        payment_method=args.payment_method,
+        currency=args.currency,
+        shipping_fee=args.shipping_fee,
+        items=[dataclasses.asdict(i) for i in items],
         goods_total=goods_total,
-        status=domain.initial_status(data["payment_method"]),
+        status=domain.initial_status(args.payment_method),
         policy=policy_key,
         created_at=now,
         updated_at=now,

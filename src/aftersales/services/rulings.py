@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..domain import disputes as domain
+from ..domain.actions import inputs_of, typed
 from ..domain.cases import Case, PlatformRefund
 from ..domain.disputes import DISPUTE_MACHINE, Dispute
 from ..domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -285,11 +286,14 @@ def finalize(uow: UnitOfWork, env: Env, dispute_id: str, *, deadline_id: int | N
     return dispute
 
 
-def apply_for_arbitration(uow: UnitOfWork, env: Env, actor: Actor, params: dict[str, Any]) -> Dispute:
+def apply_for_arbitration(
+    uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewArbitration | Mapping[str, Any]
+) -> Dispute:
     """仲裁: a party asks the platform to arbitrate a case that ended without a ruling."""
+    args = typed(domain.NewArbitration, data)
     if actor.role not in PARTIES:
         raise Forbidden("arbitration is applied for by the buyer or the merchant")
-    case = cases.get(uow, actor, params["after_sale_id"])
+    case = cases.get(uow, actor, args.after_sale_id)
     if case.status != "closed":
         raise ValidationFailed(
             "arbitration is for a closed request; a refused one is escalated instead", code="not_arbitrable"
@@ -320,7 +324,7 @@ def apply_for_arbitration(uow: UnitOfWork, env: Env, actor: Actor, params: dict[
     # Claim the order as a filing does (compare-and-set on its version): an arbitration and a new
     # request racing on one order get one winner, never two claims on the same money.
     before, expected = snapshot(order, ORDER.snapshot_fields), order.version
-    dispute_id = disputes.open_for(uow, env, actor, case, params, now, kind="arbitration")
+    dispute_id = disputes.open_for(uow, env, actor, case, inputs_of(args), now, kind="arbitration")
     record(
         uow,
         ORDER,

@@ -3,13 +3,15 @@ warnings or penalties an agent records by hand."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
-from ..domain.errors import Forbidden
+from ..domain.actions import typed
+from ..domain.errors import Forbidden, ValidationFailed
 from ..domain.roles import PLATFORM
-from ..domain.sanctions import check_violation
+from ..domain.sanctions import KINDS, NewViolation, check_violation
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
 from . import refunds
@@ -32,27 +34,30 @@ def standing(uow: UnitOfWork, env: Env, merchant_id: str) -> dict[str, Any]:
 
 
 def record_by_agent(
-    uow: UnitOfWork, env: Env, actor: Actor, merchant_id: str, params: dict[str, Any]
+    uow: UnitOfWork, env: Env, actor: Actor, merchant_id: str, data: NewViolation | Mapping[str, Any]
 ) -> dict[str, Any]:
     """警示 / 处罚 an agent decides on (e.g. after a merchant will not cooperate)."""
+    args = typed(NewViolation, data)
     if actor.role not in PLATFORM:
         raise Forbidden("violations are recorded by platform agents")
-    check_violation(params["kind"], params.get("points") or 0, params.get("amount"), params.get("currency"))
+    if args.kind not in KINDS:
+        raise ValidationFailed(f"kind must be one of {', '.join(KINDS)}", fields=["kind"])
+    check_violation(args.kind, args.points, args.amount, args.currency)
     row = refunds.record_violation(
         uow,
         merchant_id=merchant_id,
-        kind=params["kind"],
-        points=params.get("points") or 0,
-        cause=params["cause"],
+        kind=args.kind,
+        points=args.points,
+        cause=args.cause,
         now=env.clock.now(),
-        after_sale_id=params.get("after_sale_id"),
-        amount=params.get("amount"),
-        currency=params.get("currency"),
+        after_sale_id=args.after_sale_id,
+        amount=args.amount,
+        currency=args.currency,
     )
     uow.events.record(
         kind="merchant",
         subject_id=merchant_id,
-        action=f"violation_{params['kind']}",
+        action=f"violation_{args.kind}",
         actor_role=actor.role,
         actor_id=actor.id,
         at=env.clock.now(),
