@@ -44,6 +44,7 @@ from aftersales.domain.errors import DomainError
 from aftersales.runtime import Runtime
 from aftersales.services import audit, cases, disputes, evidence, orders, rulings
 from aftersales.services.context import Actor
+from aftersales.services.kinds import KINDS
 from aftersales.store import tables as t
 from aftersales.worker.engine import DeadlineEngine
 from bodies import case_body, order_body
@@ -81,13 +82,12 @@ _CASE_ACTOR = {
     "confirm_exchange": BUYER,
 }
 _DISPUTE_ACTIONS = [*{t.action for t in DISPUTE_MACHINE.transitions if t.action != "finalize"}, "apply_for_arbitration"]
-TERMINAL = {
-    "order": {"completed", "cancelled"},
-    "after_sale": set(case_rules.TERMINAL),
-    "dispute": {"final", "declined"},
-}
-TIMERS = {"order": order_rules.DEADLINES, "after_sale": case_rules.DEADLINES, "dispute": dispute_rules.DEADLINES}
-TABLES = {"order": t.orders, "after_sale": t.after_sales, "dispute": t.disputes}
+# Every registered kind, from the registry: a new kind is checked here without naming it.
+TERMINAL = {name: set(entry.machine.terminal) for name, entry in KINDS.items()}
+TIMERS = {name: entry.kind.deadlines for name, entry in KINDS.items()}
+TABLES = {name: entry.table for name, entry in KINDS.items()}
+# Deadline actions that are records (a lapsed platform SLA): they leave the status without a timer.
+NOTICES = {name: entry.kind.records for name, entry in KINDS.items()}
 H, D = 3600, 86400
 # Jumps that land just short of and just past every timer of both policies, and anything else.
 _JUMPS = st.one_of(
@@ -545,8 +545,8 @@ class CaseMachine(RuleBasedStateMachine):
                 if timer is None:
                     assert s.deadline_action is None, (kind, s.id, s.status, s.deadline_action)
                 else:
-                    # A lapsed ruling SLA (ruling_overdue) is recorded and leaves the status without a timer.
-                    lapsed = {None} if (kind, s.status) == ("after_sale", "in_intervention") else set()
+                    # A lapsed platform SLA (ruling_overdue) is recorded and leaves the status without a timer.
+                    lapsed = {None} if timer[0] in NOTICES[kind] else set()
                     assert s.deadline_action in {timer[0]} | lapsed, (kind, s.id, s.status, s.deadline_action)
         assert not armed, f"deadlines armed for no subject: {list(armed)}"
 
