@@ -21,9 +21,9 @@ from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
 from . import disputes, evidence
 from .context import SYSTEM as SYSTEM_ACTOR
-from .context import Actor, Env, snapshot, visible
+from .context import Actor, Env, visible
 from .orders import ORDER
-from .transitions import Act, Kind, apply, arm_deadline, creation, notice, record
+from .transitions import Act, Kind, apply, arm_deadline, creation, notice, record, seen
 
 CASE = Kind(
     name="after_sale",
@@ -74,19 +74,9 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewCase | Mapping
         evidence=evidence.check(uow, actor, list(args.evidence)),
     )
     # One open request per order: claimed with compare-and-set, so two racing requests get one winner.
-    before, expected = snapshot(order, ORDER.snapshot_fields), order.version
+    read = seen(ORDER, order)
     order.open_case_id = case.id
-    record(
-        uow,
-        ORDER,
-        order,
-        expected=expected,
-        before=before,
-        action="after_sale_opened",
-        actor=actor,
-        now=now,
-        data={"after_sale_id": case.id},
-    )
+    record(uow, read, action="after_sale_opened", actor=actor, now=now, data={"after_sale_id": case.id})
     arm_deadline(uow, env, CASE, case, now)
     uow.cases.insert(case)
     evidence.link(uow, case.id, case.evidence)
@@ -168,7 +158,7 @@ def act(
     case = get(uow, actor, case_id)
     order = uow.orders.get(case.order_id)
     assert order is not None
-    order_before, order_version = snapshot(order, ORDER.snapshot_fields), order.version
+    order_read = seen(ORDER, order)  # (a refund the action pays counts on the order before it closes)
 
     def then(step: Act) -> dict[str, Any]:
         if step.transition.target in domain.TERMINAL:
@@ -176,17 +166,8 @@ def act(
             # The order is freed for a new request and counts what this case refunded.
             if order.open_case_id == case.id:
                 order.open_case_id = None
-            record(
-                uow,
-                ORDER,
-                order,
-                expected=order_version,
-                before=order_before,
-                action="after_sale_closed",
-                actor=step.actor,
-                now=step.now,
-                data={"after_sale_id": case.id, "status": case.status},
-            )
+            closed = {"after_sale_id": case.id, "status": case.status}
+            record(uow, order_read, action="after_sale_closed", actor=step.actor, now=step.now, data=closed)
             if case.dispute_id and step.transition.action == "withdraw":
                 disputes.close(uow, env, step.actor, case.dispute_id)
         return {}

@@ -22,10 +22,10 @@ from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
 from . import cases, disputes, refunds
 from .cases import CASE
-from .context import SYSTEM, Actor, Env, snapshot
+from .context import SYSTEM, Actor, Env
 from .disputes import DISPUTE, repo
 from .orders import ORDER
-from .transitions import Act, apply, record
+from .transitions import Act, apply, record, seen
 
 
 def rule(
@@ -85,23 +85,11 @@ def _execute(
 
 def _pay(uow: UnitOfWork, env: Env, actor: Actor, order: Order, case: Case, amount: int, now: datetime) -> None:
     """A ruling pays more on a case already refunded in part: a refund on the order and the case."""
-    order_before, case_before = snapshot(order, ORDER.snapshot_fields), snapshot(case, CASE.snapshot_fields)
+    order_read, case_read = seen(ORDER, order), seen(CASE, case)
     refund = refunds.platform_refund(uow, order, case, env.policy(case.policy), amount, now)
     paid = {"refund_id": refund["id"], "refund_amount": refund["amount"]}
-    record(
-        uow,
-        ORDER,
-        order,
-        expected=order.version,
-        before=order_before,
-        action="refunded",
-        actor=actor,
-        now=now,
-        data={**paid, "after_sale_id": case.id},
-    )
-    record(
-        uow, CASE, case, expected=case.version, before=case_before, action="refunded", actor=actor, now=now, data=paid
-    )
+    record(uow, order_read, action="refunded", actor=actor, now=now, data={**paid, "after_sale_id": case.id})
+    record(uow, case_read, action="refunded", actor=actor, now=now, data=paid)
 
 
 def _consequences(
@@ -323,19 +311,10 @@ def apply_for_arbitration(
         )
     # Claim the order as a filing does (compare-and-set on its version): an arbitration and a new
     # request racing on one order get one winner, never two claims on the same money.
-    before, expected = snapshot(order, ORDER.snapshot_fields), order.version
+    read = seen(ORDER, order)
     dispute_id = disputes.open_for(uow, env, actor, case, inputs_of(args), now, kind="arbitration")
-    record(
-        uow,
-        ORDER,
-        order,
-        expected=expected,
-        before=before,
-        action="arbitration_applied",
-        actor=actor,
-        now=now,
-        data={"dispute_id": dispute_id, "after_sale_id": case.id},
-    )
+    claim = {"dispute_id": dispute_id, "after_sale_id": case.id}
+    record(uow, read, action="arbitration_applied", actor=actor, now=now, data=claim)
     found = repo(uow).get(dispute_id)
     assert found is not None
     return found

@@ -239,13 +239,25 @@ def _event(kind: Kind, step: Step) -> dict[str, Any]:
     )
 
 
+@dataclass(frozen=True)
+class Seen:
+    """A subject as read before a change outside its machine: the version its save expects and
+    the snapshot its event starts from."""
+
+    kind: Kind
+    subject: Any
+    before: dict[str, Any]
+    expected: int
+
+
+def seen(kind: Kind, subject: Any) -> Seen:
+    return Seen(kind, subject, snapshot(subject, kind.snapshot_fields), subject.version)
+
+
 def record(
     uow: UnitOfWork,
-    kind: Kind,
-    subject: Any,
+    read: Seen,
     *,
-    expected: int,
-    before: dict[str, Any],
     action: str,
     actor: Actor,
     now: datetime,
@@ -253,13 +265,14 @@ def record(
     deadline_id: int | None = None,
     topic: str | None = None,
 ) -> None:
-    """Save a change of `subject` made outside its machine, with its event: `before` is its
-    snapshot as read (at version `expected`). Its pending deadline is re-armed at the new version
-    (the engine skips a row armed at an older one as stale)."""
+    """Save a change made outside the subject's machine since it was `read`, with its event (one
+    of its kind's records). Its pending deadline is re-armed at the new version (the engine skips
+    a row armed at an older one as stale)."""
+    kind, subject = read.kind, read.subject
     if action not in kind.records:
         raise ValueError(f"{action!r} is not a record of {kind.name}")
     subject.updated_at = now
-    kind.repo(uow).save(subject, expected)
+    kind.repo(uow).save(subject, read.expected)
     write_deadline(uow, kind, subject, now)
     uow.events.record(
         kind=kind.name,
@@ -268,7 +281,7 @@ def record(
         actor_role=actor.role,
         actor_id=actor.id,
         at=now,
-        before=before,
+        before=read.before,
         after=snapshot(subject, kind.snapshot_fields),
         data=data or {},
         deadline_id=deadline_id,
@@ -290,17 +303,14 @@ def notice(
 ) -> None:
     """A lapsed platform SLA changes no status: `flag` (if any) goes up, the subject's deadline
     (if it was this one) is cleared, and the breach goes on the record."""
-    before, expected = snapshot(subject, kind.snapshot_fields), subject.version
+    read = seen(kind, subject)
     if flag:
         setattr(subject, flag, True)
     if subject.deadline_action == action:
         subject.deadline_action = subject.deadline_due_at = None
     record(
         uow,
-        kind,
-        subject,
-        expected=expected,
-        before=before,
+        read,
         action=action,
         actor=SYSTEM_ACTOR,
         now=env.clock.now(),
