@@ -204,3 +204,27 @@ def test_staff_read_one_agent_with_its_load(api):
     assert_problem(api.as_("buyer", "b-1").get("/v1/agents/agent-7"), 403, "forbidden")
     assert_problem(api.as_("merchant", merchant_id="m-1").get("/v1/agents/agent-7"), 403, "forbidden")
     assert_problem(api.anonymous.get("/v1/agents/agent-7"), 401, "unauthenticated")
+
+
+def test_every_closed_set_is_an_enum_in_the_openapi_document(server):
+    """Reasons, evidence kinds, complaint categories, outcomes, liable parties, decisions: a client
+    generated from the document can only send what the server accepts."""
+    from aftersales.domain import cases, complaints, disputes
+    from aftersales.domain.media import EVIDENCE_KINDS
+
+    doc = server.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+
+    def enum(schema: str, field: str) -> list[str]:
+        return schemas[schema]["properties"][field]["enum"]
+
+    assert enum("CaseIn", "reason") == list(cases.REASONS)
+    assert enum("CaseIn", "type") == list(cases.TYPES)
+    assert set(enum("ComplaintIn", "category")) == {*complaints.BUYER_CATEGORIES, *complaints.MERCHANT_CATEGORIES}
+    assert enum("DisputeRule", "outcome") == list(disputes.OUTCOMES)
+    assert enum("DisputeRule", "liable_party") == list(disputes.LIABLE_PARTIES)
+    assert enum("AppealDecide", "decision") == list(disputes.DECISIONS)
+    assert enum("AfterSaleDisputeReturn", "reason") == list(cases.RETURN_ISSUES)
+    upload = doc["paths"]["/v1/evidence"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    upload = schemas[upload["$ref"].rsplit("/", 1)[1]] if "$ref" in upload else upload
+    assert upload["properties"]["kind"]["enum"] == list(EVIDENCE_KINDS)

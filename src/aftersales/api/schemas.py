@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from ..domain import cases, complaints, sanctions
 from ..domain.money import MAX_AMOUNT
 
 Id = Annotated[
@@ -41,8 +42,8 @@ class OrderIn(Body):
 
 class CaseIn(Body):
     order_id: Id
-    type: Literal["refund_only", "return_refund", "exchange"]
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    type: Literal[cases.TYPES]  # type: ignore[valid-type]
+    reason: Literal[tuple(cases.REASONS)]  # type: ignore[valid-type]
     amount: Amount | None = None
     description: Long = ""
     evidence: EvidenceIds = []
@@ -69,7 +70,7 @@ class AgentIn(Body):
 
 
 class ViolationIn(Body):
-    kind: Literal["warning", "penalty"]
+    kind: Literal[sanctions.KINDS]  # type: ignore[valid-type]
     points: Annotated[int, Field(strict=True, ge=0, le=100)] = 0
     amount: Annotated[int, Field(strict=True, ge=1, le=MAX_AMOUNT)] | None = None
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
@@ -78,7 +79,7 @@ class ViolationIn(Body):
 
 
 class ComplaintIn(Body):
-    category: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    category: Literal[tuple(dict.fromkeys(complaints.BUYER_CATEGORIES + complaints.MERCHANT_CATEGORIES))]  # type: ignore[valid-type]
     description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
     merchant_id: Id | None = None
     buyer_id: Id | None = None

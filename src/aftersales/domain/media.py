@@ -10,6 +10,10 @@ from typing import BinaryIO
 
 from .errors import ValidationFailed
 
+# What a piece of evidence is, as its uploader says: order information 订单信息, chat records 聊天记录,
+# product photos or video 商品图片/视频, logistics 物流信息, third-party inspection reports 第三方鉴定报告.
+EVIDENCE_KINDS = ("order_info", "chat_record", "product_media", "logistics", "inspection_report", "other")
+
 # (magic prefix, offset, media type); checked in order.
 _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
     (b"\xff\xd8\xff", 0, "image/jpeg"),

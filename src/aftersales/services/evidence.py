@@ -13,12 +13,12 @@ from PIL import Image
 
 from ..domain.errors import NotFound, ValidationFailed
 from ..domain.ids import new_id
-from ..domain.media import IMAGE_TYPES, FileTooLarge, UnsupportedMediaType, content_problem, sniff
+from ..domain.media import EVIDENCE_KINDS, IMAGE_TYPES, FileTooLarge, UnsupportedMediaType, content_problem, sniff
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
 from .context import Actor, Env
 
-KINDS = ("order_info", "chat_record", "product_media", "logistics", "inspection_report", "other")
+KINDS = EVIDENCE_KINDS
 _CHUNK = 1 << 16
 
 

@@ -8,12 +8,14 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 
 from ...domain.errors import ValidationFailed
-from ...domain.media import IMAGE_TYPES, MEDIA_TYPES, download_names
+from ...domain.media import EVIDENCE_KINDS, IMAGE_TYPES, MEDIA_TYPES, download_names
 from ...services import evidence
 from .. import responses as out
 from ..actions import perform, read
 from ..auth import CurrentActor
 from ..views import row_view
+
+EvidenceKind = Literal[EVIDENCE_KINDS]  # type: ignore[valid-type]
 
 router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
 _PUBLIC = ("id", "sha256", "media_type", "size", "kind", "filename", "created_at")
@@ -24,7 +26,12 @@ def _public(row):
 
 
 @router.post("", status_code=201, summary="Upload a file (multipart: file, kind)", responses=out.ok(out.Evidence, 201))
-def upload(request: Request, actor: CurrentActor, file: UploadFile = File(...), kind: str = Form(...)):
+def upload(
+    request: Request,
+    actor: CurrentActor,
+    file: UploadFile = File(...),
+    kind: Literal[EVIDENCE_KINDS] = Form(...),  # type: ignore[valid-type]
+):
     env = request.app.state.runtime.env
 
     def work(uow):
