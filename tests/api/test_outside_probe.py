@@ -1,0 +1,174 @@
+"""The running server probed from outside, as a careless client and as an attacker would: the
+demo marketplace behind a real uvicorn server, every caller, every listed action, hostile bodies,
+other tenants' ids, bursts, retries with reused keys, the size and rate limits.
+
+A test marked xfail(strict=True) documents a defect found this way: it fails on the code as it is,
+and turns into an unexpected pass (so a failure) the day the defect is fixed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from aftersales import demo
+from aftersales.runtime import Runtime
+from api_builders import assert_problem, db_state, race
+from live_server import SECRET, Api
+
+# Who walks the demo: every buyer, every shop, both agents, the admin and the marketplace.
+CALLERS: list[tuple[str, str, str | None]] = [
+    *[("buyer", b, None) for b in demo.BUYERS],
+    *[("merchant", f"{m}-staff", m) for m in demo.MERCHANTS],
+    *[("agent", a, None) for a in demo.AGENTS],
+    ("admin", "admin-1", None),
+    ("integration", "marketplace", None),
+]
+COLLECTIONS = {"order": "/v1/orders", "after-sale": "/v1/after-sales", "dispute": "/v1/disputes"}
+COLLECTIONS |= {"complaint": "/v1/complaints", "appeal": "/v1/appeals"}
+
+
+def _client(api: Api, role: str, sub: str, merchant_id: str | None) -> httpx.Client:
+    return api.as_(role, sub, merchant_id)
+
+
+def _upload(client: httpx.Client) -> str:
+    r = client.post("/v1/evidence", data={"kind": "chat_record"}, files={"file": ("chat.txt", b"chat log", "text/plain")})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def _body(kind: str, action: str, subject: dict[str, Any], evidence_id: str, caller: str) -> dict[str, Any]:
+    """A valid body for `action` on `subject`: what a careful client would send."""
+    ship = {"carrier": "顺丰速运", "tracking_number": "SF123456"}
+    bodies: dict[tuple[str, str], dict[str, Any]] = {
+        ("order", "ship"): ship,
+        ("order", "cancel"): {"reason": "不要了"},
+        ("after-sale", "approve"): {"return_address": "杭州市西湖区龙井路 18 号"},
+        ("after-sale", "reject"): {"reason": "no_quality_issue", "note": "检测合格"},
+        ("after-sale", "ship-return"): ship,
+        ("after-sale", "confirm-receipt"): ship,
+        ("after-sale", "refund-voucher"): {"evidence": [evidence_id]},
+        ("after-sale", "escalate"): {"statement": "请平台介入"},
+        ("after-sale", "dispute-return"): {"reason": "used", "statement": "退回的商品已使用"},
+        ("dispute", "assign"): {"agent_id": caller if caller in demo.AGENTS else "agent-1"},
+        ("dispute", "evidence"): {"statement": "补充说明"},
+        ("dispute", "request-evidence"): {"party": "buyer", "note": "请补充照片"},
+        ("dispute", "rule"): {"outcome": "deny", "liable_party": "none", "rationale": "证据不足"},
+        ("dispute", "appeal"): {"grounds": "裁决有误"},
+        ("appeal", "decide"): {"decision": "uphold", "rationale": "维持原判"},
+        ("complaint", "reply"): {"reply": "已处理"},
+        ("complaint", "propose-solution"): {"solution": "补偿 5 元"},
+        ("complaint", "decide"): {"decision": "dismissed", "rationale": "证据不足"},
+    }
+    return bodies.get((kind, action), {})
+
+
+def _action_path(kind: str, subject_id: str, action: str) -> str:
+    if kind == "dispute" and action == "appeal":
+        return f"/v1/disputes/{subject_id}/appeals"
+    return f"{COLLECTIONS[kind]}/{subject_id}/{action}"
+
+
+# The actions a caller posts on each kind, with the URL segment it posts to.
+ROUTED = {
+    "order": ["pay", "confirm", "ship", "deliver", "complete", "cancel"],
+    "after-sale": [
+        "approve",
+        "reject",
+        "ship-return",
+        "confirm-receipt",
+        "refund-voucher",
+        "confirm-exchange",
+        "withdraw",
+        "escalate",
+        "dispute-return",
+    ],
+    "dispute": ["accept", "decline", "assign", "evidence", "request-evidence", "rule", "appeal"],
+    "appeal": ["decide"],
+    "complaint": [
+        "reply",
+        "propose-solution",
+        "approve-solution",
+        "reject-solution",
+        "confirm",
+        "reject",
+        "decide",
+        "withdraw",
+    ],
+}
+
+
+def _visible(client: httpx.Client) -> list[tuple[str, str]]:
+    """(kind, id) of everything the caller can list: its orders, cases, complaints, and the
+    disputes and appeals those lead to."""
+    found: list[tuple[str, str]] = []
+    for kind in ("order", "after-sale", "complaint", "dispute"):
+        r = client.get(COLLECTIONS[kind], params={"limit": 100})
+        if r.status_code == 403:
+            continue  # the dispute queue is for the platform; parties reach disputes from their cases
+        assert r.status_code == 200, r.text
+        found += [(kind, x["id"]) for x in r.json()["items"]]
+        if kind == "after-sale":
+            found += [("dispute", x["dispute_id"]) for x in r.json()["items"] if x.get("dispute_id")]
+    disputes = sorted({i for k, i in found if k == "dispute"})
+    for dispute_id in disputes:
+        r = client.get(f"/v1/disputes/{dispute_id}/appeals")
+        if r.status_code == 403:  # the marketplace's backend sees cases, not disputes
+            found.remove(("dispute", dispute_id))
+            continue
+        assert r.status_code == 200, r.text
+        found += [("appeal", x["id"]) for x in r.json()["items"]]
+    return list(dict.fromkeys(found))
+
+
+def _get(client: httpx.Client, kind: str, subject_id: str) -> dict[str, Any]:
+    r = client.get(f"{COLLECTIONS[kind]}/{subject_id}")
+    assert r.status_code == 200, f"{kind} {subject_id}: {r.status_code} {r.text}"
+    return r.json()
+
+
+def test_every_action_the_read_models_list_is_allowed_and_no_unlisted_one_succeeds(serve, runtime: Runtime) -> None:
+    """For each caller and each subject it sees: every action not in `actions` is refused (and
+    writes nothing), every action in `actions`, posted with a valid body, is never a 403."""
+    assert demo.load(runtime)
+    api = serve(runtime)
+    listed_but_forbidden: list[str] = []
+    unlisted_but_taken: list[str] = []
+    taken = 0
+    for role, sub, merchant_id in CALLERS:
+        client = _client(api, role, sub, merchant_id)
+        evidence_id = _upload(client) if role in ("buyer", "merchant") else "ev_none"
+        for kind, subject_id in _visible(client):
+            subject = _get(client, kind, subject_id)
+            for action in ROUTED[kind]:
+                if action in subject["actions"]:
+                    continue
+                r = client.post(
+                    _action_path(kind, subject_id, action), json=_body(kind, action, subject, evidence_id, sub)
+                )
+                assert r.status_code != 500, r.text
+                if r.status_code < 400:
+                    unlisted_but_taken.append(f"{role} {sub} {action} {kind} {subject['status']}: {r.status_code}")
+                    subject = _get(client, kind, subject_id)
+            # The listed ones, one at a time, each re-read: taking one may retire the others.
+            for _ in range(len(ROUTED[kind])):
+                fresh = _get(client, kind, subject_id)
+                todo = [a for a in fresh["actions"] if a in ROUTED[kind]]
+                if not todo:
+                    break
+                action = todo[0]
+                r = client.post(_action_path(kind, subject_id, action), json=_body(kind, action, fresh, evidence_id, sub))
+                assert r.status_code != 500, r.text
+                if r.status_code in (403, 404):
+                    listed_but_forbidden.append(f"{role} {sub} {action} {kind} {fresh['status']}: {r.text}")
+                    break
+                assert r.status_code < 300, f"{role} {sub} {action} {kind} {fresh['status']}: {r.status_code} {r.text}"
+                taken += 1
+    assert not listed_but_forbidden, listed_but_forbidden
+    assert not unlisted_but_taken, unlisted_but_taken
+    assert taken >= 20  # the walk really moved the demo along
