@@ -17,7 +17,7 @@ import pytest
 
 from aftersales import demo
 from aftersales.runtime import Runtime
-from api_builders import assert_problem, db_state, race
+from api_builders import assert_problem, db_state, feed_order, file_case, race
 from live_server import SECRET, Api
 
 # Who walks the demo: every buyer, every shop, both agents, the admin and the marketplace.
@@ -172,3 +172,105 @@ def test_every_action_the_read_models_list_is_allowed_and_no_unlisted_one_succee
     assert not listed_but_forbidden, listed_but_forbidden
     assert not unlisted_but_taken, unlisted_but_taken
     assert taken >= 20  # the walk really moved the demo along
+
+
+# ---------------------------------------------------------------------------------------------
+# Bursts: many conflicting requests on one subject at once.
+
+BURST = 24
+
+
+def _disputed_case(api: Api, order_id: str = "o-1001") -> tuple[str, str]:
+    """(case id, dispute id) of a refused request the buyer escalated."""
+    feed_order(api, order_id)
+    case = file_case(api, order_id)
+    r = api.as_("merchant", merchant_id="m-1").post(f"/v1/after-sales/{case['id']}/reject", json={"reason": "no"})
+    assert r.status_code == 200, r.text
+    r = api.as_("buyer", "b-1").post(f"/v1/after-sales/{case['id']}/escalate", json={"statement": "请介入"})
+    assert r.status_code == 200, r.text
+    return case["id"], r.json()["dispute_id"]
+
+
+def _one_winner(responses: list[httpx.Response], ok: int) -> httpx.Response:
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [ok] + [409] * (len(responses) - 1), [(r.status_code, r.text[:120]) for r in responses]
+    for r in responses:
+        if r.status_code == 409:
+            assert_problem(r, 409)
+    return next(r for r in responses if r.status_code == ok)
+
+
+def test_a_burst_of_approve_reject_and_withdraw_on_one_case_keeps_one_decision_and_its_timeline(api: Api) -> None:
+    """The merchant's approve and reject race each other and the buyer's withdraw (which is still
+    legal after either): one decision at most, one withdrawal at most, every other request a 409,
+    and the timeline holds exactly the winners, in the order of their versions."""
+    feed_order(api)
+    case_id = file_case(api)["id"]
+    merchant, buyer = api.as_("merchant", merchant_id="m-1"), api.as_("buyer", "b-1")
+    moves: list[Callable[[], httpx.Response]] = []
+    for i in range(BURST):
+        if i % 3 == 0:
+            moves.append(lambda: merchant.post(f"/v1/after-sales/{case_id}/approve", json={"return_address": "杭州"}))
+        elif i % 3 == 1:
+            moves.append(lambda: merchant.post(f"/v1/after-sales/{case_id}/reject", json={"reason": "no"}))
+        else:
+            moves.append(lambda: buyer.post(f"/v1/after-sales/{case_id}/withdraw", json={}))
+    responses = race(moves)
+    assert all(r.status_code in (200, 409) for r in responses), [(r.status_code, r.text[:120]) for r in responses]
+    for r in responses:
+        if r.status_code == 409:
+            assert_problem(r, 409)
+    winners = sorted((r for r in responses if r.status_code == 200), key=lambda r: r.json()["version"])
+    actions = [_action_of(r) for r in winners]
+    assert 1 <= len(winners) <= 2 and actions.count("withdraw") <= 1, actions
+    assert sum(a in ("approve", "reject") for a in actions) <= 1, actions
+    case = buyer.get(f"/v1/after-sales/{case_id}").json()
+    assert (case["status"], case["version"]) == (winners[-1].json()["status"], winners[-1].json()["version"])
+    events = buyer.get(f"/v1/after-sales/{case_id}/events").json()["items"]
+    assert [e["action"] for e in events] == ["file", *actions]
+
+
+def _action_of(response: httpx.Response) -> str:
+    return response.request.url.path.rsplit("/", 1)[1].replace("-", "_")
+
+
+def test_a_burst_of_appeals_by_both_parties_files_one_and_a_burst_of_decisions_decides_it_once(api: Api) -> None:
+    _, dispute_id = _disputed_case(api)
+    rule = {"outcome": "partial_refund", "amount": 5000, "liable_party": "merchant", "rationale": "部分退款"}
+    r = api.as_("agent", "agent-1").post(f"/v1/disputes/{dispute_id}/rule", json=rule)
+    assert r.status_code == 200, r.text
+    buyer, merchant = api.as_("buyer", "b-1"), api.as_("merchant", merchant_id="m-1")
+    appeals = [
+        (lambda c=c: c.post(f"/v1/disputes/{dispute_id}/appeals", json={"grounds": "裁决有误"}))
+        for c in [buyer, merchant] * (BURST // 2)
+    ]
+    appeal = _one_winner(race(appeals), 201).json()
+    assert [a["id"] for a in buyer.get(f"/v1/disputes/{dispute_id}/appeals").json()["items"]] == [appeal["id"]]
+    agent = api.as_("agent", "agent-2")
+    decisions = [
+        (lambda d=d: agent.post(f"/v1/appeals/{appeal['id']}/decide", json={"decision": d, "rationale": "复核"}))
+        for d in ["uphold", "overturn"] * (BURST // 2)
+    ]
+    decided = _one_winner(race(decisions), 200).json()
+    stored = agent.get(f"/v1/appeals/{appeal['id']}").json()
+    assert stored["status"] == decided["status"] and stored["decision"] == decided["decision"]
+
+
+def test_a_burst_of_complaint_actions_has_one_winner(api: Api) -> None:
+    buyer, merchant = api.as_("buyer", "b-1"), api.as_("merchant", merchant_id="m-1")
+    r = buyer.post("/v1/complaints", json={"category": "induced_review", "merchant_id": "m-1", "description": "返现"})
+    assert r.status_code == 201, r.text
+    complaint_id = r.json()["id"]
+    moves = [
+        (lambda: merchant.post(f"/v1/complaints/{complaint_id}/reply", json={"reply": "已处理"})),
+        (lambda: merchant.post(f"/v1/complaints/{complaint_id}/propose-solution", json={"solution": "补偿"})),
+        (lambda: buyer.post(f"/v1/complaints/{complaint_id}/withdraw", json={})),
+    ] * (BURST // 3)
+    responses = race(moves)
+    assert all(r.status_code in (200, 409) for r in responses), [(r.status_code, r.text[:120]) for r in responses]
+    events = buyer.get(f"/v1/complaints/{complaint_id}/events").json()["items"]
+    # Each winner moved the complaint one step: as many events after filing as 200s, no more.
+    assert len(events) - 1 == sum(r.status_code == 200 for r in responses) >= 1
+    for r in responses:
+        if r.status_code == 409:
+            assert_problem(r, 409)
