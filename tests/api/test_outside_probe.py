@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -16,6 +17,8 @@ import jwt
 import pytest
 
 from aftersales import demo
+from aftersales.api.auth import mint
+from aftersales.domain.clock import SystemClock
 from aftersales.runtime import Runtime
 from api_builders import assert_problem, db_state, feed_order, file_case, race
 from live_server import SECRET, Api
@@ -274,3 +277,137 @@ def test_a_burst_of_complaint_actions_has_one_winner(api: Api) -> None:
     for r in responses:
         if r.status_code == 409:
             assert_problem(r, 409)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile bodies and tokens on every write route of the OpenAPI document.
+
+
+def _world(api: Api) -> dict[str, str]:
+    """One subject of each kind: a pending case on o-1001, a ruled and appealed dispute on
+    o-1002, a complaint, and an upload of each party."""
+    feed_order(api, "o-1001")
+    case_id = file_case(api, "o-1001")["id"]
+    _, dispute_id = _disputed_case(api, "o-1002")
+    rule = {"outcome": "partial_refund", "amount": 5000, "liable_party": "merchant", "rationale": "部分退款"}
+    assert api.as_("agent", "agent-1").post(f"/v1/disputes/{dispute_id}/rule", json=rule).status_code == 200
+    merchant = api.as_("merchant", merchant_id="m-1")
+    r = merchant.post(f"/v1/disputes/{dispute_id}/appeals", json={"grounds": "裁决有误"})
+    assert r.status_code == 201, r.text
+    appeal_id = r.json()["id"]
+    r = api.as_("buyer", "b-1").post(
+        "/v1/complaints", json={"category": "induced_review", "merchant_id": "m-1", "description": "返现"}
+    )
+    assert r.status_code == 201, r.text
+    return {
+        "order_id": "o-1001",
+        "subject_id": case_id,
+        "case_id": case_id,
+        "dispute_id": dispute_id,
+        "appeal_id": appeal_id,
+        "complaint_id": r.json()["id"],
+        "merchant_id": "m-1",
+        "agent_id": "agent-1",
+        "evidence_id": "ev_none",
+    }
+
+
+def _write_routes(api: Api, world: dict[str, str]) -> list[str]:
+    """Every POST and PUT path of the OpenAPI document, its ids filled in from `world`."""
+    paths = api.anonymous.get("/openapi.json").json()["paths"]
+    found = []
+    for path, operations in paths.items():
+        if not {"post", "put"} & operations.keys():
+            continue
+        kind = path.split("/")[2]
+        subject = {"orders": "order_id", "after-sales": "case_id", "disputes": "dispute_id"}
+        subject |= {"complaints": "complaint_id", "appeals": "appeal_id"}
+        filled = path.replace("{subject_id}", world[subject[kind]] if kind in subject else "x")
+        for name, value in world.items():
+            filled = filled.replace("{" + name + "}", value)
+        assert "{" not in filled, filled
+        found.append(("put " if "put" in operations else "post ") + filled)
+    assert len(found) >= 40, found
+    return found
+
+
+# Each is refused by every write route: not an object, not JSON, or a field no route has.
+HOSTILE: list[bytes] = [
+    b"[]",
+    b'"approve"',
+    b"1",
+    b"\xff\xfe{",
+    b"{",
+    b'{"a":' * 300 + b"1" + b"}" * 300,
+    b'{"zz_unknown": 1}',
+    b'{"zz_unknown": null, "reason": ["a"], "evidence": "ev"}',
+    b'{"zz_unknown": "\\u0000\\ud800", "amount": 1e308, "refund_amount": -1}',
+    b'{"zz_unknown": 99999999999999999999999999999999999999999}',
+    ('{"zz_unknown": "' + "长" * 100_000 + '"}').encode(),
+    json.dumps({"reason": "x" * 300_000, "statement": None, "evidence": [None], "zz_unknown": []}).encode(),
+]
+ROLES: list[tuple[str, str, str | None]] = [
+    ("admin", "admin-1", None),
+    ("agent", "agent-2", None),
+    ("buyer", "b-1", None),
+    ("merchant", "m-1-staff", "m-1"),
+    ("merchant", "m-2-staff", "m-2"),
+    ("integration", "marketplace", None),
+]
+
+
+def _send(client: httpx.Client, route: str, body: bytes) -> httpx.Response:
+    method, path = route.split(" ", 1)
+    return client.request(method.upper(), path, content=body, headers={"Content-Type": "application/json"})
+
+
+def test_hostile_bodies_on_every_write_route_by_every_role_are_problems_and_change_nothing(
+    api: Api, runtime: Runtime
+) -> None:
+    world = _world(api)
+    routes = _write_routes(api, world)
+    clients = [api.as_(*who) for who in ROLES]
+    before = db_state(runtime)
+    sent = 0
+    for i, route in enumerate(routes):
+        for j, body in enumerate(HOSTILE):
+            client = clients[(i + j) % len(clients)]
+            r = _send(client, route, body)
+            sent += 1
+            assert r.status_code in (404, 413, 415, 422), f"{route} {body[:40]!r}: {r.status_code} {r.text[:200]}"
+            assert_problem(r, r.status_code)
+        for client in clients:
+            r = _send(client, route, HOSTILE[6])
+            assert 400 <= r.status_code < 500 and r.status_code != 429, f"{route}: {r.status_code} {r.text[:200]}"
+            assert_problem(r, r.status_code)
+    assert sent >= 40 * len(HOSTILE)
+    assert db_state(runtime) == before
+
+
+def _bad_token(kind: int) -> str:
+    """A token the server must refuse: signed with another secret, expired, or for `system`."""
+    now = SystemClock().now()
+    if kind == 0:
+        return mint("another-secret-of-at-least-thirty-two-bytes", sub="admin-1", role="admin", now=now)
+    if kind == 1:
+        return mint(SECRET, sub="agent-1", role="agent", now=now - timedelta(hours=13))
+    return mint(SECRET, sub="system", role="system", now=now)
+
+
+def test_a_forged_an_expired_and_a_system_token_are_401_on_every_write_route_and_change_nothing(
+    api: Api, runtime: Runtime
+) -> None:
+    world = _world(api)
+    routes = _write_routes(api, world)
+    before = db_state(runtime)
+    valid = {"approve": b'{"return_address": "x"}'}
+    for i, route in enumerate(routes[:90]):  # under the failed-authentication budget of 100
+        body = valid.get(route.rsplit("/", 1)[1], b"{}")
+        r = api.anonymous.request(
+            route.split(" ")[0].upper(),
+            route.split(" ", 1)[1],
+            content=body,
+            headers={"Authorization": f"Bearer {_bad_token(i % 3)}", "Content-Type": "application/json"},
+        )
+        assert_problem(r, 401, "unauthenticated")
+    assert db_state(runtime) == before
