@@ -13,14 +13,16 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 
 from aftersales import demo
 from aftersales.api.auth import mint
+from aftersales.domain.actions import Text
 from aftersales.domain.clock import SystemClock
 from aftersales.runtime import Runtime
+from aftersales.services.kinds import KINDS
 from api_builders import assert_problem, db_state, feed_order, file_case, race
+from conftest import PG_URL
 from live_server import SECRET, Api
 
 # Who walks the demo: every buyer, every shop, both agents, the admin and the marketplace.
@@ -40,7 +42,9 @@ def _client(api: Api, role: str, sub: str, merchant_id: str | None) -> httpx.Cli
 
 
 def _upload(client: httpx.Client) -> str:
-    r = client.post("/v1/evidence", data={"kind": "chat_record"}, files={"file": ("chat.txt", b"chat log", "text/plain")})
+    r = client.post(
+        "/v1/evidence", data={"kind": "chat_record"}, files={"file": ("chat.txt", b"chat log", "text/plain")}
+    )
     assert r.status_code == 201, r.text
     return r.json()["id"]
 
@@ -165,7 +169,9 @@ def test_every_action_the_read_models_list_is_allowed_and_no_unlisted_one_succee
                 if not todo:
                     break
                 action = todo[0]
-                r = client.post(_action_path(kind, subject_id, action), json=_body(kind, action, fresh, evidence_id, sub))
+                r = client.post(
+                    _action_path(kind, subject_id, action), json=_body(kind, action, fresh, evidence_id, sub)
+                )
                 assert r.status_code != 500, r.text
                 if r.status_code in (403, 404):
                     listed_but_forbidden.append(f"{role} {sub} {action} {kind} {fresh['status']}: {r.text}")
@@ -411,3 +417,74 @@ def test_a_forged_an_expired_and_a_system_token_are_401_on_every_write_route_and
         )
         assert_problem(r, 401, "unauthenticated")
     assert db_state(runtime) == before
+
+
+# ---------------------------------------------------------------------------------------------
+# Defects: what the API promises and the database does not keep.
+
+
+def _xfail_on(request: pytest.FixtureRequest, db_url: str, backend: str, reason: str) -> None:
+    """Mark this run as the expected failure it is on `backend` only (strict: a fix shows up)."""
+    if (db_url == PG_URL) == (backend == "postgres"):
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+
+
+COLUMN_DEFECT = (
+    "defect: the spec's text bound exceeds the column (orders.carrier/tracking_number 64 < 200, "
+    "cancel_reason 500 < 2000, after_sales.reject_reason 64 < 200, return_/exchange_carrier and "
+    "_tracking 64 < 200): PostgreSQL refuses a valid value with a vague 422, SQLite keeps it"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=COLUMN_DEFECT)
+def test_every_text_an_action_writes_fits_the_column_it_is_written_to() -> None:
+    """The request models (and so the OpenAPI document and docs/actions.md) take a text up to its
+    spec's bound; the column the spec writes it to must hold that much."""
+    too_small = []
+    for kind in KINDS.values():
+        for spec in kind.machine.specs.values():
+            for field in spec.fields:
+                if isinstance(field.bound, Text) and field.name in spec.writes:
+                    column = kind.table.c[spec.writes[field.name]]
+                    length = getattr(column.type, "length", None)
+                    if length is not None and length < field.bound.max_length:
+                        too_small.append(
+                            f"{kind.name}.{spec.name}.{field.name} ≤ {field.bound.max_length} → {column}({length})"
+                        )
+    assert too_small == [], too_small
+
+
+def test_a_shipment_as_long_as_the_spec_allows_is_taken_and_kept(request, api: Api, db_url: str) -> None:
+    _xfail_on(request, db_url, "postgres", COLUMN_DEFECT)
+    feed_order(api, upto="stocking")
+    carrier, tracking = "顺" * 200, "SF" + "9" * 198
+    r = api.as_("merchant", merchant_id="m-1").post(
+        "/v1/orders/o-1001/ship", json={"carrier": carrier, "tracking_number": tracking}
+    )
+    assert r.status_code == 200, r.text
+    stored = api.as_("buyer", "b-1").get("/v1/orders/o-1001").json()
+    assert (stored["carrier"], stored["tracking_number"]) == (carrier, tracking)
+
+
+def test_a_cancel_reason_as_long_as_the_spec_allows_is_taken(request, api: Api, db_url: str) -> None:
+    _xfail_on(request, db_url, "postgres", COLUMN_DEFECT)
+    feed_order(api, upto="stocking")
+    r = api.as_("buyer", "b-1").post("/v1/orders/o-1001/cancel", json={"reason": "不" * 2000})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "cancelled"
+
+
+def test_a_refusal_reason_and_a_return_shipment_as_long_as_the_spec_allows_are_taken(
+    request, api: Api, db_url: str
+) -> None:
+    _xfail_on(request, db_url, "postgres", COLUMN_DEFECT)
+    feed_order(api, "o-1001")
+    feed_order(api, "o-1002")
+    refused = file_case(api, "o-1001")["id"]
+    returned = file_case(api, "o-1002")["id"]
+    merchant, buyer = api.as_("merchant", merchant_id="m-1"), api.as_("buyer", "b-1")
+    r = merchant.post(f"/v1/after-sales/{refused}/reject", json={"reason": "r" * 200})
+    assert r.status_code == 200, r.text
+    assert merchant.post(f"/v1/after-sales/{returned}/approve", json={"return_address": "杭州"}).status_code == 200
+    r = buyer.post(f"/v1/after-sales/{returned}/ship-return", json={"carrier": "c" * 200, "tracking_number": "t" * 200})
+    assert r.status_code == 200, r.text
