@@ -488,3 +488,62 @@ def test_a_refusal_reason_and_a_return_shipment_as_long_as_the_spec_allows_are_t
     assert merchant.post(f"/v1/after-sales/{returned}/approve", json={"return_address": "杭州"}).status_code == 200
     r = buyer.post(f"/v1/after-sales/{returned}/ship-return", json={"carrier": "c" * 200, "tracking_number": "t" * 200})
     assert r.status_code == 200, r.text
+
+
+def _long_sub_client(api: Api, role: str = "buyer") -> httpx.Client:
+    token = mint(SECRET, sub="b-" + "1" * 98, role=role, now=SystemClock().now())
+    return httpx.Client(base_url=api.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="defect: api/auth.py takes a sub of any length; the tables hold 64 (events.actor_id, "
+    "evidence.uploader_id, complaints.complainant_id, ...): SQLite stores it, PostgreSQL answers "
+    "a vague 422 'cannot be stored'; a token the store cannot represent should be a 401",
+)
+def test_a_token_whose_sub_the_store_cannot_hold_is_401(api: Api, runtime: Runtime) -> None:
+    before = db_state(runtime)
+    with _long_sub_client(api) as client:
+        body = {"category": "induced_review", "merchant_id": "m-1", "description": "返现"}
+        assert_problem(client.post("/v1/complaints", json=body), 401, "unauthenticated")
+    assert db_state(runtime) == before
+
+
+def test_an_upload_the_database_refuses_leaves_no_file_behind(request, api: Api, runtime: Runtime, db_url: str) -> None:
+    """Whatever a write answers, a refused one stores nothing: not a row, not a file."""
+    _xfail_on(
+        request,
+        db_url,
+        "postgres",
+        "defect: services/evidence.upload moves the file into place before the row is inserted; "
+        "when the insert fails (here a 100-char sub, PostgreSQL's varchar(64)) the 422 leaves the file",
+    )
+    before = db_state(runtime)
+    with _long_sub_client(api) as client:
+        r = client.post("/v1/evidence", data={"kind": "chat_record"}, files={"file": ("a.txt", b"chat", "text/plain")})
+    if r.status_code >= 400:
+        assert_problem(r, r.status_code)
+        assert db_state(runtime) == before
+    else:
+        assert r.status_code == 201 and db_state(runtime)["files"] != before["files"]
+
+
+def test_a_nul_character_in_a_text_is_refused_on_both_databases(
+    request, api: Api, runtime: Runtime, db_url: str
+) -> None:
+    """PostgreSQL cannot store NUL and answers 422; SQLite stores it: one request, two answers."""
+    _xfail_on(
+        request,
+        db_url,
+        "sqlite",
+        "defect: request models (api/requests.py, api/schemas.py) let NUL through; only "
+        "PostgreSQL's DataError refuses it, so on SQLite it is stored and shown to the other party",
+    )
+    feed_order(api)
+    case_id = file_case(api)["id"]
+    before = db_state(runtime)
+    r = api.as_("merchant", merchant_id="m-1").post(
+        f"/v1/after-sales/{case_id}/reject", json={"reason": "no", "note": "看\x00不见"}
+    )
+    assert_problem(r, 422, "validation_error")
+    assert db_state(runtime) == before
