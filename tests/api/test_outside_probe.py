@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from aftersales import demo
 from aftersales.api.auth import mint
@@ -24,6 +27,7 @@ from aftersales.services.kinds import KINDS
 from api_builders import assert_problem, db_state, feed_order, file_case, race
 from conftest import PG_URL
 from live_server import SECRET, Api
+from waiting import wait_until
 
 # Who walks the demo: every buyer, every shop, both agents, the admin and the marketplace.
 CALLERS: list[tuple[str, str, str | None]] = [
@@ -547,3 +551,51 @@ def test_a_nul_character_in_a_text_is_refused_on_both_databases(
     )
     assert_problem(r, 422, "validation_error")
     assert db_state(runtime) == before
+
+
+def _stored_files(runtime: Runtime) -> int:
+    root = Path(runtime.env.data_dir) / "evidence"
+    return sum(1 for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")) if root.exists() else 0
+
+
+def test_racing_uploads_under_one_key_with_different_files_store_only_the_winner_s_file(
+    request, api: Api, runtime: Runtime, db_url: str
+) -> None:
+    """A careless client reusing one Idempotency-Key for different files at once: one upload is
+    taken, the others are refused, and a refused one stores nothing. On PostgreSQL the uploads are
+    held at their row's insert (another connection locks the evidence table) until every one has
+    written its file, so each time all of them race for the key; SQLite's write lock serialises
+    them at BEGIN, before any file is written."""
+    _xfail_on(
+        request,
+        db_url,
+        "postgres",
+        "defect: services/evidence.upload writes the file before the Idempotency-Key is claimed; "
+        "the uploads that lose the key (IntegrityError -> 422 idempotency_key_reused) keep their files",
+    )
+    buyer = api.as_("buyer", "b-1")
+    uploads = 12
+
+    def upload(i: int) -> httpx.Response:
+        files = {"file": (f"{i}.txt", f"chat log {i}".encode(), "text/plain")}
+        return buyer.post("/v1/evidence", data={"kind": "chat_record"}, files=files, headers={"Idempotency-Key": "k"})
+
+    with ThreadPoolExecutor(uploads) as pool:
+        if db_url == PG_URL:
+            with runtime.engine.connect() as holder, holder.begin():
+                holder.execute(sa.text("LOCK TABLE evidence IN EXCLUSIVE MODE"))
+                futures = [pool.submit(upload, i) for i in range(uploads)]
+                assert wait_until(lambda: _stored_files(runtime) >= uploads, timeout=20)
+        else:
+            futures = [pool.submit(upload, i) for i in range(uploads)]
+        responses = [f.result(timeout=60) for f in futures]
+    taken = [r for r in responses if r.status_code == 201]
+    assert len(taken) == 1, [(r.status_code, r.text[:100]) for r in responses]
+    for r in responses:
+        if r.status_code != 201:
+            assert_problem(r, r.status_code)
+            assert r.status_code in (409, 422)
+    picture = db_state(runtime)
+    sha = taken[0].json()["sha256"]
+    assert len(picture["evidence"]) == 1 and sha in picture["evidence"][0]
+    assert picture["files"] == [f"{sha[:2]}/{sha}"]
