@@ -7,7 +7,9 @@ and turns into an unexpected pass (so a failure) the day the defect is fixed."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -599,3 +601,75 @@ def test_racing_uploads_under_one_key_with_different_files_store_only_the_winner
     sha = taken[0].json()["sha256"]
     assert len(picture["evidence"]) == 1 and sha in picture["evidence"][0]
     assert picture["files"] == [f"{sha[:2]}/{sha}"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Limits, as a client meets them.
+
+
+def test_bodies_past_the_caps_are_413_problems_and_change_nothing(api: Api, runtime: Runtime) -> None:
+    feed_order(api)
+    case_id = file_case(api)["id"]
+    buyer = api.as_("buyer", "b-1")
+    before = db_state(runtime)
+    cap = runtime.settings.max_body_bytes
+    just_over = b'{"reason": "' + b"x" * (cap - 13) + b'"}'
+    assert len(just_over) == cap + 1
+    r = buyer.post(
+        f"/v1/after-sales/{case_id}/withdraw", content=just_over, headers={"Content-Type": "application/json"}
+    )
+    assert_problem(r, 413, "body_too_large")
+
+    def chunks():
+        for _ in range(cap // 65536 + 2):
+            yield b" " * 65536
+
+    r = buyer.post(
+        f"/v1/after-sales/{case_id}/withdraw", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert_problem(r, 413, "body_too_large")
+    upload = io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\0" * (25 * 1024 * 1024))
+    r = buyer.post("/v1/evidence", data={"kind": "other"}, files={"file": ("big.png", upload, "image/png")})
+    assert_problem(r, 413, "file_too_large")
+    assert db_state(runtime) == before
+
+
+def test_a_head_past_32_kib_is_a_431_problem(api: Api) -> None:
+    buyer = api.as_("buyer", "b-1")
+    for headers in ({"X-Big": "a" * 33 * 1024}, {f"X-H{i}": "a" * 400 for i in range(90)}):
+        assert_problem(buyer.get("/v1/orders", headers=headers), 431)
+
+
+def test_150_bad_tokens_in_a_row_turn_into_429_and_a_valid_token_still_passes(api: Api) -> None:
+    statuses = [
+        api.anonymous.get("/v1/orders", headers={"Authorization": f"Bearer bad-{i}"}).status_code for i in range(150)
+    ]
+    assert statuses == [401] * 100 + [429] * 50
+    r = api.anonymous.get("/v1/orders", headers={"Authorization": "Bearer bad"})
+    assert_problem(r, 429, "too_many_failed_authentications")
+    assert int(r.headers["Retry-After"]) >= 1
+    assert api.as_("buyer", "b-1").get("/v1/orders").status_code == 200
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="defect: api/rate_limits.py answers 429 to every tokenless request from an address over "
+    "its failed-auth budget, /healthz included, which the OpenAPI says answers only 200: behind a "
+    "proxy (one address) 100 bad tokens fail the health checks of the whole instance for a minute",
+)
+def test_after_the_failed_authentication_limit_health_still_answers(api: Api) -> None:
+    for i in range(101):
+        api.anonymous.get("/v1/orders", headers={"Authorization": f"Bearer bad-{i}"})
+    assert api.anonymous.get("/healthz").status_code == 200
+
+
+def test_the_docs_pages_load_every_script_and_style_from_the_server_itself(api: Api) -> None:
+    for page in ("/docs", "/redoc"):
+        r = api.anonymous.get(page)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html"), r.text[:200]
+        assets = re.findall(r'<(?:script|link)[^>]*(?:src|href)="([^"]+)"', r.text)
+        assert assets, r.text
+        for url in assets:
+            assert url.startswith("/"), url  # this origin, no CDN
+            got = api.anonymous.get(url)
+            assert got.status_code == 200 and got.content, (page, url, got.status_code)
