@@ -673,3 +673,116 @@ def test_the_docs_pages_load_every_script_and_style_from_the_server_itself(api: 
             assert url.startswith("/"), url  # this origin, no CDN
             got = api.anonymous.get(url)
             assert got.status_code == 200 and got.content, (page, url, got.status_code)
+
+
+# ---------------------------------------------------------------------------------------------
+# Other tenants' ids, everywhere.
+
+
+def _ghost(path: str, world: dict[str, str]) -> str:
+    for key in ("order_id", "case_id", "dispute_id", "appeal_id", "complaint_id"):
+        path = path.replace(world[key], world[key] + "x")
+    return path
+
+
+def test_another_tenant_s_ids_are_404_like_missing_ones_and_filters_show_nothing(api: Api, runtime: Runtime) -> None:
+    world = _world(api)  # all of b-1 and shop m-1
+    buyer = api.as_("buyer", "b-1")
+    evidence_id = _upload(buyer)
+    assert buyer.post(
+        f"/v1/disputes/{world['dispute_id']}/evidence", json={"statement": "附图", "evidence": [evidence_id]}
+    )
+    r = api.as_("agent", "agent-1").post(
+        "/v1/merchants/m-1/violations", json={"kind": "warning", "cause": "诱导好评", "after_sale_id": world["case_id"]}
+    )
+    assert r.status_code == 201, r.text
+    feed_order(api, "o-2001", buyer="b-2", merchant="m-2")  # the outsiders have data of their own
+    before = db_state(runtime)
+    reads = [
+        "/v1/orders/{order_id}",
+        "/v1/orders/{order_id}/events",
+        "/v1/after-sales/{case_id}",
+        "/v1/after-sales/{case_id}/events",
+        "/v1/after-sales/{case_id}/case-file",
+        "/v1/after-sales/{case_id}/case-file.pdf",
+        "/v1/disputes/{dispute_id}",
+        "/v1/disputes/{dispute_id}/events",
+        "/v1/disputes/{dispute_id}/appeals",
+        "/v1/appeals/{appeal_id}",
+        "/v1/complaints/{complaint_id}",
+        "/v1/complaints/{complaint_id}/events",
+        "/v1/evidence/{evidence_id}",
+        "/v1/evidence/{evidence_id}/content",
+    ]
+    world["evidence_id"] = evidence_id
+    for outsider in (api.as_("buyer", "b-2"), api.as_("merchant", merchant_id="m-2")):
+        for template in reads:
+            path = template.format(**world)
+            missing = outsider.get(template.format(**{k: f"{v}x" for k, v in world.items()}))
+            got = outsider.get(path)
+            assert_problem(got, 404, "not_found")
+            assert got.json() == missing.json(), path
+        for template in [p for p in _write_routes(api, world) if "{" not in p]:
+            method, path = template.split(" ", 1)
+            if path.startswith(
+                ("/v1/merchants/m-1", "/v1/agents", "/v1/admin", "/v1/disputes/" + world["dispute_id"] + "/notes")
+            ):
+                continue  # staff only: a 403 by role, whoever's the id
+            if not any(world[k] in path for k in ("order_id", "case_id", "dispute_id", "appeal_id", "complaint_id")):
+                continue
+            # Bodies are checked before ids: whatever comes back, a missing id gets the same.
+            r = outsider.request(method.upper(), path, json={})
+            ghost = outsider.request(method.upper(), _ghost(path, world), json={})
+            assert r.status_code in (404, 422) and r.json() == ghost.json(), (path, r.text[:200], ghost.text[:200])
+        for listing, params in [
+            ("/v1/refunds", {"order_id": world["order_id"]}),
+            ("/v1/refunds", {"after_sale_id": world["case_id"]}),
+            ("/v1/orders", {"buyer_id": "b-1"}),
+            ("/v1/orders", {"merchant_id": "m-1"}),
+            ("/v1/after-sales", {"order_id": world["order_id"]}),
+            ("/v1/after-sales", {"merchant_id": "m-1"}),
+            ("/v1/complaints", {"merchant_id": "m-1"}),
+        ]:
+            r = outsider.get(listing, params=params)
+            assert r.status_code == 200 and r.json()["items"] == [], (listing, params, r.text[:200])
+    shop = api.as_("merchant", merchant_id="m-2")
+    for path in ("/v1/merchants/m-1/violations", "/v1/merchants/m-1/standing"):
+        assert_problem(shop.get(path), 404)
+    r = shop.get("/v1/settlements", params={"merchant_id": "m-1"})
+    assert r.status_code == 200 and r.json()["items"] == []
+    assert db_state(runtime) == before
+
+
+def test_citing_another_tenant_s_evidence_in_any_action_is_422_and_changes_nothing(api: Api, runtime: Runtime) -> None:
+    world = _world(api)
+    theirs = _upload(api.as_("buyer", "b-1"))
+    mine_order = feed_order(api, "o-2001", buyer="b-2", merchant="m-2")["id"]
+    stranger, shop = api.as_("buyer", "b-2"), api.as_("merchant", merchant_id="m-2")
+    own_case = file_case(api, mine_order, buyer="b-2")["id"]
+    before = db_state(runtime)
+    attempts = [
+        (
+            stranger,
+            "/v1/after-sales",
+            {"order_id": mine_order, "type": "refund_only", "reason": "damaged", "evidence": [theirs]},
+        ),
+        (stranger, f"/v1/after-sales/{own_case}/escalate", {"statement": "介入", "evidence": [theirs]}),
+        (shop, f"/v1/after-sales/{own_case}/reject", {"reason": "no", "evidence": [theirs]}),
+        (
+            stranger,
+            "/v1/complaints",
+            {"category": "induced_review", "merchant_id": "m-2", "description": "x", "evidence": [theirs]},
+        ),
+        (
+            api.as_("merchant", merchant_id="m-1"),
+            f"/v1/disputes/{world['dispute_id']}/evidence",
+            {"statement": "x", "evidence": [theirs]},
+        ),
+    ]
+    for client, path, body in attempts:
+        r = client.post(path, json=body)
+        assert r.status_code in (409, 422), (path, r.status_code, r.text[:200])
+        assert_problem(r, r.status_code)
+        if r.status_code == 422:
+            assert any(e["loc"][-1] == "evidence" for e in r.json().get("errors", [])), (path, r.text[:300])
+    assert db_state(runtime) == before
