@@ -786,3 +786,45 @@ def test_citing_another_tenant_s_evidence_in_any_action_is_422_and_changes_nothi
         if r.status_code == 422:
             assert any(e["loc"][-1] == "evidence" for e in r.json().get("errors", [])), (path, r.text[:300])
     assert db_state(runtime) == before
+
+
+# ---------------------------------------------------------------------------------------------
+# One Idempotency-Key, reused across roles, shops, paths and bodies.
+
+
+def test_one_idempotency_key_reused_across_callers_paths_and_bodies(api: Api, runtime: Runtime) -> None:
+    feed_order(api, "o-1001")
+    feed_order(api, "o-1002")
+    first, second = file_case(api, "o-1001")["id"], file_case(api, "o-1002")["id"]
+    key = {"Idempotency-Key": "same-key"}
+    buyer = api.as_("buyer", "b-1")
+    done = buyer.post(f"/v1/after-sales/{first}/withdraw", json={}, headers=key)
+    assert done.status_code == 200 and "Idempotent-Replayed" not in done.headers
+    before = db_state(runtime)
+    # The same caller: another path or another body is a misuse, the same request a replay.
+    assert_problem(
+        buyer.post(f"/v1/after-sales/{second}/withdraw", json={}, headers=key), 422, "idempotency_key_reused"
+    )
+    assert_problem(
+        buyer.post(f"/v1/after-sales/{first}/withdraw", json={"reason": "x"}, headers=key),
+        422,
+        "idempotency_key_reused",
+    )
+    again = buyer.post(f"/v1/after-sales/{first}/withdraw", json={}, headers=key)
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == done.json() and again.headers["ETag"] == done.headers["ETag"]
+    assert db_state(runtime) == before
+    # Other callers' keys are their own: nobody is answered with the buyer's stored response.
+    for other in (
+        api.as_("merchant", merchant_id="m-1"),
+        api.as_("merchant", "m-1-staff", merchant_id="m-2"),
+        api.as_("buyer", "b-2"),
+        api.as_("agent", "agent-1"),
+    ):
+        r = other.post(f"/v1/after-sales/{first}/withdraw", json={}, headers=key)
+        assert "Idempotent-Replayed" not in r.headers, r.text
+        assert r.status_code in (403, 404), r.text
+    r = api.as_("merchant", merchant_id="m-1").post(
+        f"/v1/after-sales/{second}/approve", json={"return_address": "杭州"}, headers=key
+    )
+    assert r.status_code == 200 and r.json()["status"] != done.json()["status"], r.text
