@@ -828,3 +828,30 @@ def test_one_idempotency_key_reused_across_callers_paths_and_bodies(api: Api, ru
         f"/v1/after-sales/{second}/approve", json={"return_address": "杭州"}, headers=key
     )
     assert r.status_code == 200 and r.json()["status"] != done.json()["status"], r.text
+
+
+def test_hostile_query_parameters_on_every_listing_are_answered_never_a_500(api: Api) -> None:
+    _world(api)
+    hostile = [
+        {"limit": "0"},
+        {"limit": "-1"},
+        {"limit": "1e9"},
+        {"limit": "9" * 40},
+        {"cursor": "\x00"},
+        {"cursor": "a" * 5000},
+        {"cursor": "W1siMjAyNiJdXQ"},
+        {"status": "\x00"},
+        {"merchant_id": "\x00"},
+        {"buyer_id": "长" * 3000},
+        {"order_id": "\x00"},
+        {"after_sale_id": "\x00"},
+        {"status": ["a", "b"]},
+    ]
+    listings = ["/v1/orders", "/v1/after-sales", "/v1/disputes", "/v1/complaints", "/v1/refunds", "/v1/settlements"]
+    for who in (api.as_("admin", "admin-1"), api.as_("merchant", merchant_id="m-1"), api.as_("buyer", "b-1")):
+        for path in listings:
+            for params in hostile:
+                r = who.get(path, params=params)
+                assert r.status_code in (200, 403, 422), (path, params, r.status_code, r.text[:200])
+                if r.status_code != 200:
+                    assert_problem(r, r.status_code)
