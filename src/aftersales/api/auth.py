@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ..domain.errors import Unauthenticated
 from ..services.context import Actor
 
+MAX_ID = 64
 CALLER_ROLES = ("buyer", "merchant", "agent", "admin", "integration")
 
 
@@ -41,6 +42,10 @@ def actor_from_token(token: str, secret: str) -> Actor:
     merchant_id = claims.get("merchant_id")
     if role == "merchant" and (not isinstance(merchant_id, str) or not merchant_id):
         raise Unauthenticated("a merchant token needs merchant_id")
+    if len(sub) > MAX_ID or (role == "merchant" and len(str(merchant_id)) > MAX_ID):
+        # Who acted is stored with every event and row (64 characters): a token naming someone the
+        # store cannot hold is no valid caller.
+        raise Unauthenticated(f"token sub and merchant_id are at most {MAX_ID} characters")
     return Actor(role=role, id=sub, merchant_id=merchant_id if role == "merchant" else None)
 
 

@@ -100,6 +100,9 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
 
+        if _public(scope["path"]):
+            await self.app(scope, receive, send)  # (health checks and docs need no token to be refused)
+            return
         address = scope["client"][0] if scope.get("client") else "unknown"
         if not limiter.window.test(limiter.failures, "auth_failures", address):
             wait = limiter.retry_after(limiter.failures, "auth_failures", address)
@@ -113,6 +116,15 @@ class RateLimit:
             await send(message)
 
         await self.app(scope, receive, counting_send)
+
+
+# Pages that take no token: an address over its failed-auth budget still reads them (a health
+# check behind a proxy shares the address of every client).
+_PUBLIC_PATHS = frozenset({"/", "/healthz", "/openapi.json", "/docs", "/redoc"})
+
+
+def _public(path: str) -> bool:
+    return path in _PUBLIC_PATHS or path.startswith("/docs/assets/")
 
 
 async def _too_many(scope: Scope, receive: Receive, send: Send, code: str, detail: str, wait: int) -> None:

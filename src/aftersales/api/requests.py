@@ -7,9 +7,10 @@ import types
 import typing
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import BaseModel, Field, StringConstraints, create_model
 
 from ..domain.actions import ActionSpec, Choice, EvidenceIds, Input, Number, Text
+from .schemas import Body
 
 EvidenceId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 
@@ -37,7 +38,7 @@ def _build(spec: ActionSpec, name: str) -> type[BaseModel]:
             default = list(field.default) if isinstance(field.default, tuple) else field.default
             fields[field.name] = (annotation, Field(default=default, description=description))
     doc = f"{spec.label.en} · {spec.label.zh}" + (f": {spec.summary}" if spec.summary else "")
-    return create_model(name, __config__=ConfigDict(extra="forbid"), __doc__=doc, **fields)
+    return create_model(name, __base__=Body, __doc__=doc, **fields)
 
 
 def inputs(spec: ActionSpec, body: BaseModel | None) -> Any:

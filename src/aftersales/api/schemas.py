@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from ..domain import cases, complaints, sanctions
 from ..domain.money import MAX_AMOUNT
@@ -19,7 +19,27 @@ Amount = Annotated[int, Field(strict=True, ge=1, le=MAX_AMOUNT)]
 
 
 class Body(BaseModel):
+    """Every request body: no field it does not name, and no NUL character in any text (PostgreSQL
+    cannot store one, so SQLite must not either: one request, one answer)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, values: Any) -> Any:
+        if _has_nul(values):
+            raise ValueError("text may not contain a NUL character")
+        return values
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 class Item(Body):

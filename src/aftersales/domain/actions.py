@@ -64,11 +64,14 @@ class EvidenceIds:
     min_items: int = 0
 
 
+CODE = Text(max_length=64)  # carriers, tracking numbers, reason codes: what the tables keep in 64
 LINE = Text(max_length=200)
 PARAGRAPH = Text(max_length=2000)
 ESSAY = Text(max_length=4000)
 AMOUNT = Number()
 
+Code = Annotated[str, CODE]
+OptionalCode = Annotated[str | None, CODE]
 Line = Annotated[str, LINE]
 OptionalLine = Annotated[str | None, LINE]
 Paragraph = Annotated[str, PARAGRAPH]

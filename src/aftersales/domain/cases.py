@@ -11,11 +11,11 @@ from .actions import (
     AMOUNT,
     ActionSpec,
     Choice,
+    Code,
     Effect,
     Evidence,
     Label,
-    Line,
-    OptionalLine,
+    OptionalCode,
     OptionalParagraph,
     Paragraph,
     RequiredEvidence,
@@ -173,21 +173,21 @@ class Approve:
 
 @dataclass(frozen=True)
 class Reject:
-    reason: Line = field(metadata=label("拒绝原因", "Reason"))
+    reason: Code = field(metadata=label("拒绝原因", "Reason"))
     note: OptionalParagraph = field(default=None, metadata=label("说明", "Note"))
     evidence: Evidence = field(default=(), metadata=label("凭证", "Evidence"))
 
 
 @dataclass(frozen=True)
 class ShipReturn:
-    carrier: Line = field(metadata=label("承运商", "Carrier"))
-    tracking_number: Line = field(metadata=label("运单号", "Tracking number"))
+    carrier: Code = field(metadata=label("承运商", "Carrier"))
+    tracking_number: Code = field(metadata=label("运单号", "Tracking number"))
 
 
 @dataclass(frozen=True)
 class ConfirmReceipt:
-    carrier: OptionalLine = field(default=None, metadata=label("换货承运商", "Replacement's carrier"))
-    tracking_number: OptionalLine = field(default=None, metadata=label("换货运单号", "Replacement's tracking number"))
+    carrier: OptionalCode = field(default=None, metadata=label("换货承运商", "Replacement's carrier"))
+    tracking_number: OptionalCode = field(default=None, metadata=label("换货运单号", "Replacement's tracking number"))
 
 
 @dataclass(frozen=True)

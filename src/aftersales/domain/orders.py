@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from .actions import ActionSpec, Effect, Label, Line, OptionalParagraph, label
+from .actions import ActionSpec, Code, Effect, Label, Text, label
 from .machine import Machine, transition
 from .roles import ADMIN, AGENT, BUYER, MARKETPLACE, MERCHANT, SYSTEM
 
@@ -100,13 +100,13 @@ class NewOrder:
 
 @dataclass(frozen=True)
 class Ship:
-    carrier: Line = field(metadata=label("承运商", "Carrier"))
-    tracking_number: Line = field(metadata=label("运单号", "Tracking number"))
+    carrier: Code = field(metadata=label("承运商", "Carrier"))
+    tracking_number: Code = field(metadata=label("运单号", "Tracking number"))
 
 
 @dataclass(frozen=True)
 class Cancel:
-    reason: OptionalParagraph = field(default=None, metadata=label("取消原因", "Reason"))
+    reason: Annotated[str | None, Text(max_length=500)] = field(default=None, metadata=label("取消原因", "Reason"))
 
 
 SPECS = [

@@ -94,8 +94,14 @@ def upload(
         raise ValidationFailed(f"kind must be one of {', '.join(KINDS)}", fields=["kind"])
     sha, size, media_type, tmp = store_file(env, stream)
     final = content_path(env, sha)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp, final)  # same content, same name: a re-upload overwrites identical bytes
+
+    def keep() -> None:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, final)  # same content, same name: a re-upload overwrites identical bytes
+
+    # The file goes into place only once its row is committed: a refused upload (a constraint, a
+    # lost Idempotency-Key race) leaves nothing behind, and a file in place always has its row.
+    uow.on_outcome(keep, lambda: tmp.unlink(missing_ok=True))
     row = dict(
         id=new_id("ev", env.clock.now()),
         uploader_id=actor.id,
@@ -104,7 +110,9 @@ def upload(
         media_type=media_type,
         size=size,
         sha256=sha,
-        filename=(filename or "")[:255] or None,
+        # A client's name for the file, kept for display only: no control characters (NUL cannot be
+        # stored by PostgreSQL, and SQLite must answer alike).
+        filename="".join(c for c in (filename or "") if c.isprintable())[:255] or None,
         created_at=env.clock.now(),
     )
     uow.execute(t.evidence.insert().values(**row))

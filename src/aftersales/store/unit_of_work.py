@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -25,13 +26,24 @@ class UnitOfWork:
         self.cases = Repo(self.conn, t.after_sales, Case)
         self.deadlines = Deadlines(self.conn)
         self.events = Events(self.conn)
+        self._committed: list[Callable[[], None]] = []
+        self._aborted: list[Callable[[], None]] = []
         return self
+
+    def on_outcome(self, committed: Callable[[], None], aborted: Callable[[], None]) -> None:
+        """What to do outside the database once the transaction ends: `committed` after a commit,
+        `aborted` when it rolls back (a stored file moved into place, or removed)."""
+        self._committed.append(committed)
+        self._aborted.append(aborted)
 
     def execute(self, statement: Any, *args: Any) -> sa.CursorResult[Any]:
         return self.conn.execute(statement, *args)
 
     def commit(self) -> None:
         self._tx.commit()
+        done, self._committed, self._aborted = self._committed, [], []
+        for step in done:
+            step()
 
     def rollback(self) -> None:
         if self._tx.is_active:
@@ -42,3 +54,6 @@ class UnitOfWork:
     ) -> None:
         self.rollback()
         self.conn.close()
+        undone, self._aborted, self._committed = self._aborted, [], []
+        for step in undone:
+            step()
