@@ -15,6 +15,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from .config import DEMO_SECRET, ConfigError, Settings
+from .domain.roles import TOKEN_ROLES
 from .runtime import Runtime
 from .store import migrate
 from .store.database import is_sqlite
@@ -261,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument(
         "--role",
         required=True,
-        choices=["buyer", "merchant", "agent", "admin", "integration"],
+        choices=TOKEN_ROLES,
         help="the caller's role",
     )
     token.add_argument("--sub", required=True, help="the caller's id (e.g. b-1, m-1-staff, agent-1)")

@@ -22,8 +22,8 @@ View = Callable[[Any, Actor], dict[str, Any]]
 def routed(entry: Registered) -> list[ActionSpec]:
     """The actions a caller takes on the subject's own URL: not the system's, not another
     resource's (appeals) or use case's (a ruling's refund)."""
-    callers = {a for t in entry.machine.transitions if t.roles - {SYSTEM} for a in [t.action]}
-    return [spec for name, spec in entry.machine.specs.items() if spec.routed and not spec.internal and name in callers]
+    callers = {t.action for t in entry.machine.transitions if t.roles - {SYSTEM}}
+    return [spec for name, spec in entry.machine.specs.items() if spec.posted and name in callers]
 
 
 def add_action_routes(router: APIRouter, entry: Registered, view: View, out: type[BaseModel]) -> None:

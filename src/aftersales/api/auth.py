@@ -10,10 +10,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..domain.errors import Unauthenticated
+from ..domain.roles import TOKEN_ROLES
 from ..services.context import Actor
 
 MAX_ID = 64
-CALLER_ROLES = ("buyer", "merchant", "agent", "admin", "integration")
 
 
 def mint(
@@ -37,7 +37,7 @@ def actor_from_token(token: str, secret: str) -> Actor:
     except jwt.PyJWTError as exc:
         raise Unauthenticated(f"invalid token: {exc}") from None
     role, sub = claims.get("role"), claims.get("sub")
-    if role not in CALLER_ROLES or not isinstance(sub, str) or not sub:
+    if role not in TOKEN_ROLES or not isinstance(sub, str) or not sub:
         raise Unauthenticated("token has no valid role or sub")
     merchant_id = claims.get("merchant_id")
     if role == "merchant" and (not isinstance(merchant_id, str) or not merchant_id):

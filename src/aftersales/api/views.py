@@ -176,7 +176,7 @@ def _actions(machine: Machine, subject: Any, actor: Actor) -> list[str]:
     on another resource (`appeal`, `decide`); actions only other use cases take are not offered."""
     specs = machine.specs
     return [
-        specs[a].segment if specs[a].routed else a.replace("_", "-")
+        specs[a].segment if specs[a].posted else a.replace("_", "-")
         for a in machine.allowed_actions(subject, actor.role, actor)
         if not specs[a].internal
     ]

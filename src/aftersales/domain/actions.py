@@ -130,6 +130,11 @@ class ActionSpec:
     path: str | None = None  # the URL segment, when it is not the action's name
 
     @property
+    def posted(self) -> bool:
+        """A caller posts it on the subject's own URL (POST /<resource>/{id}/<segment>)."""
+        return self.routed and not self.internal
+
+    @property
     def segment(self) -> str:
         return self.path or self.name.replace("_", "-")
 

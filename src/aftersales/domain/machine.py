@@ -174,7 +174,7 @@ def describe_actions(machine: Machine, resource: str) -> str:
     ]
     for name, spec in machine.specs.items():
         roles = sorted({r for t in machine.transitions if t.action == name for r in t.roles})
-        posted = spec.routed and not spec.internal and roles != ["system"]
+        posted = spec.posted and roles != ["system"]
         where = f"`POST /v1/{resource}/{{id}}/{spec.segment}`" if posted else f"`{name}`"
         fields = "; ".join(_field(f, _required_when(machine, name, f.name)) for f in spec.fields) or "—"
         writes = ", ".join(f"{k} → `{v}`" for k, v in spec.writes.items()) or "—"

@@ -24,3 +24,6 @@ ALL_TENANTS = frozenset({AGENT, ADMIN, INTEGRATION, SYSTEM})
 # Whose actions a lapsed deadline locks out: once a step's timer lapsed the system owns it.
 # The platform's own SLA lapsing is a breach, not a lock-out, so agents and admins are exempt.
 TIMER_BOUND = frozenset({BUYER, MERCHANT, INTEGRATION})
+# Who reads disputes, appeals and complaints at all: the parties, the platform, and the system
+# that fires their deadlines; never the marketplace's order feed (403, not 404).
+AUDIENCE = frozenset({*PARTIES, *PLATFORM, SYSTEM})

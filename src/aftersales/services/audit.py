@@ -65,9 +65,10 @@ class _Fold:
             self.problems.append(f"{where} comes before its creation")
             return
         else:
-            self._check_chain(where, e)
+            tr = self._transition(e)
+            self._check_chain(where, e, tr)
             self.state.update({f: _value(f, v) for f, v in after.items()})
-        self._inputs(e)
+            self._inputs(e, tr)
 
     def _initial(self) -> dict[str, Any]:
         """What replay fills in besides the snapshots, at its value before any action."""
@@ -76,7 +77,7 @@ class _Fold:
         ledger = _LEDGER.get(self.entry.name)
         return {**dict.fromkeys(sorted(fields)), **({ledger[1]: 0} if ledger else {})}
 
-    def _check_chain(self, where: str, e: dict[str, Any]) -> None:
+    def _check_chain(self, where: str, e: dict[str, Any], tr: Any) -> None:
         before, after = e["before"], e["after"] or {}
         for f, v in before.items():
             if _value(f, v) != self.state.get(f):
@@ -85,10 +86,11 @@ class _Fold:
         if e["action"] in self.entry.kind.records:
             return
         step = (before.get("status"), after.get("status", before.get("status")))
-        if self._transition(e) is None:
+        if tr is None:
             self.problems.append(f"{where} moves {step[0]} -> {step[1]}, which the {machine.name} machine has not")
 
     def _transition(self, e: dict[str, Any]) -> Any:
+        """The machine's step this event took (None: not a step of the machine)."""
         before, after = e["before"] or {}, e["after"] or {}
         source = before.get("status", self.state.get("status"))
         target = after.get("status", source)
@@ -101,16 +103,15 @@ class _Fold:
             None,
         )
 
-    def _inputs(self, e: dict[str, Any]) -> None:
+    def _inputs(self, e: dict[str, Any], tr: Any) -> None:
         """The fields the action's spec writes from its inputs, who took it, and refunds paid."""
         data = e["data"] or {}
         ledger = _LEDGER.get(self.entry.name)
         if ledger and ledger[1] == "refunded" and data.get("refund_amount"):
             self.state["refunded"] += int(data["refund_amount"])
         spec = self.entry.machine.specs.get(e["action"])
-        if spec is None or e["before"] is None:
+        if spec is None:
             return
-        tr = self._transition(e)
         requires = set(tr.requires) if tr else set()
         ignored = self.entry.machine.conditional_inputs(spec.name) - requires
         for name, field in spec.writes.items():

@@ -18,12 +18,13 @@ import sqlalchemy as sa
 
 from .. import __version__
 from ..domain.errors import Forbidden
+from ..domain.roles import PARTIES, PLATFORM
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
 from . import cases
 from .context import Actor, Env
 
-MAY_EXPORT = frozenset({"buyer", "merchant", "agent", "admin"})
+MAY_EXPORT = frozenset({*PARTIES, *PLATFORM})
 
 
 def build(uow: UnitOfWork, env: Env, actor: Actor, case_id: str) -> dict[str, Any]:

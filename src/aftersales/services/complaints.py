@@ -11,6 +11,7 @@ from ..domain.actions import typed
 from ..domain.complaints import COMPLAINT_MACHINE, Complaint
 from ..domain.errors import Forbidden, IllegalTransition, NotFound, ValidationFailed
 from ..domain.ids import new_id
+from ..domain.roles import ALL_TENANTS, AUDIENCE, PLATFORM
 from ..store import tables as t
 from ..store.repositories import Repo
 from ..store.unit_of_work import UnitOfWork
@@ -122,7 +123,7 @@ def _mismatch(field: str, detail: str) -> ValidationFailed:
 
 
 def get(uow: UnitOfWork, actor: Actor, complaint_id: str) -> Complaint:
-    if actor.role not in ("buyer", "merchant", "agent", "admin", "system"):
+    if actor.role not in AUDIENCE:
         # As for the listing: a role that never sees complaints is refused, not told "not found".
         raise Forbidden("complaints are for buyers, merchants and agents")
     found = repo(uow).get(complaint_id)
@@ -133,7 +134,7 @@ def get(uow: UnitOfWork, actor: Actor, complaint_id: str) -> Complaint:
 
 def may_see(actor: Actor, c: Complaint) -> bool:
     """The complainant, the merchant complained about, and staff; never a buyer complained about."""
-    if actor.role in ("agent", "admin", "system"):
+    if actor.role in ALL_TENANTS:
         return True
     if actor.role == "merchant":
         return c.merchant_id == actor.merchant_id
@@ -146,7 +147,7 @@ def listing_filters(actor: Actor, **filters: str | None) -> list[Any]:
         where = [c.merchant_id == actor.merchant_id]
     elif actor.role == "buyer":
         where = [c.complainant_role == "buyer", c.complainant_id == actor.id]
-    elif actor.role in ("agent", "admin"):
+    elif actor.role in PLATFORM:
         where = []
     else:
         raise Forbidden("complaints are for buyers, merchants and agents")

@@ -13,9 +13,7 @@ from ..domain.calendar import WorkingCalendar
 from ..domain.clock import Clock
 from ..domain.errors import NotFound
 from ..domain.policy import Policy
-
-ROLES = ("buyer", "merchant", "agent", "admin", "integration", "system")
-STAFF = frozenset({"agent", "admin", "integration", "system"})
+from ..domain.roles import ALL_TENANTS
 
 
 @dataclass(frozen=True)
@@ -26,7 +24,7 @@ class Actor:
 
     def sees(self, buyer_id: str | None, merchant_id: str | None) -> bool:
         """Tenancy: buyers see their own, merchants their shop's, staff everything."""
-        if self.role in STAFF:
+        if self.role in ALL_TENANTS:
             return True
         if self.role == "buyer":
             return buyer_id == self.id
@@ -96,7 +94,7 @@ def scope(actor: Actor, columns: Any, **filters: str | None) -> list[Any]:
         where.append(columns.buyer_id == actor.id)
     elif actor.role == "merchant":
         where.append(columns.merchant_id == actor.merchant_id)
-    elif actor.role not in STAFF:
+    elif actor.role not in ALL_TENANTS:
         where.append(columns.id.is_(None))
     where.extend(getattr(columns, name) == value for name, value in filters.items() if value)
     return where

@@ -15,7 +15,7 @@ from ..domain.cases import Case
 from ..domain.disputes import DISPUTE_MACHINE, Dispute
 from ..domain.errors import Conflict, DeadlinePassed, Forbidden, ValidationFailed
 from ..domain.ids import new_id
-from ..domain.roles import ADMIN, PARTIES, PLATFORM, SYSTEM
+from ..domain.roles import ADMIN, AUDIENCE, PARTIES, PLATFORM
 from ..store import tables as t
 from ..store.repositories import Repo
 from ..store.unit_of_work import UnitOfWork
@@ -98,11 +98,6 @@ def _statement(actor: Actor, params: dict[str, Any], now: datetime) -> dict[str,
         "evidence": params.get("evidence", []),
         "at": now.isoformat(),
     }
-
-
-# Who may read disputes and appeals at all (the parties and the platform); the system fires their
-# deadlines. The marketplace's order feed (integration) is none of these: 403, not a 404.
-AUDIENCE = frozenset({*PARTIES, *PLATFORM, SYSTEM})
 
 
 def check_audience(actor: Actor) -> None:
@@ -242,9 +237,14 @@ def upsert_agent(
     return row
 
 
-def agents_with_load(uow: UnitOfWork) -> list[dict[str, Any]]:
-    rows = uow.execute(sa.select(t.agents, _agent_load().label("load")).order_by(t.agents.c.id))
-    return [dict(r._mapping) for r in rows]
+def agents_with_load(uow: UnitOfWork, actor: Actor, agent_id: str | None = None) -> list[dict[str, Any]]:
+    """The roster (or one agent on it) with each agent's load: for the platform's staff."""
+    if actor.role not in PLATFORM:
+        raise Forbidden("the roster is for platform staff")
+    query = sa.select(t.agents, _agent_load().label("load")).order_by(t.agents.c.id)
+    if agent_id is not None:
+        query = query.where(t.agents.c.id == agent_id)
+    return [dict(r._mapping) for r in uow.execute(query)]
 
 
 def add_note(uow: UnitOfWork, env: Env, actor: Actor, dispute_id: str, body: str) -> dict[str, Any]:

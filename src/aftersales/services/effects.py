@@ -6,36 +6,28 @@ the event's data about what it did (the refund, the violation, the dispute it op
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from ..domain.actions import Effect, inputs_of
 from . import disputes, refunds
-from .transitions import Act
-
-Handler = Callable[[Act], dict[str, Any]]
+from .transitions import Act, Hook
 
 
-def _refund(method: str) -> Handler:
+def _refund(method: str) -> Hook:
     def handler(act: Act) -> dict[str, Any]:
         case, policy = act.subject, act.env.policy(act.subject.policy)
-        refund = refunds.refund_case(
-            act.uow, act.order, case, policy, method, act.now, evidence=list(case_evidence(act))
-        )
+        cited = list(getattr(act.inputs, "evidence", ()))  # (a COD voucher is the refund's proof)
+        refund = refunds.refund_case(act.uow, act.order, case, policy, method, act.now, evidence=cited)
         return {"refund_id": refund["id"], "refund_amount": refund["amount"]}
 
     return handler
-
-
-def case_evidence(act: Act) -> tuple[str, ...]:
-    return tuple(getattr(act.inputs, "evidence", ()) or ())
 
 
 def _advance_compensation(act: Act) -> dict[str, Any]:
     """先行赔付: the platform pays the buyer, records a violation on the merchant and recovers the
     amount from it 追缴."""
     case, order = act.subject, act.order
-    out = _refund("advance_compensation")(act)
+    out = _ADVANCE_REFUND(act)
     policy = act.env.policy(case.policy)
     violation = refunds.record_violation(
         act.uow,
@@ -116,7 +108,9 @@ def _penalty_points(act: Act) -> dict[str, Any]:
     return {"violation_id": violation["id"]}
 
 
-HANDLERS: dict[Effect, Handler] = {
+_ADVANCE_REFUND = _refund("advance_compensation")
+
+HANDLERS: dict[Effect, Hook] = {
     Effect.REFUND_ORIGINAL_PAYMENT: _refund("original_payment"),
     Effect.REFUND_MERCHANT_COD: _refund("merchant_cod"),
     Effect.ADVANCE_COMPENSATION: _advance_compensation,

@@ -14,6 +14,7 @@ from PIL import Image
 from ..domain.errors import NotFound, ValidationFailed
 from ..domain.ids import new_id
 from ..domain.media import EVIDENCE_KINDS, IMAGE_TYPES, FileTooLarge, UnsupportedMediaType, content_problem, sniff
+from ..domain.roles import PLATFORM
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
 from .context import Actor, Env
@@ -127,7 +128,7 @@ def get(uow: UnitOfWork, actor: Actor, evidence_id: str) -> dict[str, Any]:
 
 
 def _may_read(uow: UnitOfWork, actor: Actor, row: Any) -> bool:
-    if actor.role in ("agent", "admin") or (row.uploader_id == actor.id and row.uploader_role == actor.role):
+    if actor.role in PLATFORM or (row.uploader_id == actor.id and row.uploader_role == actor.role):
         return True
     a, link = t.after_sales.c, t.evidence_links.c
     parties = uow.execute(
