@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..domain.actions import inputs_of
@@ -335,15 +335,40 @@ def creation(uow: UnitOfWork, kind: Kind, subject: Any, actor: Actor, now: datet
     )
 
 
+PAUSED = "paused_deadline"  # subject.extra key: a timer stopped with the time it had left
+
+
 def schedule(env: Env, kind: Kind, subject: Any, now: datetime) -> None:
-    """Set the subject's deadline fields for its (new) status: the step's timer, or none."""
+    """Set the subject's deadline fields for its (new) status: the step's timer, or none. A
+    timer paused in this status (`pause_deadline`) resumes with the time it had left instead of
+    starting afresh."""
     step = kind.deadlines.get(subject.status)
+    paused = subject.extra.get(PAUSED)
+    if paused is not None and (step is None or paused["status"] == subject.status):
+        # (a new dict: the set-based writer sees only fields that are replaced, not mutated)
+        subject.extra = {k: v for k, v in subject.extra.items() if k != PAUSED}
+        if step is not None:
+            subject.deadline_action = paused["action"]
+            subject.deadline_due_at = now + timedelta(microseconds=paused["left_us"])
+            return
     if step is None:
         subject.deadline_action = subject.deadline_due_at = None
         return
     action, timer = step
     subject.deadline_action = action
     subject.deadline_due_at = env.due(subject.policy, timer, now)
+
+
+def pause_deadline(subject: Any, now: datetime) -> None:
+    """Stop the subject's pending timer, keeping the time it has left (never less than none) for
+    when `schedule` next puts the subject in the same status. The caller saves the subject (its
+    deadline row follows its fields)."""
+    if subject.deadline_due_at is None:
+        return
+    left = max(timedelta(0), subject.deadline_due_at - now)
+    held = {"status": subject.status, "action": subject.deadline_action, "left_us": left // timedelta(microseconds=1)}
+    subject.extra = {**subject.extra, PAUSED: held}
+    subject.deadline_action = subject.deadline_due_at = None
 
 
 def write_deadline(uow: UnitOfWork, kind: Kind, subject: Any, now: datetime) -> None:
