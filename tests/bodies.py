@@ -24,6 +24,8 @@ def order_body(
     unit_price: int = 9900,
     shipping_fee: int = 1000,
     policy: str | None = None,
+    items: list[dict[str, Any]] | None = None,
+    discount: int = 0,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": order_id,
@@ -32,8 +34,11 @@ def order_body(
         "payment_method": method,
         "currency": "CNY",
         "shipping_fee": shipping_fee,
-        "items": [{"sku": "tea-250g", "title": "西湖龙井 250g", "quantity": quantity, "unit_price": unit_price}],
+        "items": items
+        or [{"sku": "tea-250g", "title": "西湖龙井 250g", "quantity": quantity, "unit_price": unit_price}],
     }
+    if discount:
+        body["discount"] = discount
     if policy is not None:
         body["policy"] = policy
     return body

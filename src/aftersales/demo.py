@@ -44,9 +44,25 @@ class _Builder:
     def tick(self, minutes: int = 17) -> None:
         self.clock.advance(timedelta(minutes=minutes))
 
-    def order(self, buyer: str, merchant: str, method: str, upto: str, pick: int = 0, qty: int = 1) -> str:
+    def order(
+        self,
+        buyer: str,
+        merchant: str,
+        method: str,
+        upto: str,
+        pick: int = 0,
+        qty: int = 1,
+        *,
+        more: dict[int, int] | None = None,
+        discount: int = 0,
+    ) -> str:
+        """An order of `qty` of the merchant's item `pick` (and `more`: pick -> quantity)."""
         self.n += 1
-        sku, title, price = CATALOGUE[merchant][pick]
+        picks = {pick: qty, **(more or {})}
+        items = [
+            {"sku": sku, "title": title, "quantity": n, "unit_price": price}
+            for (sku, title, price), n in ((CATALOGUE[merchant][p], n) for p, n in picks.items())
+        ]
         oid = f"o-{20261100 + self.n}"
         data = {
             "id": oid,
@@ -55,7 +71,8 @@ class _Builder:
             "payment_method": method,
             "currency": "CNY",
             "shipping_fee": 800 if method == "online" else 1200,
-            "items": [{"sku": sku, "title": title, "quantity": qty, "unit_price": price}],
+            "items": items,
+            "discount": discount,
             "policy": None,
         }
         path = ["pay" if method == "online" else "confirm", "ship", "deliver", "complete"]
@@ -96,6 +113,7 @@ class _Builder:
         steps: list[tuple[str, str, dict[str, Any]]],
         amount: int | None = None,
         photo: bool = False,
+        items: list[dict[str, Any]] | None = None,
     ) -> str:
         self.tick()
         buyer_actor = Actor("buyer", buyer)
@@ -112,6 +130,7 @@ class _Builder:
                     "amount": amount,
                     "description": description,
                     "evidence": ev,
+                    "items": items,
                 },
             )
             uow.commit()
@@ -221,6 +240,29 @@ def load(runtime: Runtime) -> bool:
     )
     o = b.order("b-1", "m-2", "online", "completed")
     b.case(o, "b-1", "m-2", "return_refund", "changed_mind", "不喜欢这个款式", [("buyer", "withdraw", {})])
+    # Line items: two teas and a pu'er cake with a ¥30 discount 优惠; one tea refunded already, the
+    # cake's request open beside it, one tea still free to ask about.
+    o = b.order("b-2", "m-1", "online", "delivered", qty=2, more={1: 1}, discount=3000)
+    b.case(
+        o,
+        "b-2",
+        "m-1",
+        "refund_only",
+        "damaged",
+        "两罐中有一罐破损漏茶",
+        [("merchant", "approve", {})],
+        items=[{"sku": "tea-250g", "quantity": 1}],
+    )
+    b.case(
+        o,
+        "b-2",
+        "m-1",
+        "return_refund",
+        "quality_problem",
+        "普洱茶饼有霉点",
+        [],
+        items=[{"sku": "tea-pu", "quantity": 1}],
+    )
     # The platform's half: an agent roster, a ruled dispute under appeal, a complaint.
     for agent_id, name in AGENTS.items():
         b._do(

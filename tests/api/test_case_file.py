@@ -60,6 +60,7 @@ def test_the_pdf_is_a_readable_document_with_the_ids_and_digest(api):
     digest_value = merchant.get(f"/v1/after-sales/{case_id}/case-file").json()["integrity"]["digest"]
     assert len(reader.pages) >= 1
     assert case_id in text and "o-1001" in text and digest_value in text.replace("\n", "")
+    assert "Items" in text and "× 2" in text  # the units the request is about
 
 
 def test_only_the_parties_and_agents_may_export(api):

@@ -124,7 +124,7 @@ BAD_ORDER_BODIES = {
     "unit price as a float": {"items": [{"sku": "a", "title": "t", "quantity": 1, "unit_price": 9.9}]},
     "item with an unknown field": {"items": [{"sku": "a", "title": "t", "quantity": 1, "unit_price": 1, "x": 1}]},
     "total above the maximum": {"items": [{"sku": "a", "title": "t", "quantity": 100_000, "unit_price": MAX_AMOUNT}]},
-    "unknown field": {"discount": 5},
+    "unknown field": {"coupon_code": "X5"},
     "id with a slash": {"id": "o/1"},
 }
 

@@ -78,6 +78,7 @@ TABLE: dict[str, Row] = {
     "GET /v1/orders": Row("merchant", EVERYONE, query=lambda w: {"merchant_id": w["merchant"]}),
     "GET /v1/orders/{order_id}": Row("order", PARTIES_SEE),
     "GET /v1/orders/{order_id}/events": Row("order", PARTIES_SEE),
+    "GET /v1/orders/{order_id}/eligibility": Row("order", PARTIES_SEE),
     "POST /v1/orders/{subject_id}/pay": Row("order", (401, 403, 404, 403, 404, 403, OK, OK)),
     "POST /v1/orders/{subject_id}/confirm": Row("order_cod", (401, 403, 404, OK, 404, 403, OK, 403)),
     "POST /v1/orders/{subject_id}/ship": Row("order", (401, 403, 404, OK, 404, 403, OK, OK), SHIP),

@@ -227,25 +227,38 @@ class CaseMachine(RuleBasedStateMachine):
         shipping=st.sampled_from([0, 800]),
         policy=st.sampled_from([None, None, "tiktok_shop@1"]),
         upto=st.sampled_from([0, 1, 2, 3, 3, 3, 4]),
+        cups=st.sampled_from([0, 0, 1, 3]),
+        off=st.sampled_from([0, 0, 1, 333, 5000]),
     )
-    def create_order(self, method: str, qty: int, price: int, shipping: int, policy: str | None, upto: int) -> str:
-        """A new order, walked by the usual parties as far as `upto` steps (paid, shipped, delivered,
-        completed) so that most runs reach after-sales."""
+    def create_order(
+        self,
+        method: str,
+        qty: int,
+        price: int,
+        shipping: int,
+        policy: str | None,
+        upto: int,
+        cups: int = 0,
+        off: int = 0,
+    ) -> str:
+        """A new order (with a second line of `cups` and a discount `off` now and then), walked by
+        the usual parties as far as `upto` steps (paid, shipped, delivered, completed) so that
+        most runs reach after-sales."""
         self.n += 1
         order_id = f"o-{self.n}"
-        self._do(
-            orders.create,
-            MARKETPLACE,
-            order_body(
-                order_id,
-                buyer=BUYER.id,
-                method=method,
-                quantity=qty,
-                unit_price=price,
-                shipping_fee=shipping,
-                policy=policy,
-            ),
+        body = order_body(
+            order_id,
+            buyer=BUYER.id,
+            method=method,
+            quantity=qty,
+            unit_price=price,
+            shipping_fee=shipping,
+            policy=policy,
         )
+        if cups:
+            body["items"].append({"sku": "cup", "title": "青瓷杯", "quantity": cups, "unit_price": 3333})
+        body["discount"] = min(off, qty * price)
+        self._do(orders.create, MARKETPLACE, body)
         for action in ["pay" if method == "online" else "confirm", "ship", "deliver", "complete"][:upto]:
             params = {"carrier": "SF", "tracking_number": f"SF{self.n}"} if action == "ship" else {}
             self._do(orders.act, _ORDER_ACTOR[action], order_id, action, params)
@@ -276,13 +289,24 @@ class CaseMachine(RuleBasedStateMachine):
         reason=st.sampled_from([*case_rules.REASONS, "bogus"]),
         amount=st.one_of(st.none(), st.none(), st.integers(-1, 70000)),
         who=st.sampled_from([BUYER] * 6 + [STRANGER, MERCHANT]),
+        items=st.one_of(
+            st.none(),
+            st.lists(
+                st.fixed_dictionaries(
+                    {"sku": st.sampled_from(["tea-250g", "tea-250g", "cup", "bogus"]), "quantity": st.integers(0, 3)}
+                ),
+                min_size=1,
+                max_size=2,
+            ),
+        ),
     )
-    def file_case(self, order: str, type_: str, reason: str, amount: int | None, who: Actor) -> Any:
-        case = self._attempt(
-            cases.file,
-            who,
-            case_body(order, type=type_, reason=reason, amount=amount),
-        )
+    def file_case(
+        self, order: str, type_: str, reason: str, amount: int | None, who: Actor, items: list[Any] | None
+    ) -> Any:
+        body = case_body(order, type=type_, reason=reason, amount=amount)
+        if items is not None:
+            body["items"] = items
+        case = self._attempt(cases.file, who, body)
         return case.id if case else multiple()
 
     @rule(
@@ -486,6 +510,7 @@ class CaseMachine(RuleBasedStateMachine):
             refunds = list(conn.execute(sa.select(t.refunds)))
             armed = {(r.subject_kind, r.subject_id): r for r in conn.execute(sa.select(t.deadlines))}
         self._money_never_exceeds_what_was_paid(rows, refunds)
+        self._units_are_held_once_and_refunded_within_what_they_cost(rows, refunds)
         self._terminal_statuses_are_final(rows)
         self._the_armed_deadline_matches_the_status(rows, armed)
         with self.runtime.uow() as uow:
@@ -517,6 +542,38 @@ class CaseMachine(RuleBasedStateMachine):
         for c in rows["after_sale"]:
             assert by_case[c.id] <= c.amount, (c.id, by_case[c.id], c.amount)
 
+    def _units_are_held_once_and_refunded_within_what_they_cost(
+        self, rows: dict[str, list[Any]], refunds: list[Any]
+    ) -> None:
+        """Each unit of an order is in one lot; a lot is held only by an open case of the order,
+        which holds exactly the quantities it names; no unit is refunded more than it was paid;
+        the lines' refunds are the cases' refunds; while a case is open on a delivered order, its
+        auto-complete is paused, and armed again once none is."""
+        open_cases = {c.id: c for c in rows["after_sale"] if c.status not in TERMINAL["after_sale"]}
+        by_case: Counter[str] = Counter()
+        for r in refunds:
+            by_case[r.order_id] += r.amount if r.after_sale_id else 0
+        for o in rows["order"]:
+            held: dict[str, Counter[str]] = {}
+            refunded = 0
+            for item in o.items:
+                lots = o.units[item["sku"]]
+                assert sum(lot["n"] for lot in lots) == item["quantity"], (o.id, item, lots)
+                for lot in lots:
+                    assert 0 <= lot["refunded"] <= lot["paid"], (o.id, lot)
+                    refunded += lot["n"] * lot["refunded"]
+                    if lot["case"]:
+                        assert lot["case"] in open_cases and not lot["done"], (o.id, lot)
+                        held.setdefault(lot["case"], Counter())[item["sku"]] += lot["n"]
+            assert refunded == by_case[o.id], (o.id, refunded, by_case[o.id])
+            mine = {cid for cid, c in open_cases.items() if c.order_id == o.id}
+            assert set(held) == mine, (o.id, held, mine)
+            for cid in mine:
+                assert dict(held[cid]) == {i["sku"]: i["quantity"] for i in open_cases[cid].items}, (cid, held[cid])
+            if o.status == "delivered":
+                assert (o.deadline_action is None) == bool(mine), (o.id, o.deadline_action, mine)
+                assert ("paused_deadline" in o.extra) == bool(mine), (o.id, o.extra, mine)
+
     def _terminal_statuses_are_final(self, rows: dict[str, list[Any]]) -> None:
         for kind, subjects in rows.items():
             for s in subjects:
@@ -545,8 +602,9 @@ class CaseMachine(RuleBasedStateMachine):
                 if timer is None:
                     assert s.deadline_action is None, (kind, s.id, s.status, s.deadline_action)
                 else:
-                    # A lapsed platform SLA (ruling_overdue) is recorded and leaves the status without a timer.
-                    lapsed = {None} if timer[0] in NOTICES[kind] else set()
+                    # A lapsed platform SLA (ruling_overdue) is recorded and leaves the status without
+                    # a timer; a paused one (an order under after-sales) is held aside.
+                    lapsed = {None} if timer[0] in NOTICES[kind] or "paused_deadline" in s.extra else set()
                     assert s.deadline_action in {timer[0]} | lapsed, (kind, s.id, s.status, s.deadline_action)
         assert not armed, f"deadlines armed for no subject: {list(armed)}"
 

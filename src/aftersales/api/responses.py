@@ -41,10 +41,12 @@ class Order(BaseModel):
     items: list[OrderItem]
     goods_total: int
     shipping_fee: int
+    discount: int
     total: int
     paid_amount: int
     refunded_amount: int
-    open_after_sale_id: str | None
+    open_after_sale_id: str | None  # the first of open_after_sale_ids
+    open_after_sale_ids: list[str]
     policy: str
     carrier: str | None
     tracking_number: str | None
@@ -61,6 +63,23 @@ class Order(BaseModel):
     actions: list[str]
 
 
+class EligibleItem(OrderItem):
+    paid: int  # what was paid for the line's units (after the discount)
+    refunded: int
+    quantity_remaining: int  # units no open request holds and none settled
+    refundable: int  # what those units may still get back
+    types: list[Literal[cases.TYPES]]  # type: ignore[valid-type]  # what a request on them may be now
+
+
+class Eligibility(BaseModel):
+    order_id: str
+    currency: str
+    window_ends_at: Timestamp | None  # the after-sales period 售后期 ends (set once the order completes)
+    refundable: int  # on the whole order
+    open_after_sale_ids: list[str]
+    items: list[EligibleItem]
+
+
 class Tracking(BaseModel):
     carrier: str
     tracking_number: str
@@ -74,6 +93,7 @@ class Case(BaseModel):
     type: Literal[cases.TYPES]  # type: ignore[valid-type]
     reason: str
     status: Literal[cases.STATUSES]  # type: ignore[valid-type]
+    items: list[OrderItem]  # the order's units it is about
     amount: int
     currency: str
     version: int

@@ -56,14 +56,22 @@ class OrderIn(Body):
     payment_method: Literal["online", "cod"]
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
     shipping_fee: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT)] = 0
+    discount: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT)] = 0  # 优惠, off the goods
     items: Annotated[list[Item], Field(min_length=1, max_length=200)]
     policy: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class ClaimIn(Body):
+    sku: Line
+    quantity: Annotated[int, Field(strict=True, ge=1, le=100_000)]
 
 
 class CaseIn(Body):
     order_id: Id
     type: Literal[cases.TYPES]  # type: ignore[valid-type]
     reason: Literal[tuple(cases.REASONS)]  # type: ignore[valid-type]
+    # Omitted: every unit of the order no other request holds.
+    items: Annotated[list[ClaimIn], Field(min_length=1, max_length=200)] | None = None
     amount: Amount | None = None
     description: Long = ""
     evidence: EvidenceIds = []

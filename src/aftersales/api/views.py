@@ -32,10 +32,12 @@ def order_view(o: Order, actor: Actor) -> dict[str, Any]:
         "items": o.items,
         "goods_total": o.goods_total,
         "shipping_fee": o.shipping_fee,
+        "discount": o.discount,
         "total": o.total,
         "paid_amount": o.paid_amount,
         "refunded_amount": o.refunded_amount,
-        "open_after_sale_id": o.open_case_id,
+        "open_after_sale_id": next(iter(o.open_case_ids), None),
+        "open_after_sale_ids": o.open_case_ids,
         "policy": o.policy,
         "carrier": o.carrier,
         "tracking_number": o.tracking_number,
@@ -53,6 +55,10 @@ def order_view(o: Order, actor: Actor) -> dict[str, Any]:
     }
 
 
+def eligibility_view(e: dict[str, Any]) -> dict[str, Any]:
+    return {**e, "window_ends_at": iso(e["window_ends_at"])}
+
+
 def case_view(c: Case, actor: Actor) -> dict[str, Any]:
     return {
         "id": c.id,
@@ -62,6 +68,7 @@ def case_view(c: Case, actor: Actor) -> dict[str, Any]:
         "type": c.type,
         "reason": c.reason,
         "status": c.status,
+        "items": c.items,
         "amount": c.amount,
         "currency": c.currency,
         "version": c.version,

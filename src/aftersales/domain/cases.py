@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
@@ -82,6 +82,8 @@ class Case:
     updated_at: datetime
     description: str = ""
     evidence: list[str] = field(default_factory=list)
+    # The order's units it is about: [{"sku", "title", "quantity", "unit_price"}]
+    items: list[dict[str, Any]] = field(default_factory=list)
     version: int = 1
     deadline_action: str | None = None
     deadline_due_at: datetime | None = None
@@ -219,13 +221,23 @@ class PlatformRefund:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """So many units of one of the order's items."""
+
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
 class NewCase:
-    """What a buyer files: the order, the type and reason, the amount asked (default: all that is
-    refundable), a description and evidence."""
+    """What a buyer files: the order and which of its units (default: every unit no other
+    request holds), the type and reason, the amount asked (default: all those units may still
+    get back), a description and evidence."""
 
     order_id: str
     type: str
     reason: str
+    items: tuple[Claim | Mapping[str, Any], ...] | None = None
     amount: int | None = None
     description: str = ""
     evidence: tuple[str, ...] = ()
@@ -360,6 +372,12 @@ CASE_MACHINE = Machine(
     statuses=STATUSES,
     terminal=TERMINAL,
 )
+
+
+def goods_came_back(case: Case) -> bool:
+    """A refunded return whose goods the buyer shipped back: its units are done with."""
+    return case.status == "refunded" and case.type != "refund_only" and case.return_tracking is not None
+
 
 # The platform's ruling SLA lapsing changes no status: it is recorded and flagged.
 SYSTEM_NOTICES = frozenset({"ruling_overdue"})

@@ -21,9 +21,10 @@ PAYER = {
 
 
 def refundable(order: Order, policy: Policy) -> int:
-    """What may still be refunded for after-sales: goods paid (plus shipping if the policy
-    says so) less what was already refunded. Nothing is refundable before payment."""
-    ceiling = order.goods_total + (order.shipping_fee if policy.shipping_refundable else 0)
+    """What may still be refunded for after-sales on the whole order: goods paid (less the
+    discount, plus shipping if the policy says so) less what was already refunded. Nothing is
+    refundable before payment. A case is bound by its units too (domain/lines.py)."""
+    ceiling = order.goods_total - order.discount + (order.shipping_fee if policy.shipping_refundable else 0)
     return max(0, min(order.paid_amount, ceiling) - order.refunded_amount)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
+from . import lines
 from .actions import ActionSpec, Code, Effect, Label, Text, label
 from .machine import Machine, transition
 from .roles import ADMIN, AGENT, BUYER, MARKETPLACE, MERCHANT, SYSTEM
@@ -45,7 +46,8 @@ class Order:
     updated_at: datetime
     paid_amount: int = 0
     refunded_amount: int = 0
-    open_case_id: str | None = None
+    discount: int = 0  # 优惠: off the goods, spread over the lines (domain/lines.py)
+    units: dict[str, Any] = field(default_factory=dict)  # sku -> lots (domain/lines.py)
     carrier: str | None = None
     tracking_number: str | None = None
     cancel_reason: str | None = None
@@ -61,7 +63,12 @@ class Order:
 
     @property
     def total(self) -> int:
-        return self.goods_total + self.shipping_fee
+        """What the buyer pays: the goods less the discount, plus shipping."""
+        return self.goods_total - self.discount + self.shipping_fee
+
+    @property
+    def open_case_ids(self) -> list[str]:
+        return lines.holders(self.units)
 
 
 def initial_status(payment_method: str) -> str:
@@ -95,6 +102,7 @@ class NewOrder:
     currency: str
     items: tuple[Item | Mapping[str, Any], ...]
     shipping_fee: int = 0
+    discount: int = 0
     policy: str | None = None
 
 

@@ -37,7 +37,7 @@ def build(uow: UnitOfWork, env: Env, actor: Actor, case_id: str) -> dict[str, An
     dispute_ids = [d["id"] for d in dispute_rows]
     body = {
         "format": "aftersales.case-file/1",
-        "order": _plain(order.__dict__, drop={"extra", "open_case_id", "deadline_action", "deadline_due_at"}),
+        "order": _plain(order.__dict__, drop={"extra", "units", "deadline_action", "deadline_due_at"}),
         "case": _plain(case.__dict__, drop={"extra"}),
         "timeline": _timeline(
             uow, [("order", order.id), ("after_sale", case.id), *(("dispute", d) for d in dispute_ids)]

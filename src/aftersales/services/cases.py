@@ -10,9 +10,10 @@ import sqlalchemy as sa
 
 from ..domain import cases as domain
 from ..domain import disputes as dispute_rules
+from ..domain import lines
 from ..domain.actions import typed
 from ..domain.cases import CASE_MACHINE, Case
-from ..domain.errors import Conflict, Forbidden, IllegalTransition, ValidationFailed
+from ..domain.errors import Conflict, DeadlinePassed, Forbidden, IllegalTransition, ValidationFailed
 from ..domain.ids import new_id
 from ..domain.money import check_amount, refundable
 from ..domain.orders import Order
@@ -23,7 +24,18 @@ from . import disputes, evidence
 from .context import SYSTEM as SYSTEM_ACTOR
 from .context import Actor, Env, visible
 from .orders import ORDER
-from .transitions import Act, Kind, apply, arm_deadline, creation, notice, record, seen
+from .transitions import (
+    Act,
+    Kind,
+    apply,
+    arm_deadline,
+    creation,
+    notice,
+    pause_deadline,
+    record,
+    resume_deadline,
+    seen,
+)
 
 CASE = Kind(
     name="after_sale",
@@ -52,12 +64,16 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewCase | Mapping
     _check_fileable(uow, order, args.type, now, policy.timer("after_sales_window"))
     if args.reason not in domain.REASONS:
         raise ValidationFailed(f"unknown reason {args.reason!r}; see GET /v1/reasons", fields=["reason"])
-    limit = refundable(order, policy)
+    case_id = new_id("as", now)
+    wanted = _wanted(order, args.items)
+    units, value = lines.claim(order.units, wanted, case_id)
+    limit = min(value, refundable(order, policy))
     if limit == 0:
-        raise Conflict("nothing is left to refund on this order", code="nothing_refundable")
+        raise Conflict("nothing is left to refund on these items", code="nothing_refundable")
     amount = check_amount(args.amount, limit) if args.amount is not None else limit
+    titles = {i["sku"]: i for i in order.items}
     case = Case(
-        id=new_id("as", now),
+        id=case_id,
         order_id=order.id,
         buyer_id=order.buyer_id,
         merchant_id=order.merchant_id,
@@ -72,11 +88,19 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewCase | Mapping
         updated_at=now,
         description=args.description or "",
         evidence=evidence.check(uow, actor, list(args.evidence)),
+        items=[
+            {"sku": sku, "title": titles[sku]["title"], "quantity": n, "unit_price": titles[sku]["unit_price"]}
+            for sku, n in wanted.items()
+        ],
     )
-    # One open request per order: claimed with compare-and-set, so two racing requests get one winner.
+    # The units are claimed on the order with compare-and-set, so two racing requests never hold
+    # the same unit; while any is held the order's auto-complete waits.
     read = seen(ORDER, order)
-    order.open_case_id = case.id
-    record(uow, read, action="after_sale_opened", actor=actor, now=now, data={"after_sale_id": case.id})
+    order.units = units
+    pause_deadline(order, now)
+    record(
+        uow, read, action="after_sale_opened", actor=actor, now=now, data={"after_sale_id": case.id, "items": wanted}
+    )
     arm_deadline(uow, env, CASE, case, now)
     uow.cases.insert(case)
     evidence.link(uow, case.id, case.evidence)
@@ -89,6 +113,7 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewCase | Mapping
         {
             "type": case.type,
             "reason": case.reason,
+            "items": case.items,
             "description": case.description,
             "evidence": case.evidence,
             "policy": case.policy,
@@ -97,16 +122,33 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewCase | Mapping
     return case
 
 
+def _wanted(order: Order, items: Any) -> dict[str, int]:
+    """sku -> quantity the request claims; omitted, every unit of the order still claimable."""
+    if items is None:
+        wanted = {sku: n for sku in order.units if (n := lines.remaining(order.units, sku))}
+        if not wanted and order.open_case_ids:
+            first = order.open_case_ids[0]
+            raise Conflict(
+                f"after-sales request {first} holds what remains of this order",
+                code="case_already_open",
+                open_case_id=first,
+            )
+        if not wanted:
+            raise Conflict("nothing is left to claim on this order", code="nothing_refundable")
+        return wanted
+    claims = [typed(domain.Claim, i) for i in items]
+    if not claims:
+        raise ValidationFailed("items, when given, names at least one item", fields=["items"])
+    wanted = {c.sku: c.quantity for c in claims}
+    if len(wanted) < len(claims):
+        raise ValidationFailed("each sku appears once in items", code="duplicate_sku", fields=["items"])
+    return wanted
+
+
 def _check_fileable(uow: UnitOfWork, order: Order, case_type: str, now: datetime, window: Any) -> None:
-    """One open request per order, and none while a dispute about the order is unsettled: a
-    ruling still open to appeal (or appealed) may yet refund the order, and a request paid in the
-    meantime would leave that money claimed twice (and the appeal with nothing left to pay)."""
-    if order.open_case_id:
-        raise Conflict(
-            f"after-sales request {order.open_case_id} is still open for this order",
-            code="case_already_open",
-            open_case_id=order.open_case_id,
-        )
+    """None while a dispute about the order is unsettled: a ruling still open to appeal (or
+    appealed) may yet refund the order, and a request paid in the meantime would leave that money
+    claimed twice (and the appeal with nothing left to pay). Units are checked as they are claimed."""
     pending = unsettled_dispute(uow, order.id, now)
     if pending is not None:
         dispute_id, status = pending
@@ -117,6 +159,46 @@ def _check_fileable(uow: UnitOfWork, order: Order, case_type: str, now: datetime
             dispute_status=status,
         )
     domain.check_fileable(order, case_type, now, window)
+
+
+def eligibility(uow: UnitOfWork, env: Env, actor: Actor, order_id: str) -> dict[str, Any]:
+    """What the buyer may still ask for on the order, per item: the units no request holds or
+    settled, what they may get back, and the types a request on them may take now."""
+    order = visible(uow.orders.get(order_id), actor, "order")
+    now = env.clock.now()
+    policy = env.policy(order.policy)
+    window = policy.timer("after_sales_window")
+    on_order = refundable(order, policy)
+    types = []
+    for case_type in domain.TYPES:
+        try:
+            _check_fileable(uow, order, case_type, now, window)
+        except (Conflict, IllegalTransition, DeadlinePassed):
+            continue
+        types.append(case_type)
+    items = []
+    for item in order.items:
+        sku = item["sku"]
+        left = lines.remaining(order.units, sku)
+        value = min(lines.free_value(order.units, sku), on_order)
+        items.append(
+            {
+                **item,
+                "paid": lines.paid_for(order.units, sku),
+                "refunded": lines.refunded_on(order.units, sku),
+                "quantity_remaining": left,
+                "refundable": value,
+                "types": types if left and value else [],
+            }
+        )
+    return {
+        "order_id": order.id,
+        "currency": order.currency,
+        "window_ends_at": order.completed_at + window if order.completed_at else None,
+        "refundable": on_order,
+        "open_after_sale_ids": order.open_case_ids,
+        "items": items,
+    }
 
 
 def unsettled_dispute(uow: UnitOfWork, order_id: str, now: datetime) -> tuple[str, str] | None:
@@ -163,9 +245,12 @@ def act(
     def then(step: Act) -> dict[str, Any]:
         if step.transition.target in domain.TERMINAL:
             case.closed_at = step.now
-            # The order is freed for a new request and counts what this case refunded.
-            if order.open_case_id == case.id:
-                order.open_case_id = None
+            # The case's units are free for a new request (done if the goods came back), the
+            # order counts what this case refunded, and its auto-complete resumes when no
+            # request is left open on it.
+            order.units = lines.release(order.units, case.id, goods_back=domain.goods_came_back(case))
+            if not order.open_case_ids:
+                resume_deadline(env, ORDER, order, step.now)
             closed = {"after_sale_id": case.id, "status": case.status}
             record(uow, order_read, action="after_sale_closed", actor=step.actor, now=step.now, data=closed)
             if case.dispute_id and step.transition.action == "withdraw":

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from ..domain import lines
 from ..domain import orders as domain
 from ..domain.actions import typed
 from ..domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -26,16 +27,18 @@ ORDER = Kind(
         "status",
         "paid_amount",
         "refunded_amount",
-        "open_case_id",
+        "units",
         "cancel_reason",
         "deadline_action",
         "deadline_due_at",
     ),
-    # A case opens and closes the order's one request, and refunds count against the order.
+    # A case claims units of the order and lets them go, and refunds count against the order.
     # An arbitration claims the order too, so that it and a new request never both win.
     records=frozenset({"after_sale_opened", "after_sale_closed", "refunded", "arbitration_applied"}),
     repo=lambda uow: uow.orders,
     set_based=lambda order, tr, now: None if tr.effect else _stamp(order, tr, now),
+    # Douyin pauses the buyer's automatic receipt confirmation during after-sales.
+    paused=lambda order: bool(order.open_case_ids),
 )
 # Which timestamp each status stamps.
 _STAMPS = {
@@ -62,13 +65,19 @@ def create(uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewOrder | Mapp
     items = [typed(domain.Item, i) for i in args.items]
     if not items:
         raise ValidationFailed("an order needs at least one item")
+    if len({i.sku for i in items}) < len(items):
+        raise ValidationFailed("each item of an order has its own sku", code="duplicate_sku", fields=["items"])
     goods_total = sum(i.quantity * i.unit_price for i in items)
     if goods_total + args.shipping_fee > MAX_AMOUNT:
         raise ValidationFailed("order total is out of range")
+    if not 0 <= args.discount <= goods_total:
+        raise ValidationFailed("discount must lie between 0 and the goods total", fields=["discount"])
     existing = uow.orders.get(args.id)
     if existing is not None:
         raise Conflict(f"order {args.id} already exists", code="order_exists")
     now = env.clock.now()
+    refundable_shipping = args.shipping_fee if env.policy(policy_key).shipping_refundable else 0
+    plain = [dataclasses.asdict(i) for i in items]
     order = Order(
         id=args.id,
         buyer_id=args.buyer_id,
@@ -76,8 +85,10 @@ def create(uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewOrder | Mapp
         payment_method=args.payment_method,
         currency=args.currency,
         shipping_fee=args.shipping_fee,
-        items=[dataclasses.asdict(i) for i in items],
+        items=plain,
         goods_total=goods_total,
+        discount=args.discount,
+        units=lines.price(plain, goods_total - args.discount + refundable_shipping),
         status=domain.initial_status(args.payment_method),
         policy=policy_key,
         created_at=now,

@@ -7,7 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..domain.cases import Case
+from ..domain import lines
+from ..domain.cases import Case, goods_came_back
 from ..domain.errors import AmountExceedsRefundable
 from ..domain.ids import new_id
 from ..domain.money import PAYER, refundable
@@ -28,11 +29,22 @@ def issue(
     evidence: list[str] | None = None,
     limit: int | None = None,
 ) -> dict[str, Any]:
-    """Record a refund and count it against the order. `limit` defaults to the paid total:
-    no path may ever refund more than the buyer paid."""
+    """Record a refund and count it against the order, and a case's against the units it is
+    about. `limit` defaults to the paid total: no path may ever refund more than the buyer paid,
+    nor a case more than was paid for its units."""
     ceiling = order.paid_amount - order.refunded_amount if limit is None else limit
+    units, ended = order.units, case is not None and not lines.held(order.units, case.id)
+    if case is not None:
+        # A case that has ended (a ruling paying on a request already closed or refunded) takes
+        # back what is free of its items for the refund; units a later request settled are
+        # gone, and the ruling pays less (settled elsewhere).
+        units = lines.claim(units, _free_of(units, case), case.id)[0] if ended else units
+        ceiling = min(ceiling, lines.value_of(units, case.id))
     if amount > ceiling:
         raise AmountExceedsRefundable(f"refund {amount} exceeds the refundable {ceiling}", refundable=ceiling)
+    if case is not None:
+        units = lines.refund(units, case.id, amount)
+        order.units = lines.release(units, case.id, goods_back=goods_came_back(case)) if ended else units
     row = dict(
         id=new_id("rf", now),
         order_id=order.id,
@@ -52,6 +64,21 @@ def issue(
     uow.execute(t.refunds.insert().values(**row))
     order.refunded_amount += amount
     return row
+
+
+def case_refundable(order: Order, case: Case) -> int:
+    """What the case's units may still get back: those it holds, or for a case that has ended
+    what is free of its items (see `issue`)."""
+    units = order.units
+    if not lines.held(units, case.id):
+        units = lines.claim(units, _free_of(units, case), case.id)[0]
+    return lines.value_of(units, case.id)
+
+
+def _free_of(units: lines.Units, case: Case) -> dict[str, int]:
+    """What is free of the case's items, up to its quantities."""
+    free = {i["sku"]: min(lines.remaining(units, i["sku"]), i["quantity"]) for i in case.items}
+    return {sku: n for sku, n in free.items() if n}
 
 
 def refund_case(

@@ -67,7 +67,7 @@ def _execute(
     refundable on the order: what another request already refunded is recorded as
     `settled_elsewhere`, so a decision is always executable and no path pays twice. Returns what
     was paid now and what the event records."""
-    paid = min(amount, refundable(order, env.policy(case.policy)))
+    paid = min(amount, refundable(order, env.policy(case.policy)), refunds.case_refundable(order, case))
     out: dict[str, Any] = {"settled_elsewhere": amount - paid} if paid < amount else {}
     if paid:
         out["refund_amount"] = paid
@@ -294,11 +294,12 @@ def apply_for_arbitration(
     # order, so not while another request on it is open or another dispute about it unsettled.
     order = uow.orders.get(case.order_id)
     assert order is not None
-    if order.open_case_id:
+    if order.open_case_ids:
+        first = order.open_case_ids[0]
         raise Conflict(
-            f"after-sales request {order.open_case_id} is open on this order; apply once it is closed",
+            f"after-sales request {first} is open on this order; apply once it is closed",
             code="case_already_open",
-            open_case_id=order.open_case_id,
+            open_case_id=first,
         )
     now = env.clock.now()
     pending = cases.unsettled_dispute(uow, order.id, now)

@@ -50,6 +50,9 @@ class Kind:
     # machine's steps, nothing else.
     records: frozenset[str] = frozenset()
     created_by: str = "create"  # the creation event's action
+    # While true, a timer the subject's status starts is held paused (`pause_deadline`) until
+    # `resume_deadline`: an order's auto-complete while a request is open on it.
+    paused: Callable[[Any], bool] | None = None
 
 
 @dataclass
@@ -357,6 +360,20 @@ def schedule(env: Env, kind: Kind, subject: Any, now: datetime) -> None:
     action, timer = step
     subject.deadline_action = action
     subject.deadline_due_at = env.due(subject.policy, timer, now)
+    if kind.paused is not None and kind.paused(subject):
+        pause_deadline(subject, now)
+
+
+def resume_deadline(env: Env, kind: Kind, subject: Any, now: datetime) -> None:
+    """Restart a timer `pause_deadline` held, with the time it had left, if the subject is still
+    in the status it was paused in (else the pause is void)."""
+    paused = subject.extra.get(PAUSED)
+    if paused is None:
+        return
+    if paused["status"] == subject.status:
+        schedule(env, kind, subject, now)
+    else:
+        subject.extra = {k: v for k, v in subject.extra.items() if k != PAUSED}
 
 
 def pause_deadline(subject: Any, now: datetime) -> None:

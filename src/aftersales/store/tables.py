@@ -34,7 +34,8 @@ orders = sa.Table(
     sa.Column("policy", Text(64), nullable=False),
     sa.Column("paid_amount", Money, nullable=False, default=0),
     sa.Column("refunded_amount", Money, nullable=False, default=0),
-    sa.Column("open_case_id", Text(40)),
+    sa.Column("discount", Money, nullable=False, default=0),
+    sa.Column("units", sa.JSON, nullable=False, default=dict),  # domain/lines.py
     sa.Column("carrier", Text(64)),
     sa.Column("tracking_number", Text(64)),
     sa.Column("cancel_reason", Text(500)),
@@ -68,6 +69,7 @@ after_sales = sa.Table(
     sa.Column("policy", Text(64), nullable=False),
     sa.Column("description", Text(2000), nullable=False, default=""),
     sa.Column("evidence", sa.JSON, nullable=False, default=list),
+    sa.Column("items", sa.JSON, nullable=False, default=list),
     sa.Column("deadline_action", Text(40)),
     sa.Column("deadline_due_at", UTCDateTime),
     sa.Column("return_address", Text(500)),

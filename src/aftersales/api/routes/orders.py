@@ -2,14 +2,14 @@
 
 from fastapi import APIRouter, Query, Request
 
-from ...services import orders, reads
+from ...services import cases, orders, reads
 from ...services.kinds import KINDS
 from .. import responses as out
 from .. import schemas as s
 from ..action_routes import add_action_routes
 from ..actions import listing, perform, read, respond, timeline
 from ..auth import CurrentActor
-from ..views import order_view
+from ..views import eligibility_view, order_view
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
@@ -43,6 +43,16 @@ def list_orders(
 @router.get("/{order_id}", responses=out.ok(out.Order))
 def get_order(order_id: str, request: Request, actor: CurrentActor):
     return respond(200, read(request, lambda uow: order_view(orders.get(uow, actor, order_id), actor)))
+
+
+@router.get(
+    "/{order_id}/eligibility",
+    summary="What may still be asked for on the order, per item",
+    responses=out.ok(out.Eligibility),
+)
+def order_eligibility(order_id: str, request: Request, actor: CurrentActor):
+    env = request.app.state.runtime.env
+    return respond(200, read(request, lambda uow: eligibility_view(cases.eligibility(uow, env, actor, order_id))))
 
 
 @router.get(
