@@ -111,6 +111,8 @@ TABLE: dict[str, Row] = {
         "case", BY_MERCHANT, _b({"reason": "damaged", "statement": "退回的货已损坏"})
     ),
     "POST /v1/after-sales/{subject_id}/confirm-exchange": Row("case", BY_BUYER),
+    "POST /v1/after-sales/{subject_id}/reship": Row("case", BY_MERCHANT, SHIP),
+    "POST /v1/after-sales/{subject_id}/confirm-reship": Row("case", BY_BUYER),
     # The agents' queue.
     "GET /v1/disputes": Row("merchant", AGENTS_ONLY, query=lambda w: {"merchant_id": w["merchant"]}),
     "GET /v1/disputes/{dispute_id}": Row("dispute", DISPUTE_SEE),

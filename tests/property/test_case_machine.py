@@ -80,6 +80,8 @@ _CASE_ACTOR = {
     "escalate": BUYER,
     "dispute_return": MERCHANT,
     "confirm_exchange": BUYER,
+    "reship": MERCHANT,
+    "confirm_reship": BUYER,
 }
 _DISPUTE_ACTIONS = [*{t.action for t in DISPUTE_MACHINE.transitions if t.action != "finalize"}, "apply_for_arbitration"]
 # Every registered kind, from the registry: a new kind is checked here without naming it.
@@ -379,6 +381,7 @@ class CaseMachine(RuleBasedStateMachine):
             "reject": {"reason": "no_quality_issue", "note": "检测合格"},
             "ship_return": {"carrier": "ZTO", "tracking_number": "ZT1"},
             "confirm_receipt": {"carrier": "SF", "tracking_number": "SF9"},
+            "reship": {"carrier": "SF", "tracking_number": "SF10"},
             "refund_voucher": {"evidence": [self.voucher]},
             "escalate": {"statement": "请平台介入"},
             "dispute_return": {"reason": "damaged", "statement": "退回商品已损坏"},

@@ -28,6 +28,7 @@ class Kind:
         "waiting": ("lapse", "fresh"),
         "elsewhere": ("other_lapse", "other"),
     }
+    paused = None
 
 
 def test_resumes_with_what_was_left_not_afresh() -> None:

@@ -29,7 +29,8 @@ from .roles import AGENT, BUYER, MERCHANT, SYSTEM
 if TYPE_CHECKING:
     from .orders import Order
 
-TYPES = ("refund_only", "return_refund", "exchange")
+# reship 补寄: missing or short-shipped units are sent by the merchant, nothing comes back.
+TYPES = ("refund_only", "return_refund", "exchange", "reship")
 REASONS = {
     "not_received": "未收到货",
     "not_as_described": "与描述不符",
@@ -41,6 +42,7 @@ REASONS = {
     "price_fraud": "价格欺诈",
     "wrong_item": "发错货",
     "changed_mind": "不想要了 (七天无理由)",
+    "missing_items": "少件/漏发",
 }
 TERMINAL = frozenset({"refunded", "closed", "completed"})
 STATUSES = (
@@ -49,6 +51,7 @@ STATUSES = (
     "return_shipped",
     "awaiting_refund_voucher",
     "exchange_shipped",
+    "reshipped",
     "rejected",
     "in_intervention",
     *sorted(TERMINAL),
@@ -61,6 +64,7 @@ DEADLINES = {
     "awaiting_refund_voucher": ("advance_compensation", "cod_refund_voucher"),
     "rejected": ("auto_close", "escalation_window"),
     "exchange_shipped": ("auto_complete", "exchange_receipt"),
+    "reshipped": ("auto_complete", "reship_receipt"),
     "in_intervention": ("ruling_overdue", "platform_ruling_sla"),
 }
 
@@ -103,12 +107,17 @@ class Case:
         return self.status not in TERMINAL
 
 
-def _refund_only(c: Case) -> bool:
-    return c.type == "refund_only"
+def _money_only(c: Case) -> bool:
+    """An approval pays at once: a refund request, or a reship the merchant answers with money."""
+    return c.type in ("refund_only", "reship")
 
 
 def _goods_back(c: Case) -> bool:
-    return c.type != "refund_only"
+    return c.type in ("return_refund", "exchange")
+
+
+def _reship(c: Case) -> bool:
+    return c.type == "reship"
 
 
 def _exchange(c: Case) -> bool:
@@ -190,6 +199,12 @@ class ShipReturn:
 class ConfirmReceipt:
     carrier: OptionalCode = field(default=None, metadata=label("换货承运商", "Replacement's carrier"))
     tracking_number: OptionalCode = field(default=None, metadata=label("换货运单号", "Replacement's tracking number"))
+
+
+@dataclass(frozen=True)
+class Reship:
+    carrier: Code = field(metadata=label("承运商", "Carrier"))
+    tracking_number: Code = field(metadata=label("运单号", "Tracking number"))
 
 
 @dataclass(frozen=True)
@@ -289,6 +304,18 @@ SPECS = [
         summary="Buyer confirms the replacement arrived",
     ),
     ActionSpec("auto_complete", Label("超时自动完成", "Completed automatically")),
+    ActionSpec(
+        "reship",
+        Label("补寄", "Send the missing items"),
+        Reship,
+        writes={"carrier": "exchange_carrier", "tracking_number": "exchange_tracking"},
+        summary="Merchant sends the missing or short-shipped units with tracking",
+    ),
+    ActionSpec(
+        "confirm_reship",
+        Label("确认收到补寄", "Confirm the missing items arrived"),
+        summary="Buyer confirms the reshipped units arrived",
+    ),
     ActionSpec("withdraw", Label("撤销申请", "Withdraw"), Withdraw, summary="Buyer withdraws the request"),
     ActionSpec(
         "escalate",
@@ -314,7 +341,8 @@ CASE_MACHINE = Machine(
             t
             for actor, roles in (("approve", (MERCHANT,)), ("auto_approve", (SYSTEM,)))
             for t in [
-                *_money_back(actor, "pending_merchant", roles, _refund_only, "refund_only"),
+                # (a reship left unanswered, or answered with money, refunds its units)
+                *_money_back(actor, "pending_merchant", roles, _money_only, "refund_only or reship"),
                 transition(
                     actor,
                     "pending_merchant",
@@ -360,7 +388,10 @@ CASE_MACHINE = Machine(
             effect=Effect.ADVANCE_COMPENSATION,
         ),
         transition("confirm_exchange", "exchange_shipped", "completed", BUYER),
-        transition("auto_complete", "exchange_shipped", "completed", SYSTEM),
+        transition("auto_complete", ("exchange_shipped", "reshipped"), "completed", SYSTEM),
+        # 补寄: the merchant sends the missing units; the buyer confirms, or it completes by itself.
+        transition("reship", "pending_merchant", "reshipped", MERCHANT, guard=_reship, when="reship"),
+        transition("confirm_reship", "reshipped", "completed", BUYER),
         transition("withdraw", OPEN_BEFORE_REFUND, "closed", BUYER),
         transition("escalate", "rejected", "in_intervention", BUYER, effect=Effect.OPEN_DISPUTE),
         transition("dispute_return", "return_shipped", "in_intervention", MERCHANT, effect=Effect.OPEN_DISPUTE),

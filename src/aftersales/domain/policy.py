@@ -28,6 +28,7 @@ TIMERS = {
     "cod_refund_voucher": "receipt confirmed (cod) -> advance compensation",
     "escalation_window": "merchant refusal -> auto close if not escalated",
     "exchange_receipt": "replacement shipped -> auto complete exchange",
+    "reship_receipt": "missing items reshipped -> auto complete reship",
     "platform_ruling_sla": "intervention opened -> platform ruling due",
     "evidence_period": "dispute opened (or more evidence asked) -> last moment a party adds evidence",
     "appeal_window": "platform ruling -> last moment the losing party appeals",
