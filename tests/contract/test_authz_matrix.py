@@ -188,6 +188,11 @@ TABLE: dict[str, Row] = {
         "merchant", AGENTS_ONLY, _b({"kind": "warning", "cause": "诱导评价"})
     ),
     "GET /v1/merchants/{merchant_id}/standing": Row("merchant", (401, 403, 403, OK, 404, OK, OK, 403)),
+    # Prices are public; only the marketplace reports a drop.
+    "POST /v1/price-drops": Row(
+        None, (401, 403, 403, 403, 403, 403, OK, OK), _b({"merchant_id": "m-1", "sku": "tea-250g", "price": 8000})
+    ),
+    "GET /v1/merchants/{merchant_id}/price-drops": Row("merchant", EVERYONE),
     # Evidence: anyone may upload; read by the uploader, the parties of a case citing it, agents.
     # The integration may read its own uploads, so others' are "not found" to it, not forbidden.
     "POST /v1/evidence": Row(None, EVERYONE),

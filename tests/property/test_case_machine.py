@@ -42,7 +42,7 @@ from aftersales.domain.clock import ManualClock
 from aftersales.domain.disputes import DISPUTE_MACHINE
 from aftersales.domain.errors import DomainError
 from aftersales.runtime import Runtime
-from aftersales.services import audit, cases, disputes, evidence, orders, rulings
+from aftersales.services import audit, cases, disputes, evidence, orders, prices, rulings
 from aftersales.services.context import Actor
 from aftersales.services.kinds import KINDS
 from aftersales.store import tables as t
@@ -321,11 +321,11 @@ class CaseMachine(RuleBasedStateMachine):
     def new_case(self, method: str, type_: str, share: float | None, completed: bool) -> str:
         """A request on a freshly delivered (or completed) order: the short way to deep paths."""
         order_id = self.create_order(method, 2, 9900, 800, None, 4 if completed else 3)
-        case = self._do(
-            cases.file,
-            BUYER,
-            case_body(order_id, type=type_, amount=None if share is None else int(19800 * share)),
-        )
+        body = case_body(order_id, type=type_, amount=None if share is None else int(19800 * share))
+        if type_ == "price_protection":  # cites a drop the marketplace reported, for what it leaves
+            drop = self._do(prices.report, MARKETPLACE, {"merchant_id": "m-1", "sku": "tea-250g", "price": 5000})
+            body.update(price_drop_id=drop["id"], amount=None)
+        case = self._do(cases.file, BUYER, body)
         return str(case.id)
 
     @rule(

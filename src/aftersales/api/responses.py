@@ -80,6 +80,11 @@ class Eligibility(BaseModel):
     items: list[EligibleItem]
 
 
+class PriceProtection(BaseModel):
+    price_drop_id: str | None = None  # the drop the marketplace reported, if cited
+    new_price: int
+
+
 class Tracking(BaseModel):
     carrier: str
     tracking_number: str
@@ -95,6 +100,7 @@ class Case(BaseModel):
     status: Literal[cases.STATUSES]  # type: ignore[valid-type]
     items: list[OrderItem]  # the order's units it is about
     amount: int
+    price_protection: PriceProtection | None  # a price_protection request's grounds
     currency: str
     version: int
     policy: str

@@ -75,6 +75,16 @@ class CaseIn(Body):
     amount: Amount | None = None
     description: Long = ""
     evidence: EvidenceIds = []
+    # price_protection 价保: a drop the marketplace reported, or a lower price shown with evidence
+    price_drop_id: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
+    new_price: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT)] | None = None
+
+
+class PriceDropIn(Body):
+    merchant_id: Id
+    sku: Line
+    price: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT)]
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "CNY"
 
 
 class ClockAdvance(Body):

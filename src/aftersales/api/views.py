@@ -70,6 +70,7 @@ def case_view(c: Case, actor: Actor) -> dict[str, Any]:
         "status": c.status,
         "items": c.items,
         "amount": c.amount,
+        "price_protection": c.extra.get("price_protection"),
         "currency": c.currency,
         "version": c.version,
         "policy": c.policy,

@@ -29,8 +29,9 @@ from .roles import AGENT, BUYER, MERCHANT, SYSTEM
 if TYPE_CHECKING:
     from .orders import Order
 
-# reship 补寄: missing or short-shipped units are sent by the merchant, nothing comes back.
-TYPES = ("refund_only", "return_refund", "exchange", "reship")
+# reship 补寄: missing or short-shipped units are sent by the merchant, nothing comes back;
+# price_protection 价保: a lower price after payment refunds the difference per unit.
+TYPES = ("refund_only", "return_refund", "exchange", "reship", "price_protection")
 REASONS = {
     "not_received": "未收到货",
     "not_as_described": "与描述不符",
@@ -43,6 +44,7 @@ REASONS = {
     "wrong_item": "发错货",
     "changed_mind": "不想要了 (七天无理由)",
     "missing_items": "少件/漏发",
+    "price_drop": "降价补差 (价保)",
 }
 TERMINAL = frozenset({"refunded", "closed", "completed"})
 STATUSES = (
@@ -108,8 +110,9 @@ class Case:
 
 
 def _money_only(c: Case) -> bool:
-    """An approval pays at once: a refund request, or a reship the merchant answers with money."""
-    return c.type in ("refund_only", "reship")
+    """An approval pays at once: a refund or a price difference, or a reship the merchant answers
+    with money."""
+    return c.type in ("refund_only", "reship", "price_protection")
 
 
 def _goods_back(c: Case) -> bool:
@@ -256,6 +259,9 @@ class NewCase:
     amount: int | None = None
     description: str = ""
     evidence: tuple[str, ...] = ()
+    # price_protection: the lower price the integration reported, or one the buyer shows (with evidence)
+    price_drop_id: str | None = None
+    new_price: int | None = None
 
 
 SPECS = [
@@ -342,7 +348,7 @@ CASE_MACHINE = Machine(
             for actor, roles in (("approve", (MERCHANT,)), ("auto_approve", (SYSTEM,)))
             for t in [
                 # (a reship left unanswered, or answered with money, refunds its units)
-                *_money_back(actor, "pending_merchant", roles, _money_only, "refund_only or reship"),
+                *_money_back(actor, "pending_merchant", roles, _money_only, "refund_only, reship or price_protection"),
                 transition(
                     actor,
                     "pending_merchant",
@@ -405,6 +411,18 @@ CASE_MACHINE = Machine(
 )
 
 
+def price_difference(value: int, quantity: int, new_price: int) -> int:
+    """价保: what units that may still get back `value` in all are owed when the same item now
+    sells at `new_price` each: the difference per unit, never below nothing."""
+    return max(0, value - quantity * new_price)
+
+
+def check_price_protection(paid_at: datetime | None, now: datetime, window: timedelta) -> None:
+    """A price drop counts within the policy's window after payment."""
+    if paid_at is None or now > paid_at + window:
+        raise DeadlinePassed("the price-protection period 价保期 of this order is over", code="price_protection_over")
+
+
 def goods_came_back(case: Case) -> bool:
     """A refunded return whose goods the buyer shipped back: its units are done with."""
     return case.status == "refunded" and case.type != "refund_only" and case.return_tracking is not None
@@ -416,7 +434,8 @@ SYSTEM_NOTICES = frozenset({"ruling_overdue"})
 
 # Order statuses a request may be filed from, and which types each allows.
 FILE_FROM = {
-    "shipped": frozenset({"refund_only"}),  # e.g. never arrived
+    "stocking": frozenset({"price_protection"}),  # a price drop counts from payment
+    "shipped": frozenset({"refund_only", "price_protection"}),  # e.g. never arrived
     "delivered": frozenset(TYPES),
     "completed": frozenset(TYPES),
 }

@@ -29,6 +29,7 @@ TIMERS = {
     "escalation_window": "merchant refusal -> auto close if not escalated",
     "exchange_receipt": "replacement shipped -> auto complete exchange",
     "reship_receipt": "missing items reshipped -> auto complete reship",
+    "price_protection_window": "order paid -> last moment a lower price of the item is refunded (价保)",
     "platform_ruling_sla": "intervention opened -> platform ruling due",
     "evidence_period": "dispute opened (or more evidence asked) -> last moment a party adds evidence",
     "appeal_window": "platform ruling -> last moment the losing party appeals",

@@ -20,7 +20,7 @@ from ..domain.orders import Order
 from ..domain.roles import BUYER
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
-from . import disputes, evidence
+from . import disputes, evidence, prices
 from .context import SYSTEM as SYSTEM_ACTOR
 from .context import Actor, Env, visible
 from .orders import ORDER
@@ -67,6 +67,12 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewCase | Mapping
     case_id = new_id("as", now)
     wanted = _wanted(order, args.items)
     units, value = lines.claim(order.units, wanted, case_id)
+    grounds: dict[str, Any] = {}
+    if args.type == "price_protection":
+        window = policy.timer("price_protection_window")
+        value, grounds = prices.owed(uow, order, args, wanted, value, now, window)
+    elif args.price_drop_id is not None or args.new_price is not None:
+        raise ValidationFailed("a price drop is cited by a price_protection request only", fields=["price_drop_id"])
     limit = min(value, refundable(order, policy))
     if limit == 0:
         raise Conflict("nothing is left to refund on these items", code="nothing_refundable")
@@ -92,6 +98,7 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewCase | Mapping
             {"sku": sku, "title": titles[sku]["title"], "quantity": n, "unit_price": titles[sku]["unit_price"]}
             for sku, n in wanted.items()
         ],
+        extra={"price_protection": grounds} if grounds else {},
     )
     # The units are claimed on the order with compare-and-set, so two racing requests never hold
     # the same unit; while any is held the order's auto-complete waits.
@@ -114,6 +121,7 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewCase | Mapping
             "type": case.type,
             "reason": case.reason,
             "items": case.items,
+            **grounds,
             "description": case.description,
             "evidence": case.evidence,
             "policy": case.policy,

@@ -343,3 +343,17 @@ complaints = sa.Table(
     sa.Index(None, "merchant_id", "created_at", "id"),
     sa.Index(None, "status", "created_at", "id"),
 )
+
+# Lower prices of an item the marketplace reports (价保): what a price-protection request cites.
+price_drops = sa.Table(
+    "price_drops",
+    metadata,
+    sa.Column("id", Text(40), primary_key=True),
+    sa.Column("merchant_id", Text(64), nullable=False),
+    sa.Column("sku", Text(200), nullable=False),
+    sa.Column("price", Money, nullable=False),
+    sa.Column("currency", Text(3), nullable=False),
+    sa.Column("reported_by", Text(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index(None, "merchant_id", "sku", "created_at"),
+)

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Request
 
-from ...services import reads, sanctions
+from ...services import prices, reads, sanctions
 from .. import schemas as s
 from ..actions import perform, read
 from ..auth import CurrentActor
@@ -57,3 +57,15 @@ def add_violation(merchant_id: str, body: s.ViolationIn, request: Request, actor
 def merchant_standing(merchant_id: str, request: Request, actor: CurrentActor):
     env = request.app.state.runtime.env
     return read(request, lambda uow: reads.standing(uow, env, actor, merchant_id))
+
+
+@router.post("/price-drops", status_code=201, summary="Report a lower price of a shop's item (integration, admin)")
+def report_price_drop(body: s.PriceDropIn, request: Request, actor: CurrentActor):
+    env = request.app.state.runtime.env
+    data = body.model_dump()
+    return perform(request, actor, data, lambda uow: (201, row_view(prices.report(uow, env, actor, data))))
+
+
+@router.get("/merchants/{merchant_id}/price-drops", summary="A shop's reported price drops, newest first (public)")
+def list_price_drops(merchant_id: str, request: Request, actor: CurrentActor, sku: str | None = None):
+    return read(request, lambda uow: {"items": [row_view(r) for r in prices.listed(uow, merchant_id, sku)]})

@@ -1,4 +1,4 @@
-"""line items: an order's units and discount, a case's items
+"""line items: an order's units and discount, a case's items; reported price drops
 
 Revision ID: 0005
 Revises: 0004
@@ -15,6 +15,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
+
+from aftersales.store.types import UTCDateTime
 
 revision = "0005"
 down_revision = "0004"
@@ -72,9 +74,25 @@ def upgrade() -> None:
         batch_op.drop_column("open_case_id")
     with op.batch_alter_table("after_sales") as batch_op:
         batch_op.alter_column("items", server_default=None)
+    op.create_table(
+        "price_drops",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("merchant_id", sa.String(length=64), nullable=False),
+        sa.Column("sku", sa.String(length=200), nullable=False),
+        sa.Column("price", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("reported_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_price_drops")),
+    )
+    op.create_index(
+        op.f("ix_price_drops_merchant_id_sku_created_at"), "price_drops", ["merchant_id", "sku", "created_at"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_price_drops_merchant_id_sku_created_at"), table_name="price_drops")
+    op.drop_table("price_drops")
     with op.batch_alter_table("orders") as batch_op:
         batch_op.add_column(sa.Column("open_case_id", sa.String(length=40), nullable=True))
     conn = op.get_bind()
