@@ -111,8 +111,8 @@ TABLE: dict[str, Row] = {
         "case", BY_MERCHANT, _b({"reason": "damaged", "statement": "退回的货已损坏"})
     ),
     "POST /v1/after-sales/{subject_id}/confirm-exchange": Row("case", BY_BUYER),
-    "POST /v1/after-sales/{subject_id}/reship": Row("case", BY_MERCHANT, SHIP),
-    "POST /v1/after-sales/{subject_id}/confirm-reship": Row("case", BY_BUYER),
+    "POST /v1/after-sales/{subject_id}/reship": Row("case_reship", BY_MERCHANT, SHIP),
+    "POST /v1/after-sales/{subject_id}/confirm-reship": Row("case_reship", BY_BUYER),
     # The agents' queue.
     "GET /v1/disputes": Row("merchant", AGENTS_ONLY, query=lambda w: {"merchant_id": w["merchant"]}),
     "GET /v1/disputes/{dispute_id}": Row("dispute", DISPUTE_SEE),
@@ -262,6 +262,7 @@ def _tenant(api: Any, agent2: httpx.Client, tenant: str, buyer_id: str, shop: st
     w["order_cod"] = order("cod", upto="created", method="cod")
     w["case"] = file(order("case"), evidence=[w["evidence"]])
     w["case_cod"] = file(order("case-cod", method="cod"))
+    w["case_reship"] = file(order("case-reship"), type="reship", reason="missing_items")
     escalated = []
     for name in ("dispute", "ruled"):
         case_id = file(order(name), type="refund_only", reason="damaged")
