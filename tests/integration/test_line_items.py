@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from aftersales.domain.cases import TYPES
 from aftersales.domain.errors import AmountExceedsRefundable, Conflict, ValidationFailed
 from aftersales.services import audit, cases, orders
 from bodies import ship_params
@@ -102,7 +103,7 @@ def test_refunds_count_per_unit_and_what_remains_is_what_was_not_refunded(w: Wor
     after = _eligibility(w, order_id)
     assert after["tea-250g"]["quantity_remaining"] == 3  # refunded in part: still claimable
     assert after["tea-250g"]["refunded"] == 5000 and after["tea-250g"]["refundable"] == 30000 - 5000
-    assert after["tea-250g"]["types"] == ["refund_only", "return_refund", "exchange"]
+    assert after["tea-250g"]["types"] == list(TYPES)
     # The two teas refunded in part are worth 7 500 each now; the third 10 000: a request on all
     # three may get 25 000, no more.
     rest = _file(w, order_id, [{"sku": "tea-250g", "quantity": 3}])
@@ -174,7 +175,11 @@ def test_window_ends_and_types_in_the_eligibility(w: World) -> None:
     late = _eligibility(w, order_id)
     assert late["tea-250g"]["types"] == [] and late["tea-250g"]["quantity_remaining"] == 3
     shipped = _eligibility(w, _order(w, upto="shipped"))
-    assert shipped["cup"]["types"] == ["refund_only"] and shipped[""]["window_ends_at"] is None
+    assert shipped["cup"]["types"] == ["refund_only", "price_protection"] and shipped[""]["window_ends_at"] is None
+    delivered = _order(w)
+    w.advance(days=7, seconds=1)  # (the delivered order's own auto-complete is also due now)
+    kept = _eligibility(w, delivered)  # past the price-protection window of its payment
+    assert "price_protection" not in kept["cup"]["types"] and "refund_only" in kept["cup"]["types"]
 
 
 def test_an_order_with_a_repeated_sku_or_too_big_a_discount_is_refused(w: World) -> None:

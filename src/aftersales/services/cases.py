@@ -181,6 +181,8 @@ def eligibility(uow: UnitOfWork, env: Env, actor: Actor, order_id: str) -> dict[
     for case_type in domain.TYPES:
         try:
             _check_fileable(uow, order, case_type, now, window)
+            if case_type == "price_protection":
+                domain.check_price_protection(order.paid_at, now, policy.timer("price_protection_window"))
         except (Conflict, IllegalTransition, DeadlinePassed):
             continue
         types.append(case_type)
