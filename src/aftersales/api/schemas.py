@@ -58,6 +58,7 @@ class OrderIn(Body):
     shipping_fee: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT)] = 0
     items: Annotated[list[Item], Field(min_length=1, max_length=200)]
     policy: Annotated[str, StringConstraints(max_length=64)] | None = None
+    creator_id: Id | None = None  # the live-stream host 达人 it was sold through
 
 
 class CaseIn(Body):
