@@ -24,6 +24,7 @@ def order_body(
     unit_price: int = 9900,
     shipping_fee: int = 1000,
     policy: str | None = None,
+    creator: str | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": order_id,
@@ -36,6 +37,8 @@ def order_body(
     }
     if policy is not None:
         body["policy"] = policy
+    if creator is not None:
+        body["creator_id"] = creator
     return body
 
 

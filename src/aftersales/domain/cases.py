@@ -239,7 +239,8 @@ class PlatformRefund:
 
 @dataclass(frozen=True)
 class PlatformReturn:
-    refund_amount: Annotated[int, AMOUNT] = field(metadata=label("退款金额", "Refund amount"))
+    # (not `refund_amount`: an event's refund_amount is money paid, and nothing is paid yet)
+    ruled_amount: Annotated[int, AMOUNT] = field(metadata=label("退货后退款金额", "Refund once returned"))
     return_address: Annotated[str | None, Text(max_length=500)] = field(
         default=None, metadata=label("退货地址", "Return address")
     )
@@ -324,7 +325,7 @@ SPECS = [
         Label("平台判定退货退款", "Return and refund by ruling"),
         PlatformReturn,
         internal=True,
-        writes={"refund_amount": "ruled_amount", "return_address": "return_address"},
+        writes={"ruled_amount": "ruled_amount", "return_address": "return_address"},
     ),
 ]
 

@@ -112,7 +112,7 @@ def _order_return(
     if not owed:
         cases.act(uow, env, actor, case.id, "platform_deny")
         return 0, {**out, "after_sale_status": "closed"}
-    cases.act(uow, env, actor, case.id, "platform_return", PlatformReturn(refund_amount=owed, return_address=address))
+    cases.act(uow, env, actor, case.id, "platform_return", PlatformReturn(ruled_amount=owed, return_address=address))
     return owed, {**out, "return_refund_amount": owed, "after_sale_status": "awaiting_return"}
 
 
