@@ -283,3 +283,16 @@ def test_the_buyer_may_appeal_a_return_refund_as_the_merchant_may(runtime, clock
     _rule(w, dispute_id, "return_refund", "merchant", return_address=ADDRESS)
     appeal = _do(w, rulings.appeal, BUYER, dispute_id, {"grounds": "不应退货", "evidence": []})
     assert appeal["status"] == "pending"
+
+
+def test_a_ruled_amount_edited_behind_the_engines_back_is_reported(runtime, clock):
+    w = World(runtime, clock)
+    case, dispute_id = _escalated(w)
+    _rule(w, dispute_id, "return_refund", "merchant", 15000, return_address=ADDRESS)
+    _replays(w)
+    with runtime.engine.begin() as conn:
+        conn.execute(t.after_sales.update().where(t.after_sales.c.id == case.id).values(ruled_amount=19800))
+    with runtime.uow() as uow:
+        assert audit.verify(uow, "after_sale", case.id) == [
+            f"after_sale {case.id}: ruled_amount is 19800, its events give 15000"
+        ]
