@@ -26,6 +26,7 @@ def order_body(
     policy: str | None = None,
     items: list[dict[str, Any]] | None = None,
     discount: int = 0,
+    creator: str | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": order_id,
@@ -41,6 +42,8 @@ def order_body(
         body["discount"] = discount
     if policy is not None:
         body["policy"] = policy
+    if creator is not None:
+        body["creator_id"] = creator
     return body
 
 

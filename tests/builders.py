@@ -40,6 +40,7 @@ class World:
         policy: str | None = None,
         buyer: str = "b-1",
         merchant: str = "m-1",
+        creator: str | None = None,
     ) -> Order:
         self.n += 1
         data = order_body(
@@ -51,6 +52,7 @@ class World:
             unit_price=price,
             shipping_fee=shipping_fee,
             policy=policy,
+            creator=creator,
         )
         with self.runtime.uow() as uow:
             order = orders.create(uow, self.runtime.env, MARKETPLACE, data)

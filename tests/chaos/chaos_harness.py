@@ -249,17 +249,23 @@ def pending(engine: sa.Engine) -> int:
 # first, a refund, a violation and a recovery settlement, fired one by one through the service);
 # even cases are online and pending the merchant's answer (auto_approve, fired set-based).
 _COD = "g % 2 = 1"
+_ITEMS = '[{"sku": "tea", "title": "茶", "quantity": 1, "unit_price": 1000}]'  # one unit, held by the case
 _ARRANGE = [
     f"""INSERT INTO orders (id, buyer_id, merchant_id, payment_method, currency, shipping_fee, items, goods_total,
-       status, policy, paid_amount, refunded_amount, open_case_id, extra, version, created_at, updated_at)
+       status, policy, paid_amount, refunded_amount, discount, units, extra, version, created_at, updated_at)
      SELECT 'o-' || g, 'b-' || (g % 5000), 'm-' || (g % 200), CASE WHEN {_COD} THEN 'cod' ELSE 'online' END, 'CNY',
-            0, '[]', 1000, 'delivered', 'douyin@1', 1000, 0, 'as_' || lpad(g::text, 26, '0'), '{{}}', 5, :t0, :t0
+            0, '{_ITEMS}', 1000, 'delivered', 'douyin@1', 1000, 0, 0,
+            json_build_object('tea', json_build_array(json_build_object(
+                'n', 1, 'paid', 1000, 'refunded', 0, 'case', 'as_' || lpad(g::text, 26, '0'), 'done', false))),
+            '{{}}', 5, :t0, :t0
      FROM generate_series(CAST(:first AS int), CAST(:last AS int)) g""",
     f"""INSERT INTO after_sales (id, order_id, buyer_id, merchant_id, payment_method, type, reason, amount, currency,
-       status, policy, description, evidence, deadline_action, deadline_due_at, extra, version, created_at, updated_at)
+       status, policy, description, evidence, items, deadline_action, deadline_due_at, extra, version, created_at,
+       updated_at)
      SELECT 'as_' || lpad(g::text, 26, '0'), 'o-' || g, 'b-' || (g % 5000), 'm-' || (g % 200),
             CASE WHEN {_COD} THEN 'cod' ELSE 'online' END, 'return_refund', 'damaged', 1000, 'CNY',
             CASE WHEN {_COD} THEN 'awaiting_refund_voucher' ELSE 'pending_merchant' END, 'douyin@1', '', '[]',
+            '{_ITEMS}',
             CASE WHEN {_COD} THEN 'advance_compensation' ELSE 'auto_approve' END,
             :base + (g - 1) * CAST(:step AS interval), '{{}}', 1, :t0, :t0
      FROM generate_series(CAST(:first AS int), CAST(:last AS int)) g""",

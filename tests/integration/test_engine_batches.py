@@ -17,7 +17,7 @@ from aftersales.store import tables as t
 from builders import BUYER, World
 
 # Fields that differ between two subjects whatever the path: their ids and the buyer's own.
-_OWN = {"id", "order_id", "open_case_id", "tracking_number", "return_tracking"}
+_OWN = {"id", "order_id", "units", "tracking_number", "return_tracking"}  # (units name the holding case)
 
 
 def _awaiting_payment(w: World) -> tuple[str, str]:

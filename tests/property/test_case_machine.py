@@ -43,6 +43,7 @@ from aftersales.domain.disputes import DISPUTE_MACHINE
 from aftersales.domain.errors import DomainError
 from aftersales.runtime import Runtime
 from aftersales.services import audit, cases, disputes, evidence, orders, prices, rulings
+from aftersales.services import refunds as refunds_ledger
 from aftersales.services.context import Actor
 from aftersales.services.kinds import KINDS
 from aftersales.store import tables as t
@@ -206,7 +207,7 @@ class CaseMachine(RuleBasedStateMachine):
         """Open, or already ruled (so that appeals and their decisions come within reach)."""
         case_id = self.new_dispute(method, "refund_only", by_merchant)
         if outcome is not None:
-            amount = {"refund": None, "partial_refund": 5000, "deny": None}[outcome]
+            amount = {"refund": None, "partial_refund": 5000, "return_refund": None, "deny": None}[outcome]
             self._do(
                 rulings.rule,
                 AGENT,
@@ -216,6 +217,7 @@ class CaseMachine(RuleBasedStateMachine):
                     "amount": amount,
                     "rationale": "依据双方证据",
                     "liable_party": "buyer" if outcome == "deny" else liable,
+                    "return_address": "杭州市西湖区 退货组",
                 },
             )
         return case_id
@@ -256,6 +258,7 @@ class CaseMachine(RuleBasedStateMachine):
             unit_price=price,
             shipping_fee=shipping,
             policy=policy,
+            creator="creator-1" if price % 2 else None,  # so that a ruling may hold the creator liable
         )
         if cups:
             body["items"].append({"sku": "cup", "title": "青瓷杯", "quantity": cups, "unit_price": 3333})
@@ -452,6 +455,8 @@ class CaseMachine(RuleBasedStateMachine):
                     "liable_party": liable,
                     "rationale": "依据双方证据",
                     "amount": None if share is None else int(amount * share),
+                    # (without one, a return_refund ruling is refused on a case with no address)
+                    "return_address": "杭州市西湖区 退货组" if decision == "uphold" else None,
                 },
             )
         elif action == "decide":
@@ -511,9 +516,11 @@ class CaseMachine(RuleBasedStateMachine):
         with self.engine.connect() as conn:
             rows = {kind: list(conn.execute(sa.select(table))) for kind, table in TABLES.items()}
             refunds = list(conn.execute(sa.select(t.refunds)))
+            settlements = list(conn.execute(sa.select(t.settlements)))
             armed = {(r.subject_kind, r.subject_id): r for r in conn.execute(sa.select(t.deadlines))}
         self._money_never_exceeds_what_was_paid(rows, refunds)
         self._units_are_held_once_and_refunded_within_what_they_cost(rows, refunds)
+        self._every_refunded_fen_has_one_bearer(refunds, settlements)
         self._terminal_statuses_are_final(rows)
         self._the_armed_deadline_matches_the_status(rows, armed)
         with self.runtime.uow() as uow:
@@ -527,6 +534,20 @@ class CaseMachine(RuleBasedStateMachine):
         parts += [sa.select(sa.func.max(table.c.id)).scalar_subquery() for table in (t.events, t.deadlines)]
         parts += [sa.select(sa.func.count()).select_from(table).scalar_subquery() for table in (t.deadlines, t.refunds)]
         return tuple(self._read(sa.select(*parts))[0])
+
+    def _every_refunded_fen_has_one_bearer(self, refunds: list[Any], settlements: list[Any]) -> None:
+        """Per case, what the merchant, the platform and a creator finally bear sums to what the
+        buyer got, and nobody bears less than nothing."""
+        paid: dict[str, list[dict[str, Any]]] = {}
+        settled: dict[str, list[dict[str, Any]]] = {}
+        for r in refunds:
+            paid.setdefault(r.after_sale_id, []).append(dict(r._mapping))
+        for st_ in settlements:
+            settled.setdefault(st_.after_sale_id, []).append(dict(st_._mapping))
+        for case_id in paid.keys() | settled.keys():
+            shares = refunds_ledger.borne(paid.get(case_id, []), settled.get(case_id, []))
+            total = sum(r["amount"] for r in paid.get(case_id, []))
+            assert sum(shares.values()) == total and min(shares.values()) >= 0, (case_id, shares, total)
 
     def _money_never_exceeds_what_was_paid(self, rows: dict[str, list[Any]], refunds: list[Any]) -> None:
         by_order: Counter[str] = Counter()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from aftersales.domain.cases import check_fileable
-from aftersales.domain.disputes import ruling_amount
+from aftersales.domain.disputes import LIABLE_PARTIES, bearer, ruling_amount
 from aftersales.domain.errors import DeadlinePassed, IllegalTransition, ValidationFailed
 from aftersales.domain.sanctions import check_violation
 
@@ -64,6 +64,40 @@ def test_a_ruling_grants_all_a_part_or_nothing_of_what_was_asked():
     ]:
         with pytest.raises(ValidationFailed):
             ruling_amount(outcome, amount, liable, 9900)
+
+
+def test_a_return_refund_grants_all_or_a_part_once_the_goods_are_back():
+    assert ruling_amount("return_refund", None, "merchant", 9900) == 9900
+    assert ruling_amount("return_refund", 9900, "creator", 9900) == 9900
+    assert ruling_amount("return_refund", 1, "platform", 9900) == 1
+    for amount in (0, 9901):
+        with pytest.raises(ValidationFailed):
+            ruling_amount("return_refund", amount, "merchant", 9900)
+
+
+def test_a_shared_fault_grants_a_part_only_and_a_denial_blames_nobody_toward_the_buyer():
+    """双方责任: the buyer shares the fault, so it never gets the whole amount, and never nothing."""
+    assert ruling_amount("partial_refund", 4950, "both", 9900) == 4950
+    assert ruling_amount("return_refund", 9899, "both", 9900) == 9899
+    for outcome, amount in [("refund", None), ("return_refund", None), ("return_refund", 9900), ("deny", None)]:
+        with pytest.raises(ValidationFailed):
+            ruling_amount(outcome, amount, "both", 9900)
+    for liable in ("merchant", "both", "creator"):
+        with pytest.raises(ValidationFailed) as err:
+            ruling_amount("deny", None, liable, 9900)
+        assert err.value.extra["fields"] == ["liable_party"]
+
+
+def test_who_finally_bears_a_ruling_refund():
+    assert [bearer(p) for p in LIABLE_PARTIES] == [
+        "merchant",
+        "platform",
+        "platform",
+        "platform",
+        "platform",
+        "merchant",
+        "creator",
+    ]
 
 
 def test_a_warning_carries_nothing_and_a_penalty_names_its_money():

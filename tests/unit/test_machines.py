@@ -15,6 +15,7 @@ class C:  # the fields the case guards read
     status: str
     type: str = "return_refund"
     payment_method: str = "online"
+    ruled_amount: int | None = None
 
 
 @dataclass
@@ -53,6 +54,28 @@ CASE_ROWS = [
 @pytest.mark.parametrize("action,role,status,type_,payment,target", CASE_ROWS)
 def test_case_transition_table_matches_the_contract(action, role, status, type_, payment, target):
     assert cases.CASE_MACHINE.resolve(C(status, type_, payment), action, role).target == target
+
+
+RULED_RETURN_ROWS = [
+    # A return_refund ruling: whatever the case's type, the goods back mean money back.
+    ("platform_return", "agent", "in_intervention", "exchange", "online", "awaiting_return"),
+    ("confirm_receipt", "merchant", "return_shipped", "exchange", "online", "refunded"),
+    ("confirm_receipt", "merchant", "return_shipped", "refund_only", "online", "refunded"),
+    ("confirm_receipt", "merchant", "return_shipped", "exchange", "cod", "awaiting_refund_voucher"),
+    ("auto_confirm_receipt", "system", "return_shipped", "refund_only", "cod", "awaiting_refund_voucher"),
+    ("platform_refund", "agent", "awaiting_return", "exchange", "online", "refunded"),
+    ("platform_refund", "agent", "return_shipped", "refund_only", "online", "refunded"),
+]
+
+
+@pytest.mark.parametrize("action,role,status,type_,payment,target", RULED_RETURN_ROWS)
+def test_a_ruled_return_refunds_on_receipt_whatever_the_type(action, role, status, type_, payment, target):
+    assert cases.CASE_MACHINE.resolve(C(status, type_, payment, 5000), action, role).target == target
+
+
+def test_a_ruled_return_is_not_disputed_again():
+    with pytest.raises(Forbidden):
+        cases.CASE_MACHINE.resolve(C("return_shipped", "return_refund", "online", 5000), "dispute_return", "merchant")
 
 
 @pytest.mark.parametrize(

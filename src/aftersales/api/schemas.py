@@ -59,6 +59,7 @@ class OrderIn(Body):
     discount: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT)] = 0  # 优惠, off the goods
     items: Annotated[list[Item], Field(min_length=1, max_length=200)]
     policy: Annotated[str, StringConstraints(max_length=64)] | None = None
+    creator_id: Id | None = None  # the live-stream host 达人 it was sold through
 
 
 class ClaimIn(Body):

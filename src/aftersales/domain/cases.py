@@ -101,12 +101,19 @@ class Case:
     reject_reason: str | None = None
     reject_note: str | None = None
     dispute_id: str | None = None
+    # A return_refund ruling's refund: what the buyer gets once the goods are back, whatever the type.
+    ruled_amount: int | None = None
     closed_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_open(self) -> bool:
         return self.status not in TERMINAL
+
+    @property
+    def refund_due(self) -> int:
+        """What the case refunds when its money moves: the ruled amount after a return_refund ruling."""
+        return self.amount if self.ruled_amount is None else self.ruled_amount
 
 
 def _money_only(c: Case) -> bool:
@@ -123,12 +130,21 @@ def _reship(c: Case) -> bool:
     return c.type == "reship"
 
 
-def _exchange(c: Case) -> bool:
-    return c.type == "exchange"
+def _ruled_return(c: Case) -> bool:
+    return c.ruled_amount is not None
 
 
-def _return_refund(c: Case) -> bool:
-    return c.type == "return_refund"
+def _refund_on_receipt(c: Case) -> bool:
+    """A return refund, or any case the platform ruled return_refund: the goods back mean money back."""
+    return c.type == "return_refund" or _ruled_return(c)
+
+
+def _replacement(c: Case) -> bool:
+    return c.type == "exchange" and not _ruled_return(c)
+
+
+def _not_ruled(c: Case) -> bool:
+    return not _ruled_return(c)
 
 
 def _online(c: Case) -> bool:
@@ -172,6 +188,9 @@ OPEN_BEFORE_REFUND = (
     "awaiting_refund_voucher",
     "in_intervention",
 )
+# Where a platform decision may refund a case: in the platform's hands, closed (arbitration, an
+# overturned denial) or on its way back after a return_refund ruling.
+RULED_OPEN = ("in_intervention", "closed", "awaiting_return", "return_shipped")
 RETURN_ISSUES = ("wrong_item", "used", "damaged", "missing_parts", "empty_package", "other")
 
 
@@ -236,6 +255,15 @@ class DisputeReturn:
 @dataclass(frozen=True)
 class PlatformRefund:
     refund_amount: Annotated[int, AMOUNT] = field(metadata=label("退款金额", "Refund amount"))
+
+
+@dataclass(frozen=True)
+class PlatformReturn:
+    # (not `refund_amount`: an event's refund_amount is money paid, and nothing is paid yet)
+    ruled_amount: Annotated[int, AMOUNT] = field(metadata=label("退货后退款金额", "Refund once returned"))
+    return_address: Annotated[str | None, Text(max_length=500)] = field(
+        default=None, metadata=label("退货地址", "Return address")
+    )
 
 
 @dataclass(frozen=True)
@@ -337,6 +365,13 @@ SPECS = [
     ),
     ActionSpec("platform_refund", Label("平台判定退款", "Refund by ruling"), PlatformRefund, internal=True),
     ActionSpec("platform_deny", Label("平台判定驳回", "Denied by ruling"), internal=True),
+    ActionSpec(
+        "platform_return",
+        Label("平台判定退货退款", "Return and refund by ruling"),
+        PlatformReturn,
+        internal=True,
+        writes={"ruled_amount": "ruled_amount", "return_address": "return_address"},
+    ),
 ]
 
 CASE_MACHINE = Machine(
@@ -364,14 +399,16 @@ CASE_MACHINE = Machine(
         transition("ship_return", "awaiting_return", "return_shipped", BUYER),
         transition("auto_close", ("awaiting_return", "rejected"), "closed", SYSTEM),
         # 确认收货: the merchant confirms the returned goods, or the system does for it.
-        *_money_back("confirm_receipt", "return_shipped", (MERCHANT,), _return_refund, "return_refund"),
+        *_money_back(
+            "confirm_receipt", "return_shipped", (MERCHANT,), _refund_on_receipt, "return_refund type or ruling"
+        ),
         transition(
             "confirm_receipt",
             "return_shipped",
             "exchange_shipped",
             MERCHANT,
-            guard=_exchange,
-            when="exchange",
+            guard=_replacement,
+            when="exchange type, no return_refund ruling",
             requires=("carrier", "tracking_number"),
         ),
         # A late merchant cannot be trusted to ship a replacement: the buyer gets the money back.
@@ -400,10 +437,22 @@ CASE_MACHINE = Machine(
         transition("confirm_reship", "reshipped", "completed", BUYER),
         transition("withdraw", OPEN_BEFORE_REFUND, "closed", BUYER),
         transition("escalate", "rejected", "in_intervention", BUYER, effect=Effect.OPEN_DISPUTE),
-        transition("dispute_return", "return_shipped", "in_intervention", MERCHANT, effect=Effect.OPEN_DISPUTE),
-        # 判责: a platform ruling (or an appeal or arbitration that overturns a denial) executes itself.
-        transition("platform_refund", ("in_intervention", "closed"), "refunded", AGENT, effect=Effect.PLATFORM_REFUND),
+        # After a return_refund ruling the merchant's recourse is the appeal, not a second dispute.
+        transition(
+            "dispute_return",
+            "return_shipped",
+            "in_intervention",
+            MERCHANT,
+            guard=_not_ruled,
+            when="not after a ruling",
+            effect=Effect.OPEN_DISPUTE,
+        ),
+        # 判责: a platform ruling (or an appeal or arbitration that overturns a denial) executes itself;
+        # a won appeal refunds a ruled return at once, whether or not the goods came back.
+        transition("platform_refund", RULED_OPEN, "refunded", AGENT, effect=Effect.PLATFORM_REFUND),
         transition("platform_deny", "in_intervention", "closed", AGENT),
+        # A return_refund ruling: the buyer ships the goods back (the buyer_ship_return timer runs).
+        transition("platform_return", "in_intervention", "awaiting_return", AGENT, requires=("return_address",)),
     ],
     SPECS,
     statuses=STATUSES,
@@ -425,7 +474,7 @@ def check_price_protection(paid_at: datetime | None, now: datetime, window: time
 
 def goods_came_back(case: Case) -> bool:
     """A refunded return whose goods the buyer shipped back: its units are done with."""
-    return case.status == "refunded" and case.type != "refund_only" and case.return_tracking is not None
+    return case.status == "refunded" and case.return_tracking is not None  # (a ruled return too)
 
 
 # The platform's ruling SLA lapsing changes no status: it is recorded and flagged.

@@ -30,8 +30,14 @@ from .roles import AGENT, BUYER, PARTIES, PLATFORM, SYSTEM
 
 KINDS = ("intervention", "arbitration")
 STATUSES = ("applied", "open", "under_review", "ruled", "appealed", "final", "declined")
-OUTCOMES = ("refund", "partial_refund", "deny")
-LIABLE_PARTIES = ("merchant", "buyer", "logistics", "platform", "none")
+OUTCOMES = ("refund", "partial_refund", "return_refund", "deny")
+# `both` 双方责任: buyer and merchant share the fault (the buyer gets part, the merchant bears it);
+# `creator`: the live-stream host 达人 the order was sold through bears the refund.
+LIABLE_PARTIES = ("merchant", "buyer", "logistics", "platform", "none", "both", "creator")
+# Who finally bears a ruling's refund, by liable party (everyone else's share is the platform's).
+BEARERS = {"merchant": "merchant", "both": "merchant", "creator": "creator"}
+# A denial names nobody at fault toward the buyer.
+AT_FAULT = ("merchant", "both", "creator")
 DECISIONS = ("uphold", "overturn")
 TERMINAL = frozenset({"final", "declined"})
 # Before a ruling: the parties' evidence periods and the platform's ruling SLA run.
@@ -79,8 +85,15 @@ class Dispute:
 
 
 def losers(outcome: str) -> tuple[str, ...]:
-    """Who may appeal a ruling: the buyer a denial, the merchant a refund, both a partial one."""
-    return {"deny": ("buyer",), "refund": ("merchant",), "partial_refund": ("buyer", "merchant")}[outcome]
+    """Who may appeal a ruling: the buyer a denial, the merchant a refund, both a partial one or a
+    return_refund (the buyer must ship the goods back for its money)."""
+    both = ("buyer", "merchant")
+    return {"deny": ("buyer",), "refund": ("merchant",), "partial_refund": both, "return_refund": both}[outcome]
+
+
+def bearer(liable_party: str) -> str:
+    """Who finally bears the refund a ruling naming `liable_party` pays: merchant, platform or creator."""
+    return BEARERS.get(liable_party, "platform")
 
 
 def _intervention(d: Dispute) -> bool:
@@ -144,6 +157,10 @@ class Rule:
     liable_party: Annotated[str, Choice(LIABLE_PARTIES)] = field(metadata=label("责任方", "Liable party"))
     rationale: Essay = field(metadata=label("判责理由", "Rationale"))
     amount: OptionalAmount = field(default=None, metadata=label("退款金额", "Amount"))
+    # return_refund: where the buyer ships the goods (required unless the case has an address).
+    return_address: Annotated[str | None, Text(max_length=500)] = field(
+        default=None, metadata=label("退货地址", "Return address")
+    )
 
 
 @dataclass(frozen=True)
@@ -220,17 +237,29 @@ DISPUTE_MACHINE = Machine(
 
 def ruling_amount(outcome: str, amount: int | None, liable_party: str, requested: int) -> int:
     """What a ruling grants of the `requested` amount: all of it for a refund, a part for a partial
-    refund, nothing for a denial (which cannot name the merchant liable)."""
+    refund, all or a part once the goods are back for a return_refund, nothing for a denial (which
+    names nobody at fault toward the buyer). A shared fault (`both`) grants a part only: the buyer
+    bears the rest by not getting it, the merchant bears what the buyer gets."""
     if outcome == "deny":
-        if liable_party == "merchant":
-            raise ValidationFailed("a denial cannot name the merchant liable", fields=["liable_party"])
+        if liable_party in AT_FAULT:
+            raise ValidationFailed(f"a denial cannot name the {liable_party} liable", fields=["liable_party"])
         if amount:
             raise ValidationFailed("a denial refunds nothing: omit amount", fields=["amount"])
         return 0
+    if liable_party == "both" and (amount is None or not 0 < amount < requested):
+        raise ValidationFailed(
+            f"a shared fault 双方责任 refunds a part: an amount between 1 and {requested - 1}",
+            fields=["amount"],
+        )
     if outcome == "refund":
         amount = requested if amount is None else amount
         if amount != requested:
             raise ValidationFailed(f"a full refund is the requested {requested}; use partial_refund", fields=["amount"])
+        return amount
+    if outcome == "return_refund":
+        amount = requested if amount is None else amount
+        if not 0 < amount <= requested:
+            raise ValidationFailed(f"a return refund is between 1 and {requested}", fields=["amount"])
         return amount
     if amount is None or not 0 < amount < requested:
         raise ValidationFailed(f"a partial refund is between 1 and {requested - 1}", fields=["amount"])

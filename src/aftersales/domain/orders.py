@@ -60,6 +60,8 @@ class Order:
     deadline_action: str | None = None
     deadline_due_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The live-stream host 达人 the order was sold through, if any: a ruling may hold it liable.
+    creator_id: str | None = None
 
     @property
     def total(self) -> int:
@@ -104,6 +106,7 @@ class NewOrder:
     shipping_fee: int = 0
     discount: int = 0
     policy: str | None = None
+    creator_id: str | None = None
 
 
 @dataclass(frozen=True)

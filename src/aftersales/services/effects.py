@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.actions import Effect, inputs_of
-from . import disputes, refunds
+from . import disputes, refunds, rulings
 from .transitions import Act, Hook
 
 
@@ -18,9 +18,22 @@ def _refund(method: str) -> Hook:
         case, policy = act.subject, act.env.policy(act.subject.policy)
         cited = list(getattr(act.inputs, "evidence", ()))  # (a COD voucher is the refund's proof)
         refund = refunds.refund_case(act.uow, act.order, case, policy, method, act.now, evidence=cited)
-        return {"refund_id": refund["id"], "refund_amount": refund["amount"]}
+        return {"refund_id": refund["id"], "refund_amount": refund["amount"], **_ruled_bearer(act, refund["amount"])}
 
     return handler
+
+
+def _ruled_bearer(act: Act, amount: int) -> dict[str, Any]:
+    """A return_refund ruling's refund, paid once the goods are back, is borne by whom the ruling
+    (as an appeal may have changed it) holds liable. The merchant paid it: from its order funds,
+    its COD voucher, or the recovery of the platform's advance compensation."""
+    case = act.subject
+    if case.ruled_amount is None or case.dispute_id is None:
+        return {}
+    dispute = disputes.repo(act.uow).get(case.dispute_id)
+    assert dispute is not None and dispute.liable_party is not None
+    settlement = rulings.bear(act.uow, act.order, dispute, amount, "merchant", dispute.liable_party, act.now)
+    return {"ruling_settlement_id": settlement["id"]} if settlement else {}
 
 
 def _advance_compensation(act: Act) -> dict[str, Any]:

@@ -93,10 +93,12 @@ def create(uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewOrder | Mapp
         policy=policy_key,
         created_at=now,
         updated_at=now,
+        creator_id=args.creator_id,
     )
     arm_deadline(uow, env, ORDER, order, now)
     uow.orders.insert(order)
-    creation(uow, ORDER, order, actor, now, {"policy": order.policy, "payment_method": order.payment_method})
+    data = {"policy": order.policy, "payment_method": order.payment_method}
+    creation(uow, ORDER, order, actor, now, {**data, "creator_id": order.creator_id} if order.creator_id else data)
     return order
 
 

@@ -90,11 +90,12 @@ def refund_case(
     now: datetime,
     evidence: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Refund what the case asked for, within what is still refundable under its policy."""
+    """Refund what the case asked for (or what a return_refund ruling granted), within what is still
+    refundable under its policy."""
     return issue(
         uow,
         order,
-        amount=case.amount,
+        amount=case.refund_due,
         method=method,
         now=now,
         case=case,
@@ -175,8 +176,11 @@ def settle(
     now: datetime,
     after_sale_id: str | None = None,
     dispute_id: str | None = None,
+    bearer: str | None = None,
 ) -> dict[str, Any]:
-    """Money between platform and merchant: who finally bears a refund the buyer already has."""
+    """Money between platform and merchant (or a creator): who finally bears a refund the buyer
+    already has. `bearer` defaults to the party the direction makes pay."""
+    bearer = bearer or ("merchant" if direction == "merchant_to_platform" else "platform")
     row = dict(
         id=new_id("st", now),
         merchant_id=order.merchant_id,
@@ -184,6 +188,8 @@ def settle(
         after_sale_id=after_sale_id,
         dispute_id=dispute_id,
         direction=direction,
+        bearer=bearer,
+        creator_id=order.creator_id if bearer == "creator" else None,
         amount=amount,
         currency=order.currency,
         cause=cause,
@@ -191,6 +197,69 @@ def settle(
     )
     uow.execute(t.settlements.insert().values(**row))
     return row
+
+
+# Who bears a refund before any settlement: the merchant's order funds pay an original-payment refund
+# (and the merchant its own COD voucher); the platform pays its advance compensation 先行赔付.
+FIRST_BORNE_BY = {"original_payment": "merchant", "merchant_cod": "merchant", "advance_compensation": "platform"}
+
+
+def bear(
+    uow: UnitOfWork,
+    order: Order,
+    *,
+    amount: int,
+    paid_by: str,
+    bearer: str,
+    now: datetime,
+    dispute_id: str,
+    after_sale_id: str,
+    cause: str,
+) -> dict[str, Any] | None:
+    """The settlement that moves `amount` of a ruling's refund from the party that paid it
+    (`paid_by`: merchant or platform) to the one that finally bears it (merchant, platform or
+    creator); None when they are the same. The platform makes the merchant whole for a creator's
+    share and takes it from the creator (its commission), so a creator never pays the merchant."""
+    if not amount or bearer == paid_by:
+        return None
+    if bearer == "merchant":
+        direction = "merchant_to_platform"
+    elif paid_by == "merchant":
+        direction = "platform_to_merchant"
+    else:
+        direction = "creator_to_platform"
+    return settle(
+        uow,
+        order,
+        direction=direction,
+        amount=amount,
+        now=now,
+        dispute_id=dispute_id,
+        after_sale_id=after_sale_id,
+        cause=cause,
+        bearer=bearer,
+    )
+
+
+def borne(refunds: list[dict[str, Any]], settlements: list[dict[str, Any]]) -> dict[str, int]:
+    """What each party finally bears of `refunds` given the `settlements` about them: each refund
+    starts with who paid it (FIRST_BORNE_BY), each settlement moves its amount from the party it
+    relieves to its bearer. The shares always sum to what was refunded."""
+    out = {"merchant": 0, "platform": 0, "creator": 0}
+    for r in refunds:
+        out[FIRST_BORNE_BY[r["method"]]] += r["amount"]
+    for s in settlements:
+        relieved = "merchant" if s["direction"] == "platform_to_merchant" else "platform"
+        out[relieved] -= s["amount"]
+        out[s["bearer"]] += s["amount"]
+    return out
+
+
+def refunded_on(uow: UnitOfWork, after_sale_id: str) -> int:
+    """What the buyer was refunded on this case so far."""
+    r = t.refunds.c
+    total = uow.execute(sa.select(sa.func.coalesce(sa.func.sum(r.amount), 0)).where(r.after_sale_id == after_sale_id))
+    return int(total.scalar_one())
 
 
 def list_settlements(uow: UnitOfWork, *where: Any) -> list[dict[str, Any]]:

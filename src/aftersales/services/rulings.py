@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from ..domain import disputes as domain
 from ..domain.actions import inputs_of, typed
-from ..domain.cases import Case, PlatformRefund
+from ..domain.cases import RULED_OPEN, Case, PlatformRefund, PlatformReturn
 from ..domain.disputes import DISPUTE_MACHINE, Dispute
 from ..domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..domain.ids import new_id
@@ -40,14 +40,29 @@ def rule(
     dispute = disputes.get(uow, actor, dispute_id)
     case, order = _case_and_order(uow, dispute)
     amount = domain.ruling_amount(args.outcome, args.amount, args.liable_party, case.amount)
+    if args.liable_party == "creator" and not order.creator_id:
+        raise ValidationFailed("this order names no creator 达人 to hold liable", fields=["liable_party"])
+    address = args.return_address or case.return_address
+    if args.outcome == "return_refund":
+        if case.status != "in_intervention":
+            raise ValidationFailed(
+                "a return_refund ruling is for a request the platform intervened in, not a closed one",
+                fields=["outcome"],
+            )
+        if not address:
+            raise ValidationFailed("a return_refund ruling needs the return_address", fields=["return_address"])
     now = env.clock.now()
 
     def then(step: Act) -> dict[str, Any]:
         dispute.ruled_at = now
-        paid, out = _execute(uow, env, actor, dispute, case, order, amount)
-        # The dispute's amount is what it paid (the refund ledger agrees; the audit replays it).
-        dispute.amount = paid or None
-        out.update(_consequences(uow, env, dispute, order, paid, args.liable_party, now))
+        if args.outcome == "return_refund":
+            granted, out = _order_return(uow, env, actor, case, order, amount, address)
+        else:
+            granted, out = _execute(uow, env, actor, dispute, case, order, amount)
+        # The dispute's amount is what it paid, or for a return what it pays once the goods are back
+        # (the refund ledger agrees; the audit replays it).
+        dispute.amount = granted or None
+        out.update(_consequences(uow, env, dispute, order, out.get("refund_amount", 0), args.liable_party, now))
         return {"amount": amount, **out}
 
     apply(uow, env, actor, DISPUTE, dispute, "rule", args, if_match=if_match, then=then, now=now)
@@ -67,11 +82,10 @@ def _execute(
     refundable on the order: what another request already refunded is recorded as
     `settled_elsewhere`, so a decision is always executable and no path pays twice. Returns what
     was paid now and what the event records."""
-    paid = min(amount, refundable(order, env.policy(case.policy)), refunds.case_refundable(order, case))
-    out: dict[str, Any] = {"settled_elsewhere": amount - paid} if paid < amount else {}
+    paid, out = _capped(env, case, order, amount)
     if paid:
         out["refund_amount"] = paid
-    if paid and case.status in ("in_intervention", "closed"):
+    if paid and case.status in RULED_OPEN:
         cases.act(uow, env, actor, case.id, "platform_refund", PlatformRefund(refund_amount=paid))
         out["after_sale_status"] = "refunded"
     elif paid:  # already refunded in part (a partial ruling overturned): pay the rest
@@ -81,6 +95,26 @@ def _execute(
         cases.act(uow, env, actor, case.id, "platform_deny")
         out["after_sale_status"] = "closed"
     return paid, out
+
+
+def _capped(env: Env, case: Case, order: Order, amount: int) -> tuple[int, dict[str, Any]]:
+    """What of `amount` is still refundable on the order and the case's units, and the rest as
+    `settled_elsewhere`."""
+    paid = min(amount, refundable(order, env.policy(case.policy)), refunds.case_refundable(order, case))
+    return paid, ({"settled_elsewhere": amount - paid} if paid < amount else {})
+
+
+def _order_return(
+    uow: UnitOfWork, env: Env, actor: Actor, case: Case, order: Order, amount: int, address: str | None
+) -> tuple[int, dict[str, Any]]:
+    """退货退款 by ruling: the case waits for the goods (the buyer's ship-return timer runs) and
+    refunds what is still refundable of `amount` once the merchant, or its timer, confirms them."""
+    owed, out = _capped(env, case, order, amount)
+    if not owed:
+        cases.act(uow, env, actor, case.id, "platform_deny")
+        return 0, {**out, "after_sale_status": "closed"}
+    cases.act(uow, env, actor, case.id, "platform_return", PlatformReturn(ruled_amount=owed, return_address=address))
+    return owed, {**out, "return_refund_amount": owed, "after_sale_status": "awaiting_return"}
 
 
 def _pay(uow: UnitOfWork, env: Env, actor: Actor, order: Order, case: Case, amount: int, now: datetime) -> None:
@@ -93,48 +127,53 @@ def _pay(uow: UnitOfWork, env: Env, actor: Actor, order: Order, case: Case, amou
 
 
 def _consequences(
-    uow: UnitOfWork, env: Env, dispute: Dispute, order: Order, amount: int, liable: str, now: datetime
+    uow: UnitOfWork, env: Env, dispute: Dispute, order: Order, paid: int, liable: str, now: datetime
 ) -> dict[str, Any]:
-    """Who bears the refund, and the sanction when the merchant is liable."""
+    """The sanction when the merchant is at fault (alone: the ruling's points; shared: fewer), and
+    who bears what the ruling `paid` now (a ruled return's refund is borne when it is paid)."""
     out: dict[str, Any] = {}
-    if liable == "merchant":
-        policy = env.policy(dispute.policy)
+    points = {"merchant": "ruling_against_merchant", "both": "ruling_shared_fault"}.get(liable)
+    if points:
         violation = refunds.record_violation(
             uow,
             merchant_id=dispute.merchant_id,
             kind="points",
-            points=policy.points_for("ruling_against_merchant"),
-            cause=f"platform ruling {dispute.id}: merchant liable",
+            points=env.policy(dispute.policy).points_for(points),
+            cause=f"platform ruling {dispute.id}: {'merchant' if liable == 'merchant' else 'shared fault'} liable",
             now=now,
             order_id=dispute.order_id,
             after_sale_id=dispute.after_sale_id,
             dispute_id=dispute.id,
         )
         out["violation_id"] = violation["id"]
-        if amount and order.payment_method == "cod":
-            out["settlement_id"] = refunds.settle(
-                uow,
-                order,
-                direction="merchant_to_platform",
-                amount=amount,
-                now=now,
-                dispute_id=dispute.id,
-                after_sale_id=dispute.after_sale_id,
-                cause="recovery of the platform's advance payment 追缴",
-            )["id"]
-    elif amount and order.payment_method == "online":
-        # The refund came out of the merchant's order funds, but the merchant is not to blame.
-        out["settlement_id"] = refunds.settle(
-            uow,
-            order,
-            direction="platform_to_merchant",
-            amount=amount,
-            now=now,
-            dispute_id=dispute.id,
-            after_sale_id=dispute.after_sale_id,
-            cause=f"refund borne by the platform ({dispute.liable_party} liable)",
-        )["id"]
+    method = "original_payment" if order.payment_method == "online" else "advance_compensation"
+    settlement = bear(uow, order, dispute, paid, refunds.FIRST_BORNE_BY[method], liable, now)
+    if settlement:
+        out["settlement_id"] = settlement["id"]
     return out
+
+
+def bear(
+    uow: UnitOfWork, order: Order, dispute: Dispute, amount: int, paid_by: str, liable: str, now: datetime
+) -> dict[str, Any] | None:
+    """The settlement making the party `liable` under the ruling bear `amount` the buyer got."""
+    bearer = domain.bearer(liable)
+    causes = {
+        "merchant": "recovery of the platform's advance payment 追缴",
+        "platform": f"refund borne by the platform ({liable} liable)",
+        "creator": f"refund borne by the creator 达人 {order.creator_id}",
+    }
+    return refunds.bear(
+        uow,
+        order,
+        amount=amount,
+        paid_by=paid_by,
+        bearer=bearer,
+        now=now,
+        dispute_id=dispute.id,
+        after_sale_id=dispute.after_sale_id,
+        cause=causes[bearer],
+    )
 
 
 def appeal(
@@ -240,24 +279,18 @@ def decide(
 def _overturn(
     uow: UnitOfWork, env: Env, actor: Actor, dispute: Dispute, appellant: str, now: datetime
 ) -> dict[str, Any]:
-    """Reverse the ruling's effects without losing a cent: a buyer never pays back a refund."""
+    """Reverse the ruling's effects without losing a cent: a buyer never pays back a refund, and a
+    refund a ruled return still owes is still paid once the goods are back."""
     case, order = _case_and_order(uow, dispute)
-    granted = dispute.amount or 0
+    granted = refunds.refunded_on(uow, case.id)
     if appellant == "merchant":
         revoked = refunds.revoke_violations(uow, dispute_id=dispute.id, reason="appeal overturned", now=now)
-        if granted and dispute.liable_party == "merchant":
-            # The merchant paid (order funds, or a recovery for COD): the platform bears it now.
-            refunds.settle(
-                uow,
-                order,
-                direction="platform_to_merchant",
-                amount=granted,
-                now=now,
-                dispute_id=dispute.id,
-                after_sale_id=dispute.after_sale_id,
-                cause="appeal won: the platform bears the refund already paid to the buyer",
-            )
-        dispute.liable_party = "platform"
+        if domain.bearer(dispute.liable_party or "none") == "merchant":
+            # The merchant paid (order funds, or a recovery for COD): the platform bears it now, and
+            # bears a ruled return's refund when it is paid. A creator held liable still bears its.
+            if granted:
+                bear(uow, order, dispute, granted, "merchant", "platform", now)
+            dispute.liable_party = "platform"
         return {"revoked_violations": revoked}
     paid, out = _execute(uow, env, actor, dispute, case, order, case.amount - granted)
     out.update(_consequences(uow, env, dispute, order, paid, "merchant", now))

@@ -47,6 +47,7 @@ orders = sa.Table(
     sa.Column("deadline_action", Text(40)),
     sa.Column("deadline_due_at", UTCDateTime),
     sa.Column("extra", sa.JSON, nullable=False, default=dict),
+    sa.Column("creator_id", Text(64)),  # the live-stream host 达人 it was sold through
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
@@ -80,6 +81,7 @@ after_sales = sa.Table(
     sa.Column("reject_reason", Text(64)),
     sa.Column("reject_note", Text(2000)),
     sa.Column("dispute_id", Text(40)),
+    sa.Column("ruled_amount", Money),  # a return_refund ruling's refund, paid once the goods are back
     sa.Column("closed_at", UTCDateTime),
     sa.Column("extra", sa.JSON, nullable=False, default=dict),
     sa.Column("version", sa.Integer, nullable=False),
@@ -179,7 +181,10 @@ settlements = sa.Table(
     sa.Column("order_id", Text(64), nullable=False),
     sa.Column("after_sale_id", Text(40), index=True),
     sa.Column("dispute_id", Text(40)),
-    sa.Column("direction", Text(24), nullable=False),  # platform_to_merchant | merchant_to_platform
+    # platform_to_merchant | merchant_to_platform | creator_to_platform
+    sa.Column("direction", Text(24), nullable=False),
+    sa.Column("bearer", Text(16), nullable=False),  # who finally bears it: merchant | platform | creator
+    sa.Column("creator_id", Text(64)),  # the creator who bears it
     sa.Column("amount", Money, nullable=False),
     sa.Column("currency", Text(3), nullable=False),
     sa.Column("cause", Text(500), nullable=False),
