@@ -75,8 +75,14 @@ def _table(rows: list[list[Any]], widths: list[float]) -> Table:
     return table
 
 
+def _who(party: dict[str, Any] | None, field: str, party_id: str) -> str:
+    """A person by name, the id beside it (the id alone when there is no profile)."""
+    name = (party or {}).get(field)
+    return f"{name} ({party_id})" if name else party_id
+
+
 def _story(f: dict[str, Any]) -> list[Any]:
-    order, case = f["order"], f["case"]
+    order, case, people = f["order"], f["case"], f.get("parties") or {}
     cur = order["currency"]
     story: list[Any] = [
         _p("售后案件档案 Case file", H1),
@@ -85,7 +91,8 @@ def _story(f: dict[str, Any]) -> list[Any]:
         _table(
             [
                 ["字段 Field", "值 Value"],
-                ["买家 Buyer / 商家 Merchant", f"{order['buyer_id']} / {order['merchant_id']}"],
+                ["买家 Buyer", _who(people.get("buyer"), "display_name", order["buyer_id"])],
+                ["商家 Merchant", _who(people.get("merchant"), "name", order["merchant_id"])],
                 ["支付方式 Payment", order["payment_method"]],
                 ["状态 Status", order["status"]],
                 [
@@ -110,6 +117,7 @@ def _story(f: dict[str, Any]) -> list[Any]:
                 ["金额 Amount", _money(case["amount"], cur)],
                 ["状态 Status", case["status"]],
                 ["描述 Description", case["description"]],
+                ["退货地址 Return address", case.get("return_address") or "—"],
                 ["提交 Filed", case["created_at"]],
             ],
             [45, 135],
