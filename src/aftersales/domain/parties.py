@@ -105,7 +105,7 @@ def buyer_profile(values: BuyerProfile | Mapping[str, Any]) -> BuyerProfile:
 def _check_timezone(name: str) -> None:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValidationFailed(
             f"unknown time zone {name!r}: an IANA name such as Asia/Shanghai", fields=["timezone"]
         ) from None
