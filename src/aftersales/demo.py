@@ -10,7 +10,7 @@ from typing import Any
 from .api.auth import mint
 from .domain.clock import ManualClock
 from .runtime import Runtime
-from .services import cases, complaints, disputes, evidence, orders, rulings
+from .services import cases, complaints, disputes, evidence, orders, parties, rulings
 from .services.context import Actor, Env
 
 MERCHANTS = {"m-1": "西湖茶庄", "m-2": "潮流服饰旗舰店", "m-3": "数码优选"}
@@ -21,10 +21,38 @@ CATALOGUE = {
     "m-2": [("dress-m", "法式碎花连衣裙 M码", 25900), ("coat-l", "羊毛双面呢大衣 L码", 89900)],
     "m-3": [("earbuds", "降噪蓝牙耳机 Pro", 59900), ("charger", "65W 氮化镓充电器", 12900)],
 }
-ADDRESS = {
-    "m-1": "浙江省杭州市西湖区龙井路 18 号 西湖茶庄售后部",
-    "m-2": "广东省广州市白云区服装城 3 栋 201",
-    "m-3": "广东省深圳市南山区科技园 9 号 数码优选退货仓",
+# Each shop's return-address book 退货地址库; the first entry is its default.
+BOOKS = {
+    "m-1": [
+        {
+            "id": "hz-aftersales",
+            "name": "陈师傅",
+            "phone": "0571-87001234",
+            "address": "浙江省杭州市西湖区龙井路 18 号 西湖茶庄售后部",
+        },
+    ],
+    "m-2": [
+        {
+            "id": "gz-warehouse",
+            "name": "林小姐",
+            "phone": "020-36001188",
+            "address": "广东省广州市白云区服装城 3 栋 201",
+        },
+        {
+            "id": "sh-store",
+            "name": "周店长",
+            "phone": "021-52006677",
+            "address": "上海市静安区南京西路 1266 号 潮流服饰门店",
+        },
+    ],
+    "m-3": [
+        {
+            "id": "sz-returns",
+            "name": "黄工",
+            "phone": "0755-26009900",
+            "address": "广东省深圳市南山区科技园 9 号 数码优选退货仓",
+        },
+    ],
 }
 INTEGRATION = Actor("integration", "marketplace")
 
@@ -162,6 +190,12 @@ def load(runtime: Runtime) -> bool:
         if uow.orders.find(limit=1):
             return False
     b = _Builder(runtime)
+    # The parties' profiles come first: every page after shows their names.
+    for mid, name in MERCHANTS.items():
+        profile = {"name": name, "timezone": "Asia/Shanghai", "return_addresses": BOOKS[mid]}
+        b._do(parties.upsert_merchant, INTEGRATION, mid, profile)
+    for bid, name in BUYERS.items():
+        b._do(parties.upsert_buyer, INTEGRATION, bid, {"display_name": name})
     ship_back = {"carrier": "中通快递", "tracking_number": "ZT7788990011"}
     # Orders in every status.
     for status, method in [
@@ -185,7 +219,7 @@ def load(runtime: Runtime) -> bool:
         "return_refund",
         "not_as_described",
         "颜色与图片严重不符",
-        [("merchant", "approve", {"return_address": ADDRESS["m-2"]})],
+        [("merchant", "approve", {"return_address_id": "gz-warehouse"})],
     )
     o = b.order("b-3", "m-2", "online", "completed", pick=1)
     b.case(
@@ -195,7 +229,7 @@ def load(runtime: Runtime) -> bool:
         "exchange",
         "wrong_item",
         "尺码发错，想换成 L 码",
-        [("merchant", "approve", {"return_address": ADDRESS["m-2"]}), ("buyer", "ship_return", ship_back)],
+        [("merchant", "approve", {"return_address_id": "gz-warehouse"}), ("buyer", "ship_return", ship_back)],
     )
     o = b.order("b-1", "m-3", "cod", "delivered")
     b.case(
@@ -206,7 +240,7 @@ def load(runtime: Runtime) -> bool:
         "damaged",
         "耳机外壳开裂",
         [
-            ("merchant", "approve", {"return_address": ADDRESS["m-3"]}),
+            ("merchant", "approve", {"return_address_id": "sz-returns"}),
             ("buyer", "ship_return", ship_back),
             ("merchant", "confirm_receipt", {}),
         ],

@@ -318,6 +318,7 @@ def _world(api: Api) -> dict[str, str]:
         "appeal_id": appeal_id,
         "complaint_id": r.json()["id"],
         "merchant_id": "m-1",
+        "buyer_id": "b-1",
         "agent_id": "agent-1",
         "evidence_id": "ev_none",
     }

@@ -193,6 +193,13 @@ TABLE: dict[str, Row] = {
         None, (401, 403, 403, 403, 403, 403, OK, OK), _b({"merchant_id": "m-1", "sku": "tea-250g", "price": 8000})
     ),
     "GET /v1/merchants/{merchant_id}/price-drops": Row("merchant", EVERYONE),
+    # Profiles: fed by the marketplace (admin may stand in); read by their owner and the staff.
+    "PUT /v1/merchants/{merchant_id}": Row(
+        "merchant", (401, 403, 403, 403, 403, 403, OK, OK), _b({"name": "茶庄", "timezone": "Asia/Shanghai"})
+    ),
+    "GET /v1/merchants/{merchant_id}": Row("merchant", (401, 403, 403, OK, 404, OK, OK, OK)),
+    "PUT /v1/buyers/{buyer_id}": Row("buyer", (401, 403, 403, 403, 403, 403, OK, OK), _b({"display_name": "买家"})),
+    "GET /v1/buyers/{buyer_id}": Row("buyer", (401, OK, 404, 403, 403, OK, OK, OK)),
     # Evidence: anyone may upload; read by the uploader, the parties of a case citing it, agents.
     # The integration may read its own uploads, so others' are "not found" to it, not forbidden.
     "POST /v1/evidence": Row(None, EVERYONE),
@@ -233,12 +240,15 @@ def _world(api: Any) -> dict[str, dict[str, str]]:
     admin, agent2 = api.as_("admin", "admin-1"), api.as_("agent", "agent-2")
     for agent_id in ("agent-1", "agent-2"):
         assert admin.put(f"/v1/agents/{agent_id}", json={"name": agent_id, "capacity": 50}).status_code == 200
+    for buyer_id, shop in TENANTS.values():
+        assert admin.put(f"/v1/merchants/{shop}", json={"name": f"店铺 {shop}"}).status_code == 200
+        assert admin.put(f"/v1/buyers/{buyer_id}", json={"display_name": f"买家 {buyer_id}"}).status_code == 200
     return {tenant: _tenant(api, agent2, tenant, buyer_id, shop) for tenant, (buyer_id, shop) in TENANTS.items()}
 
 
 def _tenant(api: Any, agent2: httpx.Client, tenant: str, buyer_id: str, shop: str) -> dict[str, str]:
     buyer, merchant = api.as_("buyer", buyer_id), api.as_("merchant", merchant_id=shop)
-    w: dict[str, str] = {"merchant": shop}
+    w: dict[str, str] = {"merchant": shop, "buyer": buyer_id}
 
     def order(name: str, upto: str = "delivered", **kw: Any) -> str:
         oid = f"o-{name}-{tenant}"
@@ -316,6 +326,7 @@ def _send(client: httpx.Client, caller: str, route: str, row: Row, things: dict[
             "appeal_id",
             "evidence_id",
             "merchant_id",
+            "buyer_id",
         ):
             path = path.replace(f"{{{name}}}", subject)
     # Read an agent of the roster; PUT adds or updates another.

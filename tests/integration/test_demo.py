@@ -39,3 +39,24 @@ def test_loading_the_demo_twice_writes_nothing_more(runtime):
     before = _count(runtime, t.events, t.events.c.subject_kind)
     assert demo.load(runtime) is False
     assert _count(runtime, t.events, t.events.c.subject_kind) == before
+
+
+def test_the_demo_parties_have_chinese_names_local_time_and_return_address_books(runtime):
+    demo.load(runtime)
+    with runtime.engine.connect() as conn:
+        shops = {r.id: r for r in conn.execute(sa.select(t.merchants))}
+        buyers = dict(conn.execute(sa.select(t.buyers.c.id, t.buyers.c.display_name)).all())
+        approved = conn.execute(
+            sa.select(t.after_sales.c.merchant_id, t.after_sales.c.return_address_id).where(
+                t.after_sales.c.return_address.is_not(None)
+            )
+        ).all()
+    assert set(shops) == {"m-1", "m-2", "m-3"} and set(buyers) == {"b-1", "b-2", "b-3", "b-4"}
+    assert all(s.timezone == "Asia/Shanghai" and s.return_addresses for s in shops.values())
+    assert all(
+        any("\u4e00" <= ch <= "\u9fff" for ch in name) for name in [*buyers.values(), *(s.name for s in shops.values())]
+    )
+    # Every approval with goods coming back names an address of its shop's book.
+    assert approved and all(
+        any(a["id"] == address_id for a in shops[merchant_id].return_addresses) for merchant_id, address_id in approved
+    )

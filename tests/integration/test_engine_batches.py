@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from aftersales.services import cases, orders
+from aftersales.services import cases, orders, parties
 from aftersales.services.context import SYSTEM
 from aftersales.store import tables as t
-from builders import BUYER, World
+from builders import BUYER, MARKETPLACE, World
 
 # Fields that differ between two subjects whatever the path: their ids and the buyer's own.
 _OWN = {"id", "order_id", "units", "tracking_number", "return_tracking"}  # (units name the holding case)
@@ -36,6 +36,15 @@ def _pending_exchange(w: World) -> tuple[str, str]:
     return "after_sale", w.case(type_="exchange").id
 
 
+def _pending_return_with_a_book(w: World) -> tuple[str, str]:
+    """(auto_approve then writes the merchant's default return address)"""
+    book = [{"id": "hz", "name": "陈师傅", "phone": "0571-1", "address": "杭州市龙井路 18 号"}]
+    with w.runtime.uow() as uow:
+        parties.upsert_merchant(uow, w.runtime.env, MARKETPLACE, "m-1", {"name": "茶庄", "return_addresses": book})
+        uow.commit()
+    return "after_sale", w.case().id
+
+
 SERVICE: dict[str, Callable[..., Any]] = {
     "order": lambda uow, env, row: orders.act(uow, env, SYSTEM, row.subject_id, row.action, deadline_id=row.id),
     "after_sale": lambda uow, env, row: cases.act(uow, env, SYSTEM, row.subject_id, row.action, deadline_id=row.id),
@@ -50,6 +59,7 @@ TABLES = {"order": t.orders, "after_sale": t.after_sales}
         (_delivered, timedelta(days=7), "auto_complete"),
         (_pending_return, timedelta(hours=48), "auto_approve"),
         (_pending_exchange, timedelta(hours=48), "auto_approve"),
+        (_pending_return_with_a_book, timedelta(hours=48), "auto_approve"),
     ],
 )
 def test_set_based_firing_writes_what_the_service_path_writes(runtime, clock, arrange, lapse, action):

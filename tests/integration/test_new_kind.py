@@ -28,6 +28,7 @@ from aftersales.domain.roles import MERCHANT
 from aftersales.services import audit
 from aftersales.services.context import Actor
 from aftersales.services.kinds import KINDS, Registered, act_by_machine
+from aftersales.services.parties import Names
 from aftersales.services.transitions import Kind, creation
 from aftersales.store.repositories import Repo
 from conftest import SECRET
@@ -97,7 +98,7 @@ class ParcelOut(BaseModel):
     version: int
 
 
-def _view(p: Parcel, actor: Actor) -> dict[str, Any]:
+def _view(p: Parcel, actor: Actor, names: Names) -> dict[str, Any]:
     return {"id": p.id, "status": p.status, "mark": p.mark, "version": p.version}
 
 

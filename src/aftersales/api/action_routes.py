@@ -11,12 +11,14 @@ from ..domain.actions import ActionSpec
 from ..domain.roles import SYSTEM
 from ..services.context import Actor
 from ..services.kinds import Registered
+from ..services.parties import Names
 from . import requests
 from .actions import if_match, perform
 from .auth import CurrentActor
+from .views import shown
 
 # (subject, caller) -> its JSON representation
-View = Callable[[Any, Actor], dict[str, Any]]
+View = Callable[[Any, Actor, Names], dict[str, Any]]
 
 
 def routed(entry: Registered) -> list[ActionSpec]:
@@ -45,7 +47,9 @@ def _add(
 
         def work(uow: Any) -> tuple[int, dict[str, Any]]:
             inputs = requests.inputs(spec, body)
-            return 200, view(entry.act(uow, env, actor, subject_id, spec.name, inputs, expected, None), actor)
+            return 200, shown(
+                uow, view, entry.act(uow, env, actor, subject_id, spec.name, inputs, expected, None), actor
+            )
 
         return perform(request, actor, raw, work)
 

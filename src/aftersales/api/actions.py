@@ -14,8 +14,9 @@ from fastapi.responses import JSONResponse
 
 from ..domain.errors import Conflict, DomainError, ValidationFailed
 from ..runtime import Runtime
-from ..services import idempotency, reads
+from ..services import idempotency, parties, reads
 from ..services.context import Actor
+from ..services.parties import Names
 from ..store.unit_of_work import UnitOfWork
 from .views import event_view
 
@@ -188,12 +189,14 @@ def timeline(request: Request, actor: Actor, kind: str, subject_id: str) -> JSON
 
 
 def listing(
-    request: Request, load: Callable[[UnitOfWork], reads.Page[Any]], view: Callable[[Any], dict[str, Any]]
+    request: Request, load: Callable[[UnitOfWork], reads.Page[Any]], view: Callable[[Any, Names], dict[str, Any]]
 ) -> JSONResponse:
-    """One keyset page of what `load` found, each shown through `view`, and the next cursor."""
+    """One keyset page of what `load` found, each shown through `view` with its parties' names
+    (looked up once for the page), and the next cursor."""
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
         found = load(uow)
-        return {"items": [view(x) for x in found.items], "next_cursor": found.next_cursor}
+        names = parties.names(uow, found.items)
+        return {"items": [view(x, names) for x in found.items], "next_cursor": found.next_cursor}
 
     return JSONResponse(read(request, work))

@@ -35,6 +35,8 @@ class Order(BaseModel):
     id: str
     buyer_id: str
     merchant_id: str
+    buyer_name: str | None  # null: no profile (PUT /v1/buyers/{id})
+    merchant_name: str | None
     payment_method: Literal["online", "cod"]
     status: Literal[orders.STATUSES]  # type: ignore[valid-type]
     currency: str
@@ -95,6 +97,8 @@ class Case(BaseModel):
     order_id: str
     buyer_id: str
     merchant_id: str
+    buyer_name: str | None
+    merchant_name: str | None
     type: Literal[cases.TYPES]  # type: ignore[valid-type]
     reason: str
     status: Literal[cases.STATUSES]  # type: ignore[valid-type]
@@ -109,6 +113,7 @@ class Case(BaseModel):
     evidence: list[str]
     payment_method: Literal["online", "cod"]
     return_address: str | None
+    return_address_id: str | None
     return_shipment: Tracking | None
     exchange_shipment: Tracking | None
     reject_reason: str | None
@@ -136,6 +141,8 @@ class Dispute(BaseModel):
     order_id: str
     buyer_id: str
     merchant_id: str
+    buyer_name: str | None
+    merchant_name: str | None
     status: Literal[disputes.STATUSES]  # type: ignore[valid-type]
     opened_by: str
     reason: str | None
@@ -158,6 +165,8 @@ class Complaint(BaseModel):
     complainant: Party
     buyer_id: str | None
     merchant_id: str
+    buyer_name: str | None
+    merchant_name: str | None
     order_id: str | None
     dispute_id: str | None
     category: Literal[tuple(dict.fromkeys(complaints.BUYER_CATEGORIES + complaints.MERCHANT_CATEGORIES))]  # type: ignore[valid-type]
@@ -211,6 +220,29 @@ class DisputePage(BaseModel):
 class ComplaintPage(BaseModel):
     items: list[Complaint]
     next_cursor: str | None
+
+
+class ReturnAddress(BaseModel):
+    id: str
+    name: str
+    phone: str
+    address: str
+
+
+class Merchant(BaseModel):
+    id: str
+    name: str
+    timezone: str
+    return_addresses: list[ReturnAddress]
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class Buyer(BaseModel):
+    id: str
+    display_name: str
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class Evidence(BaseModel):

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from ..domain import cases, complaints, sanctions
+from ..domain import cases, complaints, parties, sanctions
 from ..domain.money import MAX_AMOUNT
 
 Id = Annotated[
@@ -106,6 +106,32 @@ class AgentIn(Body):
     name: Line
     capacity: Annotated[int, Field(strict=True, ge=0, le=10_000)]
     active: bool = True
+
+
+def _text(bound: Any) -> Any:
+    """A text field with a domain bound (domain/actions.py Text), stripped as the specs' are."""
+    return Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=bound.min_length, max_length=bound.max_length)
+    ]
+
+
+class ReturnAddressIn(Body):
+    id: Id
+    name: _text(parties.RECIPIENT)  # type: ignore[valid-type]
+    phone: _text(parties.PHONE)  # type: ignore[valid-type]
+    address: _text(parties.ADDRESS)  # type: ignore[valid-type]
+
+
+class MerchantIn(Body):
+    """A merchant's profile; `return_addresses` is its whole book, the first entry the default."""
+
+    name: Line
+    timezone: _text(parties.TIMEZONE) = parties.DEFAULT_TIMEZONE  # type: ignore[valid-type]
+    return_addresses: Annotated[list[ReturnAddressIn], Field(max_length=parties.MAX_ADDRESSES)] = []
+
+
+class BuyerIn(Body):
+    display_name: Line
 
 
 class ViolationIn(Body):

@@ -10,7 +10,10 @@ from ..domain.complaints import COMPLAINT_MACHINE, Complaint
 from ..domain.disputes import DISPUTE_MACHINE, Dispute
 from ..domain.machine import Machine
 from ..domain.orders import ORDER_MACHINE, Order
+from ..services import parties
 from ..services.context import Actor
+from ..services.parties import Names
+from ..store.unit_of_work import UnitOfWork
 
 
 def iso(value: datetime | None) -> str | None:
@@ -21,11 +24,22 @@ def deadline(action: str | None, due_at: datetime | None) -> dict[str, Any] | No
     return {"action": action, "due_at": iso(due_at)} if action and due_at else None
 
 
-def order_view(o: Order, actor: Actor) -> dict[str, Any]:
+def shown(uow: UnitOfWork, view: Any, subject: Any, actor: Actor) -> dict[str, Any]:
+    """`view` of one subject, with the names of its parties looked up."""
+    return view(subject, actor, parties.names(uow, [subject]))
+
+
+def _named(subject: Any, names: Names) -> dict[str, Any]:
+    """The parties' names beside their ids: people read names (null: no profile yet)."""
+    return {"buyer_name": names.buyer(subject.buyer_id), "merchant_name": names.merchant(subject.merchant_id)}
+
+
+def order_view(o: Order, actor: Actor, names: Names) -> dict[str, Any]:
     return {
         "id": o.id,
         "buyer_id": o.buyer_id,
         "merchant_id": o.merchant_id,
+        **_named(o, names),
         "payment_method": o.payment_method,
         "status": o.status,
         "currency": o.currency,
@@ -60,12 +74,13 @@ def eligibility_view(e: dict[str, Any]) -> dict[str, Any]:
     return {**e, "window_ends_at": iso(e["window_ends_at"])}
 
 
-def case_view(c: Case, actor: Actor) -> dict[str, Any]:
+def case_view(c: Case, actor: Actor, names: Names) -> dict[str, Any]:
     return {
         "id": c.id,
         "order_id": c.order_id,
         "buyer_id": c.buyer_id,
         "merchant_id": c.merchant_id,
+        **_named(c, names),
         "type": c.type,
         "reason": c.reason,
         "status": c.status,
@@ -80,6 +95,7 @@ def case_view(c: Case, actor: Actor) -> dict[str, Any]:
         "evidence": c.evidence,
         "payment_method": c.payment_method,
         "return_address": c.return_address,
+        "return_address_id": c.return_address_id,
         "return_shipment": _shipment(c.return_carrier, c.return_tracking),
         "exchange_shipment": _shipment(c.exchange_carrier, c.exchange_tracking),
         "reject_reason": c.reject_reason,
@@ -93,7 +109,7 @@ def case_view(c: Case, actor: Actor) -> dict[str, Any]:
     }
 
 
-def dispute_view(d: Dispute, actor: Actor) -> dict[str, Any]:
+def dispute_view(d: Dispute, actor: Actor, names: Names) -> dict[str, Any]:
     live = d.status in ("applied", "open", "under_review")
     return {
         "id": d.id,
@@ -102,6 +118,7 @@ def dispute_view(d: Dispute, actor: Actor) -> dict[str, Any]:
         "order_id": d.order_id,
         "buyer_id": d.buyer_id,
         "merchant_id": d.merchant_id,
+        **_named(d, names),
         "status": d.status,
         "opened_by": d.opened_by,
         "reason": d.reason,
@@ -133,12 +150,13 @@ def dispute_view(d: Dispute, actor: Actor) -> dict[str, Any]:
     }
 
 
-def complaint_view(c: Complaint, actor: Actor) -> dict[str, Any]:
+def complaint_view(c: Complaint, actor: Actor, names: Names) -> dict[str, Any]:
     return {
         "id": c.id,
         "complainant": {"role": c.complainant_role, "id": c.complainant_id},
         "buyer_id": c.buyer_id,
         "merchant_id": c.merchant_id,
+        **_named(c, names),
         "order_id": c.order_id,
         "dispute_id": c.dispute_id,
         "category": c.category,

@@ -94,6 +94,7 @@ class Case:
     deadline_action: str | None = None
     deadline_due_at: datetime | None = None
     return_address: str | None = None
+    return_address_id: str | None = None  # the entry of the merchant's book it was taken from
     return_carrier: str | None = None
     return_tracking: str | None = None
     exchange_carrier: str | None = None
@@ -199,9 +200,13 @@ RETURN_ISSUES = ("wrong_item", "used", "damaged", "missing_parts", "empty_packag
 
 @dataclass(frozen=True)
 class Approve:
+    """Where the goods go back: an address of the merchant's book 退货地址库 by its id (the service
+    writes it out as `return_address`), or, for a marketplace without books, the text itself."""
+
     return_address: Annotated[str | None, Text(max_length=500)] = field(
         default=None, metadata=label("退货地址", "Return address")
     )
+    return_address_id: OptionalCode = field(default=None, metadata=label("退货地址编号", "Return address id"))
 
 
 @dataclass(frozen=True)
@@ -297,8 +302,8 @@ SPECS = [
         "approve",
         Label("同意", "Approve"),
         Approve,
-        writes={"return_address": "return_address"},
-        summary="Merchant agrees (return types need return_address)",
+        writes={"return_address": "return_address", "return_address_id": "return_address_id"},
+        summary="Merchant agrees (return types need return_address or return_address_id)",
     ),
     ActionSpec("auto_approve", Label("超时自动同意", "Approved automatically")),
     ActionSpec(
@@ -392,6 +397,7 @@ CASE_MACHINE = Machine(
                     guard=_goods_back,
                     when="return_refund or exchange",
                     requires=("return_address",) if actor == "approve" else (),
+                    takes=("return_address_id",) if actor == "approve" else (),
                 ),
             ]
         ),

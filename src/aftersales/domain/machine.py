@@ -47,6 +47,9 @@ class Transition:
     effect: Effect | None = None  # money, sanction or dispute the service's handler performs
     requires: tuple[str, ...] = ()  # inputs optional for the action that this transition needs
     who: Who | None = None
+    # Inputs optional for the action that this transition may take (and those without ignore),
+    # e.g. approve's return_address_id, which names an address only a return needs.
+    takes: tuple[str, ...] = ()
 
 
 def transition(
@@ -60,8 +63,9 @@ def transition(
     effect: Effect | None = None,
     requires: tuple[str, ...] = (),
     who: Who | None = None,
+    takes: tuple[str, ...] = (),
 ) -> Transition:
-    return Transition(action, _as_set(source), target, _as_set(roles), guard, when, effect, requires, who)
+    return Transition(action, _as_set(source), target, _as_set(roles), guard, when, effect, requires, who, takes)
 
 
 def _as_set(value: Iterable[str] | str) -> frozenset[str]:
@@ -104,9 +108,14 @@ class Machine:
         return list(self._by_action)
 
     def conditional_inputs(self, action: str) -> frozenset[str]:
-        """Inputs some transitions of `action` require and others ignore (e.g. approve's
+        """Inputs some transitions of `action` require or take and others ignore (e.g. approve's
         return_address, needed only when the goods come back)."""
-        return frozenset(n for t in self._by_action.get(action, ()) for n in t.requires)
+        return frozenset(n for t in self._by_action.get(action, ()) for n in (*t.requires, *t.takes))
+
+    def ignored_inputs(self, action: str, transition: Transition | None) -> frozenset[str]:
+        """The inputs of `action` that `transition` does not write (another transition's)."""
+        taken = {*transition.requires, *transition.takes} if transition else set()
+        return self.conditional_inputs(action) - taken
 
     def resolve(self, subject: Any, action: str, role: str, caller: Caller | None = None) -> Transition:
         """The transition `role` takes with `action` on `subject`, or the reason it cannot.

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -75,17 +78,48 @@ def _table(rows: list[list[Any]], widths: list[float]) -> Table:
     return table
 
 
+def _who(party: dict[str, Any] | None, field: str, party_id: str) -> str:
+    """A person by name, the id beside it (the id alone when there is no profile)."""
+    name = (party or {}).get(field)
+    return f"{name} ({party_id})" if name else party_id
+
+
+def _clock(people: dict[str, Any]) -> Callable[[str | None], str]:
+    """Times as the merchant's people read them: in the shop's time zone (UTC without a profile)."""
+    zone = ZoneInfo((people.get("merchant") or {}).get("timezone") or "UTC")
+
+    def local(value: str | None) -> str:
+        return datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
+
+    return local
+
+
+def _actor(event: dict[str, Any], people: dict[str, Any]) -> str:
+    """Who took a step: the buyer and the shop by name, everyone else by role and id."""
+    role, actor_id = event["actor_role"], event["actor_id"]
+    buyer, merchant = people.get("buyer") or {}, people.get("merchant") or {}
+    if role == "buyer" and actor_id == buyer.get("id") and buyer.get("display_name"):
+        return f"{buyer['display_name']} (buyer)"
+    if role == "merchant" and merchant.get("name"):
+        return f"{merchant['name']} ({actor_id})"
+    return f"{role} {actor_id}"
+
+
 def _story(f: dict[str, Any]) -> list[Any]:
-    order, case = f["order"], f["case"]
+    order, case, people = f["order"], f["case"], f.get("parties") or {}
     cur = order["currency"]
+    local = _clock(people)
+    zone = (people.get("merchant") or {}).get("timezone") or "UTC"
     story: list[Any] = [
         _p("售后案件档案 Case file", H1),
         _p(f"案件 Case {case['id']} · 订单 Order {order['id']} · 政策 Policy {case['policy']}"),
+        _p(f"时间为 Times in {zone}", SMALL),
         _p("订单 Order", H2),
         _table(
             [
                 ["字段 Field", "值 Value"],
-                ["买家 Buyer / 商家 Merchant", f"{order['buyer_id']} / {order['merchant_id']}"],
+                ["买家 Buyer", _who(people.get("buyer"), "display_name", order["buyer_id"])],
+                ["商家 Merchant", _who(people.get("merchant"), "name", order["merchant_id"])],
                 ["支付方式 Payment", order["payment_method"]],
                 ["状态 Status", order["status"]],
                 [
@@ -98,7 +132,7 @@ def _story(f: dict[str, Any]) -> list[Any]:
                 ["优惠 Discount", _money(order["discount"], cur)],
                 ["已付 Paid", _money(order["paid_amount"], cur)],
                 ["已退 Refunded", _money(order["refunded_amount"], cur)],
-                ["下单 Placed", order["created_at"]],
+                ["下单 Placed", local(order["created_at"])],
             ],
             [45, 135],
         ),
@@ -112,7 +146,8 @@ def _story(f: dict[str, Any]) -> list[Any]:
                 ["金额 Amount", _money(case["amount"], cur)],
                 ["状态 Status", case["status"]],
                 ["描述 Description", case["description"]],
-                ["提交 Filed", case["created_at"]],
+                ["退货地址 Return address", case.get("return_address") or "—"],
+                ["提交 Filed", local(case["created_at"])],
             ],
             [45, 135],
         ),
@@ -120,7 +155,7 @@ def _story(f: dict[str, Any]) -> list[Any]:
         _table(
             [["时间 Time", "谁 Who", "动作 Action", "变化 Change / 内容 Details"]]
             + [
-                [e["at"], f"{e['actor_role']} {e['actor_id']}", f"{e['subject_kind']}: {e['action']}", _change(e)]
+                [local(e["at"]), _actor(e, people), f"{e['subject_kind']}: {e['action']}", _change(e)]
                 for e in f["timeline"]
             ],
             [34, 30, 36, 80],

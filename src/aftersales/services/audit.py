@@ -112,8 +112,7 @@ class _Fold:
         spec = self.entry.machine.specs.get(e["action"])
         if spec is None:
             return
-        requires = set(tr.requires) if tr else set()
-        ignored = self.entry.machine.conditional_inputs(spec.name) - requires
+        ignored = self.entry.machine.ignored_inputs(spec.name, tr)
         for name, field in spec.writes.items():
             if name in data and name not in ignored:
                 self.state[field] = data[name]

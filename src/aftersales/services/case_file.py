@@ -17,11 +17,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from .. import __version__
+from ..domain.cases import Case
 from ..domain.errors import Forbidden
 from ..domain.roles import PARTIES, PLATFORM
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
-from . import cases
+from . import cases, parties
 from .context import Actor, Env
 
 MAY_EXPORT = frozenset({*PARTIES, *PLATFORM})
@@ -39,6 +40,7 @@ def build(uow: UnitOfWork, env: Env, actor: Actor, case_id: str) -> dict[str, An
         "format": "aftersales.case-file/1",
         "order": _plain(order.__dict__, drop={"extra", "units", "deadline_action", "deadline_due_at"}),
         "case": _plain(case.__dict__, drop={"extra"}),
+        "parties": _parties(uow, case),
         "timeline": _timeline(
             uow, [("order", order.id), ("after_sale", case.id), *(("dispute", d) for d in dispute_ids)]
         ),
@@ -65,6 +67,20 @@ def digest(body: dict[str, Any]) -> str:
     payload = {k: v for k, v in body.items() if k != "integrity"}
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _parties(uow: UnitOfWork, case: Case) -> dict[str, Any]:
+    """Who the buyer and the merchant are by name (null: no profile), beside their ids."""
+    names = parties.names(uow, [case])
+    merchant = parties.merchant_profile(uow, case.merchant_id)
+    return {
+        "buyer": {"id": case.buyer_id, "display_name": names.buyer(case.buyer_id)},
+        "merchant": {
+            "id": case.merchant_id,
+            "name": names.merchant(case.merchant_id),
+            "timezone": merchant.timezone if merchant else None,
+        },
+    }
 
 
 def _timeline(uow: UnitOfWork, subjects: list[tuple[str, str]]) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -15,12 +16,14 @@ from ..domain.actions import typed
 from ..domain.cases import CASE_MACHINE, Case
 from ..domain.errors import Conflict, DeadlinePassed, Forbidden, IllegalTransition, ValidationFailed
 from ..domain.ids import new_id
+from ..domain.machine import Transition
 from ..domain.money import check_amount, refundable
 from ..domain.orders import Order
+from ..domain.parties import ReturnAddress
 from ..domain.roles import BUYER
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
-from . import disputes, evidence, prices
+from . import disputes, evidence, parties, prices
 from .context import SYSTEM as SYSTEM_ACTOR
 from .context import Actor, Env, visible
 from .orders import ORDER
@@ -41,15 +44,57 @@ CASE = Kind(
     name="after_sale",
     machine=CASE_MACHINE,
     deadlines=domain.DEADLINES,
-    snapshot_fields=("status", "amount", "dispute_id", "closed_at", "deadline_action", "deadline_due_at"),
+    # (The return address too: an automatic approval writes the merchant's default one, no input.)
+    snapshot_fields=(
+        "status",
+        "amount",
+        "dispute_id",
+        "closed_at",
+        "deadline_action",
+        "deadline_due_at",
+        "return_address",
+        "return_address_id",
+    ),
     # The platform's ruling SLA lapsing; the rest of a ruling paid on a case already refunded.
     records=frozenset({"ruling_overdue", "refunded"}),
     created_by="file",
     repo=lambda uow: uow.cases,
     # A system action moving a case between open statuses (auto_approve of a return) touches
-    # nothing else; refunds and closing (which frees the order) go through `act`.
-    set_based=lambda case, tr, now: {} if tr.effect is None and tr.target not in domain.TERMINAL else None,
+    # nothing but the case (and reads its merchant's book); refunds and closing (which frees the
+    # order) go through `act`.
+    set_based=lambda case, tr, now, books: (
+        _book_default(case, tr, books.get(case.merchant_id))
+        if tr.effect is None and tr.target not in domain.TERMINAL
+        else None
+    ),
+    batch_context=lambda uow, cases: parties.default_addresses(
+        uow, (c.merchant_id for c in cases if c.deadline_action == "auto_approve")
+    ),
 )
+
+
+def _book_default(case: Case, tr: Transition, address: ReturnAddress | None) -> dict[str, Any]:
+    """A return approved automatically (超时自动同意) goes to the merchant's default address, so
+    the buyer knows where to ship; a merchant without a book leaves it to be told otherwise."""
+    if tr.action != "auto_approve" or tr.target != "awaiting_return" or address is None:
+        return {}
+    case.return_address, case.return_address_id = address.text, address.id
+    return {"return_address": address.text, "return_address_id": address.id}
+
+
+def _from_book(uow: UnitOfWork, actor: Actor, case: Case, inputs: Any) -> domain.Approve:
+    """Approve's inputs with a book address (return_address_id) written out as the text the
+    machine requires and the case shows; a free-text address stays as it is."""
+    args: domain.Approve = CASE_MACHINE.specs["approve"].typed(inputs)
+    if args.return_address_id is None:
+        return args
+    CASE_MACHINE.resolve(case, "approve", actor.role, actor)  # (who may approve at all, before the book)
+    if args.return_address:
+        raise ValidationFailed(
+            "give return_address or return_address_id, not both", fields=["return_address", "return_address_id"]
+        )
+    address = parties.book_address(uow, case.merchant_id, args.return_address_id)
+    return dataclasses.replace(args, return_address=address.text)
 
 
 def file(uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewCase | Mapping[str, Any]) -> Case:
@@ -251,8 +296,14 @@ def act(
     order = uow.orders.get(case.order_id)
     assert order is not None
     order_read = seen(ORDER, order)  # (a refund the action pays counts on the order before it closes)
+    if action == "approve":
+        inputs = _from_book(uow, actor, case, inputs)
 
     def then(step: Act) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if step.transition.action == "auto_approve":
+            book = parties.default_addresses(uow, [case.merchant_id])
+            data = _book_default(case, step.transition, book.get(case.merchant_id))
         if step.transition.target in domain.TERMINAL:
             case.closed_at = step.now
             # The case's units are free for a new request (done if the goods came back), the
@@ -265,7 +316,7 @@ def act(
             record(uow, order_read, action="after_sale_closed", actor=step.actor, now=step.now, data=closed)
             if case.dispute_id and step.transition.action == "withdraw":
                 disputes.close(uow, env, step.actor, case.dispute_id)
-        return {}
+        return data
 
     apply(
         uow,

@@ -36,7 +36,7 @@ ORDER = Kind(
     # An arbitration claims the order too, so that it and a new request never both win.
     records=frozenset({"after_sale_opened", "after_sale_closed", "refunded", "arbitration_applied"}),
     repo=lambda uow: uow.orders,
-    set_based=lambda order, tr, now: None if tr.effect else _stamp(order, tr, now),
+    set_based=lambda order, tr, now, _context: None if tr.effect else _stamp(order, tr, now),
     # Douyin pauses the buyer's automatic receipt confirmation during after-sales.
     paused=lambda order: bool(order.open_case_ids),
 )

@@ -42,7 +42,11 @@ class Kind:
     # For a system transition whose whole effect is on the subject (status, stamps): make those
     # changes and return the event's data; None when the transition needs its service (money,
     # other aggregates). Transitions it covers may be fired set-based by the deadline engine.
-    set_based: Callable[[Any, Transition, datetime], dict[str, Any] | None] | None = None
+    # Its last argument is what `batch_context` read for the whole batch.
+    set_based: Callable[[Any, Transition, datetime, Any], dict[str, Any] | None] | None = None
+    # What set-based firings read besides their subjects (a case's merchant's default return
+    # address), read once for a batch of subjects.
+    batch_context: Callable[[UnitOfWork, list[Any]], Any] = lambda uow, subjects: None
     # The case whose parties may read evidence the action cites (a dispute's is its case's).
     evidence_case: Callable[[Any], str] = lambda subject: str(subject.id)
     # Changes recorded outside the machine, each with its event (`record`): an order's refund
@@ -145,13 +149,15 @@ def prepare(
     order: Any = None,
     deadline_id: int | None = None,
     set_based: bool = False,
+    context: Any = None,
     now: datetime | None = None,
 ) -> Step | None:
     """Check `action` and make it on `subject` in memory: its transition, the inputs its spec
     writes, its effect and the service's `then`. With `set_based` (no unit of work), None when
     the transition needs its service (see Kind.set_based); the subject is then to be discarded.
-    `now`: the time the caller's use case read, so that what its effects stamp and the event
-    agree to the microsecond on a real clock."""
+    `context`: what the kind's `batch_context` read for a set-based batch. `now`: the time the
+    caller's use case read, so that what its effects stamp and the event agree to the
+    microsecond on a real clock."""
     check_version(subject, if_match)
     tr = kind.machine.resolve(subject, action, actor.role, actor)
     spec = kind.machine.specs[action]
@@ -174,7 +180,7 @@ def prepare(
     subject.status = tr.target
     subject.updated_at = now
     if set_based:
-        local = kind.set_based(subject, tr, now) if kind.set_based else None
+        local = kind.set_based(subject, tr, now, context) if kind.set_based else None
         if local is None:
             return None
         data = local
@@ -194,7 +200,7 @@ def _take(act: Act, kind: Kind, then: Hook | None) -> dict[str, Any]:
     data = inputs_of(act.inputs)
     if data.get("evidence"):
         data["evidence"] = cite_evidence(act, kind.evidence_case(act.subject), data["evidence"])
-    ignored = kind.machine.conditional_inputs(spec.name) - set(act.transition.requires)
+    ignored = kind.machine.ignored_inputs(spec.name, act.transition)
     for name, field in spec.writes.items():
         if name in data and name not in ignored:
             setattr(act.subject, field, data[name])

@@ -74,6 +74,7 @@ after_sales = sa.Table(
     sa.Column("deadline_action", Text(40)),
     sa.Column("deadline_due_at", UTCDateTime),
     sa.Column("return_address", Text(500)),
+    sa.Column("return_address_id", Text(64)),  # the entry of the merchant's book it came from
     sa.Column("return_carrier", Text(64)),
     sa.Column("return_tracking", Text(64)),
     sa.Column("exchange_carrier", Text(64)),
@@ -159,6 +160,28 @@ appeals = sa.Table(
     sa.Column("decided_by", Text(64)),
     sa.Column("decided_at", UTCDateTime),
     sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The parties' profiles (domain/parties.py), upserted by the marketplace: what people read
+# instead of ids. A merchant's return-address book is a JSON list, the first entry its default.
+merchants = sa.Table(
+    "merchants",
+    metadata,
+    sa.Column("id", Text(64), primary_key=True),
+    sa.Column("name", Text(200), nullable=False),
+    sa.Column("timezone", Text(64), nullable=False),
+    sa.Column("return_addresses", sa.JSON, nullable=False, default=list),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+buyers = sa.Table(
+    "buyers",
+    metadata,
+    sa.Column("id", Text(64), primary_key=True),
+    sa.Column("display_name", Text(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
 # The platform's agents and how many live disputes each may hold (automatic assignment).

@@ -171,6 +171,7 @@ class DeadlineEngine:
         stale are dropped, and those that need their service are returned for `_fire_one`."""
         repo = kind.repo(uow)
         subjects = {s.id: s for s in repo.find(repo.table.c.id.in_([r.subject_id for r in rows]))}
+        context = kind.batch_context(uow, list(subjects.values()))
         steps, left = [], []
         for row in rows:
             subject = subjects.get(row.subject_id)
@@ -178,7 +179,17 @@ class DeadlineEngine:
                 self.stats.skipped += 1  # stale: the subject moved on without disarming
                 continue
             try:
-                step = prepare(None, self.env, SYSTEM, kind, subject, row.action, deadline_id=row.id, set_based=True)
+                step = prepare(
+                    None,
+                    self.env,
+                    SYSTEM,
+                    kind,
+                    subject,
+                    row.action,
+                    deadline_id=row.id,
+                    set_based=True,
+                    context=context,
+                )
             except DomainError:
                 step = None
             if step is None:

@@ -9,7 +9,7 @@ from .. import schemas as s
 from ..action_routes import add_action_routes
 from ..actions import listing, perform, read, respond, timeline
 from ..auth import CurrentActor
-from ..views import case_view
+from ..views import case_view, shown
 
 router = APIRouter(prefix="/v1/after-sales", tags=["after-sales"])
 
@@ -18,7 +18,9 @@ router = APIRouter(prefix="/v1/after-sales", tags=["after-sales"])
 def file_case(body: s.CaseIn, request: Request, actor: CurrentActor):
     env = request.app.state.runtime.env
     data = body.model_dump()
-    return perform(request, actor, data, lambda uow: (201, case_view(cases.file(uow, env, actor, data), actor)))
+    return perform(
+        request, actor, data, lambda uow: (201, shown(uow, case_view, cases.file(uow, env, actor, data), actor))
+    )
 
 
 @router.get("", summary="List cases the caller may see, newest first", responses=out.ok(out.CasePage))
@@ -44,13 +46,13 @@ def list_cases(
             cursor=cursor,
             limit=limit,
         ),
-        lambda c: case_view(c, actor),
+        lambda c, names: case_view(c, actor, names),
     )
 
 
 @router.get("/{case_id}", responses=out.ok(out.Case))
 def get_case(case_id: str, request: Request, actor: CurrentActor):
-    return respond(200, read(request, lambda uow: case_view(cases.get(uow, actor, case_id), actor)))
+    return respond(200, read(request, lambda uow: shown(uow, case_view, cases.get(uow, actor, case_id), actor)))
 
 
 @router.get(

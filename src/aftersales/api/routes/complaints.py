@@ -9,7 +9,7 @@ from .. import schemas as s
 from ..action_routes import add_action_routes
 from ..actions import listing, perform, read, respond, timeline
 from ..auth import CurrentActor
-from ..views import complaint_view
+from ..views import complaint_view, shown
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
 
@@ -23,7 +23,10 @@ router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
 def file_complaint(body: s.ComplaintIn, request: Request, actor: CurrentActor):
     env, data = request.app.state.runtime.env, body.model_dump()
     return perform(
-        request, actor, data, lambda uow: (201, complaint_view(complaints.file(uow, env, actor, data), actor))
+        request,
+        actor,
+        data,
+        lambda uow: (201, shown(uow, complaint_view, complaints.file(uow, env, actor, data), actor)),
     )
 
 
@@ -42,13 +45,15 @@ def list_complaints(
         lambda uow: reads.complaint_list(
             uow, actor, status=status, category=category, merchant_id=merchant_id, cursor=cursor, limit=limit
         ),
-        lambda c: complaint_view(c, actor),
+        lambda c, names: complaint_view(c, actor, names),
     )
 
 
 @router.get("/{complaint_id}", responses=out.ok(out.Complaint))
 def get_complaint(complaint_id: str, request: Request, actor: CurrentActor):
-    return respond(200, read(request, lambda uow: complaint_view(complaints.get(uow, actor, complaint_id), actor)))
+    return respond(
+        200, read(request, lambda uow: shown(uow, complaint_view, complaints.get(uow, actor, complaint_id), actor))
+    )
 
 
 @router.get("/{complaint_id}/events", responses=out.ok(out.Events))

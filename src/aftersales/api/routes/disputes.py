@@ -10,7 +10,7 @@ from .. import schemas as s
 from ..action_routes import add_action_routes
 from ..actions import listing, perform, read, respond, timeline
 from ..auth import CurrentActor
-from ..views import dispute_view, row_view
+from ..views import dispute_view, row_view, shown
 
 router = APIRouter(prefix="/v1/disputes", tags=["disputes"])
 appeals_router = APIRouter(prefix="/v1/appeals", tags=["disputes"])
@@ -53,13 +53,15 @@ def list_disputes(
             cursor=cursor,
             limit=limit,
         ),
-        lambda d: dispute_view(d, actor),
+        lambda d, names: dispute_view(d, actor, names),
     )
 
 
 @router.get("/{dispute_id}", responses=out.ok(out.Dispute))
 def get_dispute(dispute_id: str, request: Request, actor: CurrentActor):
-    return respond(200, read(request, lambda uow: dispute_view(disputes.get(uow, actor, dispute_id), actor)))
+    return respond(
+        200, read(request, lambda uow: shown(uow, dispute_view, disputes.get(uow, actor, dispute_id), actor))
+    )
 
 
 @router.get("/{dispute_id}/events", responses=out.ok(out.Events))
@@ -123,5 +125,5 @@ def apply_arbitration(body: s.ArbitrationIn, request: Request, actor: CurrentAct
         request,
         actor,
         params,
-        lambda uow: (201, dispute_view(rulings.apply_for_arbitration(uow, env, actor, params), actor)),
+        lambda uow: (201, shown(uow, dispute_view, rulings.apply_for_arbitration(uow, env, actor, params), actor)),
     )

@@ -9,7 +9,7 @@ from .. import schemas as s
 from ..action_routes import add_action_routes
 from ..actions import listing, perform, read, respond, timeline
 from ..auth import CurrentActor
-from ..views import eligibility_view, order_view
+from ..views import eligibility_view, order_view, shown
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
@@ -18,7 +18,9 @@ router = APIRouter(prefix="/v1/orders", tags=["orders"])
 def create_order(body: s.OrderIn, request: Request, actor: CurrentActor):
     env = request.app.state.runtime.env
     data = body.model_dump()
-    return perform(request, actor, data, lambda uow: (201, order_view(orders.create(uow, env, actor, data), actor)))
+    return perform(
+        request, actor, data, lambda uow: (201, shown(uow, order_view, orders.create(uow, env, actor, data), actor))
+    )
 
 
 @router.get("", summary="List orders the caller may see, newest first", responses=out.ok(out.OrderPage))
@@ -36,13 +38,13 @@ def list_orders(
         lambda uow: reads.orders(
             uow, actor, status=status, merchant_id=merchant_id, buyer_id=buyer_id, cursor=cursor, limit=limit
         ),
-        lambda o: order_view(o, actor),
+        lambda o, names: order_view(o, actor, names),
     )
 
 
 @router.get("/{order_id}", responses=out.ok(out.Order))
 def get_order(order_id: str, request: Request, actor: CurrentActor):
-    return respond(200, read(request, lambda uow: order_view(orders.get(uow, actor, order_id), actor)))
+    return respond(200, read(request, lambda uow: shown(uow, order_view, orders.get(uow, actor, order_id), actor)))
 
 
 @router.get(
