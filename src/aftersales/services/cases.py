@@ -30,8 +30,9 @@ CASE = Kind(
     machine=CASE_MACHINE,
     deadlines=domain.DEADLINES,
     snapshot_fields=("status", "amount", "dispute_id", "closed_at", "deadline_action", "deadline_due_at"),
-    # The platform's ruling SLA lapsing; the rest of a ruling paid on a case already refunded.
-    records=frozenset({"ruling_overdue", "refunded"}),
+    # The platform's ruling SLA lapsing; the rest of a ruling paid on a case already refunded; a
+    # message of the negotiation record (services/messages.py).
+    records=frozenset({"ruling_overdue", "refunded", "message_posted"}),
     created_by="file",
     repo=lambda uow: uow.cases,
     # A system action moving a case between open statuses (auto_approve of a return) touches
