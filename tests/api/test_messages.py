@@ -9,6 +9,7 @@ import io
 import pytest
 from pypdf import PdfReader
 
+from aftersales.domain import messages
 from aftersales.services import audit
 from api_builders import assert_problem, db_state, feed_order, file_case, race
 
@@ -84,6 +85,8 @@ def test_evidence_a_message_cites_opens_to_the_other_party_and_an_uncited_file_s
     assert merchant.get(f"/v1/evidence/{cited}/content").status_code == 200
     assert_problem(merchant.get(f"/v1/evidence/{kept}"), 404, "not_found")
     assert cited in buyer.get(f"/v1/after-sales/{case_id}").json()["evidence"]
+    with runtime.uow() as uow:
+        assert audit.verify(uow, "after_sale", case_id) == []
     # The merchant cannot cite the buyer's private file, nor an unknown one: nothing is written.
     before = db_state(runtime)
     for foreign in (kept, "ev_missing"):
@@ -213,3 +216,13 @@ def test_a_retried_post_with_its_idempotency_key_posts_once(api):
     again = buyer.post(f"/v1/after-sales/{case_id}/messages", json={"body": "你好"}, headers=headers)
     assert first.status_code == again.status_code == 201 and first.json() == again.json()
     assert len(buyer.get(f"/v1/after-sales/{case_id}/messages").json()["items"]) == 1
+
+
+def test_a_case_takes_messages_up_to_its_cap(api, monkeypatch):
+    monkeypatch.setattr(messages, "MESSAGES_PER_CASE", 3)  # (500 in production: same rule, fewer posts)
+    case_id = _case(api)
+    buyer = api.as_("buyer", "b-1")
+    for i in range(3):
+        _said(buyer, case_id, f"第{i}条")
+    assert_problem(_say(api.as_("agent"), case_id, "第四条"), 409, "too_many_messages")
+    assert len(buyer.get(f"/v1/after-sales/{case_id}/messages").json()["items"]) == 3

@@ -1,5 +1,5 @@
 """Messages on a case 协商记录 and merchants' quick replies 话术: who posts them, their bounds, and
-while when a case takes them."""
+when a case takes them."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ LIVE_DISPUTES = frozenset({*disputes.ACTIVE, *disputes.IN_HAND})
 
 BODY_MAX = PARAGRAPH.max_length  # 2000 characters, as a reject note or a statement
 TITLE_MAX = 100  # our choice: one line of a quick-reply picker
+MESSAGES_PER_CASE = 500  # our choice: a case file and a dispute's read stay readable
 TEMPLATES_PER_MERCHANT = 50  # our choice: a shop's quick replies fit one picker
 
 

@@ -24,7 +24,6 @@ from .reads import Page
 from .transitions import record, seen
 
 POSTED = "message_posted"  # the case's record of a message (services/cases.CASE.records)
-MESSAGES_PER_CASE = 500  # our choice: a case file and a dispute's read stay readable
 
 
 def post(
@@ -44,8 +43,8 @@ def post(
         )
     c = t.case_messages.c
     count = uow.execute(sa.select(sa.func.count()).where(c.after_sale_id == case.id)).scalar_one()
-    if count >= MESSAGES_PER_CASE:
-        raise Conflict(f"a case takes at most {MESSAGES_PER_CASE} messages", code="too_many_messages")
+    if count >= domain.MESSAGES_PER_CASE:
+        raise Conflict(f"a case takes at most {domain.MESSAGES_PER_CASE} messages", code="too_many_messages")
     body = args.body
     if args.template_id is not None:
         template = _template(uow, actor, args.template_id)
