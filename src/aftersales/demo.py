@@ -10,7 +10,7 @@ from typing import Any
 from .api.auth import mint
 from .domain.clock import ManualClock
 from .runtime import Runtime
-from .services import cases, complaints, disputes, evidence, orders, parties, rulings
+from .services import cases, complaints, disputes, evidence, messages, orders, parties, reply_templates, rulings
 from .services.context import Actor, Env
 
 MERCHANTS = {"m-1": "西湖茶庄", "m-2": "潮流服饰旗舰店", "m-3": "数码优选"}
@@ -210,7 +210,19 @@ def load(runtime: Runtime) -> bool:
         b.order("b-4", "m-3", method, status, pick=1)
     # Cases at every step.
     o = b.order("b-1", "m-1", "online", "delivered")
-    b.case(o, "b-1", "m-1", "return_refund", "quality_problem", "茶叶受潮结块，无法饮用", [], photo=True)
+    talked = b.case(o, "b-1", "m-1", "return_refund", "quality_problem", "茶叶受潮结块，无法饮用", [], photo=True)
+    # Its negotiation 协商记录, the shop answering from one of its quick replies 话术.
+    for title, text in [
+        ("索要照片", "亲，麻烦提供一下商品问题的照片，我们马上为您核实"),
+        ("催发货", "亲，已为您加急处理"),
+    ]:
+        b._do(reply_templates.create, _merchant("m-1"), "m-1", {"title": title, "body": text})
+    b.tick()
+    b._do(messages.post, Actor("buyer", "b-1"), talked, {"body": "茶叶打开就是潮的，能退吗？"})
+    with runtime.uow() as uow:
+        ask = reply_templates.listing(uow, _merchant("m-1"), "m-1")[0]["id"]
+    b.tick()
+    b._do(messages.post, _merchant("m-1"), talked, {"template_id": ask})
     o = b.order("b-2", "m-2", "online", "delivered")
     b.case(
         o,

@@ -109,3 +109,28 @@ def test_an_advance_made_by_another_process_is_the_time_of_the_next_action(serve
     )
     assert r.status_code == 200, r.text
     assert datetime.fromisoformat(r.json()["updated_at"]) == later
+
+
+def test_a_burst_of_messages_on_a_held_case_under_the_simulated_clock_is_all_taken(serve, settings, engine, db_url):
+    """Messages do not conflict: thirty posted at once on one case, held meanwhile by a slow writer,
+    are all taken one after the other (PostgreSQL queues them on the case's row), none a 409 or a
+    5xx, and none waits out a timeout."""
+    api = serve(_simulated(settings, engine))
+    feed_order(api)
+    case_id = file_case(api)["id"]
+    parties = [api.as_("buyer", "b-1")] + [api.as_("merchant", f"m-1-staff-{i}", merchant_id="m-1") for i in range(3)]
+    path = f"/v1/after-sales/{case_id}/messages"
+    calls = [_post(parties[i % 4], path, {"body": f"第{i}条"}, f"m-{i}") for i in range(BURST)]
+    started = time.monotonic()
+    with ThreadPoolExecutor(1) as background, _case_held(db_url, case_id):
+        burst = background.submit(race, calls)
+        _wait_until_the_pool_is_drained(engine.pool)
+    responses = burst.result()
+    assert sorted(r.status_code for r in responses) == [201] * BURST, [
+        (r.status_code, r.text[:120]) for r in responses if r.status_code != 201
+    ]
+    assert time.monotonic() - started < 15
+    listed = api.as_("agent").get(path, params={"limit": 200}).json()["items"]
+    assert sorted(m["body"] for m in listed) == sorted(f"第{i}条" for i in range(BURST))
+    events = api.as_("agent").get(f"/v1/after-sales/{case_id}/events").json()["items"]
+    assert [e["action"] for e in events].count("message_posted") == BURST

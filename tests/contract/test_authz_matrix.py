@@ -65,6 +65,7 @@ BY_AGENTS = (401, 403, 404, 403, 404, OK, OK, 403)
 # "GET /v1/disputes/{id} (parties and agents)"); the marketplace's order feed is neither.
 DISPUTE_SEE = (401, OK, 404, OK, 404, OK, OK, 403)
 AGENTS_ONLY = (401, 403, 403, 403, 403, OK, OK, 403)
+SHOP_ONLY = (401, 403, 403, OK, 404, 403, 403, 403)
 
 TABLE: dict[str, Row] = {
     "GET /healthz": Row(None, (OK, OK, OK, OK, OK, OK, OK, OK)),
@@ -98,6 +99,10 @@ TABLE: dict[str, Row] = {
     # Case files: "parties and agents" (the marketplace's integration is neither).
     "GET /v1/after-sales/{case_id}/case-file": Row("case", (401, OK, 404, OK, 404, OK, OK, 403)),
     "GET /v1/after-sales/{case_id}/case-file.pdf": Row("case", (401, OK, 404, OK, 404, OK, OK, 403)),
+    # Messages 协商记录: read by whoever sees the case; posted by its buyer, its merchant and customer
+    # service, never by admins (they stand apart from the cases) or the order feed.
+    "GET /v1/after-sales/{case_id}/messages": Row("case", PARTIES_SEE),
+    "POST /v1/after-sales/{case_id}/messages": Row("case", (401, OK, 404, OK, 404, OK, 403, 403), _b({"body": "你好"})),
     "POST /v1/after-sales/{subject_id}/approve": Row("case", BY_MERCHANT, _b({"return_address": ADDRESS})),
     "POST /v1/after-sales/{subject_id}/reject": Row("case", BY_MERCHANT, _b({"reason": "no_quality_issue"})),
     "POST /v1/after-sales/{subject_id}/ship-return": Row("case", BY_BUYER, SHIP),
@@ -187,6 +192,12 @@ TABLE: dict[str, Row] = {
     "POST /v1/merchants/{merchant_id}/violations": Row(
         "merchant", AGENTS_ONLY, _b({"kind": "warning", "cause": "诱导评价"})
     ),
+    # Quick replies 话术: the shop itself only; another shop's are not found.
+    "GET /v1/merchants/{merchant_id}/reply-templates": Row("merchant", SHOP_ONLY),
+    "POST /v1/merchants/{merchant_id}/reply-templates": Row(
+        "merchant", SHOP_ONLY, _b({"title": "催发货", "body": "亲，已加急"})
+    ),
+    "DELETE /v1/merchants/{merchant_id}/reply-templates/{template_id}": Row("merchant", SHOP_ONLY),
     "GET /v1/merchants/{merchant_id}/standing": Row("merchant", (401, 403, 403, OK, 404, OK, OK, 403)),
     # Prices are public; only the marketplace reports a drop.
     "POST /v1/price-drops": Row(
@@ -236,7 +247,8 @@ def test_the_table_covers_every_route_of_the_app():
 def _world(api: Any) -> dict[str, dict[str, str]]:
     """For each tenant (buyer, shop): an online order, a COD order, a case citing the buyer's
     evidence, a COD case, an open intervention, a dispute ruled against the buyer with the buyer's
-    appeal, an arbitration application, a closed case, and the buyer's complaint about the shop."""
+    appeal, an arbitration application, a closed case, the buyer's complaint about the shop, and one
+    of the shop's quick replies."""
     admin, agent2 = api.as_("admin", "admin-1"), api.as_("agent", "agent-2")
     for agent_id in ("agent-1", "agent-2"):
         assert admin.put(f"/v1/agents/{agent_id}", json={"name": agent_id, "capacity": 50}).status_code == 200
@@ -294,6 +306,9 @@ def _tenant(api: Any, agent2: httpx.Client, tenant: str, buyer_id: str, shop: st
     w["arbitration"] = ok(
         buyer.post("/v1/arbitrations", json={"after_sale_id": w["arbitration"], "statement": "申请仲裁"})
     )["id"]
+    w["template"] = ok(
+        merchant.post(f"/v1/merchants/{shop}/reply-templates", json={"title": "退货地址", "body": ADDRESS})
+    )["id"]
     w["complaint"] = ok(
         buyer.post(
             "/v1/complaints", json={"category": "induced_review", "description": "好评返现", "merchant_id": shop}
@@ -329,6 +344,7 @@ def _send(client: httpx.Client, caller: str, route: str, row: Row, things: dict[
             "buyer_id",
         ):
             path = path.replace(f"{{{name}}}", subject)
+    path = path.replace("{template_id}", things["template"])
     # Read an agent of the roster; PUT adds or updates another.
     path = path.replace("{agent_id}", "agent-1" if method == "GET" else "agent-9")
     if route == "POST /v1/evidence":

@@ -76,6 +76,7 @@ def _ids(runtime: Any) -> dict[str, list[str]]:
             "complaint_id": col(t.complaints.c.id),
             "appeal_id": col(t.appeals.c.id),
             "evidence_id": col(t.evidence.c.id),
+            "template_id": col(t.reply_templates.c.id),
             "agent_id": [*col(t.agents.c.id), "agent-9"],
             "merchant_id": ["m-1", "m-2", "m-3"],
             "buyer_id": ["b-1", "b-2", "b-3"],
@@ -91,6 +92,7 @@ _BODY_IDS = {
     "merchant_id": "merchant_id",
     "buyer_id": "buyer_id",
     "evidence": "evidence_id",
+    "template_id": "template_id",
 }
 
 

@@ -160,6 +160,41 @@ class Dispute(BaseModel):
     updated_at: Timestamp
 
 
+class Message(BaseModel):
+    id: str
+    after_sale_id: str
+    author_role: str
+    author_id: str
+    body: str
+    evidence: list[str]
+    template_id: str | None
+    created_at: Timestamp
+
+
+class MessagePage(BaseModel):
+    items: list[Message]
+    next_cursor: str | None
+
+
+class DisputeRead(Dispute):
+    """A dispute as read on its own URL: with its case's messages, the negotiation so far."""
+
+    messages: list[Message]
+
+
+class ReplyTemplate(BaseModel):
+    id: str
+    merchant_id: str
+    title: str
+    body: str
+    created_by: str
+    created_at: Timestamp
+
+
+class ReplyTemplates(BaseModel):
+    items: list[ReplyTemplate]
+
+
 class Complaint(BaseModel):
     id: str
     complainant: Party

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from ..domain import cases, complaints, parties, sanctions
+from ..domain import cases, complaints, messages, parties, sanctions
 from ..domain.money import MAX_AMOUNT
 
 Id = Annotated[
@@ -151,3 +151,20 @@ class ComplaintIn(Body):
     order_id: Id | None = None
     dispute_id: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
     evidence: EvidenceIds = []
+
+
+MessageText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=messages.BODY_MAX)]
+
+
+class MessageIn(Body):
+    """A message on a case; a merchant may post one of its reply templates (its text, when `body`
+    is left out)."""
+
+    body: MessageText | None = None
+    evidence: EvidenceIds = []
+    template_id: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
+
+
+class ReplyTemplateIn(Body):
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=messages.TITLE_MAX)]
+    body: MessageText

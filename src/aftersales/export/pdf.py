@@ -161,6 +161,18 @@ def _story(f: dict[str, Any]) -> list[Any]:
             [34, 30, 36, 80],
         ),
     ]
+    if f.get("messages"):
+        story += [
+            _p("协商记录 Messages", H2),
+            _table(
+                [["时间 Time", "谁 Who", "内容 Message", "证据 Evidence"]]
+                + [
+                    [m["created_at"], f"{m['author_role']} {m['author_id']}", m["body"], ", ".join(m["evidence"])]
+                    for m in f["messages"]
+                ],
+                [34, 30, 80, 36],
+            ),
+        ]
     for d in f["disputes"]:
         story += [_p(f"平台介入 Dispute {d['id']} ({d['kind']}, {d['status']})", H2)]
         story += [_p(f"[{s['at']}] {s['party']} {s['actor_id']}: {s['statement']}") for s in d["statements"]]

@@ -22,7 +22,7 @@ from ..domain.errors import Forbidden
 from ..domain.roles import PARTIES, PLATFORM
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
-from . import cases, parties
+from . import cases, messages, parties
 from .context import Actor, Env
 
 MAY_EXPORT = frozenset({*PARTIES, *PLATFORM})
@@ -47,6 +47,8 @@ def build(uow: UnitOfWork, env: Env, actor: Actor, case_id: str) -> dict[str, An
         "disputes": [
             _plain(d, drop={"extra"}) | {"negotiation": d["extra"].get("negotiation", [])} for d in dispute_rows
         ],
+        # The negotiation record 协商记录, oldest first.
+        "messages": [_plain(m) for m in messages.of_case(uow, case.id)],
         "appeals": _rows(uow, t.appeals, t.appeals.c.dispute_id.in_(dispute_ids), t.appeals.c.created_at),
         "evidence": _evidence(uow, case.id),
         "refunds": _rows(uow, t.refunds, t.refunds.c.after_sale_id == case.id, t.refunds.c.created_at),

@@ -385,3 +385,36 @@ price_drops = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index(None, "merchant_id", "sku", "created_at"),
 )
+
+# The negotiation record 协商记录 of a case: what its parties (and customer service) said, in order.
+case_messages = sa.Table(
+    "case_messages",
+    metadata,
+    sa.Column("id", Text(40), primary_key=True),
+    sa.Column("after_sale_id", Text(40), sa.ForeignKey("after_sales.id"), nullable=False),
+    sa.Column("author_role", Text(16), nullable=False),
+    sa.Column("author_id", Text(64), nullable=False),
+    sa.Column("body", Text(2000), nullable=False),
+    sa.Column("evidence", sa.JSON, nullable=False, default=list),
+    # The quick reply it was posted from (kept as a reference: deleting the template keeps the text).
+    sa.Column("template_id", Text(40)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    # A case's messages page by (created_at, id), oldest first (services/pages.py).
+    sa.Index(None, "after_sale_id", "created_at", "id"),
+)
+
+# Merchants' quick replies 话术. Each takes one of its shop's numbered slots, so the cap per shop
+# holds under concurrent creations on both databases: two taking the same slot, one loses (409).
+reply_templates = sa.Table(
+    "reply_templates",
+    metadata,
+    sa.Column("id", Text(40), primary_key=True),
+    sa.Column("merchant_id", Text(64), nullable=False),
+    sa.Column("slot", sa.Integer, nullable=False),
+    sa.Column("title", Text(100), nullable=False),
+    sa.Column("body", Text(2000), nullable=False),
+    sa.Column("created_by", Text(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("merchant_id", "slot"),
+    sa.Index(None, "merchant_id", "created_at", "id"),
+)

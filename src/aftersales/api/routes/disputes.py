@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Query, Request
 
-from ...services import disputes, reads, rulings
+from ...services import disputes, messages, reads, rulings
 from ...services.kinds import KINDS
 from .. import requests
 from .. import responses as out
@@ -57,11 +57,13 @@ def list_disputes(
     )
 
 
-@router.get("/{dispute_id}", responses=out.ok(out.Dispute))
+@router.get("/{dispute_id}", summary="A dispute, with its case's messages", responses=out.ok(out.DisputeRead))
 def get_dispute(dispute_id: str, request: Request, actor: CurrentActor):
-    return respond(
-        200, read(request, lambda uow: shown(uow, dispute_view, disputes.get(uow, actor, dispute_id), actor))
-    )
+    def work(uow):
+        dispute, said = messages.with_dispute(uow, actor, dispute_id)
+        return shown(uow, dispute_view, dispute, actor) | {"messages": [row_view(m) for m in said]}
+
+    return respond(200, read(request, work))
 
 
 @router.get("/{dispute_id}/events", responses=out.ok(out.Events))
