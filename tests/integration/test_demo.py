@@ -29,6 +29,7 @@ def test_the_demo_shows_every_order_status_and_every_step_of_a_case(runtime):
     } <= case_statuses
     assert set(_count(runtime, t.disputes, t.disputes.c.status)) == {"open", "appealed"}
     assert _count(runtime, t.complaints, t.complaints.c.status) == {"awaiting_reply": 1}
+    assert _count(runtime, t.reviews, t.reviews.c.status) == {"posted": 2, "replied": 1}
     with runtime.engine.connect() as conn:
         descriptions = [r[0] for r in conn.execute(sa.select(t.after_sales.c.description))]
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in d) for d in descriptions)  # in Chinese

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ..domain import cases, complaints, disputes, orders
+from ..domain import cases, complaints, disputes, orders, reviews
 
 Timestamp = datetime  # RFC 3339 with offset
 
@@ -134,6 +134,7 @@ class Complaint(BaseModel):
     merchant_id: str
     order_id: str | None
     dispute_id: str | None
+    review_id: str | None
     category: Literal[tuple(dict.fromkeys(complaints.BUYER_CATEGORIES + complaints.MERCHANT_CATEGORIES))]  # type: ignore[valid-type]
     description: str
     evidence: list[str]
@@ -146,6 +147,24 @@ class Complaint(BaseModel):
     decided_by: str | None
     review_breached: bool
     deadline: Deadline | None
+    version: int
+    created_at: Timestamp
+    updated_at: Timestamp
+    actions: list[str]
+
+
+class Review(BaseModel):
+    id: str
+    order_id: str
+    buyer_id: str
+    merchant_id: str
+    rating: int
+    text: str
+    evidence: list[str]
+    status: Literal[reviews.STATUSES]  # type: ignore[valid-type]
+    policy: str
+    reply: str | None
+    replied_by: str | None
     version: int
     created_at: Timestamp
     updated_at: Timestamp
@@ -184,6 +203,11 @@ class DisputePage(BaseModel):
 
 class ComplaintPage(BaseModel):
     items: list[Complaint]
+    next_cursor: str | None
+
+
+class ReviewPage(BaseModel):
+    items: list[Review]
     next_cursor: str | None
 
 
