@@ -45,8 +45,18 @@ def test_a_buyer_reviews_a_completed_order_with_a_photo_and_the_merchant_replies
     feed_order(api, upto="completed")
     photo = _photo(api)
     review = _posted(api, rating=4, text="  味道不错，物流稍慢 ", evidence=[photo])
-    assert (review["rating"], review["text"], review["status"], review["evidence"]) == (4, "味道不错，物流稍慢", "posted", [photo])
-    assert (review["buyer_id"], review["merchant_id"], review["policy"], review["actions"]) == ("b-1", "m-1", "douyin@1", [])
+    assert (review["rating"], review["text"], review["status"], review["evidence"]) == (
+        4,
+        "味道不错，物流稍慢",
+        "posted",
+        [photo],
+    )
+    assert (review["buyer_id"], review["merchant_id"], review["policy"], review["actions"]) == (
+        "b-1",
+        "m-1",
+        "douyin@1",
+        [],
+    )
     merchant = api.as_("merchant", merchant_id="m-1")
     assert merchant.get(f"/v1/reviews/{review['id']}").json()["actions"] == ["reply"]
     # The shop reads the photo of a review of its order; another shop does not.

@@ -129,7 +129,11 @@ def rules_from(data: Mapping[str, Any]) -> tuple[ContentRule, ...]:
         code = str(raw["code"])
         if not re.fullmatch(r"[a-z][a-z0-9_]*", code) or code in {r.code for r in out}:
             raise ValueError(f"review rule code {code!r} is not a unique snake_case code")
-        patterns = tuple(re.compile(normalise(str(p))) for p in raw["patterns"])
+        try:
+            # Texts are read lower-cased; patterns keep their escapes (\D is not \d) and ignore case.
+            patterns = tuple(re.compile(str(p), re.IGNORECASE) for p in raw["patterns"])
+        except re.error as exc:
+            raise ValueError(f"review rule {code!r}: a pattern does not compile: {exc}") from None
         if not patterns:
             raise ValueError(f"review rule {code!r} has no patterns")
         out.append(ContentRule(code, Label(str(raw["zh"]), str(raw["en"])), patterns, bool(raw.get("compact", False))))
