@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from aftersales.domain.reviews import breaches, rules_from
+from aftersales.domain.actions import typed
+from aftersales.domain.errors import ValidationFailed
+from aftersales.domain.reviews import NewReview, breaches, rules_from
 from aftersales.policies import presets, review_rules
 
 
@@ -55,3 +57,19 @@ def test_two_rules_may_not_share_a_code():
 )
 def test_texts_are_read_normalised(text, codes):
     assert [r.code for r in breaches(text, review_rules())] == codes
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"rating": 0}, "rating"),
+        ({"rating": 6}, "rating"),
+        ({"rating": True}, "rating"),
+        ({"rating": 5, "text": "好" * 501}, "text"),
+        ({"rating": 5, "evidence": [f"ev-{n}" for n in range(10)]}, "evidence"),
+    ],
+)
+def test_a_review_out_of_bounds_is_refused_whichever_door_it_comes_through(values, field):
+    with pytest.raises(ValidationFailed) as refused:
+        typed(NewReview, {"order_id": "o-1", **values})
+    assert refused.value.extra["fields"] == [field]

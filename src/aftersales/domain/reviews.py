@@ -53,6 +53,19 @@ class NewReview:
     text: Annotated[str, TEXT] = field(default="", metadata=label("评价内容", "Text"))
     evidence: Annotated[tuple[str, ...], PHOTOS] = field(default=(), metadata=label("晒图", "Photos"))
 
+    def __post_init__(self) -> None:
+        # The API's request model holds these bounds too; every other door (CLI, demo) meets them here.
+        if (
+            isinstance(self.rating, bool)
+            or not isinstance(self.rating, int)
+            or not RATINGS[0] <= self.rating <= RATINGS[1]
+        ):
+            raise ValidationFailed(f"rating must be an integer from {RATINGS[0]} to {RATINGS[1]}", fields=["rating"])
+        if len(self.text) > TEXT.max_length:
+            raise ValidationFailed(f"text is longer than {TEXT.max_length} characters", fields=["text"])
+        if len(self.evidence) > PHOTOS.max_items:
+            raise ValidationFailed(f"a review shows at most {PHOTOS.max_items} photos", fields=["evidence"])
+
 
 @dataclass(frozen=True)
 class Reply:
