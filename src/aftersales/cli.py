@@ -170,7 +170,7 @@ def cmd_audit(args: argparse.Namespace) -> None:
     if problems:
         print(f"aftersales audit: {len(problems)} mismatches", file=sys.stderr)
         sys.exit(1)
-    print("every order, case, dispute and complaint replays from its events")
+    print("every order, case, dispute, complaint and review replays from its events")
 
 
 def cmd_machines(args: argparse.Namespace) -> None:

@@ -10,7 +10,18 @@ from typing import Any
 from .api.auth import mint
 from .domain.clock import ManualClock
 from .runtime import Runtime
-from .services import cases, complaints, disputes, evidence, messages, orders, parties, reply_templates, rulings
+from .services import (
+    cases,
+    complaints,
+    disputes,
+    evidence,
+    messages,
+    orders,
+    parties,
+    reply_templates,
+    reviews,
+    rulings,
+)
 from .services.context import Actor, Env
 
 MERCHANTS = {"m-1": "西湖茶庄", "m-2": "潮流服饰旗舰店", "m-3": "数码优选"}
@@ -55,6 +66,12 @@ BOOKS = {
     ],
 }
 INTEGRATION = Actor("integration", "marketplace")
+# Completed orders their buyers reviewed 评价: (buyer, shop, item, rating, text, the shop's reply).
+REVIEWS = [
+    ("b-3", "m-1", 0, 5, "茶香浓郁，回甘明显，包装也很用心，会回购。", "感谢您的认可，欢迎常来品茶！"),
+    ("b-2", "m-2", 0, 3, "裙子版型不错，但颜色比图片暗一些。", None),
+    ("b-4", "m-3", 1, 4, "充电速度快，体积小，出差很方便。", None),
+]
 
 
 def _merchant(mid: str) -> Actor:
@@ -356,6 +373,13 @@ def load(runtime: Runtime) -> bool:
         Actor("buyer", "b-2"),
         {"category": "induced_review", "merchant_id": "m-3", "description": "客服要求五星好评返现 5 元"},
     )
+    for buyer, shop, pick, rating, text, reply in REVIEWS:
+        o = b.order(buyer, shop, "online", "completed", pick=pick)
+        b.tick()
+        review = b._do(reviews.post, Actor("buyer", buyer), {"order_id": o, "rating": rating, "text": text})
+        if reply:
+            b.tick()
+            b._do(reviews.act, _merchant(shop), review.id, "reply", {"reply": reply})
     # Orders awaiting payment come last: their 24 h auto-cancel lies in the future.
     b.clock.set(runtime.env.clock.now())
     b.order("b-2", "m-1", "online", "awaiting_payment")

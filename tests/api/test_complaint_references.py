@@ -98,3 +98,52 @@ def test_a_consistent_complaint_is_filed_and_a_dispute_supplies_its_order_and_pa
         json={"category": "buyer_abuse", "description": "恶意差评", "order_id": "o-2", "buyer_id": "b-2"},
     )
     assert r.status_code == 201, r.text
+
+
+def _reviewed(api):
+    """o-1 (b-1, m-1), o-2 (b-2, m-1), o-3 (b-1, m-2), completed and reviewed; order -> review id."""
+    ids = {}
+    for order_id, (buyer, merchant) in ORDERS.items():
+        feed_order(api, order_id, buyer=buyer, merchant=merchant, upto="completed")
+        r = api.as_("buyer", buyer).post("/v1/reviews", json={"order_id": order_id, "rating": 5, "text": "好"})
+        assert r.status_code == 201, r.text
+        ids[order_id] = r.json()["id"]
+    return ids
+
+
+def test_a_complaint_of_an_induced_review_points_at_the_review_and_takes_its_order(api):
+    reviews = _reviewed(api)
+    r = api.as_("buyer", "b-1").post(
+        "/v1/complaints",
+        json={"category": "induced_review", "description": "商家电话要求改五星好评", "review_id": reviews["o-3"]},
+    )
+    assert r.status_code == 201, r.text
+    assert (r.json()["review_id"], r.json()["order_id"], r.json()["merchant_id"]) == (reviews["o-3"], "o-3", "m-2")
+    # A shop complains of an abusive review of its own order (恶意差评).
+    r = api.as_("merchant", merchant_id="m-1").post(
+        "/v1/complaints", json={"category": "buyer_abuse", "description": "恶意差评", "review_id": reviews["o-2"]}
+    )
+    assert r.status_code == 201, r.text
+    assert (r.json()["buyer_id"], r.json()["order_id"]) == ("b-2", "o-2")
+
+
+REVIEW_REFUSED = [
+    ("buyer", {"review_id": "rv-404"}, 404, "not_found"),
+    ("buyer", {"review_id": "r:o-2"}, 404, "not_found"),  # another buyer's review
+    ("buyer", {"review_id": "r:o-3", "order_id": "o-1"}, 422, "reference_mismatch"),  # not about that order
+    ("buyer", {"review_id": "r:o-3", "merchant_id": "m-1"}, 422, "reference_mismatch"),  # of another shop
+    ("merchant", {"review_id": "r:o-3"}, 404, "not_found"),  # another shop's review
+    ("merchant", {"review_id": "r:o-2", "order_id": "o-1"}, 422, "reference_mismatch"),
+    ("merchant", {"review_id": "r:o-1", "buyer_id": "b-2"}, 422, "reference_mismatch"),  # not that buyer's
+]
+
+
+@pytest.mark.parametrize(("who", "refs", "status", "code"), REVIEW_REFUSED)
+def test_a_complaint_names_only_a_review_of_its_own_order_and_parties(api, runtime, who, refs, status, code):
+    reviews = _reviewed(api)
+    refs = {k: reviews[v[2:]] if v.startswith("r:") else v for k, v in refs.items()}
+    caller = api.as_("buyer", "b-1") if who == "buyer" else api.as_("merchant", merchant_id="m-1")
+    category = "induced_review" if who == "buyer" else "buyer_abuse"
+    before = db_state(runtime)
+    assert_problem(caller.post("/v1/complaints", json={"category": category, "description": "x", **refs}), status, code)
+    assert db_state(runtime) == before

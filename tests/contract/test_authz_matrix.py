@@ -183,6 +183,17 @@ TABLE: dict[str, Row] = {
     ),
     # Only the complainant (the buyer here) withdraws.
     "POST /v1/complaints/{subject_id}/withdraw": Row("complaint", BY_BUYER),
+    # Reviews 评价: the buyer of a completed order posts, the shop replies; readers as for orders
+    # (the marketplace reads them to publish them).
+    "POST /v1/reviews": Row(
+        "order_done",
+        (401, OK, 404, 403, 403, 403, 403, 403),
+        lambda w: {"order_id": w["order_done"], "rating": 5, "text": "好茶"},
+    ),
+    "GET /v1/reviews": Row("merchant", EVERYONE, query=lambda w: {"merchant_id": w["merchant"]}),
+    "GET /v1/reviews/{review_id}": Row("review", PARTIES_SEE),
+    "GET /v1/reviews/{review_id}/events": Row("review", PARTIES_SEE),
+    "POST /v1/reviews/{subject_id}/reply": Row("review", BY_MERCHANT, _b({"reply": "感谢支持"})),
     # Money and sanctions.
     "GET /v1/refunds": Row("order", EVERYONE, query=lambda w: {"order_id": w["order"]}),
     "GET /v1/settlements": Row(
@@ -247,8 +258,8 @@ def test_the_table_covers_every_route_of_the_app():
 def _world(api: Any) -> dict[str, dict[str, str]]:
     """For each tenant (buyer, shop): an online order, a COD order, a case citing the buyer's
     evidence, a COD case, an open intervention, a dispute ruled against the buyer with the buyer's
-    appeal, an arbitration application, a closed case, the buyer's complaint about the shop, and one
-    of the shop's quick replies."""
+    appeal, an arbitration application, a closed case, the buyer's complaint about the shop, one
+    of the shop's quick replies, a completed order and the buyer's review of another."""
     admin, agent2 = api.as_("admin", "admin-1"), api.as_("agent", "agent-2")
     for agent_id in ("agent-1", "agent-2"):
         assert admin.put(f"/v1/agents/{agent_id}", json={"name": agent_id, "capacity": 50}).status_code == 200
@@ -314,6 +325,10 @@ def _tenant(api: Any, agent2: httpx.Client, tenant: str, buyer_id: str, shop: st
             "/v1/complaints", json={"category": "induced_review", "description": "好评返现", "merchant_id": shop}
         )
     )["id"]
+    w["order_done"] = order("done", upto="completed")
+    w["review"] = ok(
+        buyer.post("/v1/reviews", json={"order_id": order("reviewed", upto="completed"), "rating": 4, "text": "不错"})
+    )["id"]
     return w
 
 
@@ -339,6 +354,7 @@ def _send(client: httpx.Client, caller: str, route: str, row: Row, things: dict[
             "dispute_id",
             "complaint_id",
             "appeal_id",
+            "review_id",
             "evidence_id",
             "merchant_id",
             "buyer_id",

@@ -74,6 +74,7 @@ def _ids(runtime: Any) -> dict[str, list[str]]:
             "case_id": col(t.after_sales.c.id),
             "dispute_id": col(t.disputes.c.id),
             "complaint_id": col(t.complaints.c.id),
+            "review_id": col(t.reviews.c.id),
             "appeal_id": col(t.appeals.c.id),
             "evidence_id": col(t.evidence.c.id),
             "template_id": col(t.reply_templates.c.id),
@@ -88,6 +89,7 @@ _BODY_IDS = {
     "order_id": "order_id",
     "after_sale_id": "case_id",
     "dispute_id": "dispute_id",
+    "review_id": "review_id",
     "agent_id": "agent_id",
     "merchant_id": "merchant_id",
     "buyer_id": "buyer_id",
@@ -105,6 +107,7 @@ def _id_pool(path: str, name: str, ids: dict[str, list[str]]) -> list[str]:
         ("/v1/after-sales/", "case_id"),
         ("/v1/disputes/", "dispute_id"),
         ("/v1/complaints/", "complaint_id"),
+        ("/v1/reviews/", "review_id"),
     ):
         if path.startswith(prefix):
             return ids[key]

@@ -32,6 +32,7 @@ def test_the_demo_shows_every_order_status_and_every_step_of_a_case(runtime):
     # A negotiation 协商记录 on a case, the shop answering from its quick replies 话术.
     assert _count(runtime, t.case_messages, t.case_messages.c.author_role) == {"buyer": 1, "merchant": 1}
     assert _count(runtime, t.reply_templates, t.reply_templates.c.merchant_id) == {"m-1": 2}
+    assert _count(runtime, t.reviews, t.reviews.c.status) == {"posted": 2, "replied": 1}
     with runtime.engine.connect() as conn:
         descriptions = [r[0] for r in conn.execute(sa.select(t.after_sales.c.description))]
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in d) for d in descriptions)  # in Chinese

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from aftersales.domain import cases, complaints, disputes, orders, roles
+from aftersales.domain import cases, complaints, disputes, orders, reviews, roles
 from aftersales.domain.actions import ActionSpec, Effect, Label, NoInput, spec_table
 from aftersales.domain.errors import Forbidden, ValidationFailed
 from aftersales.domain.machine import Machine, transition
@@ -25,6 +25,7 @@ GROUPS = {
         disputes.DEADLINES,
     ],
     "complaint": [complaints.TERMINAL, complaints.OPEN, complaints.UNDER_REVIEW, complaints.DEADLINES],
+    "review": [reviews.REVIEW_MACHINE.terminal],
 }
 
 

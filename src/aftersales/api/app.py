@@ -11,7 +11,20 @@ from ..web.security_headers import HtmlSecurityHeaders
 from . import docs_pages, problems
 from .limits import BodyLimit
 from .rate_limits import RateLimit
-from .routes import agents, case_files, cases, complaints, disputes, evidence, messages, meta, money, orders, parties
+from .routes import (
+    agents,
+    case_files,
+    cases,
+    complaints,
+    disputes,
+    evidence,
+    messages,
+    meta,
+    money,
+    orders,
+    parties,
+    reviews,
+)
 
 DESCRIPTION = """After-sales and dispute resolution for marketplaces: orders, refund/return/exchange
 requests, deadlines that fire by themselves, platform intervention, refunds and sanctions.
@@ -28,7 +41,20 @@ def create_app(runtime: Runtime | None) -> FastAPI:
     app = FastAPI(title="aftersales", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
     problems.install(app)
-    for module in (meta, orders, cases, case_files, messages, disputes, complaints, money, evidence, agents, parties):
+    for module in (
+        meta,
+        orders,
+        cases,
+        case_files,
+        messages,
+        disputes,
+        complaints,
+        reviews,
+        money,
+        evidence,
+        agents,
+        parties,
+    ):
         app.include_router(module.router)
     app.include_router(disputes.appeals_router)
     app.include_router(disputes.arbitration_router)

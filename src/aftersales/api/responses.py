@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ..domain import cases, complaints, disputes, orders
+from ..domain import cases, complaints, disputes, orders, reviews
 
 Timestamp = datetime  # RFC 3339 with offset
 
@@ -204,6 +204,7 @@ class Complaint(BaseModel):
     merchant_name: str | None
     order_id: str | None
     dispute_id: str | None
+    review_id: str | None
     category: Literal[tuple(dict.fromkeys(complaints.BUYER_CATEGORIES + complaints.MERCHANT_CATEGORIES))]  # type: ignore[valid-type]
     description: str
     evidence: list[str]
@@ -216,6 +217,26 @@ class Complaint(BaseModel):
     decided_by: str | None
     review_breached: bool
     deadline: Deadline | None
+    version: int
+    created_at: Timestamp
+    updated_at: Timestamp
+    actions: list[str]
+
+
+class Review(BaseModel):
+    id: str
+    order_id: str
+    buyer_id: str
+    merchant_id: str
+    buyer_name: str | None
+    merchant_name: str | None
+    rating: int
+    text: str
+    evidence: list[str]
+    status: Literal[reviews.STATUSES]  # type: ignore[valid-type]
+    policy: str
+    reply: str | None
+    replied_by: str | None
     version: int
     created_at: Timestamp
     updated_at: Timestamp
@@ -278,6 +299,11 @@ class Buyer(BaseModel):
     display_name: str
     created_at: Timestamp
     updated_at: Timestamp
+
+
+class ReviewPage(BaseModel):
+    items: list[Review]
+    next_cursor: str | None
 
 
 class Evidence(BaseModel):

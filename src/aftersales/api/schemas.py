@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from ..domain import cases, complaints, messages, parties, sanctions
+from ..domain import cases, complaints, messages, parties, reviews, sanctions
 from ..domain.money import MAX_AMOUNT
 
 Id = Annotated[
@@ -150,6 +150,7 @@ class ComplaintIn(Body):
     buyer_id: Id | None = None
     order_id: Id | None = None
     dispute_id: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
+    review_id: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
     evidence: EvidenceIds = []
 
 
@@ -168,3 +169,13 @@ class MessageIn(Body):
 class ReplyTemplateIn(Body):
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=messages.TITLE_MAX)]
     body: MessageText
+
+
+class ReviewIn(Body):
+    order_id: Id
+    rating: Annotated[int, Field(strict=True, ge=reviews.RATINGS[0], le=reviews.RATINGS[1])]
+    text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=reviews.TEXT.max_length)] = ""
+    evidence: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=40)]],
+        Field(max_length=reviews.PHOTOS.max_items),
+    ] = []

@@ -10,6 +10,7 @@ from ..domain.complaints import COMPLAINT_MACHINE, Complaint
 from ..domain.disputes import DISPUTE_MACHINE, Dispute
 from ..domain.machine import Machine
 from ..domain.orders import ORDER_MACHINE, Order
+from ..domain.reviews import REVIEW_MACHINE, Review
 from ..services import parties
 from ..services.context import Actor
 from ..services.parties import Names
@@ -159,6 +160,7 @@ def complaint_view(c: Complaint, actor: Actor, names: Names) -> dict[str, Any]:
         **_named(c, names),
         "order_id": c.order_id,
         "dispute_id": c.dispute_id,
+        "review_id": c.review_id,
         "category": c.category,
         "description": c.description,
         "evidence": c.evidence,
@@ -175,6 +177,27 @@ def complaint_view(c: Complaint, actor: Actor, names: Names) -> dict[str, Any]:
         "created_at": iso(c.created_at),
         "updated_at": iso(c.updated_at),
         "actions": _actions(COMPLAINT_MACHINE, c, actor),
+    }
+
+
+def review_view(r: Review, actor: Actor, names: Names) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "order_id": r.order_id,
+        "buyer_id": r.buyer_id,
+        "merchant_id": r.merchant_id,
+        **_named(r, names),
+        "rating": r.rating,
+        "text": r.text,
+        "evidence": r.evidence,
+        "status": r.status,
+        "policy": r.policy,
+        "reply": r.reply,
+        "replied_by": r.replied_by,
+        "version": r.version,
+        "created_at": iso(r.created_at),
+        "updated_at": iso(r.updated_at),
+        "actions": _actions(REVIEW_MACHINE, r, actor),
     }
 
 

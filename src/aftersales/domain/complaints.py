@@ -50,6 +50,7 @@ class Complaint:
     updated_at: datetime
     order_id: str | None = None
     dispute_id: str | None = None
+    review_id: str | None = None  # the review complained of (an induced review 诱导好评)
     evidence: list[str] = field(default_factory=list)
     reply: str | None = None
     solution: str | None = None
@@ -90,6 +91,7 @@ class NewComplaint:
     buyer_id: str | None = None
     order_id: str | None = None
     dispute_id: str | None = None
+    review_id: str | None = None
     evidence: tuple[str, ...] = ()
 
 

@@ -37,6 +37,7 @@ TIMERS = {
     "complaint_solution": "merchant replied (or solution refused) -> merchant proposes a solution, else escalated",
     "complaint_review": "solution proposed or complaint escalated -> platform decides (working days)",
     "complaint_buyer_confirm": "solution approved -> buyer confirms or rejects, else confirmed",
+    "review_window": "order completed -> last moment the buyer reviews it",
 }
 
 

@@ -15,7 +15,7 @@ from ..domain.roles import ALL_TENANTS, AUDIENCE, PLATFORM
 from ..store import tables as t
 from ..store.repositories import Repo
 from ..store.unit_of_work import UnitOfWork
-from . import disputes, evidence
+from . import disputes, evidence, reviews
 from .context import SYSTEM, Actor, Env, visible
 from .transitions import Kind, apply, arm_deadline, creation, notice
 
@@ -42,8 +42,10 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewComplaint | Ma
 
     - an order or a dispute the caller may not see (missing, another buyer's, another shop's) is
       `404`, the same answer as a missing one, so nothing about its existence leaks;
+    - the same for a review (`review_id`, an induced review 诱导好评 or an abusive one): one the
+      caller may not see is `404`, one about another order than the named one a mismatch;
     - one the caller sees but that does not fit the rest is `422 reference_mismatch`: a dispute
-      not about the named order, a `merchant_id` (on a buyer's complaint) or `buyer_id` (on a
+      or a review not about the named order, a `merchant_id` (on a buyer's complaint) or `buyer_id` (on a
       merchant's) that is not the order's or the dispute's, a buyer naming another buyer, a shop
       naming another shop;
     - what an order or a dispute names and the body leaves out is taken from it (the merchant,
@@ -64,7 +66,13 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewComplaint | Ma
     named = {"buyer_id": args.buyer_id, "merchant_id": args.merchant_id}
     if named[own] and named[own] != me:
         raise _mismatch(own, f"a complaint is filed in the caller's own name: {own} must be {me!r} or omitted")
-    refs = {"order_id": args.order_id, "dispute_id": args.dispute_id, own: me, other: named[other]}
+    refs = {
+        "order_id": args.order_id,
+        "dispute_id": args.dispute_id,
+        "review_id": args.review_id,
+        own: me,
+        other: named[other],
+    }
     _check_references(uow, actor, refs, other)
     if actor.role == "buyer" and not refs["merchant_id"]:
         raise ValidationFailed("name the merchant (merchant_id) or one of your orders", fields=["merchant_id"])
@@ -83,6 +91,7 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewComplaint | Ma
         updated_at=now,
         order_id=refs["order_id"],
         dispute_id=refs["dispute_id"],
+        review_id=refs["review_id"],
         evidence=evidence.check(uow, actor, list(args.evidence)),
     )
     arm_deadline(uow, env, COMPLAINT, complaint, now)
@@ -93,24 +102,34 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewComplaint | Ma
         complaint,
         actor,
         now,
-        {"category": complaint.category, "description": complaint.description, "evidence": complaint.evidence},
+        {
+            "category": complaint.category,
+            "description": complaint.description,
+            "evidence": complaint.evidence,
+            **({"review_id": complaint.review_id} if complaint.review_id else {}),
+        },
     )
     return complaint
 
 
 def _check_references(uow: UnitOfWork, actor: Actor, refs: dict[str, Any], other: str) -> None:
-    """Check the order and the dispute a complaint names against the caller and each other, and
-    fill in from them the parties and the order the body left out (see `file`)."""
+    """Check the order, the dispute and the review a complaint names against the caller and each
+    other, and fill in from them the parties and the order the body left out (see `file`)."""
     named: list[tuple[str, str, str | None, str]] = []
     if refs["order_id"]:
         order = visible(uow.orders.get(refs["order_id"]), actor, "order")
         named.append(("order_id", order.id, order.buyer_id, order.merchant_id))
-    if refs["dispute_id"]:
-        dispute = visible(disputes.repo(uow).get(refs["dispute_id"]), actor, "dispute")
-        if refs["order_id"] and dispute.order_id != refs["order_id"]:
-            raise _mismatch("dispute_id", f"dispute {dispute.id} is not about order {refs['order_id']}")
-        refs["order_id"] = dispute.order_id
-        named.append(("dispute_id", dispute.id, dispute.buyer_id, dispute.merchant_id))
+    about_order = [
+        ("dispute_id", refs["dispute_id"] and visible(disputes.repo(uow).get(refs["dispute_id"]), actor, "dispute")),
+        ("review_id", refs["review_id"] and reviews.get(uow, actor, refs["review_id"])),
+    ]
+    for field, found in about_order:
+        if not found:
+            continue
+        if refs["order_id"] and found.order_id != refs["order_id"]:
+            raise _mismatch(field, f"{field.removesuffix('_id')} {found.id} is not about order {refs['order_id']}")
+        refs["order_id"] = found.order_id
+        named.append((field, found.id, found.buyer_id, found.merchant_id))
     for field, ref_id, buyer_id, merchant_id in named:
         party = buyer_id if other == "buyer_id" else merchant_id
         if refs[other] and refs[other] != party:

@@ -131,10 +131,17 @@ def _may_read(uow: UnitOfWork, actor: Actor, row: Any) -> bool:
     if actor.role in PLATFORM or (row.uploader_id == actor.id and row.uploader_role == actor.role):
         return True
     a, link = t.after_sales.c, t.evidence_links.c
+    r, photo = t.reviews.c, t.review_photos.c
+    # The parties of a case citing it, or of a review showing it (the shop sees the buyer's photos).
     parties = uow.execute(
-        sa.select(a.buyer_id, a.merchant_id)
-        .join(t.evidence_links, link.after_sale_id == a.id)
-        .where(link.evidence_id == row.id)
+        sa.union_all(
+            sa.select(a.buyer_id, a.merchant_id)
+            .join(t.evidence_links, link.after_sale_id == a.id)
+            .where(link.evidence_id == row.id),
+            sa.select(r.buyer_id, r.merchant_id)
+            .join(t.review_photos, photo.review_id == r.id)
+            .where(photo.evidence_id == row.id),
+        )
     )
     return any(actor.sees(p.buyer_id, p.merchant_id) and actor.role in ("buyer", "merchant") for p in parties)
 

@@ -1,4 +1,4 @@
-"""The registry of subject kinds: each kind (order, case, dispute, complaint) once, with its
+"""The registry of subject kinds: each kind (order, case, dispute, complaint, review) once, with its
 machine, deadlines, table and use cases. The worker, the audit, the API's action routes and
 `aftersales machines` iterate this registry instead of naming the kinds."""
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from ..domain.machine import Machine
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
-from . import cases, complaints, disputes, effects, orders, rulings
+from . import cases, complaints, disputes, effects, orders, reviews, rulings
 from .context import SYSTEM, Actor, Env, visible
 from .transitions import Kind, apply
 
@@ -152,6 +152,14 @@ KINDS: dict[str, Registered] = _build(
             complaints.get,
             _act(complaints.act),
             _fire_by(_act(complaints.act), {"review_overdue": complaints.review_overdue}),
+        ),
+        Registered(
+            reviews.REVIEW,
+            t.reviews,
+            "reviews",
+            reviews.get,
+            _act(reviews.act),
+            _fire_by(_act(reviews.act), {}),
         ),
     ]
 )

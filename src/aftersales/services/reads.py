@@ -12,10 +12,11 @@ from ..domain.complaints import Complaint
 from ..domain.disputes import Dispute
 from ..domain.errors import Forbidden, NotFound
 from ..domain.orders import Order
+from ..domain.reviews import Review
 from ..domain.roles import MERCHANT, PLATFORM
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
-from . import complaints, disputes, refunds, sanctions
+from . import complaints, disputes, refunds, reviews, sanctions
 from .context import Actor, Env, scope
 from .kinds import KINDS
 from .pages import page
@@ -98,6 +99,21 @@ def complaint_list(
     where = complaints.listing_filters(actor, status=status, category=category, merchant_id=merchant_id)
     rows, nxt = page(uow.conn, t.complaints, where, cursor, limit, True)
     return Page([complaints.repo(uow).load(r) for r in rows], nxt)
+
+
+def review_list(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    order_id: str | None = None,
+    merchant_id: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[Review]:
+    """Reviews the caller may see, newest first: a buyer's own, a shop's, every one for staff."""
+    where = reviews.listing_filters(actor, order_id=order_id, merchant_id=merchant_id)
+    rows, nxt = page(uow.conn, t.reviews, where, cursor, limit, True)
+    return Page([reviews.repo(uow).load(r) for r in rows], nxt)
 
 
 def timeline(uow: UnitOfWork, actor: Actor, kind: str, subject_id: str) -> list[Any]:

@@ -351,6 +351,7 @@ complaints = sa.Table(
     sa.Column("merchant_id", Text(64), nullable=False),
     sa.Column("order_id", Text(64)),
     sa.Column("dispute_id", Text(40)),
+    sa.Column("review_id", Text(40)),
     sa.Column("category", Text(32), nullable=False),
     sa.Column("description", Text(4000), nullable=False),
     sa.Column("evidence", sa.JSON, nullable=False, default=list),
@@ -417,4 +418,37 @@ reply_templates = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("merchant_id", "slot"),
     sa.Index(None, "merchant_id", "created_at", "id"),
+)
+
+# Reviews 评价: one per order, by its buyer, once the order completed (domain/reviews.py).
+reviews = sa.Table(
+    "reviews",
+    metadata,
+    sa.Column("id", Text(40), primary_key=True),
+    # One review per order: the constraint makes two racing first reviews one winner.
+    sa.Column("order_id", Text(64), sa.ForeignKey("orders.id"), nullable=False, unique=True),
+    sa.Column("buyer_id", Text(64), nullable=False),
+    sa.Column("merchant_id", Text(64), nullable=False),
+    sa.Column("rating", sa.SmallInteger, nullable=False),
+    sa.Column("text", Text(500), nullable=False),
+    sa.Column("evidence", sa.JSON, nullable=False, default=list),
+    sa.Column("status", Text(32), nullable=False),
+    sa.Column("policy", Text(64), nullable=False),
+    sa.Column("reply", Text(500)),
+    sa.Column("replied_by", Text(64)),
+    sa.Column("deadline_action", Text(40)),
+    sa.Column("deadline_due_at", UTCDateTime),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index(None, "merchant_id", "created_at", "id"),
+    sa.Index(None, "buyer_id", "created_at", "id"),
+)
+
+# Which review shows which photo: who besides the uploader may read it (the review's readers).
+review_photos = sa.Table(
+    "review_photos",
+    metadata,
+    sa.Column("evidence_id", Text(40), sa.ForeignKey("evidence.id"), primary_key=True),
+    sa.Column("review_id", Text(40), sa.ForeignKey("reviews.id"), primary_key=True),
 )

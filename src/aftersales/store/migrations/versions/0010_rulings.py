@@ -1,7 +1,7 @@
 """rulings: return_refund, shared fault and the creator's liability
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 
 An order may name the live-stream host 达人 it was sold through (orders.creator_id); a case ruled
 return_refund keeps the refund it is owed once the goods are back (after_sales.ruled_amount); a
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
