@@ -11,6 +11,7 @@ from ..domain.disputes import DISPUTE_MACHINE, Dispute
 from ..domain.machine import Machine
 from ..domain.orders import ORDER_MACHINE, Order
 from ..services.context import Actor
+from ..services.negotiation import EXTENSION, live_offer
 
 
 def iso(value: datetime | None) -> str | None:
@@ -75,6 +76,10 @@ def case_view(c: Case, actor: Actor) -> dict[str, Any]:
         "exchange_shipment": _shipment(c.exchange_carrier, c.exchange_tracking),
         "reject_reason": c.reject_reason,
         "reject_note": c.reject_note,
+        # 协商: the partial refund the buyer is answering (amount, note, expires_at), and the
+        # merchant's one extension of its deadline (hours, reason, from, to), if any.
+        "offer": live_offer(c),
+        "extension": c.extra.get(EXTENSION),
         "dispute_id": c.dispute_id,
         "created_at": iso(c.created_at),
         "updated_at": iso(c.updated_at),

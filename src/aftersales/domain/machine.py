@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .actions import ActionSpec, Choice, Effect, EvidenceIds, Input, Number, Text, spec_table
-from .errors import Forbidden, IllegalTransition
+from .errors import Forbidden, IllegalTransition, ValidationFailed
 
 Guard = Callable[[Any], bool]
 
@@ -47,6 +47,9 @@ class Transition:
     effect: Effect | None = None  # money, sanction or dispute the service's handler performs
     requires: tuple[str, ...] = ()  # inputs optional for the action that this transition needs
     who: Who | None = None
+    # A boolean input that selects this transition (approve's keep_item): taken only when the
+    # caller sets it, and then in place of the action's transitions without an option.
+    option: str = ""
 
 
 def transition(
@@ -60,8 +63,9 @@ def transition(
     effect: Effect | None = None,
     requires: tuple[str, ...] = (),
     who: Who | None = None,
+    option: str = "",
 ) -> Transition:
-    return Transition(action, _as_set(source), target, _as_set(roles), guard, when, effect, requires, who)
+    return Transition(action, _as_set(source), target, _as_set(roles), guard, when, effect, requires, who, option)
 
 
 def _as_set(value: Iterable[str] | str) -> frozenset[str]:
@@ -108,10 +112,19 @@ class Machine:
         return_address, needed only when the goods come back)."""
         return frozenset(n for t in self._by_action.get(action, ()) for n in t.requires)
 
-    def resolve(self, subject: Any, action: str, role: str, caller: Caller | None = None) -> Transition:
+    def resolve(
+        self,
+        subject: Any,
+        action: str,
+        role: str,
+        caller: Caller | None = None,
+        options: frozenset[str] = frozenset(),
+    ) -> Transition:
         """The transition `role` takes with `action` on `subject`, or the reason it cannot.
+        `options`: the boolean inputs the caller set (see Transition.option).
 
         Forbidden: the role (or this caller of it) may never take this action on this subject.
+        ValidationFailed: an option set that none of the action's transitions fitting it takes.
         IllegalTransition: it could, but not from the subject's current status.
         """
         candidates = self._by_action.get(action)
@@ -123,6 +136,12 @@ class Machine:
         fitting = [t for t in for_role if t.guard(subject)]
         if not fitting:
             raise Forbidden(f"{_a(role)} may not {action} this {self.name}")
+        asked = options & {t.option for t in candidates if t.option}
+        fitting = [t for t in fitting if (t.option in asked if asked else not t.option)]
+        if not fitting:
+            raise ValidationFailed(
+                f"{action} with {', '.join(sorted(asked))} is not for this {self.name}", fields=sorted(asked)
+            )
         if caller is not None:
             # Not this caller's to take, whatever the status (not the complainant, not the loser).
             refusals = [t.who(subject, caller) for t in fitting if t.who]
