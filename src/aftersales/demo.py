@@ -200,7 +200,7 @@ def load(runtime: Runtime) -> bool:
         "refund_only",
         "changed_mind",
         "拍错了，不想要了",
-        [("merchant", "reject", {"reason": "goods_opened", "note": "茶饼已拆封，不支持无理由退款"})],
+        [("merchant", "reject", {"reason": "not_seven_day_returnable", "note": "茶饼已拆封，不支持无理由退款"})],
     )
     o = b.order("b-3", "m-3", "online", "delivered")
     b.case(

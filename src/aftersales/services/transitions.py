@@ -349,7 +349,7 @@ def schedule(env: Env, kind: Kind, subject: Any, now: datetime) -> None:
     timer paused in this status (`pause_deadline`) resumes with the time it had left instead of
     starting afresh."""
     step = kind.deadlines.get(subject.status)
-    paused = subject.extra.get(PAUSED)
+    paused = getattr(subject, "extra", {}).get(PAUSED)  # (a kind without `extra` never pauses)
     if paused is not None and (step is None or paused["status"] == subject.status):
         # (a new dict: the set-based writer sees only fields that are replaced, not mutated)
         subject.extra = {k: v for k, v in subject.extra.items() if k != PAUSED}
