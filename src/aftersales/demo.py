@@ -221,6 +221,28 @@ def load(runtime: Runtime) -> bool:
     )
     o = b.order("b-1", "m-2", "online", "completed")
     b.case(o, "b-1", "m-2", "return_refund", "changed_mind", "不喜欢这个款式", [("buyer", "withdraw", {})])
+    # 协商: a partial refund offered, the buyer yet to answer (the merchant's clock paused).
+    o = b.order("b-3", "m-1", "online", "delivered", pick=1)
+    b.case(
+        o,
+        "b-3",
+        "m-1",
+        "return_refund",
+        "quality_problem",
+        "普洱茶饼表面有白霜，担心发霉",
+        [("merchant", "offer", {"amount": 6000, "note": "白霜为正常陈化现象；补偿 60 元，茶饼无需退回"})],
+    )
+    # 延长时效: the merchant extended its deadline once, waiting for the maker's report.
+    o = b.order("b-4", "m-3", "online", "delivered", pick=1)
+    b.case(
+        o,
+        "b-4",
+        "m-3",
+        "return_refund",
+        "quality_problem",
+        "充电器充电时严重发烫",
+        [("merchant", "extend", {"hours": 24, "reason": "已送厂家检测，等待检测报告"})],
+    )
     # The platform's half: an agent roster, a ruled dispute under appeal, a complaint.
     for agent_id, name in AGENTS.items():
         b._do(

@@ -16,7 +16,7 @@ from aftersales.domain.errors import (
     ValidationFailed,
 )
 from aftersales.services import audit
-from builders import BUYER, World
+from builders import World
 
 H = timedelta(hours=1)
 
@@ -139,7 +139,11 @@ def test_an_extension_moves_the_deadline_once_within_the_policy(runtime, clock):
     with pytest.raises(ValidationFailed):
         w.act(case.id, "extend", {"hours": 0, "reason": "等待质检"})
     case = w.act(case.id, "extend", {"hours": 72, "reason": "等待质检"})
-    assert (case.status, case.deadline_action, case.deadline_due_at) == ("pending_merchant", "auto_approve", due + 72 * H)
+    assert (case.status, case.deadline_action, case.deadline_due_at) == (
+        "pending_merchant",
+        "auto_approve",
+        due + 72 * H,
+    )
     event = w.events(case.id)[-1]
     assert (event.action, event.data["due_at_before"], event.data["due_at_after"]) == (
         "extend",

@@ -202,13 +202,9 @@ REJECT_REASONS = {
     "goods_not_returned": RejectReason(Label("买家未退回商品", "The goods were not returned"), False),
     "already_shipped": RejectReason(Label("商品已发出（附物流信息）", "The goods were shipped (logistics)"), True),
     "buyer_damaged": RejectReason(Label("商品被买家损坏", "The buyer damaged the goods"), True),
-    "used_or_incomplete": RejectReason(
-        Label("商品已使用或配件不全", "The goods are used or incomplete"), True
-    ),
+    "used_or_incomplete": RejectReason(Label("商品已使用或配件不全", "The goods are used or incomplete"), True),
     "no_quality_issue": RejectReason(Label("商品无质量问题", "The goods have no quality issue"), False),
-    "not_seven_day_returnable": RejectReason(
-        Label("不支持七天无理由退货", "Not returnable without a reason"), False
-    ),
+    "not_seven_day_returnable": RejectReason(Label("不支持七天无理由退货", "Not returnable without a reason"), False),
     "beyond_period": RejectReason(Label("超出售后期", "Past the after-sales period"), False),
     "agreed_otherwise": RejectReason(
         Label("已与买家协商一致（附聊天记录）", "Agreed otherwise with the buyer (chat record)"), True
@@ -421,12 +417,19 @@ CASE_MACHINE = Machine(
         ),
         # 仅退款不退货: a return request refunded without the goods coming back.
         *_money_back(
-            "approve", "pending_merchant", (MERCHANT,), _not_exchange, "refund_only or return_refund, keep_item", "keep_item"
+            "approve",
+            "pending_merchant",
+            (MERCHANT,),
+            _not_exchange,
+            "refund_only or return_refund, keep_item",
+            "keep_item",
         ),
         transition("reject", "pending_merchant", "rejected", MERCHANT),
         # 协商: a partial refund offered; the merchant's clock waits for the buyer's answer.
         transition("offer", "pending_merchant", "awaiting_buyer", MERCHANT, effect=Effect.MAKE_OFFER),
-        *_money_back("accept_offer", "awaiting_buyer", (BUYER,), online=Effect.TAKE_OFFER_REFUND, cod=Effect.TAKE_OFFER),
+        *_money_back(
+            "accept_offer", "awaiting_buyer", (BUYER,), online=Effect.TAKE_OFFER_REFUND, cod=Effect.TAKE_OFFER
+        ),
         transition("decline_offer", "awaiting_buyer", "pending_merchant", BUYER),
         transition("offer_lapsed", "awaiting_buyer", "pending_merchant", SYSTEM),
         # 延长时效: once per request, the merchant's own pending step (its status stays).
