@@ -228,3 +228,22 @@ def test_a_reject_reason_comes_from_the_catalogue_and_some_need_evidence(runtime
         w.act(case.id, "reject", {"reason": "buyer_damaged"})
     assert bare.value.code == "evidence_required"
     assert w.act(case.id, "reject", {"reason": "beyond_period"}).status == "rejected"
+
+
+def test_the_buyer_may_withdraw_while_an_offer_waits_and_the_paused_timer_goes_with_it(runtime, clock):
+    w = World(runtime, clock)
+    case = w.act(_offered(w).id, "withdraw")
+    assert (case.status, case.deadline_action, w.deadlines(case.id)) == ("closed", None, [])
+    assert "paused_deadline" not in case.extra
+    assert w.get_order(case.order_id).open_case_id is None
+    assert _problems(runtime) == []
+
+
+def test_the_merchant_cannot_offer_once_its_own_deadline_lapsed(runtime, clock):
+    w = World(runtime, clock)
+    case = w.case()
+    clock.advance(48 * H)  # due, not yet fired
+    with pytest.raises(DeadlinePassed):
+        w.act(case.id, "offer", {"amount": 5000})
+    with pytest.raises(DeadlinePassed):
+        w.act(case.id, "extend", {"hours": 24, "reason": "来不及了"})

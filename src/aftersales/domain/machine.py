@@ -220,5 +220,5 @@ def _field(f: Input, when: str) -> str:
     elif isinstance(bound, EvidenceIds):
         shape = f"evidence ids ≤ {bound.max_items}"
     else:
-        shape = getattr(f.type, "__name__", str(f.type))
+        shape = getattr(f.type, "__name__", str(f.type)).replace(" | None", "")  # (optional says so)
     return f"`{f.name}` ({shape}, {need})"
