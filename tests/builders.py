@@ -157,8 +157,10 @@ _USUAL: dict[str, dict[str, Any]] = {
     "refund_voucher": {},
     "escalate": {"statement": "请平台介入"},
     "dispute_return": {"reason": "damaged", "statement": "退回商品已损坏"},
+    "offer": {"amount": 5000, "note": "部分退款，商品无需退回"},
+    "extend": {"hours": 24, "reason": "等待质检结果"},
 }
-_BUYER_ACTIONS = {"ship_return", "withdraw", "escalate", "confirm_exchange"}
+_BUYER_ACTIONS = {"ship_return", "withdraw", "escalate", "confirm_exchange", "accept_offer", "decline_offer"}
 
 
 def _default_actor(action: str) -> Actor:

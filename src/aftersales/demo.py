@@ -282,7 +282,7 @@ def load(runtime: Runtime) -> bool:
         "refund_only",
         "changed_mind",
         "拍错了，不想要了",
-        [("merchant", "reject", {"reason": "goods_opened", "note": "茶饼已拆封，不支持无理由退款"})],
+        [("merchant", "reject", {"reason": "not_seven_day_returnable", "note": "茶饼已拆封，不支持无理由退款"})],
     )
     o = b.order("b-3", "m-3", "online", "delivered")
     b.case(
@@ -325,6 +325,28 @@ def load(runtime: Runtime) -> bool:
         "普洱茶饼有霉点",
         [],
         items=[{"sku": "tea-pu", "quantity": 1}],
+    )
+    # 协商: a partial refund offered, the buyer yet to answer (the merchant's clock paused).
+    o = b.order("b-3", "m-1", "online", "delivered", pick=1)
+    b.case(
+        o,
+        "b-3",
+        "m-1",
+        "return_refund",
+        "quality_problem",
+        "普洱茶饼表面有白霜，担心发霉",
+        [("merchant", "offer", {"amount": 6000, "note": "白霜为正常陈化现象；补偿 60 元，茶饼无需退回"})],
+    )
+    # 延长时效: the merchant extended its deadline once, waiting for the maker's report.
+    o = b.order("b-4", "m-3", "online", "delivered", pick=1)
+    b.case(
+        o,
+        "b-4",
+        "m-3",
+        "return_refund",
+        "quality_problem",
+        "充电器充电时严重发烫",
+        [("merchant", "extend", {"hours": 24, "reason": "已送厂家检测，等待检测报告"})],
     )
     # The platform's half: an agent roster, a ruled dispute under appeal, a complaint.
     for agent_id, name in AGENTS.items():

@@ -16,7 +16,9 @@ DENY = {"outcome": "deny", "liable_party": "buyer", "rationale": "证据不足"}
 def _ruled(api, ruling, order_id="o-1001", **case_over):
     """A request refused by the merchant, escalated by the buyer and ruled by agent-1."""
     case = file_case(api, order_id, **case_over)
-    r = api.as_("merchant", merchant_id="m-1").post(f"/v1/after-sales/{case['id']}/reject", json={"reason": "no"})
+    r = api.as_("merchant", merchant_id="m-1").post(
+        f"/v1/after-sales/{case['id']}/reject", json={"reason": "no_quality_issue"}
+    )
     assert r.status_code == 200, r.text
     r = api.as_("buyer", "b-1").post(f"/v1/after-sales/{case['id']}/escalate", json={"statement": "请介入"})
     assert r.status_code == 200, r.text
@@ -68,7 +70,9 @@ def test_a_request_filed_once_the_ruling_is_final_and_its_own_overturn_stay_with
     World(runtime, clock).advance(days=7, seconds=1)  # nobody appealed: the ruling is final
     second = file_case(api, type="refund_only", reason="not_as_described")
     assert second["amount"] == GOODS - 5000
-    r = api.as_("merchant", merchant_id="m-1").post(f"/v1/after-sales/{second['id']}/reject", json={"reason": "no"})
+    r = api.as_("merchant", merchant_id="m-1").post(
+        f"/v1/after-sales/{second['id']}/reject", json={"reason": "no_quality_issue"}
+    )
     assert r.status_code == 200, r.text
     r = api.as_("buyer", "b-1").post(f"/v1/after-sales/{second['id']}/escalate", json={"statement": "请介入"})
     dispute_id = r.json()["dispute_id"]

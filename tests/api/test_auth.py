@@ -142,7 +142,9 @@ def test_merchant_of_another_shop_gets_404_for_orders_and_cases(api, two_shops):
 
 def test_acting_on_another_tenants_case_is_404_and_writes_nothing(api, runtime, two_shops):
     other_case = two_shops["o-2"]
-    r = api.as_("merchant", merchant_id="m-2").post(f"/v1/after-sales/{other_case}/reject", json={"reason": "no"})
+    r = api.as_("merchant", merchant_id="m-2").post(
+        f"/v1/after-sales/{other_case}/reject", json={"reason": "no_quality_issue"}
+    )
     assert r.status_code == 200 and r.json()["status"] == "rejected", r.text
     before = db_state(runtime)
     # The buyer escalating someone else's (rejected) case learns nothing about it.
@@ -183,7 +185,9 @@ def test_actions_a_role_may_never_take_are_403_and_write_nothing(api, runtime):
         "buyer approves its own case": buyer.post(
             f"/v1/after-sales/{case_id}/approve", json={"return_address": ADDRESS}
         ),
-        "buyer rejects its own case": buyer.post(f"/v1/after-sales/{case_id}/reject", json={"reason": "x"}),
+        "buyer rejects its own case": buyer.post(
+            f"/v1/after-sales/{case_id}/reject", json={"reason": "no_quality_issue"}
+        ),
         "merchant files a case": merchant.post(
             "/v1/after-sales", json={"order_id": "o-del", "type": "refund_only", "reason": "damaged"}
         ),

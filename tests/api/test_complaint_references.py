@@ -19,7 +19,7 @@ def _world(api):
         feed_order(api, order_id, buyer=buyer, merchant=merchant)
         case = file_case(api, order_id, buyer=buyer)
         r = api.as_("merchant", merchant_id=merchant).post(
-            f"/v1/after-sales/{case['id']}/reject", json={"reason": "no"}
+            f"/v1/after-sales/{case['id']}/reject", json={"reason": "no_quality_issue"}
         )
         assert r.status_code == 200, r.text
         r = api.as_("buyer", buyer).post(f"/v1/after-sales/{case['id']}/escalate", json={"statement": "请介入"})

@@ -12,7 +12,7 @@ def _dispute(api):
     case = file_case(api)
     assert (
         api.as_("merchant", merchant_id="m-1")
-        .post(f"/v1/after-sales/{case['id']}/reject", json={"reason": "no"})
+        .post(f"/v1/after-sales/{case['id']}/reject", json={"reason": "no_quality_issue"})
         .status_code
         == 200
     )

@@ -159,8 +159,8 @@ def test_action_bodies_are_validated_before_anything_is_written(api, runtime, de
     before = db_state(runtime)
     for path, body in [
         (f"/v1/after-sales/{case_id}/reject", {}),  # reason is required
-        (f"/v1/after-sales/{case_id}/reject", {"reason": "x", "mood": "angry"}),
-        (f"/v1/after-sales/{case_id}/reject", {"reason": "x", "evidence": ["ev_nope"]}),
+        (f"/v1/after-sales/{case_id}/reject", {"reason": "no_quality_issue", "mood": "angry"}),
+        (f"/v1/after-sales/{case_id}/reject", {"reason": "no_quality_issue", "evidence": ["ev_nope"]}),
         (f"/v1/after-sales/{case_id}/approve", {}),  # a return needs the return address
         (f"/v1/after-sales/{case_id}/approve", {"return_address": "   "}),
         (f"/v1/after-sales/{case_id}/approve", {"return_address": 42}),
@@ -255,7 +255,11 @@ def test_acting_twice_is_409_the_second_time(api, runtime, delivered):
     assert_problem(
         merchant.post(f"/v1/after-sales/{case_id}/approve", json={"return_address": ADDRESS}), 409, "illegal_transition"
     )
-    assert_problem(merchant.post(f"/v1/after-sales/{case_id}/reject", json={"reason": "x"}), 409, "illegal_transition")
+    assert_problem(
+        merchant.post(f"/v1/after-sales/{case_id}/reject", json={"reason": "no_quality_issue"}),
+        409,
+        "illegal_transition",
+    )
     assert db_state(runtime) == before
     events = merchant.get(f"/v1/after-sales/{case_id}/events").json()["items"]
     assert [e["action"] for e in events] == ["file", "approve"]
@@ -286,7 +290,9 @@ def test_a_party_acting_after_its_deadline_lapsed_is_409_deadline_passed(api, ru
         merchant.post(f"/v1/after-sales/{case_id}/approve", json={"return_address": ADDRESS}), 409, "deadline_passed"
     )
     assert problem["due_at"]
-    assert_problem(merchant.post(f"/v1/after-sales/{case_id}/reject", json={"reason": "x"}), 409, "deadline_passed")
+    assert_problem(
+        merchant.post(f"/v1/after-sales/{case_id}/reject", json={"reason": "no_quality_issue"}), 409, "deadline_passed"
+    )
     assert db_state(runtime) == before
 
 

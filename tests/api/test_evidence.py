@@ -184,7 +184,7 @@ def test_a_merchant_cannot_cite_the_buyers_private_upload_to_read_it(api, runtim
     private = _upload(api.as_("buyer", "b-1"), JPEG).json()["id"]
     merchant = api.as_("merchant", merchant_id="m-1")
     before = db_state(runtime)
-    r = merchant.post(f"/v1/after-sales/{case_id}/reject", json={"reason": "x", "evidence": [private]})
+    r = merchant.post(f"/v1/after-sales/{case_id}/reject", json={"reason": "no_quality_issue", "evidence": [private]})
     assert_problem(r, 422, "validation_error")
     assert db_state(runtime) == before
     assert_problem(merchant.get(f"/v1/evidence/{private}"), 404, "not_found")

@@ -21,7 +21,8 @@ import sqlalchemy as sa
 
 from aftersales import demo
 from aftersales.api.auth import mint
-from aftersales.domain.actions import Text
+from aftersales.domain.actions import Choice, Text
+from aftersales.domain.cases import REJECT_REASONS
 from aftersales.domain.clock import SystemClock
 from aftersales.runtime import Runtime
 from aftersales.services.kinds import KINDS
@@ -67,6 +68,8 @@ def _body(kind: str, action: str, subject: dict[str, Any], evidence_id: str, cal
         ("after-sale", "refund-voucher"): {"evidence": [evidence_id]},
         ("after-sale", "escalate"): {"statement": "请平台介入"},
         ("after-sale", "dispute-return"): {"reason": "used", "statement": "退回的商品已使用"},
+        ("after-sale", "offer"): {"amount": 100, "note": "部分退款，商品无需退回"},
+        ("after-sale", "extend"): {"hours": 24, "reason": "等待质检结果"},
         ("dispute", "assign"): {"agent_id": caller if caller in demo.AGENTS else "agent-1"},
         ("dispute", "evidence"): {"statement": "补充说明"},
         ("dispute", "request-evidence"): {"party": "buyer", "note": "请补充照片"},
@@ -99,6 +102,10 @@ ROUTED = {
         "withdraw",
         "escalate",
         "dispute-return",
+        "offer",
+        "accept-offer",
+        "decline-offer",
+        "extend",
     ],
     "dispute": ["accept", "decline", "assign", "evidence", "request-evidence", "rule", "appeal"],
     "appeal": ["decide"],
@@ -198,7 +205,9 @@ def _disputed_case(api: Api, order_id: str = "o-1001") -> tuple[str, str]:
     """(case id, dispute id) of a refused request the buyer escalated."""
     feed_order(api, order_id)
     case = file_case(api, order_id)
-    r = api.as_("merchant", merchant_id="m-1").post(f"/v1/after-sales/{case['id']}/reject", json={"reason": "no"})
+    r = api.as_("merchant", merchant_id="m-1").post(
+        f"/v1/after-sales/{case['id']}/reject", json={"reason": "no_quality_issue"}
+    )
     assert r.status_code == 200, r.text
     r = api.as_("buyer", "b-1").post(f"/v1/after-sales/{case['id']}/escalate", json={"statement": "请介入"})
     assert r.status_code == 200, r.text
@@ -226,7 +235,9 @@ def test_a_burst_of_approve_reject_and_withdraw_on_one_case_keeps_one_decision_a
         if i % 3 == 0:
             moves.append(lambda: merchant.post(f"/v1/after-sales/{case_id}/approve", json={"return_address": "杭州"}))
         elif i % 3 == 1:
-            moves.append(lambda: merchant.post(f"/v1/after-sales/{case_id}/reject", json={"reason": "no"}))
+            moves.append(
+                lambda: merchant.post(f"/v1/after-sales/{case_id}/reject", json={"reason": "no_quality_issue"})
+            )
         else:
             moves.append(lambda: buyer.post(f"/v1/after-sales/{case_id}/withdraw", json={}))
     responses = race(moves)
@@ -443,13 +454,19 @@ def test_every_text_an_action_writes_fits_the_column_it_is_written_to() -> None:
     for kind in KINDS.values():
         for spec in kind.machine.specs.values():
             for field in spec.fields:
-                if isinstance(field.bound, Text) and field.name in spec.writes:
+                bound = field.bound
+                longest = (
+                    bound.max_length
+                    if isinstance(bound, Text)
+                    else max(map(len, bound.values))
+                    if isinstance(bound, Choice)
+                    else None
+                )
+                if longest is not None and field.name in spec.writes:
                     column = kind.table.c[spec.writes[field.name]]
                     length = getattr(column.type, "length", None)
-                    if length is not None and length < field.bound.max_length:
-                        too_small.append(
-                            f"{kind.name}.{spec.name}.{field.name} ≤ {field.bound.max_length} → {column}({length})"
-                        )
+                    if length is not None and length < longest:
+                        too_small.append(f"{kind.name}.{spec.name}.{field.name} ≤ {longest} → {column}({length})")
     assert too_small == [], too_small
 
 
@@ -479,8 +496,10 @@ def test_a_refusal_reason_and_a_return_shipment_as_long_as_the_spec_allows_are_t
     refused = file_case(api, "o-1001")["id"]
     returned = file_case(api, "o-1002")["id"]
     merchant, buyer = api.as_("merchant", merchant_id="m-1"), api.as_("buyer", "b-1")
+    reason = max(REJECT_REASONS, key=len)  # (a code of the catalogue, no longer free text)
     r = merchant.post(
-        f"/v1/after-sales/{refused}/reject", json={"reason": "r" * _bound("after_sale", "reject", "reason")}
+        f"/v1/after-sales/{refused}/reject",
+        json={"reason": reason, "note": "说" * _bound("after_sale", "reject", "note")},
     )
     assert r.status_code == 200, r.text
     assert merchant.post(f"/v1/after-sales/{returned}/approve", json={"return_address": "杭州"}).status_code == 200
@@ -532,7 +551,7 @@ def test_a_nul_character_in_a_text_is_refused_on_both_databases(api: Api, runtim
     case_id = file_case(api)["id"]
     before = db_state(runtime)
     r = api.as_("merchant", merchant_id="m-1").post(
-        f"/v1/after-sales/{case_id}/reject", json={"reason": "no", "note": "看\x00不见"}
+        f"/v1/after-sales/{case_id}/reject", json={"reason": "no_quality_issue", "note": "看\x00不见"}
     )
     assert_problem(r, 422, "validation_error")
     assert db_state(runtime) == before
@@ -738,7 +757,7 @@ def test_citing_another_tenant_s_evidence_in_any_action_is_422_and_changes_nothi
             {"order_id": mine_order, "type": "refund_only", "reason": "damaged", "evidence": [theirs]},
         ),
         (stranger, f"/v1/after-sales/{own_case}/escalate", {"statement": "介入", "evidence": [theirs]}),
-        (shop, f"/v1/after-sales/{own_case}/reject", {"reason": "no", "evidence": [theirs]}),
+        (shop, f"/v1/after-sales/{own_case}/reject", {"reason": "no_quality_issue", "evidence": [theirs]}),
         (
             stranger,
             "/v1/complaints",

@@ -118,6 +118,11 @@ TABLE: dict[str, Row] = {
     "POST /v1/after-sales/{subject_id}/confirm-exchange": Row("case", BY_BUYER),
     "POST /v1/after-sales/{subject_id}/reship": Row("case_reship", BY_MERCHANT, SHIP),
     "POST /v1/after-sales/{subject_id}/confirm-reship": Row("case_reship", BY_BUYER),
+    # 协商 (docs/api.md): the shop offers and extends its deadline; the buyer answers the offer.
+    "POST /v1/after-sales/{subject_id}/offer": Row("case", BY_MERCHANT, _b({"amount": 100, "note": "部分退款"})),
+    "POST /v1/after-sales/{subject_id}/accept-offer": Row("case", BY_BUYER),
+    "POST /v1/after-sales/{subject_id}/decline-offer": Row("case", BY_BUYER),
+    "POST /v1/after-sales/{subject_id}/extend": Row("case", BY_MERCHANT, _b({"hours": 24, "reason": "等待质检"})),
     # The agents' queue.
     "GET /v1/disputes": Row("merchant", AGENTS_ONLY, query=lambda w: {"merchant_id": w["merchant"]}),
     "GET /v1/disputes/{dispute_id}": Row("dispute", DISPUTE_SEE),

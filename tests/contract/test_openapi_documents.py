@@ -71,7 +71,7 @@ def test_success_responses_fit_the_shapes_the_openapi_declares(api):
     feed_order(api)
     case = file_case(api, type="refund_only", reason="damaged")
     buyer, merchant, agent = api.as_("buyer", "b-1"), api.as_("merchant", merchant_id="m-1"), api.as_("agent")
-    assert merchant.post(f"/v1/after-sales/{case['id']}/reject", json={"reason": "no"}).status_code == 200
+    assert merchant.post(f"/v1/after-sales/{case['id']}/reject", json={"reason": "no_quality_issue"}).status_code == 200
     escalated = buyer.post(f"/v1/after-sales/{case['id']}/escalate", json={"statement": "请介入"})
     dispute_id = escalated.json()["dispute_id"]
     ruled = agent.post(

@@ -46,6 +46,22 @@ def _exchange_shipped(w):
     return "after_sale", w.act(case.id, "confirm_receipt", {"carrier": "SF", "tracking_number": "SF9"}).id
 
 
+def _awaiting_buyer(w):
+    return "after_sale", w.walk(w.case(), "offer").id
+
+
+def _offer_declined_after_10h(w):
+    case = w.case()
+    w.clock.advance(timedelta(hours=10))  # the merchant has 38 h left when it offers
+    w.walk(case, "offer")
+    w.clock.advance(timedelta(hours=5))  # the buyer's 5 h do not count against the merchant
+    return "after_sale", w.act(case.id, "decline_offer").id
+
+
+def _extended(w):
+    return "after_sale", w.walk(w.case(), "extend").id  # by 24 h
+
+
 def _unpaid_order(w):
     return "order", w.order("online", upto="awaiting_payment").id
 
@@ -78,6 +94,30 @@ RULES = [
         "unanswered return request is approved after 48h",
         _pending_return,
         48 * H,
+        "pending_merchant",
+        "awaiting_return",
+        "auto_approve",
+    ),
+    (
+        "unanswered offer lapses back to the merchant after 48h",
+        _awaiting_buyer,
+        48 * H,
+        "awaiting_buyer",
+        "pending_merchant",
+        "offer_lapsed",
+    ),
+    (
+        "a declined offer resumes the merchant's deadline with the 38h it had left",
+        _offer_declined_after_10h,
+        38 * H,
+        "pending_merchant",
+        "awaiting_return",
+        "auto_approve",
+    ),
+    (
+        "a request extended by 24h is approved after 72h",
+        _extended,
+        72 * H,
         "pending_merchant",
         "awaiting_return",
         "auto_approve",

@@ -19,6 +19,7 @@ def test_the_demo_shows_every_order_status_and_every_step_of_a_case(runtime):
     case_statuses = set(_count(runtime, t.after_sales, t.after_sales.c.status))
     assert {
         "pending_merchant",
+        "awaiting_buyer",
         "awaiting_return",
         "return_shipped",
         "awaiting_refund_voucher",
@@ -27,6 +28,11 @@ def test_the_demo_shows_every_order_status_and_every_step_of_a_case(runtime):
         "refunded",
         "closed",
     } <= case_statuses
+    with runtime.engine.connect() as conn:
+        actions = {
+            r[0] for r in conn.execute(sa.select(t.events.c.action).where(t.events.c.subject_kind == "after_sale"))
+        }
+    assert {"offer", "extend"} <= actions  # one case awaits the buyer's answer, one was extended
     assert set(_count(runtime, t.disputes, t.disputes.c.status)) == {"open", "appealed"}
     assert _count(runtime, t.complaints, t.complaints.c.status) == {"awaiting_reply": 1}
     # A negotiation 协商记录 on a case, the shop answering from its quick replies 话术.

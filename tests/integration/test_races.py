@@ -48,7 +48,9 @@ def test_eight_conflicting_actions_have_one_winner_and_a_consistent_case(runtime
     address = {"return_address": "杭州"}
     # Mutually exclusive: after either, neither is legal. (A buyer's withdrawal is legal after
     # both, so where writers queue, as on SQLite, it would rightly win as well.)
-    attempts = [(MERCHANT, case.id, "approve", address)] * 4 + [(MERCHANT, case.id, "reject", {"reason": "no"})] * 4
+    attempts = [(MERCHANT, case.id, "approve", address)] * 4 + [
+        (MERCHANT, case.id, "reject", {"reason": "no_quality_issue"})
+    ] * 4
     results = _race(runtime, attempts)
     assert results.count("ok") == 1, results
     assert all(isinstance(r, CONFLICTS) for r in results if r != "ok"), results

@@ -83,6 +83,10 @@ _CASE_ACTOR = {
     "confirm_exchange": BUYER,
     "reship": MERCHANT,
     "confirm_reship": BUYER,
+    "offer": MERCHANT,
+    "accept_offer": BUYER,
+    "decline_offer": BUYER,
+    "extend": MERCHANT,
 }
 _DISPUTE_ACTIONS = [*{t.action for t in DISPUTE_MACHINE.transitions if t.action != "finalize"}, "apply_for_arbitration"]
 # Every registered kind, from the registry: a new kind is checked here without naming it.
@@ -388,8 +392,29 @@ class CaseMachine(RuleBasedStateMachine):
             "refund_voucher": {"evidence": [self.voucher]},
             "escalate": {"statement": "请平台介入"},
             "dispute_return": {"reason": "damaged", "statement": "退回商品已损坏"},
+            # 协商 and 延长时效: within the request and the policy, and now and then past them.
+            "offer": {"amount": data.draw(st.sampled_from([1, 4950, 9900, 19800, 19801, 0])), "note": "部分退款"},
+            "extend": {"hours": data.draw(st.sampled_from([1, 24, 72, 73, 0])), "reason": "等待质检"},
         }.get(action, {})
+        if action == "approve" and data.draw(st.integers(0, 3)) == 0:
+            params = {"keep_item": True}  # 仅退款不退货 (refused on an exchange)
         self._attempt(cases.act, actor, case, action, params if complete else {})
+
+    @rule(
+        case=cases,
+        extend=st.sampled_from([None, None, 24, 72, 73]),
+        amount=st.sampled_from([1, 4950, 9900, 19800, 19801]),
+        answer=st.sampled_from(["accept_offer", "decline_offer", None]),
+    )
+    def negotiate(self, case: str, extend: int | None, amount: int, answer: str | None) -> None:
+        """协商 in one go, so that it comes up often: the merchant may first extend its deadline,
+        offers a partial refund, and the buyer accepts, declines or leaves it (to lapse as the
+        clock moves)."""
+        if extend is not None:
+            self._attempt(cases.act, MERCHANT, case, "extend", {"hours": extend, "reason": "等待质检"})
+        self._attempt(cases.act, MERCHANT, case, "offer", {"amount": amount, "note": "部分退款"})
+        if answer is not None:
+            self._attempt(cases.act, BUYER, case, answer, {})
 
     # the platform -----------------------------------------------------------
     @rule(

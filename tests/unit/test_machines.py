@@ -119,7 +119,12 @@ def test_the_right_role_in_the_wrong_state_is_an_illegal_transition():
 
 
 def test_allowed_actions_are_the_buttons_of_the_role_in_that_state():
-    assert cases.CASE_MACHINE.allowed_actions(C("pending_merchant"), "merchant") == ["approve", "reject"]
+    assert cases.CASE_MACHINE.allowed_actions(C("pending_merchant"), "merchant") == [
+        "approve",
+        "extend",
+        "offer",
+        "reject",
+    ]
     assert cases.CASE_MACHINE.allowed_actions(C("pending_merchant"), "buyer") == ["withdraw"]
     assert cases.CASE_MACHINE.allowed_actions(C("rejected"), "buyer") == ["escalate", "withdraw"]
     assert cases.CASE_MACHINE.allowed_actions(C("refunded"), "buyer") == []

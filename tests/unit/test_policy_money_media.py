@@ -11,7 +11,7 @@ from aftersales.domain.errors import AmountExceedsRefundable, ValidationFailed
 from aftersales.domain.media import sniff
 from aftersales.domain.money import check_amount, refundable
 from aftersales.domain.orders import Order
-from aftersales.domain.policy import TIMERS, Policy, parse_duration
+from aftersales.domain.policy import LIMITS, TIMERS, Policy, parse_duration
 
 T0 = datetime(2026, 11, 24, tzinfo=UTC)
 
@@ -61,12 +61,14 @@ def test_every_preset_gives_every_timer_and_tiktok_cites_its_sources():
 
 
 def test_a_policy_missing_or_inventing_a_timer_is_refused():
-    base = {"name": "x", "version": 1, "timers": dict.fromkeys(TIMERS, "1h")}
+    base = {"name": "x", "version": 1, "timers": dict.fromkeys(TIMERS, "1h"), "limits": dict.fromkeys(LIMITS, 1)}
     Policy.from_mapping(base)
     with pytest.raises(ValueError, match="lacks"):
         Policy.from_mapping({**base, "timers": {k: v for k, v in base["timers"].items() if k != "appeal_window"}})
     with pytest.raises(ValueError, match="unknown"):
         Policy.from_mapping({**base, "timers": {**base["timers"], "coffee_break": "1h"}})
+    with pytest.raises(ValueError, match="limits: offers_per_case"):
+        Policy.from_mapping({**base, "limits": {}})
 
 
 def test_sanction_thresholds_escalate_with_points():

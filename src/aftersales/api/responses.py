@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ..domain import cases, complaints, disputes, orders, reviews
 
@@ -92,6 +92,24 @@ class Tracking(BaseModel):
     tracking_number: str
 
 
+class Offer(BaseModel):
+    """协商: the partial refund the buyer is answering; the buyer keeps the goods."""
+
+    amount: int
+    note: str | None
+    offered_at: Timestamp
+    expires_at: Timestamp | None
+
+
+class Extension(BaseModel):
+    """延长时效: the merchant's one extension of its pending deadline."""
+
+    hours: int
+    reason: str
+    from_: Timestamp = Field(alias="from")
+    to: Timestamp
+
+
 class Case(BaseModel):
     id: str
     order_id: str
@@ -118,6 +136,8 @@ class Case(BaseModel):
     exchange_shipment: Tracking | None
     reject_reason: str | None
     reject_note: str | None
+    offer: Offer | None
+    extension: Extension | None
     dispute_id: str | None
     created_at: Timestamp
     updated_at: Timestamp

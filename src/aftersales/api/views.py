@@ -13,6 +13,7 @@ from ..domain.orders import ORDER_MACHINE, Order
 from ..domain.reviews import REVIEW_MACHINE, Review
 from ..services import parties
 from ..services.context import Actor
+from ..services.negotiation import EXTENSION, live_offer
 from ..services.parties import Names
 from ..store.unit_of_work import UnitOfWork
 
@@ -101,6 +102,10 @@ def case_view(c: Case, actor: Actor, names: Names) -> dict[str, Any]:
         "exchange_shipment": _shipment(c.exchange_carrier, c.exchange_tracking),
         "reject_reason": c.reject_reason,
         "reject_note": c.reject_note,
+        # 协商: the partial refund the buyer is answering (amount, note, expires_at), and the
+        # merchant's one extension of its deadline (hours, reason, from, to), if any.
+        "offer": live_offer(c),
+        "extension": c.extra.get(EXTENSION),
         "dispute_id": c.dispute_id,
         "ruled_amount": c.ruled_amount,
         "created_at": iso(c.created_at),

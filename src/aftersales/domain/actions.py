@@ -30,6 +30,10 @@ class Effect(enum.Enum):
     REFUND_PAYMENT = "refund_payment"  # a paid order cancelled before shipping
     MERCHANT_UNRESPONSIVE = "merchant_unresponsive"  # points for an unanswered complaint
     PENALTY_POINTS = "penalty_points"  # points an agent's decision puts on the merchant
+    MAKE_OFFER = "make_offer"  # 协商: a partial refund offered, the merchant's clock paused
+    TAKE_OFFER = "take_offer"  # the request's amount becomes the offered one (COD: the voucher follows)
+    TAKE_OFFER_REFUND = "take_offer_refund"  # the same, refunded to the original payment now
+    EXTEND_DEADLINE = "extend_deadline"  # 延长时效: the merchant's pending deadline moves later, once
 
 
 # --- bounds an input carries (read by the API to build its request models) ---------------------

@@ -15,6 +15,7 @@ from .actions import (
     Effect,
     Evidence,
     Label,
+    Number,
     OptionalCode,
     OptionalParagraph,
     Paragraph,
@@ -22,7 +23,7 @@ from .actions import (
     Text,
     label,
 )
-from .errors import DeadlinePassed, IllegalTransition
+from .errors import DeadlinePassed, IllegalTransition, ValidationFailed
 from .machine import Guard, Machine, Transition, always, transition
 from .roles import AGENT, BUYER, MERCHANT, SYSTEM
 
@@ -49,6 +50,7 @@ REASONS = {
 TERMINAL = frozenset({"refunded", "closed", "completed"})
 STATUSES = (
     "pending_merchant",
+    "awaiting_buyer",
     "awaiting_return",
     "return_shipped",
     "awaiting_refund_voucher",
@@ -61,6 +63,8 @@ STATUSES = (
 # status -> (system action fired when the party in charge lets the timer lapse, policy timer)
 DEADLINES = {
     "pending_merchant": ("auto_approve", "merchant_response"),
+    # 协商: the merchant's clock is paused meanwhile and resumes with what it had left.
+    "awaiting_buyer": ("offer_lapsed", "buyer_offer_response"),
     "awaiting_return": ("auto_close", "buyer_ship_return"),
     "return_shipped": ("auto_confirm_receipt", "merchant_confirm_receipt"),
     "awaiting_refund_voucher": ("advance_compensation", "cod_refund_voucher"),
@@ -148,6 +152,14 @@ def _not_ruled(c: Case) -> bool:
     return not _ruled_return(c)
 
 
+def _not_exchange(c: Case) -> bool:
+    return c.type != "exchange"
+
+
+def _return_refund(c: Case) -> bool:
+    return c.type == "return_refund"
+
+
 def _online(c: Case) -> bool:
     return c.payment_method == "online"
 
@@ -161,9 +173,18 @@ def _and(*guards: Guard) -> Guard:
 
 
 def _money_back(
-    action: str, source: str, roles: Iterable[str], extra_guard: Guard | None = None, when: str = ""
+    action: str,
+    source: str,
+    roles: Iterable[str],
+    extra_guard: Guard | None = None,
+    when: str = "",
+    option: str = "",
+    *,
+    online: Effect = Effect.REFUND_ORIGINAL_PAYMENT,
+    cod: Effect | None = None,
 ) -> list[Transition]:
-    """Online: the platform refunds to the original payment now; COD: the merchant owes a voucher."""
+    """Online: the platform refunds to the original payment now; COD: the merchant owes a voucher.
+    (`online`/`cod`: the effects, when the money back comes with more, such as an accepted offer.)"""
     base = extra_guard or always
     prefix = f"{when}, " if when else ""
     return [
@@ -174,9 +195,19 @@ def _money_back(
             roles,
             guard=_and(base, _online),
             when=f"{prefix}online",
-            effect=Effect.REFUND_ORIGINAL_PAYMENT,
+            effect=online,
+            option=option,
         ),
-        transition(action, source, "awaiting_refund_voucher", roles, guard=_and(base, _cod), when=f"{prefix}cod"),
+        transition(
+            action,
+            source,
+            "awaiting_refund_voucher",
+            roles,
+            guard=_and(base, _cod),
+            when=f"{prefix}cod",
+            effect=cod,
+            option=option,
+        ),
     ]
 
 
@@ -188,11 +219,36 @@ OPEN_BEFORE_REFUND = (
     "rejected",
     "awaiting_refund_voucher",
     "in_intervention",
+    "awaiting_buyer",
 )
 # Where a platform decision may refund a case: in the platform's hands, closed (arbitration, an
 # overturned denial) or on its way back after a return_refund ruling.
 RULED_OPEN = ("in_intervention", "closed", "awaiting_return", "return_shipped")
+# The merchant's own pending steps, whose deadline one extension 延长时效 may move later.
+EXTENDABLE = ("pending_merchant", "return_shipped")
 RETURN_ISSUES = ("wrong_item", "used", "damaged", "missing_parts", "empty_package", "other")
+
+
+@dataclass(frozen=True)
+class RejectReason:
+    label: Label
+    evidence_required: bool  # Douyin's reject-reason list flags the codes that need proof (evidence_need)
+
+
+# 拒绝原因: the codes a merchant's refusal may give (GET /v1/reasons lists them).
+REJECT_REASONS = {
+    "goods_not_returned": RejectReason(Label("买家未退回商品", "The goods were not returned"), False),
+    "already_shipped": RejectReason(Label("商品已发出（附物流信息）", "The goods were shipped (logistics)"), True),
+    "buyer_damaged": RejectReason(Label("商品被买家损坏", "The buyer damaged the goods"), True),
+    "used_or_incomplete": RejectReason(Label("商品已使用或配件不全", "The goods are used or incomplete"), True),
+    "no_quality_issue": RejectReason(Label("商品无质量问题", "The goods have no quality issue"), False),
+    "not_seven_day_returnable": RejectReason(Label("不支持七天无理由退货", "Not returnable without a reason"), False),
+    "beyond_period": RejectReason(Label("超出售后期", "Past the after-sales period"), False),
+    "agreed_otherwise": RejectReason(
+        Label("已与买家协商一致（附聊天记录）", "Agreed otherwise with the buyer (chat record)"), True
+    ),
+    "other": RejectReason(Label("其他", "Other"), False),
+}
 
 
 # --- the inputs of each party's action ----------------------------------------------------------
@@ -207,13 +263,39 @@ class Approve:
         default=None, metadata=label("退货地址", "Return address")
     )
     return_address_id: OptionalCode = field(default=None, metadata=label("退货地址编号", "Return address id"))
+    # A return refunded without the goods coming back 仅退款不退货 (a return_refund request).
+    keep_item: bool | None = field(default=None, metadata=label("无需退货", "The buyer keeps the goods"))
 
 
 @dataclass(frozen=True)
 class Reject:
-    reason: Code = field(metadata=label("拒绝原因", "Reason"))
+    reason: Annotated[str, Choice(tuple(REJECT_REASONS))] = field(metadata=label("拒绝原因", "Reason"))
     note: OptionalParagraph = field(default=None, metadata=label("说明", "Note"))
     evidence: Evidence = field(default=(), metadata=label("凭证", "Evidence"))
+
+    def __post_init__(self) -> None:
+        known = REJECT_REASONS.get(self.reason)
+        if known is None:
+            raise ValidationFailed(f"unknown reject reason {self.reason!r}; see GET /v1/reasons", fields=["reason"])
+        if known.evidence_required and not self.evidence:
+            raise ValidationFailed(
+                f"a refusal for {self.reason} must cite evidence", code="evidence_required", fields=["evidence"]
+            )
+
+
+@dataclass(frozen=True)
+class Offer:
+    """协商: a partial refund the buyer may accept, keeping the goods."""
+
+    amount: Annotated[int, AMOUNT] = field(metadata=label("协商退款金额", "Amount offered"))
+    note: OptionalParagraph = field(default=None, metadata=label("说明", "Note"))
+
+
+@dataclass(frozen=True)
+class Extend:
+    # (the policy's merchant_extension_max bounds it further)
+    hours: Annotated[int, Number(maximum=24 * 30)] = field(metadata=label("延长小时数", "Hours"))
+    reason: Paragraph = field(metadata=label("延长原因", "Reason"))
 
 
 @dataclass(frozen=True)
@@ -306,6 +388,29 @@ SPECS = [
         summary="Merchant agrees (return types need return_address or return_address_id)",
     ),
     ActionSpec("auto_approve", Label("超时自动同意", "Approved automatically")),
+    ActionSpec(
+        "offer",
+        Label("协商部分退款", "Offer a partial refund"),
+        Offer,
+        summary="Merchant offers a partial refund; the buyer keeps the goods 协商",
+    ),
+    ActionSpec(
+        "accept_offer",
+        Label("接受协商方案", "Accept the offer"),
+        summary="Buyer accepts the merchant's offer: refunded the offered amount",
+    ),
+    ActionSpec(
+        "decline_offer",
+        Label("拒绝协商方案", "Decline the offer"),
+        summary="Buyer declines the offer: back to the merchant's decision",
+    ),
+    ActionSpec("offer_lapsed", Label("协商超时未答复", "Offer lapsed unanswered")),
+    ActionSpec(
+        "extend",
+        Label("延长处理时效", "Extend the deadline"),
+        Extend,
+        summary="Merchant moves its pending deadline later, once per request",
+    ),
     ActionSpec(
         "reject",
         Label("拒绝", "Reject"),
@@ -401,7 +506,25 @@ CASE_MACHINE = Machine(
                 ),
             ]
         ),
+        # 仅退款不退货: a return request refunded without the goods coming back.
+        *_money_back(
+            "approve",
+            "pending_merchant",
+            (MERCHANT,),
+            _not_exchange,
+            "refund_only or return_refund, keep_item",
+            "keep_item",
+        ),
         transition("reject", "pending_merchant", "rejected", MERCHANT),
+        # 协商: a partial refund offered; the merchant's clock waits for the buyer's answer.
+        transition("offer", "pending_merchant", "awaiting_buyer", MERCHANT, effect=Effect.MAKE_OFFER),
+        *_money_back(
+            "accept_offer", "awaiting_buyer", (BUYER,), online=Effect.TAKE_OFFER_REFUND, cod=Effect.TAKE_OFFER
+        ),
+        transition("decline_offer", "awaiting_buyer", "pending_merchant", BUYER),
+        transition("offer_lapsed", "awaiting_buyer", "pending_merchant", SYSTEM),
+        # 延长时效: once per request, the merchant's own pending step (its status stays).
+        *(transition("extend", step, step, MERCHANT, effect=Effect.EXTEND_DEADLINE) for step in EXTENDABLE),
         transition("ship_return", "awaiting_return", "return_shipped", BUYER),
         transition("auto_close", ("awaiting_return", "rejected"), "closed", SYSTEM),
         # 确认收货: the merchant confirms the returned goods, or the system does for it.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .actions import ActionSpec, Choice, Effect, EvidenceIds, Input, Number, Text, spec_table
-from .errors import Forbidden, IllegalTransition
+from .errors import Forbidden, IllegalTransition, ValidationFailed
 
 Guard = Callable[[Any], bool]
 
@@ -50,6 +50,9 @@ class Transition:
     # Inputs optional for the action that this transition may take (and those without ignore),
     # e.g. approve's return_address_id, which names an address only a return needs.
     takes: tuple[str, ...] = ()
+    # A boolean input that selects this transition (approve's keep_item): taken only when the
+    # caller sets it, and then in place of the action's transitions without an option.
+    option: str = ""
 
 
 def transition(
@@ -64,8 +67,11 @@ def transition(
     requires: tuple[str, ...] = (),
     who: Who | None = None,
     takes: tuple[str, ...] = (),
+    option: str = "",
 ) -> Transition:
-    return Transition(action, _as_set(source), target, _as_set(roles), guard, when, effect, requires, who, takes)
+    return Transition(
+        action, _as_set(source), target, _as_set(roles), guard, when, effect, requires, who, takes, option
+    )
 
 
 def _as_set(value: Iterable[str] | str) -> frozenset[str]:
@@ -117,10 +123,19 @@ class Machine:
         taken = {*transition.requires, *transition.takes} if transition else set()
         return self.conditional_inputs(action) - taken
 
-    def resolve(self, subject: Any, action: str, role: str, caller: Caller | None = None) -> Transition:
+    def resolve(
+        self,
+        subject: Any,
+        action: str,
+        role: str,
+        caller: Caller | None = None,
+        options: frozenset[str] = frozenset(),
+    ) -> Transition:
         """The transition `role` takes with `action` on `subject`, or the reason it cannot.
+        `options`: the boolean inputs the caller set (see Transition.option).
 
         Forbidden: the role (or this caller of it) may never take this action on this subject.
+        ValidationFailed: an option set that none of the action's transitions fitting it takes.
         IllegalTransition: it could, but not from the subject's current status.
         """
         candidates = self._by_action.get(action)
@@ -132,6 +147,12 @@ class Machine:
         fitting = [t for t in for_role if t.guard(subject)]
         if not fitting:
             raise Forbidden(f"{_a(role)} may not {action} this {self.name}")
+        asked = options & {t.option for t in candidates if t.option}
+        fitting = [t for t in fitting if (t.option in asked if asked else not t.option)]
+        if not fitting:
+            raise ValidationFailed(
+                f"{action} with {', '.join(sorted(asked))} is not for this {self.name}", fields=sorted(asked)
+            )
         if caller is not None:
             # Not this caller's to take, whatever the status (not the complainant, not the loser).
             refusals = [t.who(subject, caller) for t in fitting if t.who]
@@ -210,5 +231,5 @@ def _field(f: Input, when: str) -> str:
     elif isinstance(bound, EvidenceIds):
         shape = f"evidence ids ≤ {bound.max_items}"
     else:
-        shape = getattr(f.type, "__name__", str(f.type))
+        shape = getattr(f.type, "__name__", str(f.type)).replace(" | None", "")  # (optional says so)
     return f"`{f.name}` ({shape}, {need})"

@@ -38,6 +38,12 @@ TIMERS = {
     "complaint_review": "solution proposed or complaint escalated -> platform decides (working days)",
     "complaint_buyer_confirm": "solution approved -> buyer confirms or rejects, else confirmed",
     "review_window": "order completed -> last moment the buyer reviews it",
+    "buyer_offer_response": "merchant's partial-refund offer -> lapses back to the merchant if unanswered",
+    "merchant_extension_max": "the most a merchant's one extension may move its pending deadline",
+}
+# Limit name -> what it counts; each policy file must give every one.
+LIMITS = {
+    "offers_per_case": "partial-refund offers a merchant may make on one request",
 }
 
 
@@ -74,6 +80,7 @@ class Policy:
     # (points reached, restriction) in ascending order: 扣分 thresholds that escalate sanctions
     sanctions: tuple[tuple[int, str], ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
+    limits: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -92,6 +99,9 @@ class Policy:
             return calendar.add_working_days(start, value.days)
         return start + value
 
+    def limit(self, name: str) -> int:
+        return self.limits[name]
+
     def points_for(self, violation_kind: str) -> int:
         return self.violation_points.get(violation_kind, 0)
 
@@ -107,6 +117,10 @@ class Policy:
         unknown = sorted(set(raw_timers) - set(TIMERS))
         if unknown:
             raise ValueError(f"policy {data.get('name')!r} has unknown timers: {', '.join(unknown)}")
+        raw_limits = data.get("limits", {})
+        if set(raw_limits) != set(LIMITS):
+            odd = sorted(set(LIMITS) ^ set(raw_limits))
+            raise ValueError(f"policy {data.get('name')!r} lacks or has unknown limits: {', '.join(odd)}")
         money = data.get("money", {})
         return cls(
             name=str(data["name"]),
@@ -117,4 +131,5 @@ class Policy:
             violation_points={k: int(v) for k, v in data.get("violation_points", {}).items()},
             sanctions=tuple(sorted((int(s["points"]), str(s["restriction"])) for s in data.get("sanctions", []))),
             sources={k: str(v) for k, v in data.get("sources", {}).items()},
+            limits={k: int(v) for k, v in raw_limits.items()},
         )

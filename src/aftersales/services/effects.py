@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.actions import Effect, inputs_of
-from . import disputes, refunds, rulings
+from . import disputes, negotiation, refunds, rulings
 from .transitions import Act, Hook
 
 
@@ -122,9 +122,16 @@ def _penalty_points(act: Act) -> dict[str, Any]:
 
 
 _ADVANCE_REFUND = _refund("advance_compensation")
+_ORIGINAL_REFUND = _refund("original_payment")
+
+
+def _take_offer_refund(act: Act) -> dict[str, Any]:
+    """The accepted offer is the request's amount, refunded to the original payment now."""
+    return {**negotiation.take_offer(act), **_ORIGINAL_REFUND(act)}
+
 
 HANDLERS: dict[Effect, Hook] = {
-    Effect.REFUND_ORIGINAL_PAYMENT: _refund("original_payment"),
+    Effect.REFUND_ORIGINAL_PAYMENT: _ORIGINAL_REFUND,
     Effect.REFUND_MERCHANT_COD: _refund("merchant_cod"),
     Effect.ADVANCE_COMPENSATION: _advance_compensation,
     Effect.PLATFORM_REFUND: _platform_refund,
@@ -132,6 +139,10 @@ HANDLERS: dict[Effect, Hook] = {
     Effect.REFUND_PAYMENT: _refund_payment,
     Effect.MERCHANT_UNRESPONSIVE: _merchant_unresponsive,
     Effect.PENALTY_POINTS: _penalty_points,
+    Effect.MAKE_OFFER: negotiation.make_offer,
+    Effect.TAKE_OFFER: negotiation.take_offer,
+    Effect.TAKE_OFFER_REFUND: _take_offer_refund,
+    Effect.EXTEND_DEADLINE: negotiation.extend,
 }
 
 _unhandled = sorted(e.value for e in set(Effect) - set(HANDLERS))

@@ -159,7 +159,7 @@ def prepare(
     caller's use case read, so that what its effects stamp and the event agree to the
     microsecond on a real clock."""
     check_version(subject, if_match)
-    tr = kind.machine.resolve(subject, action, actor.role, actor)
+    tr = kind.machine.resolve(subject, action, actor.role, actor, _options(inputs))
     spec = kind.machine.specs[action]
     inputs = spec.typed(inputs)
     now = now or env.clock.now()
@@ -189,6 +189,12 @@ def prepare(
         data = _take(Act(uow, env, actor, subject, tr, inputs, now, order), kind, then)
     schedule(env, kind, subject, now)
     return Step(subject, expected, tr, actor, now, before, data, deadline_id, original)
+
+
+def _options(inputs: Any) -> frozenset[str]:
+    """The boolean inputs set true (they may select a transition: approve's keep_item)."""
+    values = inputs if isinstance(inputs, Mapping) else vars(inputs) if inputs is not None else {}
+    return frozenset(name for name, value in values.items() if value is True)
 
 
 def _take(act: Act, kind: Kind, then: Hook | None) -> dict[str, Any]:
@@ -352,7 +358,7 @@ def schedule(env: Env, kind: Kind, subject: Any, now: datetime) -> None:
     timer paused in this status (`pause_deadline`) resumes with the time it had left instead of
     starting afresh."""
     step = kind.deadlines.get(subject.status)
-    paused = getattr(subject, "extra", {}).get(PAUSED)  # (a kind need not keep `extra` at all)
+    paused = getattr(subject, "extra", {}).get(PAUSED)  # (a kind without `extra` never pauses)
     if paused is not None and (step is None or paused["status"] == subject.status):
         # (a new dict: the set-based writer sees only fields that are replaced, not mutated)
         subject.extra = {k: v for k, v in subject.extra.items() if k != PAUSED}
@@ -382,14 +388,19 @@ def resume_deadline(env: Env, kind: Kind, subject: Any, now: datetime) -> None:
         subject.extra = {k: v for k, v in subject.extra.items() if k != PAUSED}
 
 
-def pause_deadline(subject: Any, now: datetime) -> None:
-    """Stop the subject's pending timer, keeping the time it has left (never less than none) for
-    when `schedule` next puts the subject in the same status. The caller saves the subject (its
-    deadline row follows its fields)."""
+def pause_deadline(subject: Any, now: datetime, *, status: str | None = None, plus: timedelta = timedelta(0)) -> None:
+    """Stop the subject's pending timer, keeping the time it has left (never less than none), and
+    `plus` more for an extension, for when `schedule` next puts the subject in `status` (default:
+    its status; an effect runs once the subject has its new status, so it names the step it
+    leaves). The caller saves the subject (its deadline row follows its fields)."""
     if subject.deadline_due_at is None:
         return
-    left = max(timedelta(0), subject.deadline_due_at - now)
-    held = {"status": subject.status, "action": subject.deadline_action, "left_us": left // timedelta(microseconds=1)}
+    left = max(timedelta(0), subject.deadline_due_at - now) + plus
+    held = {
+        "status": status or subject.status,
+        "action": subject.deadline_action,
+        "left_us": left // timedelta(microseconds=1),
+    }
     subject.extra = {**subject.extra, PAUSED: held}
     subject.deadline_action = subject.deadline_due_at = None
 

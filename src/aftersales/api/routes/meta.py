@@ -5,9 +5,9 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 
 from ... import policies
-from ...domain.cases import REASONS
+from ...domain.cases import REASONS, REJECT_REASONS
 from ...domain.errors import Forbidden, NotFound
-from ...domain.policy import TIMERS, WorkingDays
+from ...domain.policy import LIMITS, TIMERS, WorkingDays
 from ...worker.engine import DeadlineEngine
 from .. import schemas as s
 from ..actions import perform
@@ -32,6 +32,8 @@ def list_policies(actor: CurrentActor):
                 "title": p.title,
                 "timers": {name: _seconds_or_working_days(p.timers[name]) for name in TIMERS},
                 "timer_meanings": TIMERS,
+                "limits": {name: p.limit(name) for name in LIMITS},
+                "limit_meanings": LIMITS,
                 "shipping_refundable": p.shipping_refundable,
                 "violation_points": dict(p.violation_points),
                 "sources": dict(p.sources),
@@ -46,9 +48,15 @@ def _seconds_or_working_days(value):
     return {"working_days": value.days} if isinstance(value, WorkingDays) else int(value.total_seconds())
 
 
-@router.get("/v1/reasons", summary="After-sales reasons")
+@router.get("/v1/reasons", summary="After-sales reasons, and the merchant's reject reasons")
 def list_reasons(actor: CurrentActor):
-    return {"items": [{"code": code, "label_zh": label} for code, label in REASONS.items()]}
+    return {
+        "items": [{"code": code, "label_zh": label} for code, label in REASONS.items()],
+        "reject_reasons": [
+            {"code": code, "label": r.label.zh, "label_en": r.label.en, "evidence_required": r.evidence_required}
+            for code, r in REJECT_REASONS.items()
+        ],
+    }
 
 
 @router.post("/v1/admin/clock", summary="Advance the simulated clock and fire what fell due (admin)")
