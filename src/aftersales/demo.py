@@ -18,6 +18,7 @@ from .services import (
     messages,
     orders,
     parties,
+    prices,
     reply_templates,
     reviews,
     rulings,
@@ -159,6 +160,7 @@ class _Builder:
         amount: int | None = None,
         photo: bool = False,
         items: list[dict[str, Any]] | None = None,
+        price_drop_id: str | None = None,
     ) -> str:
         self.tick()
         buyer_actor = Actor("buyer", buyer)
@@ -176,6 +178,7 @@ class _Builder:
                     "description": description,
                     "evidence": ev,
                     "items": items,
+                    "price_drop_id": price_drop_id,
                 },
             )
             uow.commit()
@@ -347,6 +350,34 @@ def load(runtime: Runtime) -> bool:
         "quality_problem",
         "充电器充电时严重发烫",
         [("merchant", "extend", {"hours": 24, "reason": "已送厂家检测，等待检测报告"})],
+    )
+    # 补寄: two earbuds ordered, one missing; the shop sent it and the buyer has yet to confirm.
+    o = b.order("b-1", "m-3", "online", "delivered", qty=2)
+    b.case(
+        o,
+        "b-1",
+        "m-3",
+        "reship",
+        "missing_items",
+        "只收到一副耳机，少发了一副",
+        [("merchant", "reship", {"carrier": "顺丰速运", "tracking_number": "SF7000001"})],
+        items=[{"sku": "earbuds", "quantity": 1}],
+    )
+    # 价保: the charger sells for ¥30 less since it was paid for; the shop has yet to answer.
+    o = b.order("b-2", "m-3", "online", "shipped", pick=1)
+    b.tick()
+    drop = b._do(prices.report, INTEGRATION, {"merchant_id": "m-3", "sku": "charger", "price": 9900})
+    b.case(o, "b-2", "m-3", "price_protection", "price_drop", "付款两天后降价 30 元", [], price_drop_id=drop["id"])
+    # 极速退款: a return refunded as it shipped back, the goods still on their way.
+    o = b.order("b-3", "m-1", "online", "delivered")
+    b.case(
+        o,
+        "b-3",
+        "m-1",
+        "return_refund",
+        "not_as_described",
+        "茶叶等级与描述不符",
+        [("merchant", "approve", {"return_address_id": "hz-aftersales"}), ("buyer", "ship_return", ship_back)],
     )
     # The platform's half: an agent roster, a ruled dispute under appeal, a complaint.
     for agent_id, name in AGENTS.items():

@@ -14,7 +14,7 @@ ADDRESS = "杭州市西湖区文三路 1 号 退货组"
 def _dispute(api, type_="refund_only"):
     case = file_case(api, type=type_)
     merchant = api.as_("merchant", merchant_id="m-1")
-    assert merchant.post(f"/v1/after-sales/{case['id']}/reject", json={"reason": "no"}).status_code == 200
+    assert merchant.post(f"/v1/after-sales/{case['id']}/reject", json={"reason": "no_quality_issue"}).status_code == 200
     r = api.as_("buyer", "b-1").post(f"/v1/after-sales/{case['id']}/escalate", json={"statement": "请介入"})
     assert r.status_code == 200, r.text
     return case["id"], r.json()["dispute_id"]

@@ -27,7 +27,13 @@ def test_the_demo_shows_every_order_status_and_every_step_of_a_case(runtime):
         "in_intervention",
         "refunded",
         "closed",
+        "reshipped",
     } <= case_statuses
+    types = set(_count(runtime, t.after_sales, t.after_sales.c.type))
+    assert {"reship", "price_protection"} <= types
+    with runtime.engine.connect() as conn:
+        extras = [r[0] for r in conn.execute(sa.select(t.after_sales.c.extra))]
+    assert any("speedy_refund" in e for e in extras)  # a return refunded as it shipped back
     with runtime.engine.connect() as conn:
         actions = {
             r[0] for r in conn.execute(sa.select(t.events.c.action).where(t.events.c.subject_kind == "after_sale"))

@@ -34,6 +34,7 @@ class Effect(enum.Enum):
     TAKE_OFFER = "take_offer"  # the request's amount becomes the offered one (COD: the voucher follows)
     TAKE_OFFER_REFUND = "take_offer_refund"  # the same, refunded to the original payment now
     EXTEND_DEADLINE = "extend_deadline"  # 延长时效: the merchant's pending deadline moves later, once
+    SPEEDY_REFUND = "speedy_refund"  # 极速退款: a qualifying return is refunded as it ships back
 
 
 # --- bounds an input carries (read by the API to build its request models) ---------------------

@@ -475,6 +475,7 @@ SPECS = [
     ),
     ActionSpec("platform_refund", Label("平台判定退款", "Refund by ruling"), PlatformRefund, internal=True),
     ActionSpec("platform_deny", Label("平台判定驳回", "Denied by ruling"), internal=True),
+    ActionSpec("platform_settle", Label("平台判定已退款", "Granted by ruling, already refunded"), internal=True),
     ActionSpec(
         "platform_return",
         Label("平台判定退货退款", "Return and refund by ruling"),
@@ -525,7 +526,8 @@ CASE_MACHINE = Machine(
         transition("offer_lapsed", "awaiting_buyer", "pending_merchant", SYSTEM),
         # 延长时效: once per request, the merchant's own pending step (its status stays).
         *(transition("extend", step, step, MERCHANT, effect=Effect.EXTEND_DEADLINE) for step in EXTENDABLE),
-        transition("ship_return", "awaiting_return", "return_shipped", BUYER),
+        # (极速退款: a qualifying return is refunded as it ships back; the merchant may still dispute it)
+        transition("ship_return", "awaiting_return", "return_shipped", BUYER, effect=Effect.SPEEDY_REFUND),
         transition("auto_close", ("awaiting_return", "rejected"), "closed", SYSTEM),
         # 确认收货: the merchant confirms the returned goods, or the system does for it.
         *_money_back(
@@ -580,6 +582,8 @@ CASE_MACHINE = Machine(
         # a won appeal refunds a ruled return at once, whether or not the goods came back.
         transition("platform_refund", RULED_OPEN, "refunded", AGENT, effect=Effect.PLATFORM_REFUND),
         transition("platform_deny", "in_intervention", "closed", AGENT),
+        # A ruling granting what a speedy refund already paid: nothing more moves.
+        transition("platform_settle", "in_intervention", "refunded", AGENT),
         # A return_refund ruling: the buyer ships the goods back (the buyer_ship_return timer runs).
         transition("platform_return", "in_intervention", "awaiting_return", AGENT, requires=("return_address",)),
     ],
@@ -599,6 +603,21 @@ def check_price_protection(paid_at: datetime | None, now: datetime, window: time
     """A price drop counts within the policy's window after payment."""
     if paid_at is None or now > paid_at + window:
         raise DeadlinePassed("the price-protection period 价保期 of this order is over", code="price_protection_over")
+
+
+SPEEDY = "speedy_refund"  # case.extra key: the refund paid as the goods shipped back
+
+
+def speedy_refund_applies(case: Case, limit: int) -> bool:
+    """极速退款 by the policy's rule: an online return request (not one a ruling sent back) asking
+    at most `limit`; the buyer's own record is the service's to check."""
+    return (
+        limit > 0
+        and case.type == "return_refund"
+        and case.payment_method == "online"
+        and case.ruled_amount is None
+        and case.refund_due <= limit
+    )
 
 
 def goods_came_back(case: Case) -> bool:

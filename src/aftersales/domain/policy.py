@@ -44,6 +44,7 @@ TIMERS = {
 # Limit name -> what it counts; each policy file must give every one.
 LIMITS = {
     "offers_per_case": "partial-refund offers a merchant may make on one request",
+    "speedy_refund_max_amount": "极速退款: the most a return may be refunded as it ships back, before it arrives (0: off)",
 }
 
 

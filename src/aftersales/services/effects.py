@@ -9,13 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.actions import Effect, inputs_of
-from . import disputes, negotiation, refunds, rulings
+from . import disputes, negotiation, refunds, rulings, speedy_refund
 from .transitions import Act, Hook
 
 
 def _refund(method: str) -> Hook:
     def handler(act: Act) -> dict[str, Any]:
         case, policy = act.subject, act.env.policy(act.subject.policy)
+        if speedy_refund.paid(case):  # (refunded as it shipped back: receipt pays nothing more)
+            return {"speedy_refund": True}
         cited = list(getattr(act.inputs, "evidence", ()))  # (a COD voucher is the refund's proof)
         refund = refunds.refund_case(act.uow, act.order, case, policy, method, act.now, evidence=cited)
         return {"refund_id": refund["id"], "refund_amount": refund["amount"], **_ruled_bearer(act, refund["amount"])}
@@ -143,6 +145,7 @@ HANDLERS: dict[Effect, Hook] = {
     Effect.TAKE_OFFER: negotiation.take_offer,
     Effect.TAKE_OFFER_REFUND: _take_offer_refund,
     Effect.EXTEND_DEADLINE: negotiation.extend,
+    Effect.SPEEDY_REFUND: speedy_refund.at_ship_back,
 }
 
 _unhandled = sorted(e.value for e in set(Effect) - set(HANDLERS))

@@ -20,7 +20,7 @@ from ..domain.orders import Order
 from ..domain.roles import PARTIES
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
-from . import cases, disputes, refunds
+from . import cases, disputes, refunds, speedy_refund
 from .cases import CASE
 from .context import SYSTEM, Actor, Env
 from .disputes import DISPUTE, repo
@@ -62,7 +62,9 @@ def rule(
         # The dispute's amount is what it paid, or for a return what it pays once the goods are back
         # (the refund ledger agrees; the audit replays it).
         dispute.amount = granted or None
-        out.update(_consequences(uow, env, dispute, order, out.get("refund_amount", 0), args.liable_party, now))
+        # A speedy refund paid before the goods arrived is borne by whom the ruling holds liable too.
+        borne = out.get("refund_amount", 0) + (speedy_refund.paid(case) if dispute.kind == "intervention" else 0)
+        out.update(_consequences(uow, env, dispute, order, borne, args.liable_party, now))
         return {"amount": amount, **out}
 
     apply(uow, env, actor, DISPUTE, dispute, "rule", args, if_match=if_match, then=then, now=now)
@@ -81,8 +83,10 @@ def _execute(
     """The ruling moves the case to its end and pays what it grants, but never more than is still
     refundable on the order: what another request already refunded is recorded as
     `settled_elsewhere`, so a decision is always executable and no path pays twice. Returns what
-    was paid now and what the event records."""
-    paid, out = _capped(env, case, order, amount)
+    was paid now and what the event records. A speedy refund 极速退款 the case already got counts
+    toward what the ruling grants."""
+    early = speedy_refund.paid(case) if case.status == "in_intervention" else 0
+    paid, out = _capped(env, case, order, max(0, amount - early))
     if paid:
         out["refund_amount"] = paid
     if paid and case.status in RULED_OPEN:
@@ -91,6 +95,10 @@ def _execute(
     elif paid:  # already refunded in part (a partial ruling overturned): pay the rest
         _pay(uow, env, actor, order, case, paid, env.clock.now())
         out["after_sale_status"] = case.status
+    elif case.status == "in_intervention" and early and amount:
+        # Granted, and already paid as the goods shipped back: the request ends refunded.
+        cases.act(uow, env, actor, case.id, "platform_settle")
+        out["after_sale_status"] = "refunded"
     elif case.status == "in_intervention":
         cases.act(uow, env, actor, case.id, "platform_deny")
         out["after_sale_status"] = "closed"
