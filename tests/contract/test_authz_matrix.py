@@ -105,7 +105,8 @@ TABLE: dict[str, Row] = {
     "POST /v1/after-sales/{case_id}/messages": Row("case", (401, OK, 404, OK, 404, OK, 403, 403), _b({"body": "你好"})),
     "POST /v1/after-sales/{subject_id}/approve": Row("case", BY_MERCHANT, _b({"return_address": ADDRESS})),
     "POST /v1/after-sales/{subject_id}/reject": Row("case", BY_MERCHANT, _b({"reason": "no_quality_issue"})),
-    "POST /v1/after-sales/{subject_id}/ship-return": Row("case", BY_BUYER, SHIP),
+    # The buyer, or the integration reporting the carrier's pickup.
+    "POST /v1/after-sales/{subject_id}/ship-return": Row("case", (401, OK, 404, 403, 404, 403, 403, OK), SHIP),
     "POST /v1/after-sales/{subject_id}/confirm-receipt": Row("case", BY_MERCHANT),
     "POST /v1/after-sales/{subject_id}/refund-voucher": Row(
         "case_cod", BY_MERCHANT, lambda w: {"evidence": [w["evidence"]]}

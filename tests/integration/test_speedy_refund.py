@@ -8,7 +8,7 @@ import pytest
 from aftersales.services import audit, disputes, refunds, rulings
 from aftersales.services.context import Actor
 from aftersales.store import tables as t
-from builders import AGENT, World
+from builders import AGENT, MARKETPLACE, World
 
 ADMIN = Actor("admin", "admin-1")
 
@@ -43,6 +43,13 @@ def test_a_qualifying_return_is_refunded_as_it_ships_back_and_not_again_on_recei
     done = w.act(case.id, "confirm_receipt")
     assert done.status == "refunded" and [r.amount for r in w.refunds(after_sale_id=case.id)] == [9900]
     _audit_clean(w)
+
+
+def test_the_carriers_pickup_reported_by_the_integration_refunds_too(w: World) -> None:
+    case = w.walk(w.case(w.order(), "return_refund", amount=9900), "approve")
+    picked = w.act(case.id, "ship_return", {"carrier": "SF", "tracking_number": "SF-PICK-1"}, actor=MARKETPLACE)
+    assert picked.status == "return_shipped" and picked.return_tracking == "SF-PICK-1"
+    assert [r.amount for r in w.refunds(after_sale_id=case.id)] == [9900]
 
 
 def test_over_the_limit_cod_or_a_policy_without_it_waits_for_the_goods(w: World) -> None:

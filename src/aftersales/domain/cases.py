@@ -25,7 +25,7 @@ from .actions import (
 )
 from .errors import DeadlinePassed, IllegalTransition, ValidationFailed
 from .machine import Guard, Machine, Transition, always, transition
-from .roles import AGENT, BUYER, MERCHANT, SYSTEM
+from .roles import AGENT, BUYER, INTEGRATION, MERCHANT, SYSTEM
 
 if TYPE_CHECKING:
     from .orders import Order
@@ -423,7 +423,7 @@ SPECS = [
         Label("寄回商品", "Ship the goods back"),
         ShipReturn,
         writes={"carrier": "return_carrier", "tracking_number": "return_tracking"},
-        summary="Buyer ships the goods back",
+        summary="Buyer ships the goods back (or the integration reports the carrier's pickup)",
     ),
     ActionSpec("auto_close", Label("超时自动关闭", "Closed automatically")),
     ActionSpec(
@@ -526,8 +526,11 @@ CASE_MACHINE = Machine(
         transition("offer_lapsed", "awaiting_buyer", "pending_merchant", SYSTEM),
         # 延长时效: once per request, the merchant's own pending step (its status stays).
         *(transition("extend", step, step, MERCHANT, effect=Effect.EXTEND_DEADLINE) for step in EXTENDABLE),
+        # The buyer uploads the tracking, or the marketplace reports the carrier's pickup 揽收.
         # (极速退款: a qualifying return is refunded as it ships back; the merchant may still dispute it)
-        transition("ship_return", "awaiting_return", "return_shipped", BUYER, effect=Effect.SPEEDY_REFUND),
+        transition(
+            "ship_return", "awaiting_return", "return_shipped", (BUYER, INTEGRATION), effect=Effect.SPEEDY_REFUND
+        ),
         transition("auto_close", ("awaiting_return", "rejected"), "closed", SYSTEM),
         # 确认收货: the merchant confirms the returned goods, or the system does for it.
         *_money_back(
