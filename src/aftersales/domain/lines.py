@@ -152,8 +152,8 @@ def value_of(units: Mapping[str, Any], case_id: str) -> int:
 
 def refund(units: Mapping[str, Any], case_id: str, amount: int) -> Units:
     """Spread a refund of the case over the units it holds, in proportion to what each may
-    still get back; a unit refunded in full is done. The caller has checked `amount` against
-    `value_of` (more is a programming error)."""
+    still get back (a unit refunded in full is done once the case lets it go). The caller has
+    checked `amount` against `value_of` (more is a programming error)."""
     every = [(sku, lot) for sku in units for lot in _lots(units, sku)]
     mine = [i for i, (_, lot) in enumerate(every) if lot.case == case_id]
     if amount > sum(every[i][1].left for i in mine):
@@ -164,17 +164,18 @@ def refund(units: Mapping[str, Any], case_id: str, amount: int) -> Units:
         lot = every[i][1]
         base, extra = divmod(part, lot.n)
         changed[i] = [
-            Lot(extra, lot.paid, lot.refunded + base + 1, lot.case, lot.refunded + base + 1 == lot.paid),
-            Lot(lot.n - extra, lot.paid, lot.refunded + base, lot.case, lot.refunded + base == lot.paid),
+            Lot(extra, lot.paid, lot.refunded + base + 1, lot.case, lot.done),
+            Lot(lot.n - extra, lot.paid, lot.refunded + base, lot.case, lot.done),
         ]
     return _regroup(every, changed)
 
 
 def release(units: Mapping[str, Any], case_id: str, *, goods_back: bool) -> Units:
-    """The case ended: its units are free again, or done when the goods came back."""
+    """The case ended: its units are free again, or done when the goods came back or every fen
+    of them was refunded (a refund while the case is open, a speedy one, leaves them held)."""
     every = [(sku, lot) for sku in units for lot in _lots(units, sku)]
     changed = {
-        i: [Lot(lot.n, lot.paid, lot.refunded, None, lot.done or goods_back)]
+        i: [Lot(lot.n, lot.paid, lot.refunded, None, lot.done or goods_back or 0 < lot.paid == lot.refunded)]
         for i, (_, lot) in enumerate(every)
         if lot.case == case_id
     }
