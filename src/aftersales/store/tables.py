@@ -257,9 +257,84 @@ outbox = sa.Table(
     sa.Column("topic", Text(64), nullable=False),
     sa.Column("payload", sa.JSON, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("delivered_at", UTCDateTime),
+    sa.Column("delivered_at", UTCDateTime),  # fanned out to the webhook endpoints (worker/relay.py)
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("streamed_at", UTCDateTime),  # published on the event stream, when one is configured
+    sa.Index(None, "delivered_at", "id"),
+    sa.Index(None, "streamed_at", "id"),
     sqlite_autoincrement=True,
+)
+
+# Where the marketplace hears events: one shop's (merchant_id) or the platform's (merchant_id NULL).
+webhook_endpoints = sa.Table(
+    "webhook_endpoints",
+    metadata,
+    sa.Column("id", Text(40), primary_key=True),
+    sa.Column("merchant_id", Text(64), index=True),  # NULL: the platform's (an admin's)
+    sa.Column("url", Text(2000), nullable=False),
+    sa.Column("events", sa.JSON, nullable=False),  # filters: "*", "after_sale.*", "dispute.ruled"
+    sa.Column("description", Text(500)),
+    sa.Column("secret", Text(100), nullable=False),  # whsec_…
+    # After a rotation the old secret keeps signing beside the new one until it expires.
+    sa.Column("previous_secret", Text(100)),
+    sa.Column("previous_secret_expires_at", UTCDateTime),
+    sa.Column("status", Text(16), nullable=False),  # enabled | disabled
+    sa.Column("disabled_reason", Text(200)),
+    sa.Column("failure_streak", sa.Integer, nullable=False, default=0),  # deliveries failed in a row
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# One event to one endpoint: retried with backoff until it succeeds or is dead-lettered.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column("endpoint_id", Text(40), sa.ForeignKey("webhook_endpoints.id"), nullable=False),
+    sa.Column("event_id", sa.BigInteger, nullable=False),
+    sa.Column("message_id", Text(40), nullable=False),  # webhook-id: the same on every retry
+    sa.Column("type", Text(64), nullable=False),
+    sa.Column("subject", Text(120), nullable=False),  # ordering key: deliveries of a subject go in order
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("status", Text(16), nullable=False),  # pending | succeeded | dead
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", UTCDateTime),
+    sa.Column("claimed_until", UTCDateTime),  # a relay's lease while it posts
+    sa.Column("last_status_code", sa.Integer),
+    sa.Column("last_latency_ms", sa.Integer),
+    sa.Column("last_error", Text(500)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("delivered_at", UTCDateTime),
+    sa.UniqueConstraint("endpoint_id", "event_id"),
+    sa.Index(None, "status", "next_attempt_at"),
+    sa.Index(None, "endpoint_id", "id"),
+    sa.Index(None, "endpoint_id", "subject", "id"),
+    sqlite_autoincrement=True,
+)
+
+# The delivery log: every attempt with the receiver's answer and how long it took.
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    sa.Column("delivery_id", sa.BigInteger, sa.ForeignKey("webhook_deliveries.id"), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("status_code", sa.Integer),  # NULL: no answer (refused, timed out, blocked address)
+    sa.Column("latency_ms", sa.Integer, nullable=False),
+    sa.Column("error", Text(500)),
+    sa.Index(None, "delivery_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+# Each background loop's last sign of life, for /healthz and /metrics.
+heartbeats = sa.Table(
+    "heartbeats",
+    metadata,
+    sa.Column("name", Text(120), primary_key=True),  # e.g. "deadline-worker:host:pid", "relay:host:pid"
+    sa.Column("role", Text(32), nullable=False),  # deadline_worker | relay
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False, default=dict),
 )
 
 refunds = sa.Table(

@@ -1,0 +1,108 @@
+"""What a receiver gets for one event: the same message on a webhook and on the stream.
+
+An outbox row's payload is the event as `store/repositories.py` wrote it; this turns it into the
+public shape, `{"type", "timestamp", "data"}` (Standard Webhooks), with a stable id (the
+`webhook-id` and the stream's `Nats-Msg-Id`, the same on every retry) and an ordering key
+(`subject`): messages about one subject are delivered in the order they were written.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+# Our kinds by their public names: a case is an after-sale 售后单 outside.
+SUBJECTS = {"case": "after_sale"}
+
+# Commands read as what happened. An action missing here is already past (`refunded`) or reads
+# well as it is.
+PAST = {
+    "create": "created",
+    "file": "created",
+    "post": "created",
+    "pay": "paid",
+    "confirm": "confirmed",
+    "ship": "shipped",
+    "deliver": "delivered",
+    "complete": "completed",
+    "cancel": "cancelled",
+    "approve": "approved",
+    "offer": "offer_made",
+    "accept_offer": "offer_accepted",
+    "decline_offer": "offer_declined",
+    "extend": "extended",
+    "reject": "rejected",
+    "ship_return": "return_shipped",
+    "confirm_receipt": "receipt_confirmed",
+    "refund_voucher": "refund_voucher_uploaded",
+    "confirm_exchange": "exchange_confirmed",
+    "reship": "reshipped",
+    "confirm_reship": "reship_confirmed",
+    "withdraw": "withdrawn",
+    "escalate": "escalated",
+    "dispute_return": "return_disputed",
+    "accept": "accepted",
+    "decline": "declined",
+    "assign": "assigned",
+    "evidence": "evidence_added",
+    "request_evidence": "evidence_requested",
+    "rule": "ruled",
+    "appeal": "appealed",
+    "decide": "decided",
+    "finalize": "finalized",
+    "close": "closed",
+    "reply": "replied",
+    "propose_solution": "solution_proposed",
+    "approve_solution": "solution_approved",
+    "reject_solution": "solution_rejected",
+}
+
+
+def subject_name(kind: str) -> str:
+    return SUBJECTS.get(kind, kind)
+
+
+def event_type(kind: str, action: str) -> str:
+    """`after_sale.approved`: the public name of an action on a kind."""
+    return f"{subject_name(kind)}.{PAST.get(action, action)}"
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str  # "msg_<event id>": webhook-id and Nats-Msg-Id, the same on every retry
+    type: str  # "<subject>.<action>", e.g. after_sale.approved
+    subject: str  # ordering key, e.g. "after_sale:AS1"
+    timestamp: datetime
+    data: dict[str, Any]
+
+    def body(self) -> bytes:
+        doc = {"type": self.type, "timestamp": self.timestamp.isoformat(), "data": self.data}
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+
+
+def from_outbox(topic: str, payload: dict[str, Any]) -> Message:
+    """The message of an outbox row: its topic and its payload (the event with its id). A topic
+    other than the default `<kind>.<action>` names the event itself (`dispute.sla_breached`)."""
+    kind, action = payload["subject_kind"], payload["action"]
+    name = subject_name(kind)
+    at = datetime.fromisoformat(payload["at"])
+    data = {
+        "event_id": payload["id"],
+        "subject": name,
+        "id": payload["subject_id"],
+        "action": action,
+        "actor": {"role": payload["actor_role"], "id": payload["actor_id"]},
+        "at": payload["at"],
+        "before": payload.get("before"),
+        "after": payload.get("after"),
+        "data": payload.get("data") or {},
+    }
+    return Message(
+        id=f"msg_{payload['id']}",
+        type=event_type(kind, action) if topic == f"{kind}.{action}" else topic,
+        subject=f"{name}:{payload['subject_id']}",
+        timestamp=at,
+        data=data,
+    )

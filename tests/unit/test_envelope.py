@@ -1,0 +1,37 @@
+import json
+
+from aftersales.integrations import envelope
+
+
+def _payload(kind="case", action="approve", **over):
+    doc = {
+        "id": 41,
+        "subject_kind": kind,
+        "subject_id": "AS1",
+        "action": action,
+        "actor_role": "merchant",
+        "actor_id": "m1",
+        "at": "2026-12-01T08:00:00+00:00",
+        "before": {"status": "pending_merchant"},
+        "after": {"status": "approved"},
+        "data": {},
+    }
+    return doc | over
+
+
+def test_a_case_is_an_after_sale_and_its_actions_read_as_past():
+    message = envelope.from_outbox("case.approve", _payload())
+    assert (message.id, message.type, message.subject) == ("msg_41", "after_sale.approved", "after_sale:AS1")
+    body = json.loads(message.body())
+    assert set(body) == {"type", "timestamp", "data"}
+    assert body["data"]["actor"] == {"role": "merchant", "id": "m1"}
+    assert body["data"]["after"] == {"status": "approved"}
+
+
+def test_a_topic_of_its_own_names_the_event():
+    message = envelope.from_outbox("dispute.sla_breached", _payload(kind="dispute", action="ruling_overdue"))
+    assert message.type == "dispute.sla_breached"
+
+
+def test_an_action_already_past_is_kept():
+    assert envelope.event_type("order", "after_sale_opened") == "order.after_sale_opened"
