@@ -36,6 +36,9 @@ class Settings:
     # The marketplace's own backend feeds every order as one principal: a budget of its own.
     rate_limit_integration: str = "60000/minute"
     rate_limit_storage: str = "memory://"  # per process; e.g. redis://host:6379 to share across processes
+    # Webhooks to private, loopback and link-local addresses (integrations/addresses.py): off
+    # unless the receivers really are on the operator's own network (and in tests).
+    webhook_allow_private: bool = False
 
     @classmethod
     def from_env(
@@ -102,5 +105,13 @@ class Settings:
             evidence_max_bytes=max_bytes,
             max_body_bytes=max_body,
             rate_limit_storage=env.get("AFTERSALES_RATE_LIMIT_STORAGE", "memory://"),
+            webhook_allow_private=_flag(env, "AFTERSALES_WEBHOOK_ALLOW_PRIVATE"),
             **rates,
         )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value not in ("", "0", "1", "false", "true"):
+        raise ConfigError(f"{name} must be true or false, not {env.get(name)!r}")
+    return value in ("1", "true")
