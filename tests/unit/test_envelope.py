@@ -35,3 +35,10 @@ def test_a_topic_of_its_own_names_the_event():
 
 def test_an_action_already_past_is_kept():
     assert envelope.event_type("order", "after_sale_opened") == "order.after_sale_opened"
+
+
+def test_filters_take_everything_a_subject_or_one_type():
+    message = envelope.from_outbox("case.approve", _payload(merchant_id="m1"))
+    assert message.merchant_id == "m1"
+    assert message.matches(["*"]) and message.matches(["after_sale.*"]) and message.matches(["after_sale.approved"])
+    assert not message.matches(["dispute.*", "after_sale.rejected", "after_sale"])

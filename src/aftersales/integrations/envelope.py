@@ -76,6 +76,12 @@ class Message:
     subject: str  # ordering key, e.g. "after_sale:AS1"
     timestamp: datetime
     data: dict[str, Any]
+    merchant_id: str | None = None  # the shop it concerns: its webhook endpoints hear it
+
+    def matches(self, filters: list[str]) -> bool:
+        """Whether an endpoint's `events` filters (`*`, `after_sale.*`, `dispute.ruled`) take it."""
+        prefix = self.type.split(".", 1)[0]
+        return any(f in ("*", self.type, f"{prefix}.*") for f in filters)
 
     def body(self) -> bytes:
         doc = {"type": self.type, "timestamp": self.timestamp.isoformat(), "data": self.data}
@@ -105,4 +111,5 @@ def from_outbox(topic: str, payload: dict[str, Any]) -> Message:
         subject=f"{name}:{payload['subject_id']}",
         timestamp=at,
         data=data,
+        merchant_id=payload.get("merchant_id"),
     )
