@@ -86,7 +86,10 @@ class Deadlines:
         self.conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=["subject_kind", "subject_id"],
-                set_={c: stmt.excluded[c] for c in ("id", "action", "due_at", "armed_version", "created_at")},
+                set_={
+                    **{c: stmt.excluded[c] for c in ("id", "action", "due_at", "armed_version", "created_at")},
+                    "reminded_hours": None,  # a new arming is reminded anew
+                },
             )
         )
 
