@@ -33,6 +33,13 @@ def test_a_topic_of_its_own_names_the_event():
     assert message.type == "dispute.sla_breached"
 
 
+def test_appeals_are_heard_as_a_subject_of_their_own_ordered_with_their_dispute():
+    message = envelope.from_outbox("dispute.appeal", _payload(kind="dispute", action="appeal", subject_id="D1"))
+    assert (message.type, message.subject) == ("appeal.filed", "dispute:D1")
+    assert message.matches(["appeal.*"]) and not message.matches(["dispute.*"])
+    assert envelope.event_type("dispute", "decide") == "appeal.decided"
+
+
 def test_an_action_already_past_is_kept():
     assert envelope.event_type("order", "after_sale_opened") == "order.after_sale_opened"
 

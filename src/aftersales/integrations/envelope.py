@@ -83,9 +83,14 @@ PAST = {
 }
 
 
+# An appeal 申诉 is a step of its dispute's machine (and is ordered with it), but a subject of its
+# own for receivers: `appeal.*` hears every appeal.
+OWN_TYPES = {("dispute", "appeal"): "appeal.filed", ("dispute", "decide"): "appeal.decided"}
+
+
 def event_type(kind: str, action: str) -> str:
     """`after_sale.approved`: the public name of an action on a kind."""
-    return f"{kind}.{PAST.get(action, action)}"
+    return OWN_TYPES.get((kind, action)) or f"{kind}.{PAST.get(action, action)}"
 
 
 @dataclass(frozen=True)
