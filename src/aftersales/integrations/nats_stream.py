@@ -228,7 +228,8 @@ class NatsStream:
         log.warning("NATS: %s", exc or type(exc).__name__)
 
     async def _on_disconnected(self) -> None:
-        log.warning("NATS: disconnected; reconnecting")
+        if self._nc is not None and not self._closed:  # neither a first attempt nor our own close
+            log.warning("NATS: disconnected; reconnecting")
 
     async def _on_reconnected(self) -> None:
         log.info("NATS: reconnected")
