@@ -10,11 +10,13 @@ import concurrent.futures
 import contextlib
 import json
 import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import nats
 import pytest
@@ -26,6 +28,7 @@ from aftersales.integrations.envelope import Message
 from aftersales.integrations.nats_stream import DUPLICATE_WINDOW, NatsStream, PublishError
 from aftersales.store import tables as t
 from builders import World
+from waiting import wait_until
 
 AT = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
@@ -174,6 +177,18 @@ def test_a_type_no_subject_can_hold_is_refused_before_anything_is_sent(where, st
     assert _on(where.url, lambda js: _missing(js, where.stream))
 
 
+@pytest.mark.nats
+def test_a_message_over_the_servers_limit_is_refused_before_any_of_its_batch_is_sent(where, stream):
+    stream.publish([_message(1)])
+    huge = Message(
+        id="msg_3", type="after_sale.approved", subject="after_sale:AS1", timestamp=AT, data={"x": "x" * 2**20}
+    )
+    with pytest.raises(PublishError, match="msg_3 is larger than the server's"):
+        stream.publish([_message(2), huge])
+    stream.publish([_message(2)])  # the connection is still good
+    assert _read(where) == _expected(where, [_message(1), _message(2)])
+
+
 async def _missing(js: Any, name: str) -> bool:
     try:
         await js.stream_info(name)
@@ -198,6 +213,87 @@ def test_a_publish_to_a_server_that_does_not_answer_raises_within_its_timeout(se
                     attempt.result(timeout=30)
         finally:
             opened.close()
+
+
+class Outage:
+    """A TCP forwarder to the NATS server that a test can cut (every connection dropped, new
+    ones refused: the broker is gone) and restore on the same port."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target, self.port = target, 0
+        self.threads: list[threading.Thread] = []
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.restore()
+
+    def restore(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        self.port = self.listener.getsockname()[1]
+        self._start(self._accept, self.listener)
+
+    def cut(self) -> None:
+        with self.lock:
+            for sock in [self.listener, *self.sockets]:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked on it
+                sock.close()
+            self.sockets.clear()
+
+    def stop(self) -> None:
+        self.cut()
+        for thread in self.threads:
+            thread.join()
+
+    def _start(self, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self.threads.append(thread)
+        thread.start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            with self.lock:
+                self.sockets += [client, upstream]
+            self._start(self._pipe, client, upstream)
+            self._start(self._pipe, upstream, client)
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_RDWR)
+
+
+@pytest.mark.nats
+def test_a_publish_while_the_broker_is_gone_raises_and_one_after_it_is_back_succeeds(where):
+    url = urlsplit(where.url)
+    outage = Outage((url.hostname or "127.0.0.1", url.port or 4222))
+    opened = NatsStream(f"nats://127.0.0.1:{outage.port}", stream=where.stream, prefix=where.prefix, timeout=2)
+    try:
+        opened.publish([_message(1)])
+        outage.cut()
+        # Sent before nats-py saw the socket close, it waits out its timeout; sent after, it fails at once.
+        with pytest.raises(PublishError, match=r"within 2s \(reconnecting|not connected to NATS \(reconnecting"):
+            opened.publish([_message(2)])
+        outage.restore()
+
+        def published() -> bool:  # the relay's retry: the same batch again until it goes through
+            try:
+                opened.publish([_message(2), _message(3)])
+            except PublishError:
+                return False
+            return True
+
+        assert wait_until(published, timeout=30, poll=0.2)  # nats-py reconnects by itself
+    finally:
+        opened.close()
+        outage.stop()
+    assert _read(where) == _expected(where, [_message(1), _message(2), _message(3)])
 
 
 @pytest.mark.nats

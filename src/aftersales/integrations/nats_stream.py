@@ -23,6 +23,7 @@ import threading
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
+import nats.errors
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
@@ -38,6 +39,8 @@ log = logging.getLogger("aftersales.stream")
 DUPLICATE_WINDOW = 10 * 60.0
 # Past the publish's own timeout, how long the caller waits for the loop to give up by itself.
 GRACE = 2.0
+# Room in the server's max payload for our two headers besides their values (the HPUB framing).
+HEADERS_ROOM = 64
 # A type is dot-separated tokens a subject can hold: no space, no wildcard, no empty token.
 TYPE = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 
@@ -131,7 +134,9 @@ class NatsStream:
             async with asyncio.timeout(self.timeout):
                 js = await self._jetstream()
                 assert self._nc is not None
-                too_big = next((msg_id for _, body, msg_id in batch if len(body) > self._nc.max_payload), None)
+                # The server's limit counts the headers too, and it drops a connection that passes it.
+                limit = self._nc.max_payload - HEADERS_ROOM - len(self.stream)
+                too_big = next((msg_id for _, body, msg_id in batch if len(body) + len(msg_id) > limit), None)
                 if too_big is not None:  # refused before anything is sent: no later message overtakes it
                     raise PublishError(f"message {too_big} is larger than the server's {self._nc.max_payload} bytes")
                 for subject, body, msg_id in batch:
@@ -139,18 +144,23 @@ class NatsStream:
                     headers = {"Nats-Msg-Id": msg_id}
                     acks.append(await js.publish_async(subject, body, headers=headers, stream=self.stream))
                 results = await asyncio.gather(*acks, return_exceptions=True)
-        except TimeoutError:
-            if self._nc is None:
-                raise PublishError(f"could not connect to NATS at {self._where} within {self.timeout:g}s") from None
-            raise PublishError(
-                f"JetStream did not acknowledge {len(batch)} messages within {self.timeout:g}s ({self._state()})"
-            ) from None
+        except TimeoutError:  # ours, or one of nats-py's (which are asyncio's too)
+            raise self._timed_out(len(batch)) from None
+        except nats.errors.Error as exc:  # making or reading the stream (a permission, say)
+            raise PublishError(f"NATS: {exc!r} ({self._state()})") from exc
         finally:
             for ack in acks:  # one never answered is no longer waited for
                 ack.cancel()
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed:
             raise PublishError(f"JetStream refused {len(failed)} of {len(batch)} messages: {failed[0]!r}")
+
+    def _timed_out(self, count: int) -> PublishError:
+        if self._nc is None:
+            return PublishError(f"could not connect to NATS at {self._where} within {self.timeout:g}s")
+        return PublishError(
+            f"JetStream did not acknowledge {count} messages within {self.timeout:g}s ({self._state()})"
+        )
 
     async def _jetstream(self) -> JetStreamContext:
         if self._nc is None or self._nc.is_closed:
