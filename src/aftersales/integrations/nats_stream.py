@@ -80,8 +80,9 @@ class NatsStream:
         return f"{self.prefix}.{message.type}"
 
     def publish(self, messages: Sequence[Message]) -> None:
-        """Every message stored in the stream (or found already there) when this returns; raises
-        `PublishError` (nothing is known of the others) within `timeout` seconds otherwise."""
+        """Every message stored in the stream (or found already there) when this returns;
+        otherwise `PublishError` within `timeout` seconds, some perhaps stored (the retry's ids
+        de-duplicate them). A type no subject can hold is a `ValueError`, nothing sent."""
         for message in messages:
             if not TYPE.fullmatch(message.type):
                 raise ValueError(f"message {message.id}: type {message.type!r} cannot be a NATS subject")
@@ -106,7 +107,7 @@ class NatsStream:
             self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
 
-    # on the caller's thread ----------------------------------------------------------------
+    # the loop's thread ----------------------------------------------------------------------
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
         try:
@@ -118,6 +119,7 @@ class NatsStream:
         finally:
             self._loop.close()
 
+    # the caller's thread --------------------------------------------------------------------
     def _call(self, coro: Coroutine[Any, Any, None]) -> None:
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)
         try:
