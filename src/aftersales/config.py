@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import limits
 
 DEMO_SECRET = "aftersales-demo-secret-not-for-production"
 # AFTERSALES_ENV, compared case-insensitively; anything else is refused rather than guessed at.
 ENVIRONMENTS = ("development", "test", "production")
+# AFTERSALES_STREAM: where the relay publishes every event besides the webhooks (integrations/streams.py).
+STREAMS = ("none", "nats")
+NATS_SCHEMES = ("nats", "tls", "ws", "wss")
+# A JetStream stream name: letters, digits, '-' and '_' (NATS also refuses '.', '*', '>' and spaces).
+NATS_STREAM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # HS256 is only as strong as its key: RFC 7518 3.2 asks for at least the hash's 256 bits.
 MIN_SECRET_BYTES = 32
 
@@ -39,6 +46,9 @@ class Settings:
     # Webhooks to private, loopback and link-local addresses (integrations/addresses.py): off
     # unless the receivers really are on the operator's own network (and in tests).
     webhook_allow_private: bool = False
+    stream: str = "none"  # "none" or "nats"
+    nats_url: str = "nats://127.0.0.1:4222"  # one server or several, comma-separated
+    nats_stream: str = "AFTERSALES"
 
     @classmethod
     def from_env(
@@ -95,6 +105,18 @@ class Settings:
                 limits.parse(rate)
             except ValueError:
                 raise ConfigError(f"AFTERSALES_{name.upper()} is not a rate like '100/minute': {rate!r}") from None
+        stream = env.get("AFTERSALES_STREAM", "").strip().lower() or "none"
+        if stream not in STREAMS:
+            raise ConfigError(
+                f"AFTERSALES_STREAM must be one of {', '.join(STREAMS)}, not {env.get('AFTERSALES_STREAM')!r}"
+            )
+        nats_url = env.get("AFTERSALES_NATS_URL", "").strip() or "nats://127.0.0.1:4222"
+        _check_nats_url(nats_url)
+        nats_stream = env.get("AFTERSALES_NATS_STREAM", "").strip() or "AFTERSALES"
+        if not NATS_STREAM_NAME.fullmatch(nats_stream):
+            raise ConfigError(
+                f"AFTERSALES_NATS_STREAM must be 1 to 64 letters, digits, '-' or '_', not {env.get('AFTERSALES_NATS_STREAM')!r}"
+            )
         return cls(
             data_dir=data_dir,
             database_url=url,
@@ -106,6 +128,9 @@ class Settings:
             max_body_bytes=max_body,
             rate_limit_storage=env.get("AFTERSALES_RATE_LIMIT_STORAGE", "memory://"),
             webhook_allow_private=_flag(env, "AFTERSALES_WEBHOOK_ALLOW_PRIVATE"),
+            stream=stream,
+            nats_url=nats_url,
+            nats_stream=nats_stream,
             **rates,
         )
 
@@ -115,3 +140,24 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     if value not in ("", "0", "1", "false", "true"):
         raise ConfigError(f"{name} must be true or false, not {env.get(name)!r}")
     return value in ("1", "true")
+
+
+def _check_nats_url(value: str) -> None:
+    """`nats://host:4222`, or several servers comma-separated (the client fails over between them)."""
+    for server in value.split(","):
+        try:
+            parts = urlsplit(server.strip())
+            good = parts.scheme in NATS_SCHEMES and bool(parts.hostname) and parts.path in ("", "/")
+            parts.port  # noqa: B018 (reading it checks it: a port that is not a number raises)
+        except ValueError:
+            good = False
+        if not good:
+            raise ConfigError(
+                f"AFTERSALES_NATS_URL must be server URLs like nats://127.0.0.1:4222 "
+                f"({', '.join(s + '://' for s in NATS_SCHEMES)}; several comma-separated), not {_without_password(value)!r}"
+            )
+
+
+def _without_password(url: str) -> str:
+    """An error message may be logged: the credentials of `nats://user:pass@host` stay out of it."""
+    return re.sub(r"//[^/@,]*@", "//***@", url)
