@@ -32,10 +32,10 @@ def test_nats_gives_a_nats_stream_on_aftersales_subjects_without_connecting_yet(
         assert isinstance(stream, NatsStream)
         assert (stream.servers, stream.stream) == (["nats://127.0.0.1:4222", "nats://127.0.0.2:4222"], "MARKET_EVENTS")
         message = from_outbox(
-            "case.approve",
+            "after_sale.approve",
             {
                 "id": 7,
-                "subject_kind": "case",
+                "subject_kind": "after_sale",
                 "subject_id": "AS1",
                 "action": "approve",
                 "actor_role": "merchant",
