@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from aftersales.domain.webhooks import ENDPOINTS_PER_OWNER, SECRET_OVERLAP
 from aftersales.runtime import Runtime
+from aftersales.services.pages import encode
 from aftersales.store import tables as t
 from api_builders import assert_problem, db_state
 
@@ -301,7 +302,8 @@ def test_the_delivery_log_lists_newest_first_with_each_attempt(api, runtime, clo
     assert [d["id"] for d in rest["items"]] == [first] and rest["next_cursor"] is None
     assert [d["id"] for d in merchant.get(url, params={"status": "dead"}).json()["items"]] == [second]
     assert_problem(merchant.get(url, params={"status": "lost"}), 422)
-    assert_problem(merchant.get(url, params={"cursor": "not-a-cursor"}), 422)
+    for cursor in ("not-a-cursor", encode(clock.now(), "abc"), encode(clock.now(), "9" * 30)):
+        assert_problem(merchant.get(url, params={"cursor": cursor}), 422)
     assert_problem(merchant.get(url, params={"limit": 0}), 422)
 
 

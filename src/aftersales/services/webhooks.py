@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -82,12 +83,20 @@ def new_secret() -> str:
     return domain.SECRET_PREFIX + base64.b64encode(secrets.token_bytes(domain.SECRET_BYTES)).decode()
 
 
-def create(
-    uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewEndpoint | Mapping[str, Any], *, allow_private: bool
-) -> dict[str, Any]:
-    """A new enabled endpoint for the caller's shop (or the platform), with its secret. The URL must
-    lead to public addresses only (unless `allow_private`); an owner keeps at most
-    ENDPOINTS_PER_OWNER that are not deleted."""
+@dataclass(frozen=True)
+class Checked:
+    """A new endpoint's fields, checked by `check` (bounds, filters, where its URL leads)."""
+
+    owner: str | None
+    url: str
+    events: list[str]
+    description: str | None
+
+
+def check(actor: Actor, data: domain.NewEndpoint | Mapping[str, Any], *, allow_private: bool) -> Checked:
+    """Everything about a new endpoint that needs no database, its URL resolved included. Run it
+    before the transaction opens: a slow DNS answer must not hold the database's writers (SQLite
+    takes its write lock at BEGIN)."""
     owner = _owner(actor)
     args = typed(domain.NewEndpoint, data)
     url = domain.url(args.url)
@@ -99,6 +108,15 @@ def create(
         raise ValidationFailed(
             f"the webhook URL is refused: {exc}", code="webhook_url_refused", fields=["url"]
         ) from None
+    return Checked(owner, url, events, description)
+
+
+def create(uow: UnitOfWork, env: Env, actor: Actor, new: Checked) -> dict[str, Any]:
+    """A new enabled endpoint for the caller's shop (or the platform), answered with its secret; an
+    owner keeps at most ENDPOINTS_PER_OWNER that are not deleted."""
+    if new.owner != _owner(actor):
+        raise Forbidden("an endpoint is created for the caller's own shop or the platform")
+    owner, url, events = new.owner, new.url, new.events
     live = uow.execute(sa.select(sa.func.count()).where(_mine(actor), w.status != domain.DELETED)).scalar_one()
     if live >= domain.ENDPOINTS_PER_OWNER:
         raise Conflict(
@@ -111,7 +129,7 @@ def create(
         "merchant_id": owner,
         "url": url,
         "events": events,
-        "description": description,
+        "description": new.description,
         "secret": new_secret(),
         "previous_secret": None,
         "previous_secret_expires_at": None,
@@ -210,11 +228,13 @@ def retry(uow: UnitOfWork, env: Env, actor: Actor, delivery_id: str) -> dict[str
     if endpoint == domain.DISABLED:
         raise Conflict("the endpoint is disabled: enable it first", code="webhook_endpoint_disabled")
     now = env.clock.now()
-    uow.execute(
+    done = uow.execute(
         t.webhook_deliveries.update()
         .where(dl.id == found["id"], dl.status == found["status"])
         .values(status="pending", next_attempt_at=now)
     )
+    if done.rowcount != 1:  # the relay settled it meanwhile
+        raise VersionConflict("the delivery changed meanwhile; read it again", code="version_conflict")
     return _with_attempts(uow, [{**found, "status": "pending", "next_attempt_at": now}])[0]
 
 
@@ -257,8 +277,8 @@ def _row(uow: UnitOfWork, actor: Actor, endpoint_id: str) -> dict[str, Any]:
 
 
 def _update(uow: UnitOfWork, row: dict[str, Any], changes: dict[str, Any], now: Any) -> dict[str, Any]:
-    """Compare-and-set on the version: the relay disabling it meanwhile (or a second rotation)
-    makes this one lose with 409 rather than overwrite it."""
+    """Compare-and-set on the version (of two rotations racing, one wins); only `changes` are
+    written, so what the relay wrote meanwhile (its failure streak) stays."""
     values = {**changes, "version": row["version"] + 1, "updated_at": now}
     done = uow.execute(
         t.webhook_endpoints.update().where(w.id == row["id"], w.version == row["version"]).values(**values)

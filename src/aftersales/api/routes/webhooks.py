@@ -32,13 +32,9 @@ def delivery_view(d: dict[str, Any]) -> dict[str, Any]:
     responses=out.ok(out.WebhookEndpointWithSecret, 201),
 )
 def create_endpoint(body: s.WebhookEndpointIn, request: Request, actor: CurrentActor):
-    env, data, private = request.app.state.runtime.env, body.model_dump(), _allow_private(request)
-    return perform(
-        request,
-        actor,
-        data,
-        lambda uow: (201, row_view(webhooks.create(uow, env, actor, data, allow_private=private))),
-    )
+    env, data = request.app.state.runtime.env, body.model_dump()
+    new = webhooks.check(actor, data, allow_private=_allow_private(request))  # outside the transaction
+    return perform(request, actor, data, lambda uow: (201, row_view(webhooks.create(uow, env, actor, new))))
 
 
 @router.get(
