@@ -368,3 +368,31 @@ def test_a_repeated_creation_with_its_idempotency_key_answers_the_same_endpoint(
         422,
         "idempotency_key_reused",
     )
+
+
+def test_every_answer_fits_the_shape_the_openapi_declares(api, runtime):
+    import jsonschema_rs
+
+    spec = api.anonymous.get("/openapi.json").json()
+    merchant = api.as_("merchant", merchant_id="m-1")
+    made = _create(merchant)
+    endpoint_id = made.json()["id"]
+    delivery = _deliver(runtime, endpoint_id, "dead", event_id=1, attempts=2)
+    checks = [
+        ("post", PATH, 201, made),
+        ("get", PATH, 200, merchant.get(PATH)),
+        ("get", f"{PATH}/{{endpoint_id}}", 200, merchant.get(f"{PATH}/{endpoint_id}")),
+        ("post", f"{PATH}/{{endpoint_id}}/rotate-secret", 200, merchant.post(f"{PATH}/{endpoint_id}/rotate-secret")),
+        ("post", f"{PATH}/{{endpoint_id}}/enable", 200, merchant.post(f"{PATH}/{endpoint_id}/enable")),
+        ("get", f"{PATH}/{{endpoint_id}}/deliveries", 200, merchant.get(f"{PATH}/{endpoint_id}/deliveries")),
+        (
+            "post",
+            "/v1/webhook-deliveries/{delivery_id}/retry",
+            200,
+            merchant.post(f"/v1/webhook-deliveries/{delivery}/retry"),
+        ),
+    ]
+    for method, path, status, response in checks:
+        assert response.status_code == status, (path, response.text)
+        schema = spec["paths"][path][method]["responses"][str(status)]["content"]["application/json"]["schema"]
+        jsonschema_rs.validate({"$ref": schema["$ref"], "components": spec["components"]}, response.json())
