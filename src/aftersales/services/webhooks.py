@@ -4,7 +4,8 @@ The relay (worker/relay.py) delivers to enabled endpoints from the same tables; 
 manages them and reads their delivery log.
 
 The signing secret is answered twice only: at creation and at rotation. No read, listing or event
-carries it."""
+carries it; besides the endpoint's row, which must hold it to sign, only the stored response of an
+`Idempotency-Key` does (48 h), so that a retried creation gets its secret back."""
 
 from __future__ import annotations
 
