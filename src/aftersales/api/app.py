@@ -24,6 +24,7 @@ from .routes import (
     orders,
     parties,
     reviews,
+    webhooks,
 )
 
 DESCRIPTION = """After-sales and dispute resolution for marketplaces: orders, refund/return/exchange
@@ -54,6 +55,7 @@ def create_app(runtime: Runtime | None) -> FastAPI:
         evidence,
         agents,
         parties,
+        webhooks,
     ):
         app.include_router(module.router)
     app.include_router(disputes.appeals_router)
