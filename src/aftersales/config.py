@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -150,8 +151,8 @@ def _identity_provider(env: Mapping[str, str]) -> tuple[str | None, Path | None,
     if url:
         _check_jwks_url(url)
     path = Path(file).resolve() if file else None
-    if path is not None and not path.is_file():
-        raise ConfigError(f"AFTERSALES_JWKS_FILE is not a file: {file!r}")
+    if path is not None:
+        _check_jwks_file(path, file or "")
     if (url or path) and not (issuer and audience):
         # The IdP signs tokens for every service of the marketplace: without these checks a token
         # it issued for any of them (or any user of another) would be taken as one for us.
@@ -164,6 +165,19 @@ def _identity_provider(env: Mapping[str, str]) -> tuple[str | None, Path | None,
             "set AFTERSALES_JWKS_URL or AFTERSALES_JWKS_FILE too"
         )
     return url, path, issuer, audience
+
+
+def _check_jwks_file(path: Path, given: str) -> None:
+    """A readable JSON object with a `keys` list (each key is checked when a token needs it; the
+    file may be replaced while the server runs, for a rotation)."""
+    if not path.is_file():
+        raise ConfigError(f"AFTERSALES_JWKS_FILE is not a file: {given!r}")
+    try:
+        document = json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"AFTERSALES_JWKS_FILE is not readable JSON: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise ConfigError('AFTERSALES_JWKS_FILE is not a JWKS: a JSON object {"keys": [...]}')
 
 
 def _check_jwks_url(url: str) -> None:

@@ -282,6 +282,17 @@ def test_idp_tokens_that_are_not_valid_for_us_are_401_and_spend_the_failure_budg
     assert _get(api, rsa_key.sign()).status_code == 200
 
 
+def test_idp_tokens_spend_their_principals_budget(serve_with, idp, rsa_key, ec_key):
+    # Checked before the route runs too (the rate limiter), the first time on a worker thread
+    # because the keys must be fetched: the caller is known there, and limited as a caller.
+    api = serve_with(jwks_url=idp.url, rate_limit_principal="3/minute")
+    token = rsa_key.sign(sub="b-7")
+    assert [_get(api, token).status_code for _ in range(3)] == [200, 200, 200]
+    assert_problem(_get(api, token), 429, "rate_limited")
+    assert _get(api, ec_key.sign(sub="b-8")).status_code == 200  # another caller, its own budget
+    assert idp.fetches == 1
+
+
 # --- rotation and forged kids --------------------------------------------------------------------
 
 
@@ -469,6 +480,10 @@ def test_jwks_file_settings(tmp_path: Path):
     path = tmp_path / "jwks.json"
     with pytest.raises(ConfigError, match="not a file"):
         Settings.from_env(_env(jwks_file=str(path), jwt_secret=SECRET))
+    for text in ("{not json", "[]", '{"keys": {}}'):
+        path.write_text(text)
+        with pytest.raises(ConfigError, match="AFTERSALES_JWKS_FILE is not"):
+            Settings.from_env(_env(jwks_file=str(path), jwt_secret=SECRET))
     path.write_text('{"keys": []}')
     assert Settings.from_env(_env(jwks_file=str(path), jwt_secret=SECRET)).jwks_file == path
     with pytest.raises(ConfigError, match="not both"):
