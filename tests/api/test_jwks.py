@@ -339,10 +339,39 @@ def test_the_cache_refetches_after_its_ttl_and_forged_kids_once_per_interval(idp
     ticks.now += 1
     assert keys.get("nope-3") is None and idp.fetches == 3
     assert keys.get("rsa-1") is not None and idp.fetches == 3
-    ticks.now += 600
+    ticks.now += 30
     with pytest.raises(jwks.FetchNeeded):  # (the event loop's check: it never fetches)
-        keys.get("rsa-1", may_fetch=False)
+        keys.get("nope-4", may_fetch=False)
+    ticks.now += 600
+    assert keys.get("rsa-1", may_fetch=False) is not None and idp.fetches == 3  # stale: served, not fetched
     assert keys.get("rsa-1") is not None and idp.fetches == 4
+
+
+def test_a_stale_set_serves_known_kids_while_one_caller_refreshes_it(rsa_key):
+    ticks, entered, release = Ticks(), threading.Event(), threading.Event()
+    calls: list[float] = []
+
+    def load() -> bytes:
+        calls.append(ticks.now)
+        if len(calls) > 1:
+            entered.set()
+            release.wait(30)
+        return json.dumps({"keys": [rsa_key.jwk()]}).encode()
+
+    keys = jwks.KeySet(load, "test", monotonic=ticks, ttl=600, interval=30)
+    assert keys.get("rsa-1") is not None
+    ticks.now += 600
+    refresher = threading.Thread(target=keys.get, args=("rsa-1",), name="refreshes-jwks")
+    refresher.start()
+    assert entered.wait(10)
+    others: list[object] = []
+    other = threading.Thread(target=lambda: others.append(keys.get("rsa-1")), name="uses-stale-jwks")
+    other.start()
+    other.join(10)
+    assert others and others[0] is not None  # answered while the refresh is still held
+    release.set()
+    refresher.join(10)
+    assert len(calls) == 2
 
 
 def test_while_the_idp_is_down_the_last_keys_serve_and_it_is_retried_once_per_interval(rsa_key):

@@ -5,7 +5,8 @@ unknown-kid cooldown at every fetch (a key rotated just after start-up waits out
 holds one lock over every lookup while it fetches, retries a dead IdP on every request (each
 waiting out the timeout), and reads the time itself (no test could move it).
 
-- A set is used for `TTL` seconds, then fetched again on the next token.
+- A set is used for `TTL` seconds, then fetched again on the next token (the others go on with
+  the old set while that fetch runs).
 - A `kid` not in the set fetches it again at once (a rotation is picked up without restart), but
   at most once per `REFETCH_INTERVAL`: a burst of forged kids costs the IdP one request.
 - A failed fetch is not retried for `REFETCH_INTERVAL` either; meanwhile the last good set stays
@@ -65,11 +66,18 @@ class KeySet:
         """The key named `kid`, or None if the IdP has none by that name. Raises `FetchNeeded`
         when a fetch is due and `may_fetch` is False; `Unavailable` when no set could be had."""
         if self._due(kid):
-            if not may_fetch:
+            # Past its TTL, a set that names the kid still serves: one caller refreshes it, the
+            # others go on meanwhile instead of queueing behind the fetch (and behind a dead IdP's
+            # timeout). A kid the set lacks has to wait for the fetch that may bring it.
+            known = self._keys is not None and kid in self._keys
+            if not may_fetch and not known:
                 raise FetchNeeded
-            with self._fetching:
-                if self._due(kid):  # (nobody fetched it while this one waited for the lock)
-                    self._fetch(kid)
+            if may_fetch and self._fetching.acquire(blocking=not known):
+                try:
+                    if self._due(kid):  # (nobody fetched it while this one waited for the lock)
+                        self._fetch(kid)
+                finally:
+                    self._fetching.release()
         if self._keys is None:
             wait = max(1, math.ceil(self.interval - (self._now() - self._failed_at)))
             raise Unavailable(
