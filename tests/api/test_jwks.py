@@ -205,6 +205,9 @@ def _bad_tokens(rsa_key: Key, ec_key: Key) -> dict[str, str]:
         "not yet valid": ec_key.sign(nbf=_exp(1)),
         "signed by another key with the kid": impostor.sign(),
         "no kid": jwt.encode(claims, rsa_key.private, algorithm="RS256"),
+        "offers its own key": jwt.encode(
+            claims, impostor.private, algorithm="RS256", headers={"kid": "rsa-1", "jwk": impostor.jwk(), "jku": "x"}
+        ),
         "unknown role": rsa_key.sign(role="superuser"),
         "system role": ec_key.sign(role="system"),
         "merchant without merchant_id": rsa_key.sign(role="merchant", sub="m-1-staff"),
@@ -247,6 +250,7 @@ BAD = {
     "not yet valid": "not yet valid",
     "signed by another key with the kid": "Signature verification failed",
     "no kid": "needs a `kid` header",
+    "offers its own key": "Signature verification failed",
     "unknown role": "no valid role",
     "system role": "no valid role",
     "merchant without merchant_id": "needs merchant_id",

@@ -116,16 +116,11 @@ def _decode(token: str, key: Any, alg: str, *, issuer: str | None = None, audien
 
 
 def verifier(state: State) -> Verifier:
-    """The app's verifier for its current runtime (the test server swaps runtimes)."""
+    """The app's verifier for its current runtime, built again when the runtime is swapped (tests)."""
     current: Verifier | None = getattr(state, "verifier", None)
     if current is None or current.settings is not state.runtime.settings:
         current = state.verifier = Verifier.build(state.runtime.settings)
     return current
-
-
-def actor_from_token(token: str, secret: str) -> Actor:
-    """An HS256 token's caller (the scripts and tests that hold the shared secret)."""
-    return actor_from_claims(_decode(token, secret, "HS256"))
 
 
 def actor_from_claims(claims: dict[str, Any]) -> Actor:
