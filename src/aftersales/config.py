@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -31,7 +33,7 @@ class ConfigError(Exception):
 class Settings:
     data_dir: Path
     database_url: str
-    jwt_secret: str
+    jwt_secret: str | None  # None: HS256 tokens are refused (a JWKS is configured instead)
     simulated_clock: bool
     demo: bool
     default_policy: str = "douyin@1"
@@ -49,6 +51,14 @@ class Settings:
     stream: str = "none"  # "none" or "nats"
     nats_url: str = "nats://127.0.0.1:4222"  # one server or several, comma-separated
     nats_stream: str = "AFTERSALES"
+
+    # The marketplace's IdP (api/jwks.py): RS256/ES256 tokens verified with the keys it publishes,
+    # from a URL or a file, their `iss` and `aud` checked.
+    jwks_url: str | None = None
+    jwks_file: Path | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwks_timeout: float = 3.0  # seconds a JWKS fetch may take to connect, and for each read
 
     @classmethod
     def from_env(
@@ -73,14 +83,22 @@ class Settings:
         production = environment == "production"
         if production and demo:
             raise ConfigError("demo mode (--demo, AFTERSALES_DEMO) cannot run with AFTERSALES_ENV=production")
-        secret = env.get("AFTERSALES_JWT_SECRET", "")
+        jwks_url, jwks_file, issuer, audience = _identity_provider(env)
+        secret: str | None = env.get("AFTERSALES_JWT_SECRET", "")
         if not secret:
-            if production or (secret_required and not demo):
-                raise ConfigError("AFTERSALES_JWT_SECRET is required" + ("" if production else " outside demo mode"))
-            secret = DEMO_SECRET
+            if (jwks_url or jwks_file) and not demo and (secret_required or production):
+                secret = None  # only the IdP's tokens: HS256 is off
+            elif production or (secret_required and not demo):
+                raise ConfigError(
+                    "AFTERSALES_JWT_SECRET is required"
+                    + ("" if production else " outside demo mode")
+                    + " (or the IdP's keys: AFTERSALES_JWKS_URL or AFTERSALES_JWKS_FILE)"
+                )
+            else:
+                secret = DEMO_SECRET
         if production and secret == DEMO_SECRET:
             raise ConfigError("AFTERSALES_JWT_SECRET is the public demo secret: refused with AFTERSALES_ENV=production")
-        if production and len(secret.encode()) < MIN_SECRET_BYTES:
+        if production and secret is not None and len(secret.encode()) < MIN_SECRET_BYTES:
             raise ConfigError(
                 f"AFTERSALES_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes with AFTERSALES_ENV=production"
             )
@@ -131,6 +149,11 @@ class Settings:
             stream=stream,
             nats_url=nats_url,
             nats_stream=nats_stream,
+            jwks_url=jwks_url,
+            jwks_file=jwks_file,
+            jwt_issuer=issuer,
+            jwt_audience=audience,
+            jwks_timeout=_seconds(env, "AFTERSALES_JWKS_TIMEOUT", 3.0),
             **rates,
         )
 
@@ -161,3 +184,77 @@ def _check_nats_url(value: str) -> None:
 def _without_password(url: str) -> str:
     """An error message may be logged: the credentials of `nats://user:pass@host` stay out of it."""
     return re.sub(r"//[^/@,]*@", "//***@", url)
+
+
+def _identity_provider(env: Mapping[str, str]) -> tuple[str | None, Path | None, str | None, str | None]:
+    """AFTERSALES_JWKS_URL or _FILE, with the `iss` and `aud` its tokens must carry."""
+    url = env.get("AFTERSALES_JWKS_URL", "").strip() or None
+    file = env.get("AFTERSALES_JWKS_FILE", "").strip() or None
+    issuer = env.get("AFTERSALES_JWT_ISSUER", "").strip() or None
+    audience = env.get("AFTERSALES_JWT_AUDIENCE", "").strip() or None
+    if url and file:
+        raise ConfigError("set AFTERSALES_JWKS_URL or AFTERSALES_JWKS_FILE, not both")
+    if url:
+        _check_jwks_url(url)
+    path = Path(file).resolve() if file else None
+    if path is not None:
+        _check_jwks_file(path, file or "")
+    if (url or path) and not (issuer and audience):
+        # The IdP signs tokens for every service of the marketplace: without these checks a token
+        # it issued for any of them (or any user of another) would be taken as one for us.
+        raise ConfigError(
+            "a JWKS needs AFTERSALES_JWT_ISSUER and AFTERSALES_JWT_AUDIENCE (the `iss` and `aud` to check)"
+        )
+    if (issuer or audience) and not (url or path):
+        raise ConfigError(
+            "AFTERSALES_JWT_ISSUER and AFTERSALES_JWT_AUDIENCE are checked on the IdP's tokens only: "
+            "set AFTERSALES_JWKS_URL or AFTERSALES_JWKS_FILE too"
+        )
+    return url, path, issuer, audience
+
+
+def _check_jwks_file(path: Path, given: str) -> None:
+    """A readable JSON object with a `keys` list (each key is checked when a token needs it; the
+    file may be replaced while the server runs, for a rotation)."""
+    if not path.is_file():
+        raise ConfigError(f"AFTERSALES_JWKS_FILE is not a file: {given!r}")
+    try:
+        document = json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"AFTERSALES_JWKS_FILE is not readable JSON: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise ConfigError('AFTERSALES_JWKS_FILE is not a JWKS: a JSON object {"keys": [...]}')
+
+
+def _check_jwks_url(url: str) -> None:
+    """https, or plain http to this host only (a test IdP): keys fetched in the clear could be swapped."""
+    parts = urlsplit(url)
+    try:
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 (raises on a port that is no number)
+    except ValueError:
+        host = ""
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(f"AFTERSALES_JWKS_URL must be an https:// URL, not {url!r}")
+    if parts.scheme == "http" and not _loopback(host):
+        raise ConfigError(f"AFTERSALES_JWKS_URL must use https (plain http only on loopback): {url!r}")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 60:
+        raise ConfigError(f"{name} must be a number of seconds from 0 to 60, not {raw!r}")
+    return value

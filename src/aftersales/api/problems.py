@@ -28,6 +28,7 @@ STATUS: list[tuple[type[e.DomainError], int]] = [
     (e.DeadlinePassed, 409),
     (e.VersionConflict, 409),
     (e.Conflict, 409),
+    (e.Unavailable, 503),
 ]
 _TITLES = {
     401: "Unauthorized",
@@ -146,6 +147,8 @@ def install(app: FastAPI) -> None:
     async def _domain(_: Request, exc: e.DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, e.Unauthenticated) else None
         extra = dict(exc.extra)
+        if isinstance(exc, e.Unavailable):
+            headers = {"Retry-After": str(extra.get("retry_after", 1))}
         # The rules name the fields they refuse; they go out in the one `errors` shape that
         # request validation uses too, so a client reads every 422 the same way.
         if fields := extra.pop("fields", None):
