@@ -39,6 +39,12 @@ class Settings:
     # Webhooks to private, loopback and link-local addresses (integrations/addresses.py): off
     # unless the receivers really are on the operator's own network (and in tests).
     webhook_allow_private: bool = False
+    # Where evidence bytes are kept (integrations/storage.py): "local" files under data_dir, or
+    # "s3", a bucket on any S3-compatible server (credentials from the usual AWS_* variables).
+    storage: str = "local"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
 
     @classmethod
     def from_env(
@@ -95,6 +101,12 @@ class Settings:
                 limits.parse(rate)
             except ValueError:
                 raise ConfigError(f"AFTERSALES_{name.upper()} is not a rate like '100/minute': {rate!r}") from None
+        storage = env.get("AFTERSALES_STORAGE", "").strip().lower() or "local"
+        if storage not in ("local", "s3"):
+            raise ConfigError(f"AFTERSALES_STORAGE must be 'local' or 's3', not {env.get('AFTERSALES_STORAGE')!r}")
+        bucket = env.get("AFTERSALES_S3_BUCKET", "").strip() or None
+        if storage == "s3" and bucket is None:
+            raise ConfigError("AFTERSALES_S3_BUCKET is required with AFTERSALES_STORAGE=s3")
         return cls(
             data_dir=data_dir,
             database_url=url,
@@ -106,6 +118,10 @@ class Settings:
             max_body_bytes=max_body,
             rate_limit_storage=env.get("AFTERSALES_RATE_LIMIT_STORAGE", "memory://"),
             webhook_allow_private=_flag(env, "AFTERSALES_WEBHOOK_ALLOW_PRIVATE"),
+            storage=storage,
+            s3_bucket=bucket,
+            s3_endpoint_url=env.get("AFTERSALES_S3_ENDPOINT_URL", "").strip() or None,
+            s3_region=env.get("AFTERSALES_S3_REGION", "").strip() or None,
             **rates,
         )
 

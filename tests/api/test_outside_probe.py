@@ -596,7 +596,7 @@ def test_racing_uploads_under_one_key_with_different_files_store_only_the_winner
     picture = db_state(runtime)
     sha = taken[0].json()["sha256"]
     assert len(picture["evidence"]) == 1 and sha in picture["evidence"][0]
-    assert picture["files"] == [f"{sha[:2]}/{sha}"]
+    assert picture["files"] == [f"sha256/{sha[:2]}/{sha[2:4]}/{sha}"]
 
 
 # ---------------------------------------------------------------------------------------------

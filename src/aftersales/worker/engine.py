@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..domain.errors import DomainError, VersionConflict
-from ..services import idempotency
+from ..services import evidence, idempotency
 from ..services.context import SYSTEM, Env
 from ..services.kinds import KINDS
 from ..services.transitions import Kind, Step, prepare, write_many
@@ -240,7 +240,8 @@ class DeadlineEngine:
             return conn.execute(sa.select(sa.func.count()).where(d.due_at <= self.env.clock.now())).scalar_one()
 
     def housekeeping(self) -> None:
-        """Drop expired Idempotency-Key records, at most once an hour."""
+        """Drop expired Idempotency-Key records and sweep stored evidence objects no row
+        references, at most once an hour."""
         now = self.env.clock.now()
         if self._last_purge is not None and now - self._last_purge < timedelta(hours=1):
             return
@@ -250,6 +251,11 @@ class DeadlineEngine:
         self._last_purge = now
         if purged:
             log.info("purged %d expired idempotency keys", purged)
+        try:
+            with UnitOfWork(self.engine) as uow:
+                evidence.sweep(uow, self.env)
+        except Exception:  # a bucket that does not answer must not stop the deadlines
+            log.warning("evidence storage sweep failed; next try in an hour", exc_info=True)
 
     def run_forever(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
         log.info("deadline worker %s started", self.worker_id)
