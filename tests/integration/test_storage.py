@@ -37,7 +37,7 @@ BUYER = Actor("buyer", "b-1")
 def storage(request: pytest.FixtureRequest, tmp_path: Path, s3_endpoint: str) -> Iterator[Storage]:
     # s3_endpoint named here, not looked up: the server starts before a test's threads are counted
     if request.param == "local":
-        yield LocalStorage(tmp_path / "objects")
+        yield LocalStorage(tmp_path / "data" / "evidence")  # where the test settings' data_dir keeps it
     else:
         yield request.getfixturevalue("s3_storage")
 
@@ -225,3 +225,40 @@ def test_a_refused_upload_leaves_no_object_but_spares_one_a_row_references(runti
             # no commit: the transaction rolls back (as a lost Idempotency-Key race does)
     assert [o.key for o in env.storage.list(PREFIX)] == [content_key(kept["sha256"])]
     assert not list(Path(runtime.env.data_dir, "evidence").glob(".upload-*")), "the spooled upload is removed"
+
+
+def test_the_deadline_worker_s_housekeeping_sweeps(runtime: Runtime, env: Any, clock: ManualClock) -> None:
+    from aftersales.worker.engine import DeadlineEngine
+
+    kept = _upload(runtime, env, b"a committed upload")
+    orphan = _key(b"orphan")
+    env.storage.put(orphan, b"orphan", "text/plain")
+    clock.advance(timedelta(hours=2))
+    DeadlineEngine(runtime.engine, env, worker_id="housekeeper").housekeeping()
+    assert [o.key for o in env.storage.list(PREFIX)] == [content_key(kept["sha256"])]
+
+
+def test_the_storage_sweep_command(
+    runtime: Runtime, env: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`aftersales storage sweep` on the backend the settings name, on the system clock."""
+    from aftersales import cli
+
+    monkeypatch.setenv("AFTERSALES_DATABASE_URL", runtime.settings.database_url)
+    monkeypatch.setenv("AFTERSALES_DATA_DIR", str(runtime.settings.data_dir))
+    kept = _upload(runtime, env, b"a committed upload")
+    orphan = _key(b"orphan")
+    env.storage.put(orphan, b"orphan", "text/plain")
+    if isinstance(env.storage, S3Storage):
+        monkeypatch.setenv("AFTERSALES_STORAGE", "s3")
+        monkeypatch.setenv("AFTERSALES_S3_BUCKET", env.storage.bucket)
+        monkeypatch.setenv("AFTERSALES_S3_ENDPOINT_URL", env.storage.client.meta.endpoint_url)
+        monkeypatch.setenv("AFTERSALES_S3_REGION", "us-east-1")
+        cli.main(["storage", "sweep", "--grace-minutes", "0"])  # a bucket's write times cannot be set back
+    else:
+        two_hours_ago = (datetime.now(UTC) - timedelta(hours=2)).timestamp()
+        for obj in env.storage.list(PREFIX):
+            os.utime(env.storage.root / obj.key, (two_hours_ago, two_hours_ago))
+        cli.main(["storage", "sweep"])
+    assert capsys.readouterr().out.split() == [orphan]
+    assert [o.key for o in env.storage.list(PREFIX)] == [content_key(kept["sha256"])]
