@@ -189,3 +189,24 @@ def test_on_s3_a_download_is_a_redirect_to_a_presigned_url_of_the_right_bytes(ap
     # Authorisation comes first: no redirect for those who may not read it.
     assert_problem(merchant.get(f"/v1/evidence/{evidence_id}/content", params={"variant": "original"}), 403)
     assert_problem(api.as_("merchant", merchant_id="m-2").get(f"/v1/evidence/{evidence_id}/content"), 404)
+
+
+def test_an_image_stored_before_its_copies_existed_is_still_stripped_for_the_other_party(api, runtime):
+    """Rows from before migration 0014 have no stripped copy or thumbnail: made on the spot."""
+    from aftersales.store import tables as t
+
+    photo = _photo()
+    evidence_id = _cited_photo(api, photo)
+    with runtime.engine.begin() as conn:
+        conn.execute(
+            t.evidence.update()
+            .where(t.evidence.c.id == evidence_id)
+            .values(stripped_sha256=None, thumbnail_sha256=None)
+        )
+    merchant = api.as_("merchant", merchant_id="m-1")
+    r = merchant.get(f"/v1/evidence/{evidence_id}/content")
+    assert r.status_code == 200 and r.headers["x-evidence-variant"] == "stripped"
+    assert _exif(r.content) == {"gps": {}, "xmp": None} and _image(r.content).size == (40, 80)
+    thumb = merchant.get(f"/v1/evidence/{evidence_id}/thumbnail")
+    assert thumb.status_code == 200 and _image(thumb.content).size == (40, 80)
+    assert api.as_("buyer", "b-1").get(f"/v1/evidence/{evidence_id}/content").content == photo
