@@ -16,7 +16,7 @@ from PIL import ExifTags, Image
 from aftersales.integrations.storage import PREFIX, content_key
 from aftersales.runtime import Runtime
 from aftersales.runtime import storage as storage_for
-from api_builders import assert_problem, case_body, feed_order
+from api_builders import assert_problem, case_body, db_state, feed_order
 
 LATITUDE = (31.0, 14.0, 9.0)  # 31°14'09" N: where the buyer lives, in the photo's GPS tags
 
@@ -210,3 +210,17 @@ def test_an_image_stored_before_its_copies_existed_is_still_stripped_for_the_oth
     thumb = merchant.get(f"/v1/evidence/{evidence_id}/thumbnail")
     assert thumb.status_code == 200 and _image(thumb.content).size == (40, 80)
     assert api.as_("buyer", "b-1").get(f"/v1/evidence/{evidence_id}/content").content == photo
+
+
+def test_an_upload_to_a_bucket_that_does_not_answer_is_503_and_writes_no_row(api, runtime, s3_storage):
+    from aftersales.integrations.storage import S3Storage
+
+    missing = S3Storage("no-such-bucket", endpoint_url=s3_storage.client.meta.endpoint_url, region="us-east-1")
+    runtime.env.storage = missing
+    try:
+        r = api.as_("buyer", "b-1").post("/v1/evidence", files={"file": ("a.jpg", _photo())}, data={"kind": "other"})
+        assert_problem(r, 503, "storage_unavailable")
+        assert r.headers["retry-after"] == "1"
+    finally:
+        missing.client.close()
+    assert db_state(runtime)["evidence"] == []

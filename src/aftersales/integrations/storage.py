@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,6 +44,11 @@ class StoredObject:
 
 class ObjectMissing(KeyError):
     """No object has this key."""
+
+
+class StorageUnavailable(Exception):
+    """The store did not answer, or refused what it should not have (credentials, a missing
+    bucket): nothing about the request, so the API answers 503."""
 
 
 class Storage(Protocol):
@@ -160,37 +166,49 @@ class S3Storage:
             "s3", endpoint_url=endpoint_url, region_name=region, config=config
         )
 
+    @contextmanager
+    def _answering(self, key: str) -> Iterator[None]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            yield
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                raise ObjectMissing(key) from None
+            raise StorageUnavailable(f"bucket {self.bucket}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable(f"bucket {self.bucket}: {exc}") from exc
+
     def put(self, key: str, data: bytes | BinaryIO, content_type: str) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+        with self._answering(key):
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
     def get(self, key: str) -> bytes:
-        return bytes(b"".join(self.open(key)))
+        with self._answering(key):
+            return bytes(b"".join(self.open(key)))
 
     def open(self, key: str) -> Iterator[bytes]:
-        try:
+        with self._answering(key):
             body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
-        except self.client.exceptions.NoSuchKey:
-            raise ObjectMissing(key) from None
         return _chunks(body)
 
     def exists(self, key: str) -> bool:
-        from botocore.exceptions import ClientError
-
         try:
-            self.client.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise
+            with self._answering(key):
+                self.client.head_object(Bucket=self.bucket, Key=key)
+        except ObjectMissing:
+            return False
         return True
 
     def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=key)
+        with self._answering(key):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
 
     def list(self, prefix: str) -> Iterator[StoredObject]:
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-            for item in page.get("Contents", ()):
-                yield StoredObject(item["Key"], int(item["Size"]), item["LastModified"].astimezone(UTC))
+        with self._answering(prefix):
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", ()):
+                    yield StoredObject(item["Key"], int(item["Size"]), item["LastModified"].astimezone(UTC))
 
     def url(self, key: str, expires: timedelta, *, content_type: str, disposition: str | None = None) -> str | None:
         # The signed response-* parameters make the bucket answer with our type and disposition

@@ -111,8 +111,15 @@ def _write(storage: Storage, obj: _Object) -> None:
 
 
 def _derived(data: bytes, media_type: str) -> tuple[_Object, _Object]:
-    clean = images.stripped(data, media_type)
-    thumb = images.thumbnail(data, media_type)
+    try:
+        clean = images.stripped(data, media_type)
+        thumb = images.thumbnail(data, media_type)
+    except Exception as exc:  # decoded, yet not re-encodable: refused rather than shown with its metadata
+        raise ValidationFailed(
+            f"the image cannot be re-encoded without its metadata ({type(exc).__name__})",
+            code="corrupt_file",
+            media_type=media_type,
+        ) from None
     return (
         _Object(hashlib.sha256(clean).hexdigest(), media_type, clean),
         _Object(hashlib.sha256(thumb).hexdigest(), images.THUMBNAIL_TYPE, thumb),
