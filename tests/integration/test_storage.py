@@ -262,3 +262,13 @@ def test_the_storage_sweep_command(
         cli.main(["storage", "sweep"])
     assert capsys.readouterr().out.split() == [orphan]
     assert [o.key for o in env.storage.list(PREFIX)] == [content_key(kept["sha256"])]
+
+
+def test_an_upload_whose_object_vanished_before_its_commit_puts_it_back(runtime: Runtime, env: Any) -> None:
+    """A rolled-back upload of the same bytes (or a sweep) may delete the object between this
+    upload's write and its commit: the committed upload writes it again from its spooled copy."""
+    with runtime.uow() as uow:
+        row = evidence.upload(uow, env, BUYER, kind="other", stream=io.BytesIO(b"raced bytes"), filename=None)
+        env.storage.delete(content_key(row["sha256"]))
+        uow.commit()
+    assert env.storage.get(content_key(row["sha256"])) == b"raced bytes"

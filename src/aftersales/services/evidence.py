@@ -211,7 +211,9 @@ def referenced(uow: UnitOfWork, hashes: list[str]) -> set[str]:
 def sweep(uow: UnitOfWork, env: Env, *, grace: timedelta = SWEEP_GRACE) -> list[str]:
     """Delete the stored objects no evidence row references and written more than `grace` ago
     (on the injected clock): what an upload left when it died between writing its objects and
-    committing its row. Younger ones may belong to an upload still in flight. Returns the keys."""
+    committing its row. Younger ones may belong to an upload still in flight. Returns the keys.
+    An upload of the very bytes of an old orphan, landing between this look and the delete, finds
+    its object gone after its commit and writes it again (see upload)."""
     cutoff = env.clock.now() - grace
     old: dict[str, str] = {}
     for obj in env.storage.list(PREFIX):
