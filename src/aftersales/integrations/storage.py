@@ -133,7 +133,10 @@ class LocalStorage:
         self._path(key).unlink(missing_ok=True)
 
     def list(self, prefix: str) -> Iterator[StoredObject]:
-        base = self.root / prefix.rstrip("/") if prefix.rstrip("/") else self.root
+        # As S3 does, any string is a prefix (a whole key, half a directory's name): walk the
+        # directory the prefix ends in, keep what starts with it.
+        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        base = self._path(folder) if folder else self.root
         if not base.is_dir():
             return
         for path in sorted(base.rglob("*")):

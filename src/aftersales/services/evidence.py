@@ -212,17 +212,21 @@ def sweep(uow: UnitOfWork, env: Env, *, grace: timedelta = SWEEP_GRACE) -> list[
     """Delete the stored objects no evidence row references and written more than `grace` ago
     (on the injected clock): what an upload left when it died between writing its objects and
     committing its row. Younger ones may belong to an upload still in flight. Returns the keys.
-    An upload of the very bytes of an old orphan, landing between this look and the delete, finds
-    its object gone after its commit and writes it again (see upload)."""
+    An upload rewrites its objects, which makes them young: each one is looked at again just
+    before it is deleted, and an upload whose object still went meanwhile writes it again after
+    its commit (see upload)."""
     cutoff = env.clock.now() - grace
     old: dict[str, str] = {}
     for obj in env.storage.list(PREFIX):
         sha = key_hash(obj.key)
         if sha is not None and obj.modified_at < cutoff:
             old[sha] = obj.key
-    gone = [old[sha] for sha in sorted(set(old) - referenced(uow, list(old)))]
-    for key in gone:
-        env.storage.delete(key)
+    gone = []
+    for sha in sorted(set(old) - referenced(uow, list(old))):
+        key = old[sha]
+        if all(o.modified_at < cutoff for o in env.storage.list(key)):  # not rewritten since the listing
+            env.storage.delete(key)
+            gone.append(key)
     if gone:
         log.info("swept %d stored objects no evidence references", len(gone))
     return gone
