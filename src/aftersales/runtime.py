@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from . import policies
-from .config import Settings
+from .config import ConfigError, Settings
 from .domain.clock import Clock, SystemClock
 from .integrations.storage import LocalStorage, S3Storage, Storage
 from .services.context import Env
@@ -47,5 +47,8 @@ def storage(settings: Settings) -> Storage:
     """The evidence store the settings name (AFTERSALES_STORAGE)."""
     if settings.storage == "s3":
         assert settings.s3_bucket is not None  # Settings.from_env refuses s3 without a bucket
-        return S3Storage(settings.s3_bucket, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region)
+        try:
+            return S3Storage(settings.s3_bucket, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region)
+        except ImportError:
+            raise ConfigError("AFTERSALES_STORAGE=s3 needs boto3: pip install 'aftersales[s3]'") from None
     return LocalStorage(Path(settings.data_dir) / "evidence")

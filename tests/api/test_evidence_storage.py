@@ -70,6 +70,7 @@ def test_the_photo_s_exif_and_gps_reach_the_uploader_and_agents_but_not_the_othe
     for reader in (api.as_("buyer", "b-1"), api.as_("agent", "agent-1"), api.as_("admin", "admin-1")):
         r = reader.get(content)
         assert r.status_code == 200 and r.content == photo, "the uploader and the platform get the original"
+        assert r.headers["content-length"] == str(len(photo))
         assert r.headers["x-evidence-variant"] == "original"
 
     merchant = api.as_("merchant", merchant_id="m-1")
@@ -125,7 +126,7 @@ def test_a_file_that_is_not_an_image_has_no_thumbnail_and_is_the_same_for_every_
     merchant = api.as_("merchant", merchant_id="m-1")
     for variant in (None, "original", "stripped"):
         r = merchant.get(f"/v1/evidence/{evidence_id}/content", params={"variant": variant} if variant else None)
-        assert r.status_code == 200 and r.content == chat
+        assert r.status_code == 200 and r.content == chat and r.headers["x-evidence-variant"] == "original"
 
 
 def test_the_same_bytes_uploaded_twice_are_two_evidence_rows_and_one_stored_object(api, runtime):

@@ -277,7 +277,7 @@ def served(env: Env, actor: Actor, row: dict[str, Any], variant: str | None) -> 
             code="original_not_allowed",
         )
     if variant == "original" or not image:  # a file that is not an image has nothing to strip
-        return Served(variant, row["media_type"], key=content_key(row["sha256"]))
+        return Served("original", row["media_type"], key=content_key(row["sha256"]))
     if row["stripped_sha256"]:
         return Served(variant, row["media_type"], key=content_key(row["stripped_sha256"]))
     return Served(variant, row["media_type"], data=images.stripped(_bytes(env, row["sha256"]), row["media_type"]))

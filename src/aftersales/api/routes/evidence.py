@@ -125,6 +125,10 @@ def _serve(request: Request, actor, evidence_id: str, variant: str | None, dispo
         return RedirectResponse(
             url, status_code=307, headers={"Cache-Control": "no-store", "X-Evidence-Variant": copy.variant}
         )
+    if copy.data is not None:
+        headers["Content-Length"] = str(len(copy.data))
+    elif copy.variant == "original":
+        headers["Content-Length"] = str(row["size"])  # a copy's size is known only once read
     return StreamingResponse(evidence.open_served(env, copy), media_type=copy.media_type, headers=headers)
 
 
