@@ -1,7 +1,7 @@
 """evidence storage: the stripped copy and the thumbnail of an image
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0015
 
 Evidence bytes sit behind a Storage (local files or an S3-compatible bucket), each object under its
 SHA-256. An image also has a copy for the other party, EXIF and location stripped, and a
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0015"  # after 0015 (reminders), already on main
 branch_labels = None
 depends_on = None
 
