@@ -220,3 +220,37 @@ def serve() -> Iterator[Callable[..., Api]]:
 @pytest.fixture
 def api(serve: Callable[..., Api], runtime: Runtime) -> Api:
     return serve(runtime)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3 HTTP API on loopback (moto's server, in a thread of this process), for the S3
+    storage backend's tests; credentials are the standard AWS variables, set to dummies."""
+    from moto.server import ThreadedMotoServer
+
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
+            env.setenv(name, value)
+        for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+            env.delenv(name, raising=False)
+        env.setenv("AWS_CONFIG_FILE", "/nonexistent")
+        env.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+        server.stop()
+
+
+@pytest.fixture
+def s3_storage(s3_endpoint: str) -> Iterator[Any]:
+    """An S3Storage on a bucket of its own, its connections closed when the test ends (each
+    open one holds a thread of the server)."""
+    import uuid
+
+    from aftersales.integrations.storage import S3Storage
+
+    storage = S3Storage(f"evidence-{uuid.uuid4().hex[:12]}", endpoint_url=s3_endpoint, region="us-east-1")
+    storage.client.create_bucket(Bucket=storage.bucket)
+    yield storage
+    storage.client.close()

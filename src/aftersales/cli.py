@@ -175,6 +175,19 @@ def cmd_audit(args: argparse.Namespace) -> None:
     print("every order, case, dispute, complaint and review replays from its events")
 
 
+def cmd_storage(args: argparse.Namespace) -> None:
+    from .services import evidence
+
+    runtime = Runtime.build(Settings.from_env(secret_required=False))
+    _check_schema(runtime)
+    grace = timedelta(minutes=args.grace_minutes)
+    with runtime.uow() as uow:
+        gone = evidence.sweep(uow, runtime.env, grace=grace)
+    for key in gone:
+        print(key)
+    print(f"swept {len(gone)} stored objects no evidence references (older than {grace})", file=sys.stderr)
+
+
 def cmd_machines(args: argparse.Namespace) -> None:
     from .domain.machine import describe
     from .services.kinds import KINDS
@@ -244,6 +257,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="load the demo marketplace and print tokens")
     demo.add_argument("--simulated-clock", action="store_true", help=clock_help)
     demo.set_defaults(func=cmd_demo, demo=True)
+
+    storage = sub.add_parser("storage", help="evidence storage upkeep")
+    storage.add_argument(
+        "action",
+        choices=["sweep"],
+        help="sweep: delete stored objects no evidence row references (an upload that died before its commit)",
+    )
+    storage.add_argument(
+        "--grace-minutes",
+        type=float,
+        default=60,
+        help="leave objects younger than this alone: uploads still in flight (default: %(default)s)",
+    )
+    storage.set_defaults(func=cmd_storage)
 
     machines = sub.add_parser("machines", help="print the state machines as Markdown (docs/state-machines.md)")
     machines.set_defaults(func=cmd_machines)

@@ -59,6 +59,12 @@ class Settings:
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwks_timeout: float = 3.0  # seconds a JWKS fetch may take to connect, and for each read
+    # Where evidence bytes are kept (integrations/storage.py): "local" files under data_dir, or
+    # "s3", a bucket on any S3-compatible server (credentials from the usual AWS_* variables).
+    storage: str = "local"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
 
     @classmethod
     def from_env(
@@ -135,6 +141,12 @@ class Settings:
             raise ConfigError(
                 f"AFTERSALES_NATS_STREAM must be 1 to 64 letters, digits, '-' or '_', not {env.get('AFTERSALES_NATS_STREAM')!r}"
             )
+        storage = env.get("AFTERSALES_STORAGE", "").strip().lower() or "local"
+        if storage not in ("local", "s3"):
+            raise ConfigError(f"AFTERSALES_STORAGE must be 'local' or 's3', not {env.get('AFTERSALES_STORAGE')!r}")
+        bucket = env.get("AFTERSALES_S3_BUCKET", "").strip() or None
+        if storage == "s3" and bucket is None:
+            raise ConfigError("AFTERSALES_S3_BUCKET is required with AFTERSALES_STORAGE=s3")
         return cls(
             data_dir=data_dir,
             database_url=url,
@@ -154,6 +166,10 @@ class Settings:
             jwt_issuer=issuer,
             jwt_audience=audience,
             jwks_timeout=_seconds(env, "AFTERSALES_JWKS_TIMEOUT", 3.0),
+            storage=storage,
+            s3_bucket=bucket,
+            s3_endpoint_url=env.get("AFTERSALES_S3_ENDPOINT_URL", "").strip() or None,
+            s3_region=env.get("AFTERSALES_S3_REGION", "").strip() or None,
             **rates,
         )
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from . import policies
-from .config import Settings
+from .config import ConfigError, Settings
 from .domain.clock import Clock, SystemClock
+from .integrations.storage import LocalStorage, S3Storage, Storage
 from .services.context import Env
 from .store.database import create_engine
 from .store.sim_clock import DatabaseClock
@@ -37,5 +38,17 @@ class Runtime:
             default_policy=settings.default_policy,
             data_dir=Path(settings.data_dir),
             evidence_max_bytes=settings.evidence_max_bytes,
+            storage=storage(settings),
         )
         return cls(settings=settings, engine=engine, env=env, sim_clock=sim)
+
+
+def storage(settings: Settings) -> Storage:
+    """The evidence store the settings name (AFTERSALES_STORAGE)."""
+    if settings.storage == "s3":
+        assert settings.s3_bucket is not None  # Settings.from_env refuses s3 without a bucket
+        try:
+            return S3Storage(settings.s3_bucket, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region)
+        except ImportError:
+            raise ConfigError("AFTERSALES_STORAGE=s3 needs boto3: pip install 'aftersales[s3]'") from None
+    return LocalStorage(Path(settings.data_dir) / "evidence")

@@ -24,6 +24,7 @@ from aftersales.api.auth import mint
 from aftersales.domain.actions import Choice, Text
 from aftersales.domain.cases import REJECT_REASONS
 from aftersales.domain.clock import SystemClock
+from aftersales.integrations.storage import content_key
 from aftersales.runtime import Runtime
 from aftersales.services.kinds import KINDS
 from api_builders import assert_problem, db_state, feed_order, file_case, race
@@ -542,7 +543,7 @@ def test_an_upload_the_database_refuses_leaves_no_file_behind(api: Api, runtime:
     after = db_state(runtime)
     taken = [x.json()["sha256"] for x in (r, r2) if x.status_code == 201]
     assert len(after["evidence"]) == len(taken)
-    assert after["files"] == sorted({f"{sha[:2]}/{sha}" for sha in taken}), (r.text[:100], r2.text[:100])
+    assert after["files"] == sorted({content_key(sha) for sha in taken}), (r.text[:100], r2.text[:100])
 
 
 def test_a_nul_character_in_a_text_is_refused_on_both_databases(api: Api, runtime: Runtime) -> None:
@@ -596,7 +597,7 @@ def test_racing_uploads_under_one_key_with_different_files_store_only_the_winner
     picture = db_state(runtime)
     sha = taken[0].json()["sha256"]
     assert len(picture["evidence"]) == 1 and sha in picture["evidence"][0]
-    assert picture["files"] == [f"{sha[:2]}/{sha}"]
+    assert picture["files"] == [content_key(sha)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from PIL import Image
 
 from aftersales.api.app import create_app
 from aftersales.store import tables as t
@@ -239,6 +240,7 @@ TABLE: dict[str, Row] = {
     "POST /v1/evidence": Row(None, EVERYONE),
     "GET /v1/evidence/{evidence_id}": Row("evidence", (401, OK, 404, OK, 404, OK, OK, 404)),
     "GET /v1/evidence/{evidence_id}/content": Row("evidence", (401, OK, 404, OK, 404, OK, OK, 404)),
+    "GET /v1/evidence/{evidence_id}/thumbnail": Row("photo", (401, OK, 404, OK, 404, OK, OK, 404)),
     "POST /v1/webhook-endpoints": Row(None, HOOK_KEEPERS, _b({"url": HOOK, "events": ["after_sale.*"]})),
     "GET /v1/webhook-endpoints": Row(None, HOOK_KEEPERS),
     "GET /v1/webhook-endpoints/{endpoint_id}": Row("webhook", SHOP_HOOK),
@@ -277,10 +279,10 @@ def test_the_table_covers_every_route_of_the_app():
 
 def _world(api: Any) -> dict[str, dict[str, str]]:
     """For each tenant (buyer, shop): an online order, a COD order, a case citing the buyer's
-    evidence, a COD case, an open intervention, a dispute ruled against the buyer with the buyer's
-    appeal, an arbitration application, a closed case, the buyer's complaint about the shop, one
-    of the shop's quick replies, a completed order and the buyer's review of another, and two of the
-    shop's webhook endpoints, one with a dead delivery."""
+    evidence (a chat log and a photo), a COD case, an open intervention, a dispute ruled against
+    the buyer with the buyer's appeal, an arbitration application, a closed case, the buyer's
+    complaint about the shop, one of the shop's quick replies, a completed order and the buyer's
+    review of another, and two of the shop's webhook endpoints, one with a dead delivery."""
     admin, agent2 = api.as_("admin", "admin-1"), api.as_("agent", "agent-2")
     for agent_id in ("agent-1", "agent-2"):
         assert admin.put(f"/v1/agents/{agent_id}", json={"name": agent_id, "capacity": 50}).status_code == 200
@@ -312,9 +314,13 @@ def _tenant(api: Any, agent2: httpx.Client, tenant: str, buyer_id: str, shop: st
         "/v1/evidence", files={"file": ("chat.txt", io.BytesIO("聊天记录".encode()))}, data={"kind": "chat_record"}
     )
     w["evidence"] = ok(up)["id"]
+    photo = io.BytesIO()
+    Image.new("RGB", (40, 30), "red").save(photo, format="PNG")
+    up = buyer.post("/v1/evidence", files={"file": ("photo.png", photo.getvalue())}, data={"kind": "product_media"})
+    w["photo"] = ok(up)["id"]
     w["order"] = order("online", upto="stocking")
     w["order_cod"] = order("cod", upto="created", method="cod")
-    w["case"] = file(order("case"), evidence=[w["evidence"]])
+    w["case"] = file(order("case"), evidence=[w["evidence"], w["photo"]])
     w["case_cod"] = file(order("case-cod", method="cod"))
     w["case_reship"] = file(order("case-reship"), type="reship", reason="missing_items")
     escalated = []

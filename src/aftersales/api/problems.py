@@ -14,6 +14,7 @@ from starlette.routing import Match
 
 from ..domain import errors as e
 from ..domain.media import FileTooLarge, UnsupportedMediaType
+from ..integrations.storage import StorageUnavailable
 from .actions import IDEMPOTENCY_KEY_HEADER, IF_MATCH_HEADER
 
 STATUS: list[tuple[type[e.DomainError], int]] = [
@@ -168,6 +169,13 @@ def install(app: FastAPI) -> None:
         # Nothing was committed; the client may retry (with its Idempotency-Key).
         logging.getLogger("aftersales.api").warning("database unavailable: %s", exc)
         return problem(503, "service_unavailable", "the database is unavailable; retry shortly", {"Retry-After": "1"})
+
+    @app.exception_handler(StorageUnavailable)
+    async def _storage_down(_: Request, exc: StorageUnavailable) -> JSONResponse:
+        logging.getLogger("aftersales.api").warning("evidence storage unavailable: %s", exc)
+        return problem(
+            503, "storage_unavailable", "the evidence storage is unavailable; retry shortly", {"Retry-After": "1"}
+        )
 
     @app.exception_handler(sa.exc.DataError)
     async def _unstorable(_: Request, exc: sa.exc.DataError) -> JSONResponse:

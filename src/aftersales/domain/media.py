@@ -7,6 +7,7 @@ import re
 import struct
 import unicodedata
 from typing import BinaryIO
+from urllib.parse import quote
 
 from .errors import ValidationFailed
 
@@ -157,3 +158,8 @@ def download_names(name: str | None, media_type: str, fallback: str) -> tuple[st
     ascii_stem = _UNSAFE_NAME.sub("_", shown).strip("._") or fallback
     extension = EXTENSIONS.get(media_type, "")
     return ascii_stem + extension, (shown or ascii_stem) + extension
+
+
+def content_disposition(disposition: str, ascii_name: str, shown: str) -> str:
+    """filename= is the plain ASCII name every client reads; filename* (RFC 6266) the real one."""
+    return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(shown, safe='')}"

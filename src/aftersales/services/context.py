@@ -14,6 +14,7 @@ from ..domain.clock import Clock
 from ..domain.errors import NotFound
 from ..domain.policy import Policy
 from ..domain.roles import ALL_TENANTS
+from ..integrations.storage import LocalStorage, Storage
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,12 @@ class Env:
     data_dir: Path
     evidence_max_bytes: int = 20 * 1024 * 1024
     calendar: WorkingCalendar = field(default_factory=lambda: _china())
+    # Where evidence bytes go; files under data_dir/evidence unless the runtime says otherwise.
+    storage: Storage = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.storage is None:
+            self.storage = LocalStorage(self.data_dir / "evidence")
 
     def due(self, policy_key: str, timer: str, start: datetime) -> datetime:
         """When `timer` of a policy, started at `start`, lapses (working-day timers included)."""

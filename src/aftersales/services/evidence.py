@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 from PIL import Image
 
-from ..domain.errors import NotFound, ValidationFailed
+from ..domain.errors import Forbidden, NotFound, ValidationFailed
 from ..domain.ids import new_id
 from ..domain.media import EVIDENCE_KINDS, IMAGE_TYPES, FileTooLarge, UnsupportedMediaType, content_problem, sniff
 from ..domain.roles import PLATFORM
+from ..integrations.storage import PREFIX, ObjectMissing, Storage, content_key, key_hash
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
+from . import images
 from .context import Actor, Env
 
+log = logging.getLogger(__name__)
+
 KINDS = EVIDENCE_KINDS
+# How long an object no row references is left alone: an upload writes its objects before its
+# row commits, and a slow one (a 20 MiB file to a distant bucket) must not lose them meanwhile.
+SWEEP_GRACE = timedelta(hours=1)
 _CHUNK = 1 << 16
 
 
@@ -84,8 +95,35 @@ def _image_problem(stream: BinaryIO, media_type: str) -> str | None:
     return None
 
 
-def content_path(env: Env, sha256: str) -> Path:
-    return env.data_dir / "evidence" / sha256[:2] / sha256
+@dataclass(frozen=True)
+class _Object:
+    sha256: str
+    content_type: str
+    data: bytes | Path  # a path: the spooled upload, read again whenever it is written
+
+
+def _write(storage: Storage, obj: _Object) -> None:
+    if isinstance(obj.data, Path):
+        with obj.data.open("rb") as stream:
+            storage.put(content_key(obj.sha256), stream, obj.content_type)
+    else:
+        storage.put(content_key(obj.sha256), obj.data, obj.content_type)
+
+
+def _derived(data: bytes, media_type: str) -> tuple[_Object, _Object]:
+    try:
+        clean = images.stripped(data, media_type)
+        thumb = images.thumbnail(data, media_type)
+    except Exception as exc:  # decoded, yet not re-encodable: refused rather than shown with its metadata
+        raise ValidationFailed(
+            f"the image cannot be re-encoded without its metadata ({type(exc).__name__})",
+            code="corrupt_file",
+            media_type=media_type,
+        ) from None
+    return (
+        _Object(hashlib.sha256(clean).hexdigest(), media_type, clean),
+        _Object(hashlib.sha256(thumb).hexdigest(), images.THUMBNAIL_TYPE, thumb),
+    )
 
 
 def upload(
@@ -94,15 +132,53 @@ def upload(
     if kind not in KINDS:
         raise ValidationFailed(f"kind must be one of {', '.join(KINDS)}", fields=["kind"])
     sha, size, media_type, tmp = store_file(env, stream)
-    final = content_path(env, sha)
+    try:
+        objects = [_Object(sha, media_type, tmp)]
+        if media_type in IMAGE_TYPES:
+            objects += _derived(tmp.read_bytes(), media_type)
+        # The objects are written before the row commits (a bucket takes no part in a database
+        # transaction). Same bytes, same key: a second upload of them rewrites the one object,
+        # which also makes it young again for the sweeper.
+        for obj in objects:
+            _write(env.storage, obj)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    storage, engine = env.storage, uow.engine
 
-    def keep() -> None:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, final)  # same content, same name: a re-upload overwrites identical bytes
+    def committed() -> None:
+        # A rolled-back upload of the same bytes may have removed the object between our write
+        # and our commit (see aborted): ours is the row that needs it, so it goes back.
+        try:
+            for obj in objects:
+                if not storage.exists(content_key(obj.sha256)):
+                    _write(storage, obj)
+        except Exception:  # the row stands; the answer is not turned into an error after the fact
+            log.exception("evidence %s: could not check its stored objects after commit", sha)
+        finally:
+            tmp.unlink(missing_ok=True)
 
-    # The file goes into place only once its row is committed: a refused upload (a constraint, a
-    # lost Idempotency-Key race) leaves nothing behind, and a file in place always has its row.
-    uow.on_outcome(keep, lambda: tmp.unlink(missing_ok=True))
+    def aborted() -> None:
+        # A refused upload (a lost Idempotency-Key race, a constraint) leaves nothing behind that
+        # no committed row references. A concurrent upload of the same bytes that commits
+        # meanwhile is seen by the second look, or puts the object back itself (committed).
+        try:
+            hashes = [obj.sha256 for obj in objects]
+            with UnitOfWork(engine) as look:
+                orphans = [obj for obj in objects if obj.sha256 not in referenced(look, hashes)]
+            for obj in orphans:
+                storage.delete(content_key(obj.sha256))
+            with UnitOfWork(engine) as look:
+                needed = referenced(look, [obj.sha256 for obj in orphans])
+            for obj in orphans:
+                if obj.sha256 in needed:
+                    _write(storage, obj)
+        except Exception:  # what stays behind is the sweeper's
+            log.exception("evidence %s: could not remove the objects of a refused upload", sha)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    uow.on_outcome(committed, aborted)
     row = dict(
         id=new_id("ev", env.clock.now()),
         uploader_id=actor.id,
@@ -111,6 +187,8 @@ def upload(
         media_type=media_type,
         size=size,
         sha256=sha,
+        stripped_sha256=objects[1].sha256 if len(objects) > 1 else None,
+        thumbnail_sha256=objects[2].sha256 if len(objects) > 1 else None,
         # A client's name for the file, kept for display only: no control characters (NUL cannot be
         # stored by PostgreSQL, and SQLite must answer alike).
         filename="".join(c for c in (filename or "") if c.isprintable())[:255] or None,
@@ -120,11 +198,112 @@ def upload(
     return row
 
 
+def referenced(uow: UnitOfWork, hashes: list[str]) -> set[str]:
+    """Which of the hashes an evidence row references (as its file, stripped copy or thumbnail)."""
+    ev, found = t.evidence.c, set[str]()
+    for i in range(0, len(hashes), 300):
+        batch = hashes[i : i + 300]
+        for column in (ev.sha256, ev.stripped_sha256, ev.thumbnail_sha256):
+            found.update(uow.execute(sa.select(column).where(column.in_(batch)).distinct()).scalars())
+    return found
+
+
+def sweep(uow: UnitOfWork, env: Env, *, grace: timedelta = SWEEP_GRACE) -> list[str]:
+    """Delete the stored objects no evidence row references and written more than `grace` ago
+    (on the injected clock): what an upload left when it died between writing its objects and
+    committing its row. Younger ones may belong to an upload still in flight. Returns the keys.
+    An upload rewrites its objects, which makes them young: each one is looked at again just
+    before it is deleted, and an upload whose object still went meanwhile writes it again after
+    its commit (see upload)."""
+    cutoff = env.clock.now() - grace
+    old: dict[str, str] = {}
+    for obj in env.storage.list(PREFIX):
+        sha = key_hash(obj.key)
+        if sha is not None and obj.modified_at < cutoff:
+            old[sha] = obj.key
+    gone = []
+    for sha in sorted(set(old) - referenced(uow, list(old))):
+        key = old[sha]
+        if all(o.modified_at < cutoff for o in env.storage.list(key)):  # not rewritten since the listing
+            env.storage.delete(key)
+            gone.append(key)
+    if gone:
+        log.info("swept %d stored objects no evidence references", len(gone))
+    return gone
+
+
 def get(uow: UnitOfWork, actor: Actor, evidence_id: str) -> dict[str, Any]:
     row = uow.execute(sa.select(t.evidence).where(t.evidence.c.id == evidence_id)).first()
     if row is None or not _may_read(uow, actor, row):
         raise NotFound("evidence not found")
     return dict(row._mapping)
+
+
+# Which copy of a file is served: `original` (as uploaded, EXIF and location included) is the
+# uploader's and the platform's; `stripped` (an image re-encoded without metadata) is what the
+# other party of a case gets; `thumbnail` is a small stripped JPEG, for whoever may read the file.
+VARIANTS = ("original", "stripped")
+
+
+@dataclass(frozen=True)
+class Served:
+    variant: str
+    media_type: str
+    key: str | None = None  # the stored object to send
+    data: bytes | None = None  # or bytes made on the spot (an image stored before its copies were)
+
+
+def sees_original(actor: Actor, row: dict[str, Any]) -> bool:
+    return actor.role in PLATFORM or (row["uploader_id"] == actor.id and row["uploader_role"] == actor.role)
+
+
+def served(env: Env, actor: Actor, row: dict[str, Any], variant: str | None) -> Served:
+    """The copy of readable evidence `row` to serve `actor`: the one it is entitled to unless
+    it asks for another (variant: original, stripped or thumbnail)."""
+    image = row["media_type"] in IMAGE_TYPES
+    if variant is None:
+        variant = "original" if sees_original(actor, row) or not image else "stripped"
+    if variant == "thumbnail":
+        if not image:
+            raise NotFound("only images have a thumbnail", code="no_thumbnail")
+        if row["thumbnail_sha256"]:
+            return Served(variant, images.THUMBNAIL_TYPE, key=content_key(row["thumbnail_sha256"]))
+        original = _bytes(env, row["sha256"])
+        return Served(variant, images.THUMBNAIL_TYPE, data=images.thumbnail(original, row["media_type"]))
+    if variant == "original" and image and not sees_original(actor, row):
+        raise Forbidden(
+            "the original image, with its metadata, is for its uploader and the platform; "
+            "the other party gets it with EXIF and location removed (variant=stripped)",
+            code="original_not_allowed",
+        )
+    if variant == "original" or not image:  # a file that is not an image has nothing to strip
+        return Served("original", row["media_type"], key=content_key(row["sha256"]))
+    if row["stripped_sha256"]:
+        return Served(variant, row["media_type"], key=content_key(row["stripped_sha256"]))
+    return Served(variant, row["media_type"], data=images.stripped(_bytes(env, row["sha256"]), row["media_type"]))
+
+
+def _bytes(env: Env, sha256: str) -> bytes:
+    try:
+        return env.storage.get(content_key(sha256))
+    except ObjectMissing:
+        raise _missing(sha256) from None
+
+
+def open_served(env: Env, copy: Served) -> Iterator[bytes]:
+    """The bytes of a served copy, in chunks."""
+    if copy.data is not None:
+        return iter((copy.data,))
+    assert copy.key is not None
+    try:
+        return env.storage.open(copy.key)
+    except ObjectMissing:
+        raise _missing(copy.key) from None
+
+
+def _missing(what: str) -> NotFound:
+    log.error("evidence object %s is missing from storage", what)
+    return NotFound("the stored file of this evidence is missing", code="evidence_file_missing")
 
 
 def _may_read(uow: UnitOfWork, actor: Actor, row: Any) -> bool:

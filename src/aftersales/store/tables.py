@@ -386,9 +386,13 @@ evidence = sa.Table(
     sa.Column("kind", Text(32), nullable=False),
     sa.Column("media_type", Text(64), nullable=False),
     sa.Column("size", sa.BigInteger, nullable=False),
-    sa.Column("sha256", Text(64), nullable=False),
+    sa.Column("sha256", Text(64), nullable=False, index=True),
     sa.Column("filename", Text(255)),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # An image's copy for the other party (EXIF and location stripped) and its thumbnail, each
+    # stored under its own hash; NULL for files that are not images. See services/evidence.py.
+    sa.Column("stripped_sha256", Text(64), index=True),
+    sa.Column("thumbnail_sha256", Text(64), index=True),
 )
 
 # Which case cites which evidence: who besides the uploader may read it.

@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..domain.errors import DomainError, VersionConflict
-from ..services import idempotency, reminders
+from ..services import evidence, idempotency, reminders
 from ..services.context import SYSTEM, Env
 from ..services.kinds import KINDS
 from ..services.transitions import Kind, Step, prepare, write_many
@@ -259,7 +259,8 @@ class DeadlineEngine:
 
     def housekeeping(self) -> None:
         """Send due reminders at most once a minute (they count in hours); drop expired
-        Idempotency-Key records at most once an hour."""
+        Idempotency-Key records and sweep stored evidence objects no row references at most
+        once an hour."""
         now = self.env.clock.now()
         if self._last_remind is None or now - self._last_remind >= REMIND_EVERY:
             self.remind()
@@ -271,6 +272,11 @@ class DeadlineEngine:
         self._last_purge = now
         if purged:
             log.info("purged %d expired idempotency keys", purged)
+        try:
+            with UnitOfWork(self.engine) as uow:
+                evidence.sweep(uow, self.env)
+        except Exception:  # a bucket that does not answer must not stop the deadlines
+            log.warning("evidence storage sweep failed; next try in an hour", exc_info=True)
 
     def run_forever(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
         log.info("deadline worker %s started", self.worker_id)
