@@ -75,6 +75,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if not args.no_worker:
         engine = DeadlineEngine(runtime.engine, runtime.env, _worker_id())
         threading.Thread(target=engine.run_forever, args=(stop,), name="deadline-worker", daemon=True).start()
+        _start_payments(runtime, stop)
     try:
         if args.workers > 1:
             # Each server process builds its own runtime from the environment; the deadline
@@ -115,7 +116,16 @@ def cmd_worker(args: argparse.Namespace) -> None:
     engine = DeadlineEngine(
         runtime.engine, runtime.env, _worker_id(), batch_size=args.batch, lease=timedelta(seconds=args.lease)
     )
+    _start_payments(runtime, stop)
     engine.run_forever(stop, poll_seconds=args.poll)
+
+
+def _start_payments(runtime: Runtime, stop: threading.Event) -> None:
+    """The payments loop beside the deadline worker: refunds decided are submitted to the provider."""
+    from .worker.payments import PaymentsLoop
+
+    loop = PaymentsLoop(runtime.engine, runtime.env, runtime.payments)
+    threading.Thread(target=loop.run_forever, args=(stop,), name="payments-loop", daemon=True).start()
 
 
 def cmd_db(args: argparse.Namespace) -> None:

@@ -14,6 +14,12 @@ DEMO_SECRET = "aftersales-demo-secret-not-for-production"
 ENVIRONMENTS = ("development", "test", "production")
 # HS256 is only as strong as its key: RFC 7518 3.2 asks for at least the hash's 256 bits.
 MIN_SECRET_BYTES = 32
+# Payment providers AFTERSALES_PAYMENTS may name; an adapter for a real one follows the
+# PaymentProvider Protocol of integrations/payments.py.
+PAYMENT_PROVIDERS = ("simulated",)
+# Signs the simulated provider's callbacks when AFTERSALES_PAYMENTS_SECRET is unset (public: a
+# simulation has nothing to protect).
+SIMULATED_PAYMENTS_SECRET = "aftersales-simulated-payments-secret"
 
 
 class ConfigError(Exception):
@@ -39,6 +45,10 @@ class Settings:
     # Webhooks to private, loopback and link-local addresses (integrations/addresses.py): off
     # unless the receivers really are on the operator's own network (and in tests).
     webhook_allow_private: bool = False
+    payments: str = "simulated"
+    payments_secret: str = SIMULATED_PAYMENTS_SECRET  # HMAC key of the provider's callbacks
+    # The simulated provider's faults switchable through PUT /v1/admin/payments/simulated: never in production.
+    payments_faults: bool = True
 
     @classmethod
     def from_env(
@@ -90,6 +100,9 @@ class Settings:
                 ("rate_limit_integration", "60000/minute"),
             )
         }
+        payments = env.get("AFTERSALES_PAYMENTS", "").strip() or "simulated"
+        if payments not in PAYMENT_PROVIDERS:
+            raise ConfigError(f"AFTERSALES_PAYMENTS must be one of {', '.join(PAYMENT_PROVIDERS)}, not {payments!r}")
         for name, rate in rates.items():
             try:
                 limits.parse(rate)
@@ -106,6 +119,9 @@ class Settings:
             max_body_bytes=max_body,
             rate_limit_storage=env.get("AFTERSALES_RATE_LIMIT_STORAGE", "memory://"),
             webhook_allow_private=_flag(env, "AFTERSALES_WEBHOOK_ALLOW_PRIVATE"),
+            payments=payments,
+            payments_secret=env.get("AFTERSALES_PAYMENTS_SECRET") or SIMULATED_PAYMENTS_SECRET,
+            payments_faults=not production,
             **rates,
         )
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from . import policies
 from .config import Settings
 from .domain.clock import Clock, SystemClock
+from .integrations import payments
 from .services.context import Env
 from .store.database import create_engine
 from .store.sim_clock import DatabaseClock
@@ -21,6 +22,7 @@ class Runtime:
     settings: Settings
     engine: sa.Engine
     env: Env
+    payments: payments.PaymentProvider
     sim_clock: DatabaseClock | None = None
 
     def uow(self) -> UnitOfWork:
@@ -38,4 +40,5 @@ class Runtime:
             data_dir=Path(settings.data_dir),
             evidence_max_bytes=settings.evidence_max_bytes,
         )
-        return cls(settings=settings, engine=engine, env=env, sim_clock=sim)
+        provider = payments.build(settings.payments, engine, env.clock, settings.payments_secret)
+        return cls(settings=settings, engine=engine, env=env, payments=provider, sim_clock=sim)

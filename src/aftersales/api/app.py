@@ -23,6 +23,7 @@ from .routes import (
     money,
     orders,
     parties,
+    payments,
     reviews,
 )
 
@@ -51,6 +52,7 @@ def create_app(runtime: Runtime | None) -> FastAPI:
         complaints,
         reviews,
         money,
+        payments,
         evidence,
         agents,
         parties,
