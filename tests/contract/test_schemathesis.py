@@ -78,6 +78,7 @@ def _ids(runtime: Any) -> dict[str, list[str]]:
             "appeal_id": col(t.appeals.c.id),
             "evidence_id": col(t.evidence.c.id),
             "template_id": col(t.reply_templates.c.id),
+            "refund_id": col(t.refunds.c.id),
             "agent_id": [*col(t.agents.c.id), "agent-9"],
             "merchant_id": ["m-1", "m-2", "m-3"],
             "buyer_id": ["b-1", "b-2", "b-3"],
