@@ -146,3 +146,36 @@ def test_any_provider_but_the_simulated_one_is_refused_at_start_up(value, tmp_pa
     with pytest.raises(ConfigError, match="AFTERSALES_PAYMENTS"):
         Settings.from_env({"AFTERSALES_PAYMENTS": value, "AFTERSALES_DATA_DIR": str(tmp_path)}, demo=True)
     assert Settings.from_env({"AFTERSALES_DATA_DIR": str(tmp_path)}, demo=True).payments == "simulated"
+
+
+def test_hostile_unsigned_bodies_on_the_callback_are_refused_and_change_nothing(api, runtime):
+    hostile = [
+        b"[]",
+        b"\xff\xfe{",
+        b'{"a":' * 300 + b"1" + b"}" * 300,
+        b'{"refund_id": "\\u0000\\ud800", "reference": 1e308, "state": "succeeded"}',
+        ('{"refund_id": "' + "长" * 400_000 + '"}').encode(),
+    ]
+    _refund(api)
+    before = db_state(runtime)
+    for body in hostile:
+        r = api.anonymous.post(CALLBACK, content=body, headers={"Content-Type": "application/json"})
+        assert r.status_code in (401, 413), (body[:40], r.status_code, r.text[:200])
+        assert_problem(r, r.status_code)
+    assert db_state(runtime) == before
+
+
+def test_advancing_the_simulated_clock_runs_the_payments_pass_too(serve, settings, engine):
+    sim = serve(Runtime.build(dataclasses.replace(settings, simulated_clock=True), engine=engine))
+    _fault(sim, "error")
+    refund = _refund(sim)
+    admin = sim.as_("admin", "admin-1")
+    first = admin.post("/v1/admin/clock", json={"advance_seconds": 0})
+    assert first.status_code == 200 and first.json()["refunds_submitted"] == 1, first.text
+    assert _status(sim, refund["id"])["attempts"] == 1
+    early = admin.post("/v1/admin/clock", json={"advance_seconds": 60})
+    assert early.json()["refunds_submitted"] == 0  # its next try waits the backoff
+    _fault(sim, "none")
+    later = admin.post("/v1/admin/clock", json={"advance_seconds": int(payments.BACKOFF[0].total_seconds())})
+    assert later.json()["refunds_submitted"] == 1
+    assert _status(sim, refund["id"])["status"] == "succeeded"
