@@ -155,7 +155,7 @@ def record(uow: UnitOfWork, env: Env, refund: dict[str, Any], answer: ProviderAn
             )
         )
         if done.rowcount:
-            _event(uow, refund, "succeeded", now, {"provider_ref": answer.reference}, before=refund["status"])
+            _event(uow, refund, "succeeded", now, {"provider_ref": answer.reference}, (refund["status"], "succeeded"))
         return bool(done.rowcount)
     if answer.state == "accepted":
         moved = uow.execute(
@@ -185,7 +185,7 @@ def _tried(uow: UnitOfWork, env: Env, refund: dict[str, Any], error: str, provid
         .values(**values)
     )
     if moved.rowcount and final:
-        _event(uow, refund, "failed", now, {"attempts": attempts, "error": values["last_error"]}, before="pending")
+        _event(uow, refund, "failed", now, {"attempts": attempts, "error": values["last_error"]}, ("pending", "failed"))
     return bool(moved.rowcount)
 
 
@@ -203,7 +203,7 @@ def flag_late(engine: sa.Engine, env: Env) -> int:
                 t.refunds.update().where(r.id == refund["id"], r.late.is_(False)).values(late=True)
             ).rowcount:
                 data = {"confirm_by": refund["confirm_by"].isoformat(), "status": refund["status"]}
-                _event(uow, refund, "late", now, data, before=refund["status"], late=True)
+                _event(uow, refund, "late", now, data, (refund["status"], refund["status"]), late=True)
                 flagged += 1
         uow.commit()
     return flagged
@@ -247,7 +247,7 @@ def retry(uow: UnitOfWork, env: Env, actor: Actor, refund_id: str) -> dict[str, 
         .where(r.id == refund_id, r.status == "failed")
         .values(status="pending", attempts=0, next_attempt_at=now)
     )
-    _event(uow, refund, "retried", now, {"attempts": refund["attempts"]}, before="failed", actor=actor)
+    _event(uow, refund, "retried", now, {"attempts": refund["attempts"]}, ("failed", "pending"), actor=actor)
     return {**refund, "status": "pending", "attempts": 0, "next_attempt_at": now}
 
 
@@ -257,12 +257,14 @@ def _event(
     action: str,
     now: datetime,
     data: dict[str, Any],
+    status: tuple[str, str],
     *,
-    before: str,
-    late: bool | None = None,
+    late: bool = False,
     actor: Actor = PAYMENTS,
 ) -> None:
-    after = {"status": {"retried": "pending", "late": before}.get(action, action)}
+    """The refund's event (kind `refund`, so `refund.<action>` in the outbox): its status before
+    and after (and the late flag it raised), the money and whose it is."""
+    flag: tuple[dict[str, bool], dict[str, bool]] = ({"late": False}, {"late": True}) if late else ({}, {})
     uow.events.record(
         kind="refund",
         subject_id=refund["id"],
@@ -270,8 +272,8 @@ def _event(
         actor_role=actor.role,
         actor_id=actor.id,
         at=now,
-        before={"status": before, **({"late": False} if late else {})},
-        after={**after, **({"late": True} if late else {})},
+        before={"status": status[0], **flag[0]},
+        after={"status": status[1], **flag[1]},
         data={
             "order_id": refund["order_id"],
             "after_sale_id": refund["after_sale_id"],
