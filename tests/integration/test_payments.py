@@ -190,3 +190,27 @@ def test_a_slow_refund_is_late_after_fifteen_working_days_with_new_years_day_off
     assert done["status"] == "succeeded" and done["late"] is True
     assert _refund_events(w, refund["id"]) == ["late", "succeeded"]
     assert len(provider.ledger()) == 1
+
+
+def test_two_payment_loops_at_once_submit_each_refund_once(w, provider):
+    import threading
+
+    refunds = [_cancelled(w)["id"] for _ in range(6)]
+    start, errors = threading.Barrier(2), []
+
+    def loop() -> None:
+        start.wait()
+        try:
+            _pass(w)
+        except Exception as exc:  # (reported below: a failing loop must fail the test)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=loop) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    assert {r: _refund(w, r)["status"] for r in refunds} == dict.fromkeys(refunds, "succeeded")
+    assert sorted((p["refund_id"], p["submissions"]) for p in provider.ledger()) == [(r, 1) for r in sorted(refunds)]
+    assert all(_refund_events(w, r) == ["succeeded"] for r in refunds)
