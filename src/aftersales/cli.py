@@ -75,6 +75,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if not args.no_worker:
         engine = DeadlineEngine(runtime.engine, runtime.env, _worker_id())
         threading.Thread(target=engine.run_forever, args=(stop,), name="deadline-worker", daemon=True).start()
+        _start_payments(runtime, stop)
     try:
         if args.workers > 1:
             # Each server process builds its own runtime from the environment; the deadline
@@ -115,7 +116,16 @@ def cmd_worker(args: argparse.Namespace) -> None:
     engine = DeadlineEngine(
         runtime.engine, runtime.env, _worker_id(), batch_size=args.batch, lease=timedelta(seconds=args.lease)
     )
+    _start_payments(runtime, stop)
     engine.run_forever(stop, poll_seconds=args.poll)
+
+
+def _start_payments(runtime: Runtime, stop: threading.Event) -> None:
+    """The payments loop beside the deadline worker: refunds decided are submitted to the provider."""
+    from .worker.payments import PaymentsLoop
+
+    loop = PaymentsLoop(runtime.engine, runtime.env, runtime.payments)
+    threading.Thread(target=loop.run_forever, args=(stop,), name="payments-loop", daemon=True).start()
 
 
 def cmd_db(args: argparse.Namespace) -> None:
@@ -227,17 +237,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo_help = "demo mode: use the demo token secret when AFTERSALES_JWT_SECRET is unset (refused in production)"
     clock_help = "time moves only via POST /v1/admin/clock (refused in production)"
 
-    serve = sub.add_parser("serve", help="serve the API and console (and a deadline worker)")
+    serve = sub.add_parser("serve", help="serve the API and console (and a deadline worker with the payments loop)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default: %(default)s)")
-    serve.add_argument("--no-worker", action="store_true", help="do not run the deadline worker in-process")
+    serve.add_argument(
+        "--no-worker", action="store_true", help="do not run the deadline worker and payments loop in-process"
+    )
     serve.add_argument("--workers", type=int, default=1, help="server processes (uvicorn workers; default: 1)")
     serve.add_argument("--no-access-log", action="store_true", help="do not log every request")
     serve.add_argument("--demo", action="store_true", help="load demo data and print tokens; " + demo_help)
     serve.add_argument("--simulated-clock", action="store_true", help=clock_help)
     serve.set_defaults(func=cmd_serve)
 
-    worker = sub.add_parser("worker", help="run a deadline worker (any number, on PostgreSQL)")
+    worker = sub.add_parser("worker", help="run a deadline worker and a payments loop (any number, on PostgreSQL)")
     worker.add_argument("--batch", type=int, default=500, help="deadlines fired per transaction (default: 500)")
     worker.add_argument(
         "--lease",

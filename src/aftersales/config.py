@@ -23,6 +23,12 @@ NATS_SCHEMES = ("nats", "tls", "ws", "wss")
 NATS_STREAM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # HS256 is only as strong as its key: RFC 7518 3.2 asks for at least the hash's 256 bits.
 MIN_SECRET_BYTES = 32
+# Payment providers AFTERSALES_PAYMENTS may name; an adapter for a real one follows the
+# PaymentProvider Protocol of integrations/payments.py.
+PAYMENT_PROVIDERS = ("simulated",)
+# Signs the simulated provider's callbacks when AFTERSALES_PAYMENTS_SECRET is unset (public: a
+# simulation has nothing to protect).
+SIMULATED_PAYMENTS_SECRET = "aftersales-simulated-payments-secret"
 
 
 class ConfigError(Exception):
@@ -65,6 +71,11 @@ class Settings:
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
+
+    payments: str = "simulated"
+    payments_secret: str = SIMULATED_PAYMENTS_SECRET  # HMAC key of the provider's callbacks
+    # The simulated provider's faults switchable through PUT /v1/admin/payments/simulated: never in production.
+    payments_faults: bool = True
 
     @classmethod
     def from_env(
@@ -124,6 +135,9 @@ class Settings:
                 ("rate_limit_integration", "60000/minute"),
             )
         }
+        payments = env.get("AFTERSALES_PAYMENTS", "").strip() or "simulated"
+        if payments not in PAYMENT_PROVIDERS:
+            raise ConfigError(f"AFTERSALES_PAYMENTS must be one of {', '.join(PAYMENT_PROVIDERS)}, not {payments!r}")
         for name, rate in rates.items():
             try:
                 limits.parse(rate)
@@ -170,6 +184,10 @@ class Settings:
             s3_bucket=bucket,
             s3_endpoint_url=env.get("AFTERSALES_S3_ENDPOINT_URL", "").strip() or None,
             s3_region=env.get("AFTERSALES_S3_REGION", "").strip() or None,
+
+            payments=payments,
+            payments_secret=env.get("AFTERSALES_PAYMENTS_SECRET") or SIMULATED_PAYMENTS_SECRET,
+            payments_faults=not production,
             **rates,
         )
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from . import policies
 from .config import ConfigError, Settings
 from .domain.clock import Clock, SystemClock
+from .integrations import payments
 from .integrations.storage import LocalStorage, S3Storage, Storage
 from .services.context import Env
 from .store.database import create_engine
@@ -22,6 +23,7 @@ class Runtime:
     settings: Settings
     engine: sa.Engine
     env: Env
+    payments: payments.PaymentProvider
     sim_clock: DatabaseClock | None = None
 
     def uow(self) -> UnitOfWork:
@@ -40,7 +42,8 @@ class Runtime:
             evidence_max_bytes=settings.evidence_max_bytes,
             storage=storage(settings),
         )
-        return cls(settings=settings, engine=engine, env=env, sim_clock=sim)
+        provider = payments.build(settings.payments, engine, env.clock, settings.payments_secret)
+        return cls(settings=settings, engine=engine, env=env, payments=provider, sim_clock=sim)
 
 
 def storage(settings: Settings) -> Storage:

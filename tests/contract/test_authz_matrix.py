@@ -209,6 +209,12 @@ TABLE: dict[str, Row] = {
     "POST /v1/reviews/{subject_id}/reply": Row("review", BY_MERCHANT, _b({"reply": "感谢支持"})),
     # Money and sanctions.
     "GET /v1/refunds": Row("order", EVERYONE, query=lambda w: {"order_id": w["order"]}),
+    # Agents hand a failed refund back to the payment provider (one still pending: 409).
+    "POST /v1/refunds/{refund_id}/retry": Row("refund", BY_AGENTS),
+    # The payment provider's callback carries its signature, not a token: unsigned, nobody gets in.
+    "POST /v1/payments/callbacks/simulated": Row(None, (401, 401, 401, 401, 401, 401, 401, 401)),
+    # The simulated provider's faults: an admin's switch (outside production).
+    "PUT /v1/admin/payments/simulated": Row(None, (401, 403, 403, 403, 403, 403, OK, 403), _b({"fault": "none"})),
     "GET /v1/settlements": Row(
         "merchant", (401, 403, 403, OK, OK, OK, OK, 403), query=lambda w: {"merchant_id": w["merchant"]}
     ),
@@ -281,8 +287,9 @@ def _world(api: Any) -> dict[str, dict[str, str]]:
     """For each tenant (buyer, shop): an online order, a COD order, a case citing the buyer's
     evidence (a chat log and a photo), a COD case, an open intervention, a dispute ruled against
     the buyer with the buyer's appeal, an arbitration application, a closed case, the buyer's
-    complaint about the shop, one of the shop's quick replies, a completed order and the buyer's
-    review of another, and two of the shop's webhook endpoints, one with a dead delivery."""
+    complaint about the shop, one of the shop's quick replies, a cancelled order's refund, a
+    completed order and the buyer's review of another, and two of the shop's webhook endpoints,
+    one with a dead delivery."""
     admin, agent2 = api.as_("admin", "admin-1"), api.as_("agent", "agent-2")
     for agent_id in ("agent-1", "agent-2"):
         assert admin.put(f"/v1/agents/{agent_id}", json={"name": agent_id, "capacity": 50}).status_code == 200
@@ -352,6 +359,10 @@ def _tenant(api: Any, agent2: httpx.Client, tenant: str, buyer_id: str, shop: st
             "/v1/complaints", json={"category": "induced_review", "description": "好评返现", "merchant_id": shop}
         )
     )["id"]
+    refunded = order("refunded", upto="stocking")
+    ok(buyer.post(f"/v1/orders/{refunded}/cancel", json={"reason": "拍错"}))
+    [refund] = ok(api.as_("agent").get("/v1/refunds", params={"order_id": refunded}))["items"]
+    w["refund"] = refund["id"]
     w["order_done"] = order("done", upto="completed")
     w["review"] = ok(
         buyer.post("/v1/reviews", json={"order_id": order("reviewed", upto="completed"), "rating": 4, "text": "不错"})
@@ -409,6 +420,7 @@ def _send(client: httpx.Client, caller: str, route: str, row: Row, things: dict[
             "appeal_id",
             "review_id",
             "evidence_id",
+            "refund_id",
             "merchant_id",
             "buyer_id",
             "endpoint_id",

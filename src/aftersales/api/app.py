@@ -23,6 +23,7 @@ from .routes import (
     money,
     orders,
     parties,
+    payments,
     reviews,
     webhooks,
 )
@@ -54,6 +55,7 @@ def create_app(runtime: Runtime | None) -> FastAPI:
         complaints,
         reviews,
         money,
+        payments,
         evidence,
         agents,
         parties,

@@ -92,6 +92,14 @@ class ClockAdvance(Body):
     advance_seconds: Annotated[int, Field(strict=True, ge=0, le=10 * 365 * 86400)]
 
 
+class PaymentsFault(Body):
+    """The simulated payment provider's fault (integrations/payments.py) and, for `slow`, how long
+    it takes to confirm (default 30 days)."""
+
+    fault: Literal["none", "timeout", "error", "slow", "duplicate_callback"]
+    delay_seconds: Annotated[int, Field(strict=True, ge=0, le=365 * 86400)] | None = None
+
+
 class Note(Body):
     body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 

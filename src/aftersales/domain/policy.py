@@ -62,6 +62,7 @@ REMINDED_PARTIES = {
 LIMITS = {
     "offers_per_case": "partial-refund offers a merchant may make on one request",
     "speedy_refund_max_amount": "极速退款: the most a return may be refunded as it ships back, before it arrives (0: off)",
+    "refund_confirm_working_days": "working days from a refund's decision to the provider's confirmation, else it is late",
 }
 
 

@@ -123,10 +123,20 @@ def timeline(uow: UnitOfWork, actor: Actor, kind: str, subject_id: str) -> list[
 
 
 def refund_list(
-    uow: UnitOfWork, actor: Actor, *, order_id: str | None = None, after_sale_id: str | None = None
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    order_id: str | None = None,
+    after_sale_id: str | None = None,
+    status: str | None = None,
+    late: bool | None = None,
 ) -> list[dict[str, Any]]:
-    """Refunds the caller may see (a buyer's own, a shop's, all for staff)."""
-    return refunds.list_refunds(uow, *scope(actor, t.refunds.c, order_id=order_id, after_sale_id=after_sale_id))
+    """Refunds the caller may see (a buyer's own, a shop's, all for staff); `status=failed` and
+    `late=true` are the agents' queue of refunds the payment provider has not paid."""
+    where = scope(actor, t.refunds.c, order_id=order_id, after_sale_id=after_sale_id, status=status)
+    if late is not None:
+        where.append(t.refunds.c.late.is_(late))
+    return refunds.list_refunds(uow, *where)
 
 
 def settlements(

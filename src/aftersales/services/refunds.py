@@ -29,8 +29,8 @@ def issue(
     evidence: list[str] | None = None,
     limit: int | None = None,
 ) -> dict[str, Any]:
-    """Record a refund and count it against the order, and a case's against the units it is
-    about. `limit` defaults to the paid total: no path may ever refund more than the buyer paid,
+    """Record a refund, `pending` until the payment provider pays it, and count it against the
+    order, and a case's against the units it is about, at once. `limit` defaults to the paid total: no path may ever refund more than the buyer paid,
     nor a case more than was paid for its units."""
     ceiling = order.paid_amount - order.refunded_amount if limit is None else limit
     units, ended = order.units, case is not None and not lines.held(order.units, case.id)
@@ -55,11 +55,15 @@ def issue(
         currency=order.currency,
         payer=PAYER[method],
         method=method,
-        # Until the payments integration confirms transfers, a recorded refund counts as paid.
-        status="succeeded",
+        # Decided now, paid once the payment provider confirms it (services/payments.py submits
+        # it after this transaction commits); its amount counts against the order from now on.
+        status="pending",
         evidence=evidence or [],
         created_at=now,
-        completed_at=now,
+        completed_at=None,
+        attempts=0,
+        next_attempt_at=now,
+        late=False,
     )
     uow.execute(t.refunds.insert().values(**row))
     order.refunded_amount += amount

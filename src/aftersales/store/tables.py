@@ -352,10 +352,47 @@ refunds = sa.Table(
     sa.Column("currency", Text(3), nullable=False),
     sa.Column("payer", Text(16), nullable=False),
     sa.Column("method", Text(32), nullable=False),
-    sa.Column("status", Text(16), nullable=False),
+    sa.Column("status", Text(16), nullable=False),  # pending | succeeded | failed (services/payments.py)
     sa.Column("evidence", sa.JSON, nullable=False, default=list),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("completed_at", UTCDateTime),
+    # The transfer through the payment provider: its reference once it answered, the tries that
+    # did not succeed, when the submitter looks at it next (None: nothing to do), the moment it
+    # turns late (the policy's refund_confirm from created_at) and whether it did.
+    sa.Column("provider", Text(16)),
+    sa.Column("provider_ref", Text(64)),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime, index=True),
+    sa.Column("confirm_by", UTCDateTime),
+    sa.Column("late", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
+    sa.Column("last_error", Text(200)),
+)
+
+# The simulated payment provider's own books (integrations/payments.py), keyed by our refund id,
+# its idempotency key: a resubmission finds the refund it already made.
+provider_refunds = sa.Table(
+    "provider_refunds",
+    metadata,
+    sa.Column("refund_id", Text(40), primary_key=True),
+    sa.Column("reference", Text(64), nullable=False, unique=True),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("currency", Text(3), nullable=False),
+    sa.Column("state", Text(16), nullable=False),  # accepted | succeeded | failed
+    sa.Column("reason", Text(200)),
+    sa.Column("submissions", sa.Integer, nullable=False),  # calls of submit() for this refund
+    sa.Column("confirms_at", UTCDateTime),  # an accepted refund succeeds from then (the `slow` fault)
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# The simulated provider's switchable fault (one row; none when absent), shared by every process.
+provider_faults = sa.Table(
+    "provider_faults",
+    metadata,
+    sa.Column("provider", Text(16), primary_key=True),
+    sa.Column("fault", Text(32), nullable=False),
+    sa.Column("delay_seconds", sa.Integer, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
 violations = sa.Table(

@@ -8,6 +8,7 @@ from ... import policies
 from ...domain.cases import REASONS, REJECT_REASONS
 from ...domain.errors import Forbidden, NotFound
 from ...domain.policy import LIMITS, TIMERS, WorkingDays
+from ...services import payments
 from ...worker.engine import DeadlineEngine
 from .. import schemas as s
 from ..actions import perform
@@ -70,6 +71,8 @@ def advance_clock(body: s.ClockAdvance, request: Request, actor: CurrentActor):
     def work(_):
         now = runtime.sim_clock.advance(timedelta(seconds=body.advance_seconds))
         fired = DeadlineEngine(runtime.engine, runtime.env, worker_id="admin-clock").run_until_idle()
-        return 200, {"now": now.isoformat(), "fired": fired}
+        # Refunds whose tries, polls or late mark fell due too (the payments loop's pass).
+        paid = payments.run_until_idle(runtime.engine, runtime.env, runtime.payments)
+        return 200, {"now": now.isoformat(), "fired": fired, "refunds_submitted": paid.submitted}
 
     return perform(request, actor, body.model_dump(), work, own_transactions=True)

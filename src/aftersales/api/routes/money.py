@@ -1,8 +1,10 @@
 """The refund ledger, platform-merchant settlements, and merchants' violations and standing."""
 
+from typing import Literal
+
 from fastapi import APIRouter, Request
 
-from ...services import prices, reads, sanctions
+from ...services import payments, prices, reads, sanctions
 from .. import schemas as s
 from ..actions import perform, read
 from ..auth import CurrentActor
@@ -11,16 +13,32 @@ from ..views import row_view
 router = APIRouter(prefix="/v1", tags=["money"])
 
 
-@router.get("/refunds", summary="Refunds the caller may see")
-def list_refunds(request: Request, actor: CurrentActor, order_id: str | None = None, after_sale_id: str | None = None):
+@router.get("/refunds", summary="Refunds the caller may see; `status=failed`, `late=true`: the agents' queue")
+def list_refunds(
+    request: Request,
+    actor: CurrentActor,
+    order_id: str | None = None,
+    after_sale_id: str | None = None,
+    status: Literal["pending", "succeeded", "failed"] | None = None,
+    late: bool | None = None,
+):
     return read(
         request,
         lambda uow: {
             "items": [
-                row_view(r) for r in reads.refund_list(uow, actor, order_id=order_id, after_sale_id=after_sale_id)
+                row_view(r)
+                for r in reads.refund_list(
+                    uow, actor, order_id=order_id, after_sale_id=after_sale_id, status=status, late=late
+                )
             ]
         },
     )
+
+
+@router.post("/refunds/{refund_id}/retry", summary="Hand a failed refund back to the payment provider (agents)")
+def retry_refund(refund_id: str, request: Request, actor: CurrentActor):
+    env = request.app.state.runtime.env
+    return perform(request, actor, {}, lambda uow: (200, row_view(payments.retry(uow, env, actor, refund_id))))
 
 
 @router.get("/settlements", summary="Money between platform and merchant (who bears a refund)")

@@ -1,7 +1,7 @@
 """evidence storage: the stripped copy and the thumbnail of an image
 
-Revision ID: 0014
-Revises: 0015
+Revision ID: 0013
+Revises: 0012
 
 Evidence bytes sit behind a Storage (local files or an S3-compatible bucket), each object under its
 SHA-256. An image also has a copy for the other party, EXIF and location stripped, and a
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0015"  # after 0015 (reminders), already on main
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """reminders before a party's deadline
 
-Revision ID: 0015
+Revision ID: 0012
 Revises: 0011
 
 Each deadline keeps the reminder threshold it was last considered at (services/reminders.py).
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
+revision = "0012"
 down_revision = "0011"
 branch_labels = None
 depends_on = None
