@@ -184,7 +184,6 @@ class Settings:
             s3_bucket=bucket,
             s3_endpoint_url=env.get("AFTERSALES_S3_ENDPOINT_URL", "").strip() or None,
             s3_region=env.get("AFTERSALES_S3_REGION", "").strip() or None,
-
             payments=payments,
             payments_secret=env.get("AFTERSALES_PAYMENTS_SECRET") or SIMULATED_PAYMENTS_SECRET,
             payments_faults=not production,

@@ -82,7 +82,6 @@ def _ids(runtime: Any) -> dict[str, list[str]]:
             "template_id": col(t.reply_templates.c.id),
             "endpoint_id": col(t.webhook_endpoints.c.id),
             "delivery_id": col(t.webhook_deliveries.c.id),
-
             "refund_id": col(t.refunds.c.id),
             "agent_id": [*col(t.agents.c.id), "agent-9"],
             "merchant_id": ["m-1", "m-2", "m-3"],

@@ -282,4 +282,5 @@ def _event(
             "currency": refund["currency"],
             **data,
         },
+        meta={"merchant_id": refund["merchant_id"], "buyer_id": refund["buyer_id"]},  # whose it is
     )
