@@ -21,6 +21,7 @@ from . import addresses
 
 USER_AGENT = "aftersales-webhooks/1"
 ERROR_LENGTH = 500  # webhook_attempts.error
+ANSWER_READ = 64 * 1024  # bytes of a receiver's answer read (and dropped) to keep its connection
 
 
 def signature(message_id: str, at: datetime, body: bytes, secrets: list[str]) -> str:
@@ -86,7 +87,14 @@ def send(http: httpx.Client, url: str, body: bytes, head: dict[str, str], *, all
         request_headers["connection"] = "close"
     try:
         with http.stream("POST", direct, content=body, headers=request_headers, extensions=extensions) as response:
-            status = response.status_code  # the body is not read: nothing in it is ours to use
+            status = response.status_code
+            # Nothing in the answer is ours to use, but a connection is kept for the next attempt
+            # only once its answer was read to the end: a short one is; a long one is cut off.
+            read = 0
+            for chunk in response.iter_raw():
+                read += len(chunk)
+                if read > ANSWER_READ:
+                    break
     except httpx.TimeoutException as exc:
         return outcome(None, f"timed out: {type(exc).__name__} {exc}".strip())
     except httpx.HTTPError as exc:

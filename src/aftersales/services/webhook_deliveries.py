@@ -172,19 +172,43 @@ def _claimed(row: Any, now: datetime) -> Claimed:
 
 
 def record(
-    uow: UnitOfWork, now: datetime, delivery: Claimed, outcome: Outcome, rng: random.Random | None = None
-) -> str:
-    """Log an attempt and move its delivery on: `succeeded`, `pending` (retry at a jittered
-    backoff) or `dead` (failing 24 h after its first attempt); the new status."""
+    uow: UnitOfWork, now: datetime, results: list[tuple[Claimed, Outcome]], rng: random.Random | None = None
+) -> list[str]:
+    """Log attempts and move their deliveries on: `succeeded`, `pending` (retry at a jittered
+    backoff) or `dead` (failing 24 h after its first attempt); the new statuses. Successes, the
+    common case, are written a statement per table whatever their number."""
+    if not results:
+        return []
     uow.execute(
-        t.webhook_attempts.insert().values(
-            delivery_id=delivery.id,
-            at=now,
-            status_code=outcome.status_code,
-            latency_ms=outcome.latency_ms,
-            error=outcome.error,
-        )
+        t.webhook_attempts.insert(),
+        [
+            dict(delivery_id=dl.id, at=now, status_code=out.status_code, latency_ms=out.latency_ms, error=out.error)
+            for dl, out in results
+        ],
     )
+    ok = [(dl, out) for dl, out in results if out.ok]
+    if ok:
+        uow.execute(
+            t.webhook_deliveries.update()
+            .where(d.id == sa.bindparam("_id"), d.status == "pending")
+            .values(
+                status="succeeded",
+                delivered_at=now,
+                next_attempt_at=None,
+                claimed_until=None,
+                attempts=sa.bindparam("_attempts"),
+                last_status_code=sa.bindparam("_code"),
+                last_latency_ms=sa.bindparam("_ms"),
+                last_error=None,
+            ),
+            [dict(_id=dl.id, _attempts=dl.attempts + 1, _code=out.status_code, _ms=out.latency_ms) for dl, out in ok],
+        )
+        heard = sorted({dl.endpoint_id for dl, _ in ok})
+        uow.execute(t.webhook_endpoints.update().where(e.id.in_(heard), e.failure_streak != 0).values(failure_streak=0))
+    return ["succeeded" if out.ok else _failed(uow, now, dl, out, rng) for dl, out in results]
+
+
+def _failed(uow: UnitOfWork, now: datetime, delivery: Claimed, outcome: Outcome, rng: random.Random | None) -> str:
     attempts = delivery.attempts + 1
     last = dict(
         attempts=attempts,
@@ -194,14 +218,6 @@ def record(
         last_error=outcome.error,
     )
     mine = t.webhook_deliveries.update().where(d.id == delivery.id, d.status == "pending")
-    if outcome.ok:
-        uow.execute(mine.values(status="succeeded", delivered_at=now, next_attempt_at=None, **last))
-        uow.execute(
-            t.webhook_endpoints.update()
-            .where(e.id == delivery.endpoint_id, e.failure_streak != 0)
-            .values(failure_streak=0)
-        )
-        return "succeeded"
     a = t.webhook_attempts.c
     first = uow.execute(sa.select(sa.func.min(a.at)).where(a.delivery_id == delivery.id)).scalar_one()
     if now - first < GIVE_UP_AFTER:

@@ -4,8 +4,8 @@ One loop, three steps, each a short transaction with no network inside (but the 
 publish, which holds PostgreSQL's one-publisher lock until the broker acknowledged the batch):
 fan the new outbox rows out to deliveries (services/webhook_deliveries.py), publish them on the
 stream when one is configured, and lease due deliveries to a small pool of sending threads, so a
-slow receiver holds one thread, not the others. A sender records each attempt in a transaction of
-its own. A relay that dies mid-send loses nothing: the lease runs out and the delivery is sent
+slow receiver holds one thread, not the others. The senders hand their outcomes back to the loop,
+which records every attempt that came back in the transaction that leases the next deliveries. A relay that dies mid-send loses nothing: the lease runs out and the delivery is sent
 again with the same `webhook-id`. Any number of relays may run on PostgreSQL.
 """
 
@@ -17,8 +17,9 @@ import random
 import socket
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import timedelta
+from queue import SimpleQueue
 
 import sqlalchemy as sa
 
@@ -63,9 +64,13 @@ class Relay:
         self.wire_clock = wire_clock or SystemClock()
         self.http = webhooks.client(pool_size, timeout)
         self.pool = ThreadPoolExecutor(pool_size, thread_name_prefix="relay-send")
-        self._busy = 0  # deliveries in the pool
+        # Deliveries leased and not yet recorded: up to a few per sender, so one transaction
+        # leases (and records) many while the senders work through them.
+        self.window = pool_size * 8
+        self._busy = 0
+        self._outcomes: SimpleQueue[tuple[queue.Claimed, webhooks.Outcome | None]] = SimpleQueue()
         self._lock = threading.Lock()
-        self._freed = threading.Event()  # a sender finished: the loop may lease more
+        self._wake = threading.Event()  # an attempt came back, or new deliveries: lease more
 
     # --- one round -------------------------------------------------------------------------
 
@@ -107,60 +112,100 @@ class Relay:
         return len(batch)
 
     def deliver(self, *, wait_for_sends: bool = False) -> int:
-        """Lease as many due deliveries as there are idle senders and hand them to the pool; the
-        number handed over."""
+        """Record the attempts that came back and lease as many due deliveries as there are idle
+        senders, in one transaction (one commit for many attempts under load), then hand them to
+        the pool; the attempts recorded and deliveries handed over."""
+        outcomes = self._returned()
         with self._lock:
-            free = self.pool_size - self._busy
-        if free <= 0:
-            return 0
-        with UnitOfWork(self.engine) as uow:
-            claimed = queue.claim(uow, self.env.clock.now(), self.lease, free)
-            uow.commit()
-        futures: list[Future[None]] = []
-        for delivery in claimed:
+            if not outcomes and self._busy >= self.window:
+                return 0  # every sender busy, nothing came back: nothing to write
+        try:
+            with UnitOfWork(self.engine) as uow:
+                self._record(uow, outcomes)
+                with self._lock:
+                    free = self.window - self._busy + len(outcomes)
+                claimed = queue.claim(uow, self.env.clock.now(), self.lease, free) if free > 0 else []
+                uow.commit()
+        finally:
             with self._lock:
-                self._busy += 1
-            futures.append(self.pool.submit(self._send, delivery))
-        if wait_for_sends:
+                self._busy -= len(outcomes)  # recorded, or left to their lease if that failed
+        with self._lock:
+            self._busy += len(claimed)
+        futures = [self.pool.submit(self._send, delivery) for delivery in claimed]
+        if wait_for_sends and futures:
             wait(futures)
-        return len(claimed)
+            self._record_returned()
+        return len(outcomes) + len(claimed)
+
+    def _returned(self) -> list[tuple[queue.Claimed, webhooks.Outcome | None]]:
+        out = []
+        while not self._outcomes.empty():
+            out.append(self._outcomes.get())
+        return out
+
+    def _record_returned(self) -> None:
+        outcomes = self._returned()
+        try:
+            with UnitOfWork(self.engine) as uow:
+                self._record(uow, outcomes)
+                uow.commit()
+        finally:
+            with self._lock:
+                self._busy -= len(outcomes)
+
+    def _record(self, uow: UnitOfWork, outcomes: list[tuple[queue.Claimed, webhooks.Outcome | None]]) -> None:
+        results = [(delivery, outcome) for delivery, outcome in outcomes if outcome is not None]
+        queue.record(uow, self.env.clock.now(), results, self.rng)
 
     def _send(self, delivery: queue.Claimed) -> None:
+        outcome = None
         try:
             body = delivery.message.body()
             head = webhooks.headers(delivery.message.id, self.wire_clock.now(), body, delivery.secrets)
             outcome = webhooks.send(self.http, delivery.url, body, head, allow_private=self.allow_private)
-            with UnitOfWork(self.engine) as uow:
-                status = queue.record(uow, self.env.clock.now(), delivery, outcome, self.rng)
-                uow.commit()
-            log.debug("delivery %s to %s: %s (%s)", delivery.id, delivery.endpoint_id, status, outcome.error)
         except Exception:
-            # The lease runs out and the delivery is taken again: nothing is lost.
-            log.exception("delivery %s failed to send or record", delivery.id)
+            # Nothing to record: the lease runs out and the delivery is taken again.
+            log.exception("delivery %s failed to send", delivery.id)
         finally:
-            with self._lock:
-                self._busy -= 1
-            self._freed.set()
+            self._outcomes.put((delivery, outcome))
+            self._wake.set()
 
     # --- the loop ----------------------------------------------------------------------------
 
     def run_forever(self, stop: threading.Event, poll_seconds: float = 0.2) -> None:
+        """Deliver until `stop`, with the outbox scanned in a thread of its own (each waits on the
+        database apart); never raises: a failed round is logged and tried again."""
         log.info("relay %s started", self.name)
-        last_beat = -HEARTBEAT_SECONDS
+        scanner = threading.Thread(target=self._scan, args=(stop, poll_seconds), name="relay-scan", daemon=True)
+        scanner.start()
+        last_beat = -float("inf")
         while not stop.is_set():
             try:
                 if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
                     self.heartbeat()
                     last_beat = time.monotonic()
-                self._freed.clear()
-                work = self.fan_out() + self.publish() + self.deliver()
-                if not work:
-                    self._freed.wait(poll_seconds)  # nothing to do, or every sender busy
+                self._wake.clear()
+                if not self.deliver():
+                    self._wake.wait(poll_seconds)  # nothing due, or every lease still out
             except Exception:
                 log.exception("relay round failed; retrying")
                 stop.wait(poll_seconds)
+        scanner.join()
         self.close()
         log.info("relay %s stopped", self.name)
+
+    def _scan(self, stop: threading.Event, poll_seconds: float) -> None:
+        """Fan out and publish new outbox rows: every poll, or at once while a backlog drains."""
+        while not stop.is_set():
+            try:
+                fanned, published = self.fan_out(), self.publish()
+                if fanned:
+                    self._wake.set()
+                if max(fanned, published) < self.batch_size:
+                    stop.wait(poll_seconds)
+            except Exception:
+                log.exception("relay scan failed; retrying")
+                stop.wait(poll_seconds)
 
     def heartbeat(self) -> None:
         with UnitOfWork(self.engine) as uow:
@@ -172,6 +217,11 @@ class Relay:
     def close(self) -> None:
         """Let the sends in flight finish (each is bounded by its timeout), then let go."""
         self.pool.shutdown(wait=True)
-        self.http.close()
-        if self.stream is not None:
-            self.stream.close()
+        try:
+            self._record_returned()
+        except sa.exc.SQLAlchemyError:
+            log.exception("the last attempts could not be recorded; their leases will run out")
+        finally:
+            self.http.close()
+            if self.stream is not None:
+                self.stream.close()
