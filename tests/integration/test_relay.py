@@ -5,6 +5,7 @@ delivery time; the stream hook publishes in outbox order once acknowledged."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from aftersales.services import webhook_deliveries as queue
 from aftersales.store import tables as t
 from builders import World
 from conftest import START
+from waiting import wait_until
 from webhook_receiver import SECRET, Receiver
 from webhook_world import OLD_SECRET, drain, endpoint, in_order_per_subject, outbox_ids, relay, rows
 
@@ -322,3 +324,28 @@ def test_the_stream_gets_every_outbox_row_in_order_once_acknowledged(runtime, cl
     r.close()
     relays.remove(r)
     assert stream.closed
+
+
+def test_a_slow_receiver_holds_one_sender_while_another_endpoint_gets_everything(runtime, clock, receiver, relays):
+    slow = Receiver()
+    slow.answer = slow.hold
+    endpoint(runtime, slow.url, id="ep_slow")
+    endpoint(runtime, receiver.url, id="ep_fast")
+    w = World(runtime, clock)
+    for _ in range(6):
+        w.order(upto="created")  # six subjects, each due at both endpoints
+    r = _relay(relays, runtime, pool_size=2, timeout=30)
+    relays.remove(r)  # run_forever closes it
+    stop = threading.Event()
+    thread = threading.Thread(target=r.run_forever, args=(stop, 0.01), name="relay-under-test")
+    thread.start()
+    try:
+        assert wait_until(lambda: len(receiver.snapshot()) == 6, 30), "the fast endpoint waited for the slow one"
+        assert len(slow.snapshot()) == 1  # one sender held there, the other free for the fast endpoint
+    finally:
+        slow.release.set()
+        stop.set()
+        thread.join(30)
+        slow.stop()
+    assert not thread.is_alive()
+    assert len(rows(runtime, t.webhook_attempts)) >= 7  # the held attempt was recorded on the way out

@@ -17,6 +17,7 @@ import random
 import socket
 import threading
 import time
+from collections import Counter, defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import timedelta
 from queue import SimpleQueue
@@ -68,6 +69,8 @@ class Relay:
         # leases (and records) many while the senders work through them.
         self.window = pool_size * 8
         self._busy = 0
+        self._queued: defaultdict[str, deque[queue.Claimed]] = defaultdict(deque)  # by endpoint
+        self._running: Counter[str] = Counter()  # sends under way, by endpoint
         self._outcomes: SimpleQueue[tuple[queue.Claimed, webhooks.Outcome | None]] = SimpleQueue()
         self._lock = threading.Lock()
         self._wake = threading.Event()  # an attempt came back, or new deliveries: lease more
@@ -112,9 +115,9 @@ class Relay:
         return len(batch)
 
     def deliver(self, *, wait_for_sends: bool = False) -> int:
-        """Record the attempts that came back and lease as many due deliveries as there are idle
-        senders, in one transaction (one commit for many attempts under load), then hand them to
-        the pool; the attempts recorded and deliveries handed over."""
+        """Record the attempts that came back and fill the lease window again, in one transaction
+        (one commit for many attempts under load), then queue the new leases for the senders;
+        the attempts recorded and deliveries leased."""
         outcomes = self._returned()
         with self._lock:
             if not outcomes and self._busy >= self.window:
@@ -131,7 +134,10 @@ class Relay:
                 self._busy -= len(outcomes)  # recorded, or left to their lease if that failed
         with self._lock:
             self._busy += len(claimed)
-        futures = [self.pool.submit(self._send, delivery) for delivery in claimed]
+        with self._lock:
+            for delivery in claimed:
+                self._queued[delivery.endpoint_id].append(delivery)
+        futures = [self.pool.submit(self._next) for _ in claimed]
         if wait_for_sends and futures:
             wait(futures)
             self._record_returned()
@@ -156,6 +162,21 @@ class Relay:
     def _record(self, uow: UnitOfWork, outcomes: list[tuple[queue.Claimed, webhooks.Outcome | None]]) -> None:
         results = [(delivery, outcome) for delivery, outcome in outcomes if outcome is not None]
         queue.record(uow, self.env.clock.now(), results, self.rng)
+
+    def _next(self) -> None:
+        """Send one queued delivery, of the endpoint with the fewest sends running: a slow
+        receiver's backlog takes the senders only while no other endpoint has work queued."""
+        with self._lock:
+            endpoint = min((e for e, q in self._queued.items() if q), key=self._running.__getitem__)
+            delivery = self._queued[endpoint].popleft()
+            if not self._queued[endpoint]:
+                del self._queued[endpoint]
+            self._running[endpoint] += 1
+        try:
+            self._send(delivery)
+        finally:
+            with self._lock:
+                self._running[endpoint] -= 1
 
     def _send(self, delivery: queue.Claimed) -> None:
         outcome = None
