@@ -78,7 +78,8 @@ def send(http: httpx.Client, url: str, body: bytes, head: dict[str, str], *, all
     literal = f"[{address}]" if ":" in address else address
     direct = urlunsplit((scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
     default_port = port == (443 if scheme == "https" else 80)
-    request_headers = {**head, "host": host if default_port else f"{host}:{port}"}
+    name = f"[{host}]" if ":" in host else host  # an IPv6 literal keeps its brackets
+    request_headers = {**head, "host": name if default_port else f"{name}:{port}"}
     extensions = {}
     if scheme == "https":
         # The pool keys connections by address: one opened with another name's SNI must not be

@@ -5,7 +5,8 @@ Each function runs in the caller's unit of work and does no I/O but the database
 (worker/relay.py) sends between `claim` and `record`, outside any transaction.
 
 Ordering: deliveries of one endpoint and one subject go one at a time, oldest first; a delivery
-waits while an older one of its endpoint and subject is pending (a dead one no longer blocks).
+waits (no `next_attempt_at`) while an older one of its endpoint and subject is pending, and falls
+due when that one succeeds or is dead-lettered.
 Fan-out takes outbox rows in id order, and on PostgreSQL one relay at a time fans out (a
 transaction-level advisory lock): two fanning out at once could each commit a later event of a
 subject before the earlier one's delivery exists, and the later would be sent first.
@@ -88,16 +89,42 @@ def fan_out(uow: UnitOfWork, now: datetime, limit: int) -> int:
                     payload={"timestamp": message.timestamp.isoformat(), "data": message.data},
                     status="pending",
                     attempts=0,
-                    next_attempt_at=now,
                     created_at=now,
                 )
             )
     if deliveries:
+        _chain(uow, now, deliveries)
         insert = postgresql.insert if uow.dialect == "postgresql" else sqlite.insert
         # Unique (endpoint_id, event_id): a row fanned out again adds nothing.
         uow.execute(insert(t.webhook_deliveries).on_conflict_do_nothing(), deliveries)
     uow.execute(t.outbox.update().where(o.id.in_([r.id for r in rows])).values(delivered_at=now))
     return len(rows)
+
+
+def _chain(uow: UnitOfWork, now: datetime, deliveries: list[dict[str, Any]]) -> None:
+    """Due now for a subject with nothing pending at its endpoint; otherwise waiting (no
+    `next_attempt_at`) until `record` finishes the one before it and promotes it.
+
+    The newest pending delivery of each such subject is locked while this transaction lasts: a
+    sender finishing it meanwhile promotes a successor only once this commits, and sees it. (Only
+    a subject's head can finish, so a newest one that is no longer pending leaves nothing.)"""
+    pairs = sorted({(dl["endpoint_id"], dl["subject"]) for dl in deliveries})
+    newest = (
+        sa.select(sa.func.max(d.id))
+        .where(d.status == "pending", sa.tuple_(d.endpoint_id, d.subject).in_(pairs))
+        .group_by(d.endpoint_id, d.subject)
+    )
+    held = uow.execute(
+        sa.select(d.endpoint_id, d.subject)
+        .where(d.id.in_(newest), d.status == "pending")
+        .order_by(d.id)  # locks in id order, as `record` takes them
+        .with_for_update()
+    ).all()
+    busy = {(row.endpoint_id, row.subject) for row in held}
+    for dl in deliveries:  # in event order
+        key = (dl["endpoint_id"], dl["subject"])
+        dl["next_attempt_at"] = None if key in busy else now
+        busy.add(key)
 
 
 def unstreamed(uow: UnitOfWork, limit: int) -> list[tuple[int, Message]]:
@@ -113,15 +140,9 @@ def mark_streamed(uow: UnitOfWork, ids: list[int], now: datetime) -> None:
 
 
 def claim(uow: UnitOfWork, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
-    """Lease up to `limit` due deliveries, each the oldest pending one of its endpoint and
-    subject, to the caller until `now + lease` (then another relay may take them again)."""
-    older = t.webhook_deliveries.alias("older")
-    waits = sa.exists().where(
-        older.c.endpoint_id == d.endpoint_id,
-        older.c.subject == d.subject,
-        older.c.status == "pending",
-        older.c.id < d.id,  # ids follow event order within an endpoint and subject (see above)
-    )
+    """Lease up to `limit` due deliveries to the caller until `now + lease` (then another relay
+    may take them again). Only the oldest pending delivery of an endpoint and subject has a
+    `next_attempt_at` (see `_chain`), so each is its subject's next."""
     enabled = sa.exists().where(e.id == d.endpoint_id, e.status == "enabled")
     due = (
         sa.select(d.id)
@@ -129,7 +150,6 @@ def claim(uow: UnitOfWork, now: datetime, lease: timedelta, limit: int) -> list[
             d.status == "pending",
             d.next_attempt_at <= now,
             sa.or_(d.claimed_until.is_(None), d.claimed_until <= now),
-            ~waits,
             enabled,
         )
         .order_by(d.next_attempt_at, d.id)
@@ -157,6 +177,14 @@ def claim(uow: UnitOfWork, now: datetime, lease: timedelta, limit: int) -> list[
     return [_claimed(row, now) for row in rows]
 
 
+def release(uow: UnitOfWork, ids: list[int]) -> None:
+    """Hand leased deliveries back unsent (a relay stopping): due again at once."""
+    if ids:
+        uow.execute(
+            t.webhook_deliveries.update().where(d.id.in_(ids), d.status == "pending").values(claimed_until=None)
+        )
+
+
 def _claimed(row: Any, now: datetime) -> Claimed:
     secrets = [row.secret]
     if row.previous_secret and row.previous_secret_expires_at and row.previous_secret_expires_at > now:
@@ -179,6 +207,9 @@ def record(
     common case, are written a statement per table whatever their number."""
     if not results:
         return []
+    results = sorted(results, key=lambda r: r[0].id)
+    ids = [dl.id for dl, _ in results]
+    uow.execute(sa.select(d.id).where(d.id.in_(ids)).order_by(d.id).with_for_update())  # as `_chain` does
     uow.execute(
         t.webhook_attempts.insert(),
         [
@@ -205,7 +236,29 @@ def record(
         )
         heard = sorted({dl.endpoint_id for dl, _ in ok})
         uow.execute(t.webhook_endpoints.update().where(e.id.in_(heard), e.failure_streak != 0).values(failure_streak=0))
-    return ["succeeded" if out.ok else _failed(uow, now, dl, out, rng) for dl, out in results]
+    statuses = ["succeeded" if out.ok else _failed(uow, now, dl, out, rng) for dl, out in results]
+    done = [dl for (dl, _), status in zip(results, statuses, strict=True) if status != "pending"]
+    if done:
+        _promote(uow, now, done)
+    return statuses
+
+
+def _promote(uow: UnitOfWork, now: datetime, done: list[Claimed]) -> None:
+    """The next pending delivery of each finished one's endpoint and subject falls due."""
+    after = t.webhook_deliveries.alias("after")
+    successor = (
+        sa.select(sa.func.min(after.c.id))
+        .where(
+            after.c.endpoint_id == sa.bindparam("_endpoint"),
+            after.c.subject == sa.bindparam("_subject"),
+            after.c.status == "pending",
+        )
+        .scalar_subquery()
+    )
+    uow.execute(
+        t.webhook_deliveries.update().where(d.id == successor, d.next_attempt_at.is_(None)).values(next_attempt_at=now),
+        [dict(_endpoint=dl.endpoint_id, _subject=dl.message.subject) for dl in done],
+    )
 
 
 def _failed(uow: UnitOfWork, now: datetime, delivery: Claimed, outcome: Outcome, rng: random.Random | None) -> str:

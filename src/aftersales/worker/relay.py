@@ -34,6 +34,7 @@ from ..store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("aftersales.relay")
 HEARTBEAT_SECONDS = 5.0
+RETRIES, RETRYABLE = 3, ("40P01", "40001")  # deadlock detected, serialization failure
 
 
 def relay_name() -> str:
@@ -123,12 +124,21 @@ class Relay:
             if not outcomes and self._busy >= self.window:
                 return 0  # every sender busy, nothing came back: nothing to write
         try:
-            with UnitOfWork(self.engine) as uow:
-                self._record(uow, outcomes)
-                with self._lock:
-                    free = self.window - self._busy + len(outcomes)
-                claimed = queue.claim(uow, self.env.clock.now(), self.lease, free) if free > 0 else []
-                uow.commit()
+            for tries in range(1, RETRIES + 1):
+                try:
+                    with UnitOfWork(self.engine) as uow:
+                        self._record(uow, outcomes)
+                        with self._lock:
+                            free = self.window - self._busy + len(outcomes)
+                        claimed = queue.claim(uow, self.env.clock.now(), self.lease, free) if free > 0 else []
+                        uow.commit()
+                    break
+                except sa.exc.OperationalError as exc:
+                    # A fan-out locking the same subjects can deadlock with this (PostgreSQL
+                    # ends one of the two): the outcomes are still here, so try again.
+                    if getattr(exc.orig, "sqlstate", None) not in RETRYABLE or tries == RETRIES:
+                        raise
+                    log.info("recording attempts: %s; trying again", exc.orig)
         finally:
             with self._lock:
                 self._busy -= len(outcomes)  # recorded, or left to their lease if that failed
@@ -236,10 +246,17 @@ class Relay:
             uow.commit()
 
     def close(self) -> None:
-        """Let the sends in flight finish (each is bounded by its timeout), then let go."""
-        self.pool.shutdown(wait=True)
+        """Let the sends under way finish (each bounded by its timeout), record them, and hand
+        the leases not yet sent back at once, for this relay or another to take."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            unsent = [delivery.id for waiting in self._queued.values() for delivery in waiting]
+            self._queued.clear()
         try:
             self._record_returned()
+            with UnitOfWork(self.engine) as uow:
+                queue.release(uow, unsent)
+                uow.commit()
         except sa.exc.SQLAlchemyError:
             log.exception("the last attempts could not be recorded; their leases will run out")
         finally:
