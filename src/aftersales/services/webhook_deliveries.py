@@ -48,6 +48,7 @@ class Claimed:
     secrets: list[str]  # the current secret, then the previous one during a rotation's overlap
     message: Message
     attempts: int
+    failure_streak: int = 0  # the endpoint's, when leased: a success resets it
 
 
 def leads(uow: UnitOfWork, key: int) -> bool:
@@ -139,6 +140,9 @@ def mark_streamed(uow: UnitOfWork, ids: list[int], now: datetime) -> None:
     uow.execute(t.outbox.update().where(o.id.in_(ids)).values(streamed_at=now))
 
 
+CLAIMED = (d.id, d.endpoint_id, d.message_id, d.type, d.subject, d.payload, d.attempts)
+
+
 def claim(uow: UnitOfWork, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
     """Lease up to `limit` due deliveries to the caller until `now + lease` (then another relay
     may take them again). Only the oldest pending delivery of an endpoint and subject has a
@@ -157,24 +161,16 @@ def claim(uow: UnitOfWork, now: datetime, lease: timedelta, limit: int) -> list[
         .with_for_update(of=t.webhook_deliveries, skip_locked=True)
         .cte("due")
     )
-    ids = list(
-        uow.execute(
-            t.webhook_deliveries.update()
-            .where(d.id.in_(sa.select(due.c.id)))
-            .values(claimed_until=now + lease)
-            .returning(d.id)
-        ).scalars()
-    )
-    if not ids:
-        return []
-    rows = uow.execute(
-        sa.select(d.id, d.endpoint_id, d.message_id, d.type, d.subject, d.payload, d.attempts, e.url)
-        .add_columns(e.secret, e.previous_secret, e.previous_secret_expires_at)
-        .join(t.webhook_endpoints, e.id == d.endpoint_id)
-        .where(d.id.in_(ids))
-        .order_by(d.id)
-    ).all()
-    return [_claimed(row, now) for row in rows]
+    lease_them = t.webhook_deliveries.update().where(d.id.in_(sa.select(due.c.id))).values(claimed_until=now + lease)
+    endpoint_columns = (e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, e.failure_streak)
+    if uow.dialect == "postgresql":  # UPDATE … FROM the endpoints: one round trip
+        rows = uow.execute(lease_them.where(e.id == d.endpoint_id).returning(*CLAIMED, *endpoint_columns)).all()
+    else:  # SQLite's RETURNING sees only the table it updates
+        ids = list(uow.execute(lease_them.returning(d.id)).scalars())
+        rows = uow.execute(
+            sa.select(*CLAIMED, *endpoint_columns).join(t.webhook_endpoints, e.id == d.endpoint_id).where(d.id.in_(ids))
+        ).all()
+    return [_claimed(row, now) for row in sorted(rows, key=lambda r: r.id)]
 
 
 def release(uow: UnitOfWork, ids: list[int]) -> None:
@@ -196,7 +192,7 @@ def _claimed(row: Any, now: datetime) -> Claimed:
         timestamp=datetime.fromisoformat(row.payload["timestamp"]),
         data=row.payload["data"],
     )
-    return Claimed(row.id, row.endpoint_id, row.url, secrets, message, row.attempts)
+    return Claimed(row.id, row.endpoint_id, row.url, secrets, message, row.attempts, row.failure_streak)
 
 
 def record(
@@ -207,9 +203,7 @@ def record(
     common case, are written a statement per table whatever their number."""
     if not results:
         return []
-    results = sorted(results, key=lambda r: r[0].id)
-    ids = [dl.id for dl, _ in results]
-    uow.execute(sa.select(d.id).where(d.id.in_(ids)).order_by(d.id).with_for_update())  # as `_chain` does
+    results = sorted(results, key=lambda r: r[0].id)  # rows locked in id order, as `_chain` locks them
     uow.execute(
         t.webhook_attempts.insert(),
         [
@@ -234,8 +228,11 @@ def record(
             ),
             [dict(_id=dl.id, _attempts=dl.attempts + 1, _code=out.status_code, _ms=out.latency_ms) for dl, out in ok],
         )
-        heard = sorted({dl.endpoint_id for dl, _ in ok})
-        uow.execute(t.webhook_endpoints.update().where(e.id.in_(heard), e.failure_streak != 0).values(failure_streak=0))
+        heard = sorted({dl.endpoint_id for dl, _ in ok if dl.failure_streak})
+        if heard:
+            uow.execute(
+                t.webhook_endpoints.update().where(e.id.in_(heard), e.failure_streak != 0).values(failure_streak=0)
+            )
     statuses = ["succeeded" if out.ok else _failed(uow, now, dl, out, rng) for dl, out in results]
     done = [dl for (dl, _), status in zip(results, statuses, strict=True) if status != "pending"]
     if done:
