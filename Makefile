@@ -43,6 +43,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/deadlines.py --quick
 	$(BIN)/python bench/api.py --quick
 	$(BIN)/python bench/scale.py --quick
+	$(BIN)/python bench/relay.py --quick
 
 ## The long versions of the reliability tests (kills, restarts, generated requests); needs PostgreSQL.
 chaos: $(STAMP)

@@ -1,4 +1,4 @@
-"""The `aftersales` command: serve · worker · db · demo · token."""
+"""The `aftersales` command: serve · worker · relay · db · demo · token."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -19,6 +20,9 @@ from .domain.roles import TOKEN_ROLES
 from .runtime import Runtime
 from .store import migrate
 from .store.database import is_sqlite
+
+if TYPE_CHECKING:
+    from .worker.relay import Relay
 
 
 def _runtime(args: argparse.Namespace) -> Runtime:
@@ -76,6 +80,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         engine = DeadlineEngine(runtime.engine, runtime.env, _worker_id())
         threading.Thread(target=engine.run_forever, args=(stop,), name="deadline-worker", daemon=True).start()
         _start_payments(runtime, stop)
+    if not args.no_relay:
+        relay = _relay(runtime, args)
+        threading.Thread(target=relay.run_forever, args=(stop,), name="relay", daemon=True).start()
     try:
         if args.workers > 1:
             # Each server process builds its own runtime from the environment; the deadline
@@ -126,6 +133,31 @@ def _start_payments(runtime: Runtime, stop: threading.Event) -> None:
 
     loop = PaymentsLoop(runtime.engine, runtime.env, runtime.payments)
     threading.Thread(target=loop.run_forever, args=(stop,), name="payments-loop", daemon=True).start()
+
+
+def _relay(runtime: Runtime, args: argparse.Namespace) -> Relay:
+    from .integrations import streams
+    from .worker.relay import Relay
+
+    return Relay(
+        runtime.engine,
+        runtime.env,
+        allow_private=runtime.settings.webhook_allow_private,
+        stream=streams.from_settings(runtime.settings),  # None unless AFTERSALES_STREAM names one
+        batch_size=getattr(args, "batch", 500),
+        pool_size=getattr(args, "senders", 8),
+        lease=timedelta(seconds=getattr(args, "lease", 60.0)),
+        timeout=getattr(args, "timeout", 10.0),
+    )
+
+
+def cmd_relay(args: argparse.Namespace) -> None:
+    runtime = _runtime(args)
+    _ensure_schema(runtime)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    _relay(runtime, args).run_forever(stop, poll_seconds=args.poll)
 
 
 def cmd_db(args: argparse.Namespace) -> None:
@@ -243,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-worker", action="store_true", help="do not run the deadline worker and payments loop in-process"
     )
+    serve.add_argument("--no-relay", action="store_true", help="do not run the webhook relay in-process")
     serve.add_argument("--workers", type=int, default=1, help="server processes (uvicorn workers; default: 1)")
     serve.add_argument("--no-access-log", action="store_true", help="do not log every request")
     serve.add_argument("--demo", action="store_true", help="load demo data and print tokens; " + demo_help)
@@ -261,6 +294,27 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--demo", action="store_true", help=demo_help)
     worker.add_argument("--simulated-clock", action="store_true", help=clock_help)
     worker.set_defaults(func=cmd_worker)
+
+    relay = sub.add_parser(
+        "relay", help="run a webhook relay: outbox to endpoints and stream (any number, on PostgreSQL)"
+    )
+    relay.add_argument("--batch", type=int, default=500, help="outbox rows fanned out per transaction (default: 500)")
+    relay.add_argument("--senders", type=int, default=8, help="deliveries sent at once (default: 8)")
+    relay.add_argument(
+        "--lease",
+        type=float,
+        default=60.0,
+        help="seconds a relay holds a delivery it sends before another may take it (default: 60)",
+    )
+    relay.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds per attempt's connect and read (default: 10)"
+    )
+    relay.add_argument(
+        "--poll", type=float, default=0.2, help="seconds to wait when there is nothing to do (default: 0.2)"
+    )
+    relay.add_argument("--demo", action="store_true", help=demo_help)
+    relay.add_argument("--simulated-clock", action="store_true", help=clock_help)
+    relay.set_defaults(func=cmd_relay)
 
     db = sub.add_parser("db", help="schema")
     db.add_argument("action", choices=["upgrade"], help="upgrade: create or migrate the schema to the current one")
