@@ -270,8 +270,8 @@ def test_fan_out_follows_owner_and_filters_and_a_second_pass_adds_nothing(runtim
     endpoint(runtime, url, id="ep_off", status="disabled")
     with runtime.engine.begin() as conn:
         _outbox_row(conn, 1, "order", "o-1", "m-1")
-        _outbox_row(conn, 2, "case", "AS1", "m-1")
-        _outbox_row(conn, 3, "case", "AS2", None)
+        _outbox_row(conn, 2, "after_sale", "AS1", "m-1")
+        _outbox_row(conn, 3, "after_sale", "AS2", None)
     with runtime.uow() as uow:
         assert queue.fan_out(uow, clock.now(), 100) == 3
         uow.commit()
