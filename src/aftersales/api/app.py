@@ -11,6 +11,7 @@ from ..web.security_headers import HtmlSecurityHeaders
 from . import docs_pages, problems
 from .limits import BodyLimit
 from .rate_limits import RateLimit
+from .request_context import RequestContext
 from .routes import (
     agents,
     case_files,
@@ -64,11 +65,17 @@ def create_app(runtime: Runtime | None) -> FastAPI:
     app.add_middleware(BodyLimit)
     app.add_middleware(RateLimit)
     app.add_middleware(HtmlSecurityHeaders)
+    # Outermost of all: every response, a 429 or a 413 included, carries its X-Request-Id and
+    # gets its log line and duration.
+    app.add_middleware(RequestContext)
     return app
 
 
 def from_env() -> FastAPI:
     """The app with a runtime built from AFTERSALES_* (each process of `aftersales serve --workers N`)."""
+    from .. import logs
     from ..config import Settings
 
-    return create_app(Runtime.build(Settings.from_env()))
+    settings = Settings.from_env()
+    logs.configure(settings.log_format)
+    return create_app(Runtime.build(settings))

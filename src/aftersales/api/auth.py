@@ -62,7 +62,9 @@ BEARER = HTTPBearer(
 def current_actor(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(BEARER)) -> Actor:
     if credentials is None or not credentials.credentials.strip():
         raise Unauthenticated("missing bearer token")
-    return actor_from_token(credentials.credentials.strip(), request.app.state.runtime.settings.jwt_secret)
+    actor = actor_from_token(credentials.credentials.strip(), request.app.state.runtime.settings.jwt_secret)
+    request.state.actor = actor  # who it was, for the request's log line (api/request_context.py)
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

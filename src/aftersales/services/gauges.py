@@ -1,0 +1,64 @@
+"""Database-wide figures for GET /metrics, read at scrape time: the same answer from every
+process, whichever process (or host) did the work.
+
+Ages are measured on the injected clock (`now`), like the deadlines they describe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..store import tables as t
+from ..store.unit_of_work import UnitOfWork
+from . import heartbeats
+
+
+@dataclass(frozen=True)
+class Figures:
+    deadlines_due: int  # due_at <= now, not yet fired
+    deadlines_overdue_seconds: float  # now - the oldest due_at among them (0 when none)
+    deadline_firings: int  # every firing ever recorded (events carrying a deadline_id)
+    outbox_backlog: int  # messages not yet fanned out (delivered_at IS NULL)
+    outbox_oldest_age_seconds: float  # now - the oldest of them's created_at (0 when none)
+    webhook_deliveries: dict[str, int]  # by status: pending, succeeded, dead, ...
+    refunds_pending: int
+    refunds_late: int | None  # None while the refunds table has no `late` column
+    heartbeat_ages: dict[str, float] = field(default_factory=dict)  # by role: now - its latest beat
+
+
+def read(uow: UnitOfWork, now: datetime) -> Figures:
+    d, o, w, r = t.deadlines.c, t.outbox.c, t.webhook_deliveries.c, t.refunds.c
+    due: Any = uow.execute(sa.select(sa.func.count(), sa.func.min(d.due_at)).where(d.due_at <= now)).one()
+    # COUNT of a unique column reads its index; the events table itself is not scanned on PostgreSQL.
+    firings = uow.execute(sa.select(sa.func.count(t.events.c.deadline_id))).scalar_one()
+    backlog: Any = uow.execute(
+        sa.select(sa.func.count(), sa.func.min(o.created_at)).where(o.delivered_at.is_(None))
+    ).one()
+    by_status: Any = uow.execute(sa.select(w.status, sa.func.count()).group_by(w.status)).all()
+    deliveries: dict[str, int] = dict(by_status)
+    pending = uow.execute(sa.select(sa.func.count()).where(r.status == "pending")).scalar_one()
+    late = None
+    if "late" in t.refunds.c:  # the column the refund-deadline work adds
+        late = uow.execute(
+            sa.select(sa.func.count()).where(r.status == "pending", t.refunds.c["late"].is_(True))
+        ).scalar_one()
+    beats = heartbeats.latest(uow)
+    return Figures(
+        deadlines_due=due[0],
+        deadlines_overdue_seconds=_age(now, due[1]),
+        deadline_firings=firings,
+        outbox_backlog=backlog[0],
+        outbox_oldest_age_seconds=_age(now, backlog[1]),
+        webhook_deliveries=deliveries,
+        refunds_pending=pending,
+        refunds_late=late,
+        heartbeat_ages={role: _age(now, at) for role, at in beats.items()},
+    )
+
+
+def _age(now: datetime, since: datetime | None) -> float:
+    return 0.0 if since is None else max(0.0, (now - since).total_seconds())
