@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -23,6 +24,11 @@ _SHARED: list[Any] = [
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
 ]
+
+
+def _drop_color_message(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    event.pop("color_message", None)  # uvicorn's ANSI-coloured copy of its message, as an extra
+    return event
 
 
 def use_stdlib() -> None:
@@ -48,7 +54,7 @@ def formatter(fmt: str) -> logging.Formatter:
         renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
         tail = []
     return structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*_SHARED, structlog.stdlib.ExtraAdder()],
+        foreign_pre_chain=[*_SHARED, structlog.stdlib.ExtraAdder(), _drop_color_message],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail, renderer],
     )
 
@@ -70,12 +76,10 @@ def configure(fmt: str, level: int = logging.INFO) -> None:
 
 
 def bind_request_id(request_id: str) -> None:
+    """Bind the id to every line logged in this context (a request's task and the worker
+    threads it hands work to) from now on."""
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
-
-
-def unbind_request_id() -> None:
-    structlog.contextvars.clear_contextvars()
 
 
 def get(name: str) -> Any:

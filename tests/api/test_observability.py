@@ -23,6 +23,7 @@ from aftersales.store import tables as t
 from aftersales.store.database import create_engine
 from aftersales.worker.engine import DeadlineEngine
 from api_builders import assert_problem, feed_order, file_case
+from live_server import LiveServer
 from waiting import wait_until
 
 METRICS_TOKEN = "scraper-token-of-at-least-thirty-two-bytes"
@@ -305,6 +306,15 @@ def test_one_json_log_line_per_request_with_who_and_how_long_and_no_token(api, j
     assert token not in json.dumps(line) and "Authorization" not in json.dumps(line)
 
 
+def test_no_request_line_when_the_access_log_is_off(runtime, serve, json_log):
+    quiet = dataclasses.replace(runtime, settings=dataclasses.replace(runtime.settings, access_log=False))
+    api = serve(quiet)
+    r = api.anonymous.get("/healthz", headers={"X-Request-Id": "quiet-1"})
+    assert r.headers["X-Request-Id"] == "quiet-1"
+    assert not [x for x in json_log.parsed("aftersales.access") if x.get("request_id") == "quiet-1"]
+    assert duration_count(scrape(api), route="/healthz") >= 1  # still measured
+
+
 def test_an_anonymous_refusal_is_logged_without_a_principal(api, json_log):
     api.anonymous.get("/v1/orders", headers={"X-Request-Id": "anon-1", "Authorization": "Bearer forged.token.x"})
     (line,) = [x for x in json_log.parsed("aftersales.access") if x.get("request_id") == "anon-1"]
@@ -382,3 +392,48 @@ def test_healthz_is_503_promptly_when_the_database_is_unreachable(settings, cloc
     assert value(samples, "aftersales_database_up") == 0
     assert "aftersales_deadlines_due" not in samples
     dead.dispose()
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+def test_log_format_defaults_to_console_in_development_and_json_elsewhere():
+    from aftersales.config import ConfigError, Settings
+
+    base = {"AFTERSALES_JWT_SECRET": "z" * 32}
+    assert Settings.from_env(base).log_format == "console"
+    assert Settings.from_env(base | {"AFTERSALES_ENV": "production"}).log_format == "json"
+    assert Settings.from_env(base | {"AFTERSALES_ENV": "test"}).log_format == "json"
+    assert Settings.from_env(base | {"AFTERSALES_LOG_FORMAT": "JSON"}).log_format == "json"
+    with pytest.raises(ConfigError, match="AFTERSALES_LOG_FORMAT"):
+        Settings.from_env(base | {"AFTERSALES_LOG_FORMAT": "xml"})
+    assert Settings.from_env(base).access_log is True
+    assert Settings.from_env(base | {"AFTERSALES_ACCESS_LOG": "false"}).access_log is False
+
+
+def test_a_production_metrics_token_is_as_long_as_a_secret():
+    from aftersales.config import ConfigError, Settings
+
+    prod = {"AFTERSALES_JWT_SECRET": "z" * 32, "AFTERSALES_ENV": "production"}
+    assert Settings.from_env(prod).metrics_token is None
+    assert Settings.from_env(prod | {"AFTERSALES_METRICS_TOKEN": METRICS_TOKEN}).metrics_token == METRICS_TOKEN
+    with pytest.raises(ConfigError, match="AFTERSALES_METRICS_TOKEN"):
+        Settings.from_env(prod | {"AFTERSALES_METRICS_TOKEN": "short"})
+
+
+def test_an_unexpected_failure_still_carries_its_request_id_and_is_logged(runtime, json_log, monkeypatch):
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    server = LiveServer(runtime)
+    monkeypatch.setattr(logging.getLogger("uvicorn"), "propagate", True)  # as logs.configure has it
+    try:
+        server.app.add_api_route("/broken-for-test", broken)
+        r = server.api.anonymous.get("/broken-for-test", headers={"X-Request-Id": "bug-1"})
+        assert r.status_code == 500 and r.headers["X-Request-Id"] == "bug-1"
+    finally:
+        server.stop()
+    (line,) = [x for x in json_log.parsed("aftersales.access") if x.get("request_id") == "bug-1"]
+    assert line["status"] == 500 and line["route"] == "/broken-for-test"
+    failures = [x for x in json_log.parsed() if x["level"] == "error" and x.get("request_id") == "bug-1"]
+    assert failures and "a bug" in json.dumps(failures[0]["exception"])

@@ -65,9 +65,10 @@ def create_app(runtime: Runtime | None) -> FastAPI:
     app.add_middleware(BodyLimit)
     app.add_middleware(RateLimit)
     app.add_middleware(HtmlSecurityHeaders)
-    # Outermost of all: every response, a 429 or a 413 included, carries its X-Request-Id and
-    # gets its log line and duration.
-    app.add_middleware(RequestContext)
+    # Outermost of all, outside even Starlette's own error middleware: every response, a 429, a
+    # 413 or an unexpected 500 included, carries its X-Request-Id and gets its log line.
+    build = app.build_middleware_stack
+    app.build_middleware_stack = lambda: RequestContext(build())  # type: ignore[method-assign]
     return app
 
 

@@ -84,7 +84,8 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         finally:
             self._record(scope, status, time.monotonic() - started)
-            logs.unbind_request_id()
+            # The id stays bound: uvicorn logs an app's exception after this, in the same task;
+            # each request runs in a task of its own, so it reaches no other request.
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         method = scope["method"] if scope["method"] in METHODS else "other"
