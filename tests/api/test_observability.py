@@ -372,6 +372,28 @@ def test_the_deadline_worker_loop_beats(runtime, clock):
         thread.join(10)
 
 
+def test_a_worker_whose_heartbeat_cannot_be_written_still_fires(api, json_log):
+    feed_order(api, "o-unbeaten", upto="created")  # unpaid: cancelled after 24 h
+    with api.runtime.engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE heartbeats RENAME TO heartbeats_away"))
+    try:
+        api.clock.advance(timedelta(hours=25))
+        engine = DeadlineEngine(api.runtime.engine, api.runtime.env, "unbeaten")
+        stop = threading.Event()
+        thread = threading.Thread(target=engine.run_forever, args=(stop,), kwargs={"poll_seconds": 0.05})
+        thread.start()
+        try:
+            assert wait_until(lambda: engine.stats.fired == 1, 10)
+        finally:
+            stop.set()
+            thread.join(10)
+    finally:
+        with api.runtime.engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE heartbeats_away RENAME TO heartbeats"))
+    assert api.as_("buyer", "b-1").get("/v1/orders/o-unbeaten").json()["status"] == "cancelled"
+    assert any(x["event"] == "heartbeat not recorded" for x in json_log.parsed("aftersales.worker"))
+
+
 def test_healthz_is_503_promptly_when_the_database_is_unreachable(settings, clock, serve, json_log):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

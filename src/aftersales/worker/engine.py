@@ -281,8 +281,12 @@ class DeadlineEngine:
         while not stop.is_set():
             try:
                 if last_beat is None or time.monotonic() - last_beat >= BEAT_EVERY:
-                    self.beat()
                     last_beat = time.monotonic()
+                    try:
+                        self.beat()
+                    except sa.exc.SQLAlchemyError:
+                        # A beat missed shows as a stale worker; it must not stop the firing.
+                        log.warning("heartbeat not recorded", exc_info=True)
                 taken, failed = self.stats.taken, self.stats.failed
                 self.run_once()
                 # Never idle longer than a heartbeat's interval, whatever the poll.
