@@ -99,9 +99,9 @@ def database_families(figures: Figures | None) -> list[Metric]:
             f.deadlines_overdue_seconds,
         ),
         CounterMetricFamily(
-            "aftersales_deadline_firings_recorded",
-            "Deadline firings recorded in the database by any worker anywhere (events with a deadline_id).",
-            value=f.deadline_firings,
+            "aftersales_deadline_workers_fired",
+            "Deadlines fired by every deadline worker process anywhere, as of each one's latest heartbeat.",
+            value=f.workers_fired,
         ),
         gauge(
             "aftersales_outbox_backlog", "Outbox messages not yet delivered (delivered_at IS NULL).", f.outbox_backlog

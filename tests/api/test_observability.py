@@ -27,7 +27,7 @@ from live_server import LiveServer
 from waiting import wait_until
 
 METRICS_TOKEN = "scraper-token-of-at-least-thirty-two-bytes"
-RECORDED = ("aftersales_deadline_firings_recorded", "aftersales_deadline_firings_recorded_total")
+WORKERS_FIRED = ("aftersales_deadline_workers_fired", "aftersales_deadline_workers_fired_total")
 
 
 def scrape(api: Any) -> dict[str, list[Any]]:
@@ -204,14 +204,18 @@ def test_the_engine_counts_what_it_fires_and_how_late(api):
     fired = metrics.OWN.get_sample_value("aftersales_deadlines_fired_total") or 0.0
     lag_count = metrics.OWN.get_sample_value("aftersales_deadline_lag_seconds_count") or 0.0
     lag_sum = metrics.OWN.get_sample_value("aftersales_deadline_lag_seconds_sum") or 0.0
-    recorded = value(scrape(api), *RECORDED)
+    engine = DeadlineEngine(api.runtime.engine, api.runtime.env, "test-worker")
+    engine.beat()
+    assert value(scrape(api), *WORKERS_FIRED) == 0
     api.clock.advance(timedelta(hours=26))  # fired two hours late
-    assert DeadlineEngine(api.runtime.engine, api.runtime.env, "test-worker").run_until_idle() == 1
+    assert engine.run_until_idle() == 1
     assert metrics.OWN.get_sample_value("aftersales_deadlines_fired_total") == fired + 1
     assert metrics.OWN.get_sample_value("aftersales_deadline_lag_seconds_count") == lag_count + 1
     assert metrics.OWN.get_sample_value("aftersales_deadline_lag_seconds_sum") == pytest.approx(lag_sum + 7200)
+    assert value(scrape(api), *WORKERS_FIRED) == 0  # until its next heartbeat says so
+    engine.beat()
     samples = scrape(api)
-    assert value(samples, *RECORDED) == recorded + 1
+    assert value(samples, *WORKERS_FIRED) == 1
     assert (
         value(samples, "aftersales_deadlines_fired", "aftersales_deadlines_fired_total") == fired + 1
     )  # the same process's counter

@@ -105,6 +105,8 @@ def test_every_process_answers_a_scrape_with_the_same_totals(tmp_path):
             conn.execute(tables.deadlines.update().values(due_at=datetime(2000, 1, 1, tzinfo=UTC)))
         engine.dispose()
         assert wait_until(lambda: _total(_scrape(base), "aftersales_deadlines_fired_total") == 1, 30)
+        # ...and reports it in its next heartbeat (every 5 s), the figure of workers anywhere.
+        assert wait_until(lambda: _total(_scrape(base), "aftersales_deadline_workers_fired_total") == 1, 30)
 
         reads = 0
         buyer = _headers("buyer", "b-1")
@@ -118,7 +120,7 @@ def test_every_process_answers_a_scrape_with_the_same_totals(tmp_path):
             count = _total(samples, "aftersales_http_request_duration_seconds_count", method="GET", route=ROUTE)
             assert count == reads
             assert _total(samples, "aftersales_deadlines_fired_total") == 1
-            assert _total(samples, "aftersales_deadline_firings_recorded_total") == 1
+            assert _total(samples, "aftersales_deadline_workers_fired_total") == 1
             assert _total(samples, "aftersales_deadlines_due") == 0
             assert _total(samples, "aftersales_deadline_lag_seconds_count") == 1
         health = httpx.get(f"{base}/healthz", timeout=5).json()

@@ -21,7 +21,8 @@ from . import heartbeats
 class Figures:
     deadlines_due: int  # due_at <= now, not yet fired
     deadlines_overdue_seconds: float  # now - the oldest due_at among them (0 when none)
-    deadline_firings: int  # every firing ever recorded (events carrying a deadline_id)
+    # Deadlines fired by every deadline worker process, as each last reported in its heartbeat.
+    workers_fired: int
     outbox_backlog: int  # messages not yet fanned out (delivered_at IS NULL)
     outbox_oldest_age_seconds: float  # now - the oldest of them's created_at (0 when none)
     webhook_deliveries: dict[str, int]  # by status: pending, succeeded, dead, ...
@@ -33,8 +34,11 @@ class Figures:
 def read(uow: UnitOfWork, now: datetime) -> Figures:
     d, o, w, r = t.deadlines.c, t.outbox.c, t.webhook_deliveries.c, t.refunds.c
     due: Any = uow.execute(sa.select(sa.func.count(), sa.func.min(d.due_at)).where(d.due_at <= now)).one()
-    # COUNT of a unique column reads its index; the events table itself is not scanned on PostgreSQL.
-    firings = uow.execute(sa.select(sa.func.count(t.events.c.deadline_id))).scalar_one()
+    # One row per worker process that ever ran, not per firing: cheap at any history's size
+    # (counting the events that carry a deadline_id would read an index as large as the history).
+    h = t.heartbeats.c
+    details = uow.execute(sa.select(h.detail).where(h.role == "deadline_worker")).scalars()
+    workers_fired = sum(int(detail.get("fired", 0)) for detail in details)
     backlog: Any = uow.execute(
         sa.select(sa.func.count(), sa.func.min(o.created_at)).where(o.delivered_at.is_(None))
     ).one()
@@ -50,7 +54,7 @@ def read(uow: UnitOfWork, now: datetime) -> Figures:
     return Figures(
         deadlines_due=due[0],
         deadlines_overdue_seconds=_age(now, due[1]),
-        deadline_firings=firings,
+        workers_fired=workers_fired,
         outbox_backlog=backlog[0],
         outbox_oldest_age_seconds=_age(now, backlog[1]),
         webhook_deliveries=deliveries,
