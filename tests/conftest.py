@@ -10,13 +10,16 @@ stopped with their requests finished (`serve`) and every thread it started has e
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -34,7 +37,8 @@ PG_BASE_URL = os.environ.get("AFTERSALES_TEST_POSTGRES_URL", "postgresql+psycopg
 PG_SCHEMA = f"aftersales_test_{os.getpid()}"
 PG_URL = f"{PG_BASE_URL}{'&' if '?' in PG_BASE_URL else '?'}options=-csearch_path%3D{PG_SCHEMA}"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-__all__ = ["PG_URL", "SECRET", "START", "Api", "clear_tables"]
+NATS_URL = os.environ.get("AFTERSALES_TEST_NATS_URL", "nats://127.0.0.1:4222")
+__all__ = ["NATS_URL", "PG_URL", "SECRET", "START", "Api", "clear_tables"]
 START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
 
@@ -50,18 +54,51 @@ def _postgres_reason() -> str | None:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
+def _nats_reason() -> str | None:
+    """None if a NATS server with JetStream answers, else why not: its first line is INFO {json}."""
+    url = urlsplit(NATS_URL)
+    try:
+        with socket.create_connection((url.hostname or "127.0.0.1", url.port or 4222), timeout=3) as sock:
+            line = sock.makefile("rb").readline()
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if not line.startswith(b"INFO "):
+        return f"not a NATS server (it said {line[:40]!r})"
+    if not json.loads(line[5:]).get("jetstream"):
+        return "the server runs without JetStream (nats-server -js)"
+    return None
+
+
 _PG_PROBLEM = _postgres_reason()
+_NATS_PROBLEM = _nats_reason()
 
 
-def pytest_report_header(config: Any) -> str:
+def pytest_report_header(config: Any) -> list[str]:
     if _PG_PROBLEM is None:
-        return f"postgresql: {PG_BASE_URL} (schema {PG_SCHEMA})"
-    return f"postgresql: NOT REACHABLE at {PG_BASE_URL} ({_PG_PROBLEM}); PostgreSQL tests are skipped"
+        lines = [f"postgresql: {PG_BASE_URL} (schema {PG_SCHEMA})"]
+    else:
+        lines = [f"postgresql: NOT REACHABLE at {PG_BASE_URL} ({_PG_PROBLEM}); PostgreSQL tests are skipped"]
+    if _NATS_PROBLEM is None:
+        lines.append(f"nats: {NATS_URL} (JetStream)")
+    else:
+        lines.append(f"nats: NOT REACHABLE at {NATS_URL} ({_NATS_PROBLEM}); NATS tests are skipped")
+    return lines
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     if _PG_PROBLEM is not None and IN_CI:
         raise pytest.UsageError(f"CI=true but PostgreSQL is unreachable at {PG_BASE_URL}: {_PG_PROBLEM}")
+    if _NATS_PROBLEM is not None and IN_CI and any(item.get_closest_marker("nats") for item in items):
+        raise pytest.UsageError(f"CI=true but NATS JetStream is unreachable at {NATS_URL}: {_NATS_PROBLEM}")
+
+
+@pytest.fixture
+def nats_url() -> str:
+    """The NATS server tests publish to (AFTERSALES_TEST_NATS_URL); skipped when none answers,
+    which CI=true refuses (above)."""
+    if _NATS_PROBLEM is not None:
+        pytest.skip(f"NATS JetStream not reachable at {NATS_URL}: {_NATS_PROBLEM}")
+    return NATS_URL
 
 
 @pytest.fixture(scope="session")

@@ -152,6 +152,8 @@ def cmd_token(args: argparse.Namespace) -> None:
     if args.role == "merchant" and not args.merchant_id:
         args.parser.error("--role merchant needs --merchant-id (the shop the token acts for)")
     settings = Settings.from_env(demo=args.demo, secret_required=False)
+    if settings.jwt_secret is None:
+        raise ConfigError("AFTERSALES_JWT_SECRET is unset: HS256 is off and tokens come from the marketplace's IdP")
     if settings.jwt_secret == DEMO_SECRET:
         print(
             "aftersales: AFTERSALES_JWT_SECRET is not set: signed with the public demo secret, "

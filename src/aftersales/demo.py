@@ -441,6 +441,9 @@ def load(runtime: Runtime) -> bool:
 
 def print_tokens(runtime: Runtime) -> None:
     secret, now, ttl = runtime.settings.jwt_secret, runtime.env.clock.now(), timedelta(days=30)
+    if secret is None:
+        print("No demo tokens: AFTERSALES_JWT_SECRET is unset, so tokens come from the marketplace's IdP only.")
+        return
     print("Demo tokens (valid 30 days):")
     people: list[tuple[str, str, str | None, str]] = [
         ("integration", "marketplace", None, "marketplace systems"),

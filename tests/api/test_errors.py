@@ -223,6 +223,22 @@ def test_unknown_routes_and_methods_are_problems_too(api):
     assert_problem(api.as_("agent").delete("/v1/orders"), 405, "method_not_allowed")
 
 
+@pytest.mark.parametrize(
+    "path,methods",
+    [
+        ("/v1/orders", {"GET", "POST"}),
+        ("/v1/after-sales", {"GET", "POST"}),
+        ("/v1/disputes/dp_x/appeals", {"GET", "POST"}),
+        ("/v1/merchants/m-1/violations", {"GET", "POST"}),
+        ("/v1/merchants/m-1/reply-templates/rt_1", {"DELETE"}),
+    ],
+)
+def test_a_405_allows_every_method_the_path_takes(api, path, methods):
+    r = api.as_("agent").options(path)
+    assert_problem(r, 405, "method_not_allowed")
+    assert set(r.headers["allow"].split(", ")) == methods
+
+
 # --- an action not allowed in the current state is 409 ---------------------------------------
 
 

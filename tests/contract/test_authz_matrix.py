@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from aftersales.api.app import create_app
+from aftersales.store import tables as t
 from api_builders import ADDRESS, case_body, db_state, feed_order, order_body
 
 OK = "ok"
@@ -66,6 +67,11 @@ BY_AGENTS = (401, 403, 404, 403, 404, OK, OK, 403)
 DISPUTE_SEE = (401, OK, 404, OK, 404, OK, OK, 403)
 AGENTS_ONLY = (401, 403, 403, 403, 403, OK, OK, 403)
 SHOP_ONLY = (401, 403, 403, OK, 404, 403, 403, 403)
+# Webhook endpoints: a shop's merchant keeps its shop's, an admin the platform's; a shop's endpoint
+# is therefore not found to the admin, as to another shop.
+HOOK_KEEPERS = (401, 403, 403, OK, OK, 403, OK, 403)
+SHOP_HOOK = (401, 403, 403, OK, 404, 403, 404, 403)
+HOOK = "https://93.184.215.14/hooks"  # a public address literal: accepted without a DNS lookup
 
 TABLE: dict[str, Row] = {
     "GET /healthz": Row(None, (OK, OK, OK, OK, OK, OK, OK, OK)),
@@ -235,6 +241,14 @@ TABLE: dict[str, Row] = {
     "POST /v1/evidence": Row(None, EVERYONE),
     "GET /v1/evidence/{evidence_id}": Row("evidence", (401, OK, 404, OK, 404, OK, OK, 404)),
     "GET /v1/evidence/{evidence_id}/content": Row("evidence", (401, OK, 404, OK, 404, OK, OK, 404)),
+    "POST /v1/webhook-endpoints": Row(None, HOOK_KEEPERS, _b({"url": HOOK, "events": ["after_sale.*"]})),
+    "GET /v1/webhook-endpoints": Row(None, HOOK_KEEPERS),
+    "GET /v1/webhook-endpoints/{endpoint_id}": Row("webhook", SHOP_HOOK),
+    "DELETE /v1/webhook-endpoints/{endpoint_id}": Row("webhook_doomed", SHOP_HOOK),
+    "POST /v1/webhook-endpoints/{endpoint_id}/rotate-secret": Row("webhook", SHOP_HOOK),
+    "POST /v1/webhook-endpoints/{endpoint_id}/enable": Row("webhook", SHOP_HOOK),
+    "GET /v1/webhook-endpoints/{endpoint_id}/deliveries": Row("webhook", SHOP_HOOK),
+    "POST /v1/webhook-deliveries/{delivery_id}/retry": Row("delivery", SHOP_HOOK),
 }
 # Routes outside the API contract: the console's landing page and FastAPI's own documentation.
 NOT_IN_MATRIX = {"GET /", "GET /openapi.json", "GET /docs", "GET /docs/assets/{name}", "GET /redoc"}
@@ -267,7 +281,8 @@ def _world(api: Any) -> dict[str, dict[str, str]]:
     """For each tenant (buyer, shop): an online order, a COD order, a case citing the buyer's
     evidence, a COD case, an open intervention, a dispute ruled against the buyer with the buyer's
     appeal, an arbitration application, a closed case, the buyer's complaint about the shop, one
-    of the shop's quick replies, a completed order and the buyer's review of another."""
+    of the shop's quick replies, a completed order and the buyer's review of another, and two of the
+    shop's webhook endpoints, one with a dead delivery."""
     admin, agent2 = api.as_("admin", "admin-1"), api.as_("agent", "agent-2")
     for agent_id in ("agent-1", "agent-2"):
         assert admin.put(f"/v1/agents/{agent_id}", json={"name": agent_id, "capacity": 50}).status_code == 200
@@ -337,7 +352,33 @@ def _tenant(api: Any, agent2: httpx.Client, tenant: str, buyer_id: str, shop: st
     w["review"] = ok(
         buyer.post("/v1/reviews", json={"order_id": order("reviewed", upto="completed"), "rating": 4, "text": "不错"})
     )["id"]
+    for name in ("webhook", "webhook_doomed"):
+        w[name] = ok(merchant.post("/v1/webhook-endpoints", json={"url": HOOK, "events": ["*"]}))["id"]
+    w["delivery"] = _dead_delivery(api, w["webhook"])
     return w
+
+
+def _dead_delivery(api: Any, endpoint_id: str) -> str:
+    """A delivery the relay gave up on (written as the relay writes it)."""
+    now = api.clock.now()
+    with api.runtime.engine.begin() as conn:
+        return str(
+            conn.execute(
+                t.webhook_deliveries.insert()
+                .values(
+                    endpoint_id=endpoint_id,
+                    event_id=1,
+                    message_id="msg_1",
+                    type="after_sale.created",
+                    subject="after_sale:as_1",
+                    payload={},
+                    status="dead",
+                    attempts=3,
+                    created_at=now,
+                )
+                .returning(t.webhook_deliveries.c.id)
+            ).scalar_one()
+        )
 
 
 def _clients(api: Any) -> dict[str, httpx.Client]:
@@ -366,6 +407,8 @@ def _send(client: httpx.Client, caller: str, route: str, row: Row, things: dict[
             "evidence_id",
             "merchant_id",
             "buyer_id",
+            "endpoint_id",
+            "delivery_id",
         ):
             path = path.replace(f"{{{name}}}", subject)
     path = path.replace("{template_id}", things["template"])

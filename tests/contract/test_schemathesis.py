@@ -30,6 +30,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from aftersales import demo
+from aftersales.services import webhooks
+from aftersales.services.context import Actor
 from aftersales.store import tables as t
 
 LONG = os.environ.get("AFTERSALES_CHAOS") == "long"
@@ -78,6 +80,8 @@ def _ids(runtime: Any) -> dict[str, list[str]]:
             "appeal_id": col(t.appeals.c.id),
             "evidence_id": col(t.evidence.c.id),
             "template_id": col(t.reply_templates.c.id),
+            "endpoint_id": col(t.webhook_endpoints.c.id),
+            "delivery_id": col(t.webhook_deliveries.c.id),
             "agent_id": [*col(t.agents.c.id), "agent-9"],
             "merchant_id": ["m-1", "m-2", "m-3"],
             "buyer_id": ["b-1", "b-2", "b-3"],
@@ -179,8 +183,32 @@ def _run_operation(
     session.close()
 
 
+def _webhook_endpoints(runtime: Any) -> None:
+    """A webhook endpoint of shop m-1 and one of the platform, each with a dead delivery, for the
+    generated requests to find (the demo has none)."""
+    for actor in (Actor("merchant", "m-1-staff", "m-1"), Actor("admin", "admin-1")):
+        new = webhooks.check(actor, {"url": "https://93.184.215.14/hooks", "events": ["*"]}, allow_private=False)
+        with runtime.uow() as uow:
+            endpoint = webhooks.create(uow, runtime.env, actor, new)
+            uow.execute(
+                t.webhook_deliveries.insert().values(
+                    endpoint_id=endpoint["id"],
+                    event_id=1,
+                    message_id="msg_1",
+                    type="after_sale.created",
+                    subject="after_sale:as_1",
+                    payload={},
+                    status="dead",
+                    attempts=3,
+                    created_at=runtime.env.clock.now(),
+                )
+            )
+            uow.commit()
+
+
 def _generate(api: Any, runtime: Any, db_url: str, examples: dict[str, int], seed: int | None) -> None:
     assert demo.load(runtime)
+    _webhook_endpoints(runtime)
     backend = "sqlite" if db_url.startswith("sqlite") else "postgres"
     schema = schemathesis.openapi.from_url(f"{api.base_url}/openapi.json")
     # Every caller's token (or none) is sent below: Schemathesis is not to invent Authorization

@@ -197,3 +197,18 @@ def test_make_run_takes_a_port_and_a_host():
     assert "aftersales serve --demo --host 0.0.0.0 --port 8080" in planned, planned
     default = subprocess.run(["make", "-n", "-C", str(ROOT), "run"], capture_output=True, text=True, check=True).stdout
     assert "--host 127.0.0.1 --port 8000" in default, default
+
+
+def test_token_refuses_to_mint_when_hs256_is_off(tmp_path):
+    # Production with the IdP's keys and no shared secret: HS256 is off, so nothing to sign with.
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text('{"keys": []}')
+    idp = {
+        "AFTERSALES_JWKS_FILE": str(jwks),
+        "AFTERSALES_JWT_ISSUER": "https://id.example",
+        "AFTERSALES_JWT_AUDIENCE": "a",
+    }
+    _refused(_run(COMMANDS["token"], tmp_path, AFTERSALES_ENV="production", **idp), "HS256 is off")
+    # Outside production the demo secret still mints (for a server in demo mode), and says so.
+    result = _run(COMMANDS["token"], tmp_path, **idp)
+    assert result.returncode == 0 and "demo secret" in result.stderr, result

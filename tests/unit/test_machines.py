@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ class C:  # the fields the case guards read
     type: str = "return_refund"
     payment_method: str = "online"
     ruled_amount: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,6 +92,12 @@ def test_the_buyer_may_withdraw_any_open_request_before_it_is_refunded(status):
 def test_nothing_is_withdrawn_once_refunded_closed_or_replaced(status):
     with pytest.raises(IllegalTransition):
         cases.CASE_MACHINE.resolve(C(status), "withdraw", "buyer")
+
+
+@pytest.mark.parametrize("status", ["return_shipped", "in_intervention"])
+def test_nothing_is_withdrawn_once_a_speedy_refund_paid_it(status):
+    with pytest.raises(Forbidden):
+        cases.CASE_MACHINE.resolve(C(status, extra={cases.SPEEDY: {"amount": 1}}), "withdraw", "buyer")
 
 
 @pytest.mark.parametrize(

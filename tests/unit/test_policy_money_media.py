@@ -71,6 +71,14 @@ def test_a_policy_missing_or_inventing_a_timer_is_refused():
         Policy.from_mapping({**base, "limits": {}})
 
 
+@pytest.mark.parametrize("hours", [[0], [-4], ["24h"], [True], 24])
+def test_reminder_hours_must_be_positive_hours(hours):
+    base = {"name": "x", "version": 1, "timers": dict.fromkeys(TIMERS, "1h"), "limits": dict.fromkeys(LIMITS, 1)}
+    assert Policy.from_mapping({**base, "reminders": {"hours_before": [4, 24, 4]}}).reminders == (24, 4)
+    with pytest.raises(ValueError, match="reminders"):
+        Policy.from_mapping({**base, "reminders": {"hours_before": hours}})
+
+
 def test_sanction_thresholds_escalate_with_points():
     p = policies.get("douyin@1")
     assert p.restrictions_at(5) == []

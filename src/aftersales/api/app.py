@@ -8,7 +8,7 @@ from .. import __version__
 from ..runtime import Runtime
 from ..web import routes as web
 from ..web.security_headers import HtmlSecurityHeaders
-from . import docs_pages, problems
+from . import auth, docs_pages, problems
 from .limits import BodyLimit
 from .rate_limits import RateLimit
 from .request_context import RequestContext
@@ -25,6 +25,7 @@ from .routes import (
     orders,
     parties,
     reviews,
+    webhooks,
 )
 
 DESCRIPTION = """After-sales and dispute resolution for marketplaces: orders, refund/return/exchange
@@ -41,6 +42,8 @@ def create_app(runtime: Runtime | None) -> FastAPI:
     # FastAPI's /docs and /redoc load their scripts from a CDN; docs_pages serves them from here.
     app = FastAPI(title="aftersales", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
+    if runtime is not None:
+        auth.verifier(app.state)  # one cache of the IdP's keys, before requests race to build it
     problems.install(app)
     for module in (
         meta,
@@ -55,6 +58,7 @@ def create_app(runtime: Runtime | None) -> FastAPI:
         evidence,
         agents,
         parties,
+        webhooks,
     ):
         app.include_router(module.router)
     app.include_router(disputes.appeals_router)

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ..domain import errors as e
 from ..domain.media import FileTooLarge, UnsupportedMediaType
@@ -27,6 +28,7 @@ STATUS: list[tuple[type[e.DomainError], int]] = [
     (e.DeadlinePassed, 409),
     (e.VersionConflict, 409),
     (e.Conflict, 409),
+    (e.Unavailable, 503),
 ]
 _TITLES = {
     401: "Unauthorized",
@@ -145,6 +147,8 @@ def install(app: FastAPI) -> None:
     async def _domain(_: Request, exc: e.DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, e.Unauthenticated) else None
         extra = dict(exc.extra)
+        if isinstance(exc, e.Unavailable):
+            headers = {"Retry-After": str(extra.get("retry_after", 1))}
         # The rules name the fields they refuse; they go out in the one `errors` shape that
         # request validation uses too, so a client reads every 422 the same way.
         if fields := extra.pop("fields", None):
@@ -172,9 +176,24 @@ def install(app: FastAPI) -> None:
         return problem(422, "validation_error", "the request contains a value that cannot be stored")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400:
             # FastAPI's "error parsing the body" (e.g. an integer too long to parse): malformed input.
             return problem(422, "validation_error", str(exc.detail))
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return problem(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
+        return problem(exc.status_code, code, str(exc.detail), headers)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes on this path (RFC 9110 15.5.6). Starlette's own 405 names
+    only the first route that matched the path, though `GET` and `POST` /v1/orders are two."""
+    routes = request.app.router.routes
+    return ", ".join(
+        m for m in METHODS if any(r.matches({**request.scope, "method": m})[0] == Match.FULL for r in routes)
+    )
+
+
+METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")

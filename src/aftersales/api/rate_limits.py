@@ -11,8 +11,12 @@ clock that jumps days ahead must not reset or trip anyone's budget.
   larger budget of its own.
 - Every 401 spends the client address's failure budget. Once it is spent, requests from that
   address without a valid token get 429 before anything else runs. Requests with a valid token
-  still pass: tokens are HMAC-signed, so failures cannot guess one, and blocking valid ones would
+  still pass: tokens are signed, so failures cannot guess one, and blocking valid ones would
   let an attacker lock out everyone behind the same address (one office, one NAT).
+
+The token is checked here on the event loop with the keys at hand; one whose check needs the
+IdP's keys fetched first (a new `kid`, an expired cache) is checked on a worker thread, so the
+fetch holds up only the requests that wait for it.
 """
 
 from __future__ import annotations
@@ -24,11 +28,14 @@ from dataclasses import dataclass
 import limits
 from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
-from ..domain.errors import Unauthenticated
-from .auth import actor_from_token
+from ..domain.errors import Unauthenticated, Unavailable
+from ..services.context import Actor
+from .auth import Verifier, verifier
+from .jwks import FetchNeeded
 from .problems import problem
 
 
@@ -85,13 +92,9 @@ class RateLimit:
         limiter = self.limiter(settings)
         token = _bearer(scope)
         principal, budget = None, limiter.principal
-        if token is not None:
-            try:
-                actor = actor_from_token(token, settings.jwt_secret)
-                principal = f"{actor.role}:{actor.id}:{actor.merchant_id or ''}"
-                budget = limiter.integration if actor.role == "integration" else limiter.principal
-            except Unauthenticated:
-                pass
+        if token is not None and (actor := await _caller(verifier(scope["app"].state), token)) is not None:
+            principal = f"{actor.role}:{actor.id}:{actor.merchant_id or ''}"
+            budget = limiter.integration if actor.role == "integration" else limiter.principal
         if principal is not None:
             if not limiter.window.hit(budget, "principal", principal):
                 wait = limiter.retry_after(budget, "principal", principal)
@@ -116,6 +119,17 @@ class RateLimit:
             await send(message)
 
         await self.app(scope, receive, counting_send)
+
+
+async def _caller(tokens: Verifier, token: str) -> Actor | None:
+    """The token's caller, or None (the route answers 401, or 503 when the IdP's keys are missing)."""
+    try:
+        try:
+            return tokens.actor(token, may_fetch=False)
+        except FetchNeeded:
+            return await run_in_threadpool(tokens.actor, token)
+    except (Unauthenticated, Unavailable):
+        return None
 
 
 # Pages that take no token: an address over its failed-auth budget still reads them (a health

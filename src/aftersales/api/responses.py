@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..domain import cases, complaints, disputes, orders, reviews
+from ..domain import cases, complaints, disputes, orders, reviews, webhooks
 
 Timestamp = datetime  # RFC 3339 with offset
 
@@ -334,6 +334,64 @@ class Evidence(BaseModel):
     kind: str
     filename: str | None
     created_at: Timestamp
+
+
+class WebhookEndpoint(BaseModel):
+    """An endpoint as read and listed: never its secret."""
+
+    id: str
+    merchant_id: str | None  # null: the platform's
+    url: str
+    events: list[str]
+    description: str | None
+    status: Literal[webhooks.ENABLED, webhooks.DISABLED]  # type: ignore[valid-type]
+    disabled_reason: str | None
+    failure_streak: int
+    previous_secret_expires_at: Timestamp | None  # until then the previous secret signs too
+    version: int
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class WebhookEndpointWithSecret(WebhookEndpoint):
+    """At creation and rotation only: the signing secret, shown this once."""
+
+    secret: str
+
+
+class WebhookEndpointPage(BaseModel):
+    items: list[WebhookEndpoint]
+    next_cursor: str | None
+
+
+class WebhookAttempt(BaseModel):
+    at: Timestamp
+    status_code: int | None  # null: no answer (refused, timed out, blocked address)
+    latency_ms: int
+    error: str | None
+
+
+class WebhookDelivery(BaseModel):
+    id: int
+    endpoint_id: str
+    event_id: int
+    message_id: str  # webhook-id: the same on every attempt
+    type: str
+    subject: str
+    status: Literal[webhooks.DELIVERY_STATUSES]  # type: ignore[valid-type]
+    attempts: int
+    next_attempt_at: Timestamp | None
+    last_status_code: int | None
+    last_latency_ms: int | None
+    last_error: str | None
+    created_at: Timestamp
+    delivered_at: Timestamp | None
+    attempt_log: list[WebhookAttempt]
+
+
+class WebhookDeliveryPage(BaseModel):
+    items: list[WebhookDelivery]
+    next_cursor: str | None
 
 
 def ok(model: type[BaseModel], status: int = 200) -> dict[int | str, dict[str, Any]]:

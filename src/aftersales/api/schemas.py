@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from ..domain import cases, complaints, messages, parties, reviews, sanctions
+from ..domain import cases, complaints, messages, parties, reviews, sanctions, webhooks
 from ..domain.money import MAX_AMOUNT
 
 Id = Annotated[
@@ -179,3 +179,14 @@ class ReviewIn(Body):
         list[Annotated[str, StringConstraints(min_length=1, max_length=40)]],
         Field(max_length=reviews.PHOTOS.max_items),
     ] = []
+
+
+class WebhookEndpointIn(Body):
+    """Where to post events and which: `*`, `<subject>.*` or `<subject>.<name>` (docs/api.md)."""
+
+    url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=webhooks.URL_MAX)]
+    events: Annotated[
+        list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=webhooks.TYPE_MAX)]],
+        Field(min_length=1, max_length=webhooks.EVENTS_MAX),
+    ]
+    description: Annotated[str, StringConstraints(max_length=webhooks.DESCRIPTION_MAX)] | None = None

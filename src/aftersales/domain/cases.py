@@ -168,6 +168,12 @@ def _cod(c: Case) -> bool:
     return c.payment_method == "cod"
 
 
+def _no_speedy_refund(c: Case) -> bool:
+    """Nothing refunded as the goods shipped back: once the money moved, withdrawing would close
+    the case (and a dispute the merchant opened about what arrived) with the refund kept."""
+    return SPEEDY not in c.extra
+
+
 def _and(*guards: Guard) -> Guard:
     return lambda c: all(g(c) for g in guards)
 
@@ -211,7 +217,8 @@ def _money_back(
     ]
 
 
-# Statuses a buyer may withdraw from: every open one before the money moved.
+# Statuses a buyer may withdraw from: every open one before the money moved (and, in those the
+# goods ship back in, not once a speedy refund paid: see `_no_speedy_refund`).
 OPEN_BEFORE_REFUND = (
     "pending_merchant",
     "awaiting_return",
@@ -569,7 +576,9 @@ CASE_MACHINE = Machine(
         # 补寄: the merchant sends the missing units; the buyer confirms, or it completes by itself.
         transition("reship", "pending_merchant", "reshipped", MERCHANT, guard=_reship, when="reship"),
         transition("confirm_reship", "reshipped", "completed", BUYER),
-        transition("withdraw", OPEN_BEFORE_REFUND, "closed", BUYER),
+        transition(
+            "withdraw", OPEN_BEFORE_REFUND, "closed", BUYER, guard=_no_speedy_refund, when="no speedy refund paid"
+        ),
         transition("escalate", "rejected", "in_intervention", BUYER, effect=Effect.OPEN_DISPUTE),
         # After a return_refund ruling the merchant's recourse is the appeal, not a second dispute.
         transition(

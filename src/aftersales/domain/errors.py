@@ -30,6 +30,12 @@ class Unauthenticated(DomainError):
     code = "unauthenticated"
 
 
+class Unavailable(DomainError):
+    """Something the service relies on does not answer (503 with Retry-After): the caller may retry."""
+
+    code = "service_unavailable"
+
+
 class IllegalTransition(DomainError):
     """The action is not allowed in the current state."""
 

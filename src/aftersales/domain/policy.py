@@ -41,6 +41,23 @@ TIMERS = {
     "buyer_offer_response": "merchant's partial-refund offer -> lapses back to the merchant if unanswered",
     "merchant_extension_max": "the most a merchant's one extension may move its pending deadline",
 }
+# Whose deadline a timer is: the parties reminded before it lapses against them (the other
+# timers wait on nobody's action, or on the platform's).
+REMINDED_PARTIES = {
+    "merchant_response": ("merchant",),
+    "buyer_ship_return": ("buyer",),
+    "merchant_confirm_receipt": ("merchant",),
+    "cod_refund_voucher": ("merchant",),
+    "escalation_window": ("buyer",),
+    "exchange_receipt": ("buyer",),
+    "reship_receipt": ("buyer",),
+    "evidence_period": ("buyer", "merchant"),
+    "appeal_window": ("buyer", "merchant"),
+    "complaint_reply": ("merchant",),
+    "complaint_solution": ("merchant",),
+    "complaint_buyer_confirm": ("buyer",),
+    "buyer_offer_response": ("buyer",),
+}
 # Limit name -> what it counts; each policy file must give every one.
 LIMITS = {
     "offers_per_case": "partial-refund offers a merchant may make on one request",
@@ -82,6 +99,9 @@ class Policy:
     sanctions: tuple[tuple[int, str], ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
     limits: Mapping[str, int] = field(default_factory=dict)
+    # Hours before a party's deadline at which it is reminded (after_sale.deadline_approaching),
+    # largest first: the marketplace turns these into an SMS or an app push.
+    reminders: tuple[int, ...] = ()
 
     @property
     def key(self) -> str:
@@ -123,6 +143,11 @@ class Policy:
             odd = sorted(set(LIMITS) ^ set(raw_limits))
             raise ValueError(f"policy {data.get('name')!r} lacks or has unknown limits: {', '.join(odd)}")
         money = data.get("money", {})
+        hours = data.get("reminders", {}).get("hours_before", [])
+        if not isinstance(hours, list) or not all(
+            isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in hours
+        ):
+            raise ValueError(f"policy {data.get('name')!r}: reminders.hours_before must be a list of positive hours")
         return cls(
             name=str(data["name"]),
             version=int(data["version"]),
@@ -133,4 +158,5 @@ class Policy:
             sanctions=tuple(sorted((int(s["points"]), str(s["restriction"])) for s in data.get("sanctions", []))),
             sources={k: str(v) for k, v in data.get("sources", {}).items()},
             limits={k: int(v) for k, v in raw_limits.items()},
+            reminders=tuple(sorted(set(hours), reverse=True)),
         )

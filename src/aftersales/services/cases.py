@@ -57,7 +57,7 @@ CASE = Kind(
     ),
     # The platform's ruling SLA lapsing; the rest of a ruling paid on a case already refunded; a
     # message of the negotiation record (services/messages.py).
-    records=frozenset({"ruling_overdue", "refunded", "message_posted"}),
+    records=frozenset({"ruling_overdue", "refunded", "message_posted", "deadline_approaching"}),
     created_by="file",
     repo=lambda uow: uow.cases,
     # A system action moving a case between open statuses (auto_approve of a return) touches

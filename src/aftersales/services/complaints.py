@@ -24,7 +24,7 @@ COMPLAINT = Kind(
     machine=COMPLAINT_MACHINE,
     deadlines=domain.DEADLINES,
     snapshot_fields=("status", "review_breached", "deadline_action", "deadline_due_at"),
-    records=frozenset({"review_overdue"}),
+    records=frozenset({"review_overdue", "deadline_approaching"}),
     created_by="file",
     repo=lambda uow: repo(uow),
 )

@@ -37,7 +37,7 @@ DISPUTE = Kind(
         "deadline_action",
         "deadline_due_at",
     ),
-    records=frozenset({"ruling_overdue"}),
+    records=frozenset({"ruling_overdue", "deadline_approaching"}),
     created_by="open",
     repo=lambda uow: repo(uow),
     evidence_case=lambda dispute: str(dispute.after_sale_id),

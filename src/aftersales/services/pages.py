@@ -1,4 +1,5 @@
-"""Keyset pagination: opaque cursors over (created_at, id), stable under inserts."""
+"""Keyset pagination: opaque cursors over (created_at, id), stable under inserts. An id is a
+string, or an integer for tables keyed by a sequence (the cursor carries it as a string)."""
 
 from __future__ import annotations
 
@@ -42,9 +43,18 @@ def page(
     clauses = list(where)
     if cursor:
         at, id = decode(cursor)
-        bound = sa.tuple_(sa.literal(at, table.c.created_at.type), sa.literal(id))
+        bound = sa.tuple_(sa.literal(at, table.c.created_at.type), sa.literal(_key(table, id), table.c.id.type))
         clauses.append(key < bound if newest_first else key > bound)
     order = (table.c.created_at.desc(), table.c.id.desc()) if newest_first else (table.c.created_at, table.c.id)
     found = conn.execute(sa.select(table).where(*clauses).order_by(*order).limit(limit + 1)).all()
     rows = list(found[:limit])
-    return rows, (encode(rows[-1].created_at, rows[-1].id) if len(found) > limit else None)
+    return rows, (encode(rows[-1].created_at, str(rows[-1].id)) if len(found) > limit else None)
+
+
+def _key(table: sa.Table, id: str) -> str | int:
+    """The cursor's id as the table's key: digits that fit a BIGINT for a sequence-keyed table."""
+    if not isinstance(table.c.id.type, sa.Integer):
+        return id
+    if not (id.isascii() and id.isdigit() and len(id) <= 18):
+        raise ValidationFailed("invalid cursor", fields=["cursor"])
+    return int(id)

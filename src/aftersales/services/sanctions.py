@@ -64,5 +64,6 @@ def record_by_agent(
         before=None,
         after=None,
         data={"violation_id": row["id"], "cause": row["cause"], "points": row["points"]},
+        meta={"merchant_id": merchant_id},
     )
     return row

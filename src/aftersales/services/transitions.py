@@ -251,7 +251,22 @@ def _event(kind: Kind, step: Step) -> dict[str, Any]:
         after=snapshot(step.subject, kind.snapshot_fields),
         data=step.data,
         deadline_id=step.deadline_id,
+        meta=meta(step.subject),
     )
+
+
+def meta(subject: Any) -> dict[str, Any]:
+    """What a subject's event tells the marketplace besides the change (integrations/envelope.py):
+    whose it is (the shop's endpoints hear it), the policy it runs under, its version after the
+    change and the deadline now running, so a receiver can act without reading it back."""
+    due = getattr(subject, "deadline_due_at", None)
+    return {
+        "merchant_id": getattr(subject, "merchant_id", None),
+        "buyer_id": getattr(subject, "buyer_id", None),
+        "policy": getattr(subject, "policy", None),
+        "version": subject.version,
+        "next_deadline": {"action": subject.deadline_action, "due_at": due.isoformat()} if due else None,
+    }
 
 
 @dataclass(frozen=True)
@@ -301,6 +316,7 @@ def record(
         data=data or {},
         deadline_id=deadline_id,
         topic=topic,
+        meta=meta(subject),
     )
 
 
@@ -347,6 +363,7 @@ def creation(uow: UnitOfWork, kind: Kind, subject: Any, actor: Actor, now: datet
         before=None,
         after=snapshot(subject, kind.snapshot_fields),
         data=data,
+        meta=meta(subject),
     )
 
 

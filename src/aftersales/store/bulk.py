@@ -50,10 +50,15 @@ def insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> 
     conn.execute(sa.text(_pg_insert(table.name, tuple(rows[0]))), {"rows": _json(rows)})
 
 
-def insert_events(conn: sa.Connection, events: list[dict[str, Any]], topics: list[str]) -> list[int]:
-    """Events and their outbox messages, whose payload is the event with its id (as
+def insert_events(
+    conn: sa.Connection, events: list[dict[str, Any]], topics: list[str], metas: list[dict[str, Any]]
+) -> list[int]:
+    """Events and their outbox messages, whose payload is the event with its id and its meta (as
     Events.record writes them), in one statement; the events' ids. PostgreSQL only."""
-    rows = [{**e, "_topic": topic, "_at": e["at"].isoformat()} for e, topic in zip(events, topics, strict=True)]
+    rows = [
+        {**e, "_topic": topic, "_at": e["at"].isoformat(), "_meta": meta}
+        for e, topic, meta in zip(events, topics, metas, strict=True)
+    ]
     return list(conn.execute(sa.text(_pg_events(tuple(events[0]))), {"rows": _json(rows)}).scalars())
 
 
@@ -80,14 +85,15 @@ def _pg_events(columns: tuple[str, ...]) -> str:
     # and both inserts use it. The payload is built by the server rather than shipped twice.
     return (
         f"WITH v AS (SELECT *, nextval(pg_get_serial_sequence('events', 'id')) AS _id "
-        f"FROM {_recordset('events', ('_topic', '_at', *columns))}), "
+        f"FROM {_recordset('events', ('_topic', '_at', '_meta', *columns))}), "
         f"e AS (INSERT INTO events (id, {listed}) SELECT _id, {listed} FROM v) "
         "INSERT INTO outbox (event_id, topic, payload, created_at, attempts) "
-        f"SELECT _id, _topic, json_build_object({payload}, 'at', _at, 'id', _id), at, 0 FROM v RETURNING event_id"
+        f"SELECT _id, _topic, (jsonb_build_object({payload}, 'at', _at, 'id', _id) || _meta)::json, at, 0 "
+        "FROM v RETURNING event_id"
     )
 
 
-_EXTRA_TYPES = {"_expected": "integer", "_topic": "text", "_at": "text"}
+_EXTRA_TYPES = {"_expected": "integer", "_topic": "text", "_at": "text", "_meta": "jsonb"}
 
 
 def _recordset(name: str, columns: Sequence[str]) -> str:

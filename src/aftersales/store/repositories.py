@@ -86,7 +86,10 @@ class Deadlines:
         self.conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=["subject_kind", "subject_id"],
-                set_={c: stmt.excluded[c] for c in ("id", "action", "due_at", "armed_version", "created_at")},
+                set_={
+                    **{c: stmt.excluded[c] for c in ("id", "action", "due_at", "armed_version", "created_at")},
+                    "reminded_hours": None,  # a new arming is reminded anew
+                },
             )
         )
 
@@ -114,14 +117,16 @@ class Events:
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
 
-    def record(self, **event: Any) -> int:
-        """Append one event and its outbox message; the event's id. See `_row` for the fields."""
+    def record(self, *, meta: dict[str, Any] | None = None, **event: Any) -> int:
+        """Append one event and its outbox message; the event's id. See `_row` for the fields;
+        `meta` is what the message carries besides the event (the shop, the policy, the next
+        deadline: `services/transitions.py` `meta`), kept out of the events table."""
         row = _row(**event)
         if self.conn.dialect.name == "postgresql":
-            return bulk.insert_events(self.conn, [row], [_topic(row, event.get("topic"))])[0]
+            return bulk.insert_events(self.conn, [row], [_topic(row, event.get("topic"))], [meta or {}])[0]
         event_id = self.conn.execute(t.events.insert().values(**row).returning(t.events.c.id)).scalar_one()
         # Transactional outbox: webhooks and streams deliver from here, after commit.
-        self.conn.execute(t.outbox.insert().values(**_outbox(row, event_id, event.get("topic"))))
+        self.conn.execute(t.outbox.insert().values(**_outbox(row, event_id, event.get("topic"), meta)))
         return event_id
 
     def record_many(self, events: list[dict[str, Any]]) -> None:
@@ -130,8 +135,13 @@ class Events:
             for event in events:
                 self.record(**event)
             return
-        rows = [_row(**e) for e in events]
-        bulk.insert_events(self.conn, rows, [_topic(r, e.get("topic")) for r, e in zip(rows, events, strict=True)])
+        rows = [_row(**{k: v for k, v in e.items() if k != "meta"}) for e in events]
+        bulk.insert_events(
+            self.conn,
+            rows,
+            [_topic(r, e.get("topic")) for r, e in zip(rows, events, strict=True)],
+            [e.get("meta") or {} for e in events],
+        )
 
     def for_subject(self, kind: str, subject_id: str) -> list[Any]:
         e = t.events.c
@@ -176,9 +186,10 @@ def _row(
     )
 
 
-def _outbox(row: dict[str, Any], event_id: int, topic: str | None) -> dict[str, Any]:
-    """The outbox message of an event: its payload is the event (bulk.insert_events builds the same)."""
-    payload = {**row, "at": row["at"].isoformat(), "id": event_id}
+def _outbox(row: dict[str, Any], event_id: int, topic: str | None, meta: dict[str, Any] | None) -> dict[str, Any]:
+    """The outbox message of an event: its payload is the event and its `meta` (bulk.insert_events
+    builds the same)."""
+    payload = {**row, "at": row["at"].isoformat(), "id": event_id, **(meta or {})}
     return dict(event_id=event_id, topic=_topic(row, topic), payload=payload, created_at=row["at"])
 
 

@@ -225,6 +225,9 @@ deadlines = sa.Table(
     sa.Column("due_at", UTCDateTime, nullable=False),
     sa.Column("armed_version", sa.Integer, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # The reminder threshold (hours before due) this arming was last considered at, NULL until
+    # the first: services/reminders.py. Re-arming resets it, so a new deadline is reminded anew.
+    sa.Column("reminded_hours", sa.Integer),
     sa.UniqueConstraint("subject_kind", "subject_id"),
     sa.Index(None, "due_at", "id"),  # the oldest-first order workers take them in
     sqlite_autoincrement=True,  # never reuse an id: a fired id must not come back as a new deadline

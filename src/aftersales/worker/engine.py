@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from .. import metrics
 from ..domain.errors import DomainError, VersionConflict
-from ..services import heartbeats, idempotency
+from ..services import heartbeats, idempotency, reminders
 from ..services.context import SYSTEM, Env
 from ..services.kinds import KINDS
 from ..services.transitions import Kind, Step, prepare, write_many
@@ -43,6 +43,7 @@ d = t.deadlines.c
 
 
 SET_BASED: dict[str, Kind] = {name: entry.kind for name, entry in KINDS.items() if entry.set_based}
+REMIND_EVERY = timedelta(minutes=1)
 RESCAN_EVERY = 10  # batches taken after a cursor before scanning from the oldest due row again
 BEAT_EVERY = 5.0  # seconds between a running worker's heartbeats (services/health.py STALE_AFTER)
 
@@ -69,6 +70,7 @@ class DeadlineEngine:
         self.batch_size, self.lease = batch_size, lease
         self.stats = Stats()
         self._last_purge: datetime | None = None
+        self._last_remind: datetime | None = None
         # Where the last full batch ended, and how many batches started from there since a scan
         # from the start (see `take`).
         self._after: tuple[datetime, int] | None = None
@@ -233,6 +235,7 @@ class DeadlineEngine:
             if self.stats.taken > taken:
                 continue
             if self.due_count() == 0 or waited >= max_wait:
+                self.remind()
                 return fired
             time.sleep(0.05)
             waited += 0.05
@@ -251,9 +254,27 @@ class DeadlineEngine:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).where(d.due_at <= self.env.clock.now())).scalar_one()
 
-    def housekeeping(self) -> None:
-        """Drop expired Idempotency-Key records, at most once an hour."""
+    def remind(self) -> int:
+        """Write the reminders due now (services/reminders.py); the number written."""
         now = self.env.clock.now()
+        try:
+            with UnitOfWork(self.engine) as uow:
+                sent = reminders.send_due(uow, self.env, now)
+                uow.commit()
+        except sa.exc.OperationalError:
+            raise
+        except sa.exc.SQLAlchemyError:
+            log.exception("sending reminders failed; they are tried again")
+            return 0
+        self._last_remind = now
+        return sent
+
+    def housekeeping(self) -> None:
+        """Send due reminders at most once a minute (they count in hours); drop expired
+        Idempotency-Key records at most once an hour."""
+        now = self.env.clock.now()
+        if self._last_remind is None or now - self._last_remind >= REMIND_EVERY:
+            self.remind()
         if self._last_purge is not None and now - self._last_purge < timedelta(hours=1):
             return
         with UnitOfWork(self.engine) as uow:

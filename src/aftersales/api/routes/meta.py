@@ -18,7 +18,7 @@ from ...services import gauges, health
 from ...worker.engine import DeadlineEngine
 from .. import schemas as s
 from ..actions import perform
-from ..auth import BEARER, CurrentActor, actor_from_token
+from ..auth import BEARER, CurrentActor, verifier
 
 router = APIRouter(tags=["meta"])
 log = logging.getLogger("aftersales.api")
@@ -86,7 +86,7 @@ def metrics_reader(request: Request, credentials: HTTPAuthorizationCredentials |
         raise Unauthenticated("missing bearer token")
     if settings.metrics_token is not None and hmac.compare_digest(token.encode(), settings.metrics_token.encode()):
         return
-    actor = actor_from_token(token, settings.jwt_secret)
+    actor = verifier(request.app.state).actor(token)
     request.state.actor = actor
     if actor.role != "admin":
         raise Forbidden("only an admin or the metrics token reads the metrics")
