@@ -11,11 +11,13 @@ import sys
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from .config import DEMO_SECRET, ConfigError, Settings
+from . import logs
+from .config import DEMO_SECRET, ConfigError, Settings, log_format
 from .domain.roles import TOKEN_ROLES
 from .runtime import Runtime
 from .store import migrate
@@ -61,14 +63,35 @@ def _worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _metrics_dir(data_dir: Path) -> Path:
+    """The directory the server processes count their metrics in (PROMETHEUS_MULTIPROC_DIR if
+    set, else <data dir>/metrics), emptied of an earlier run's files: they would be summed in."""
+    path = Path(os.environ.get(METRICS_DIR_ENV) or data_dir / "metrics")
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    return path
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
+
+    if args.no_access_log:
+        os.environ["AFTERSALES_ACCESS_LOG"] = "false"  # (read by every server process's settings)
+    runtime = _runtime(args)
+    if args.workers > 1:
+        # Each server process counts its metrics in files of this directory and sums them all at
+        # a scrape (metrics.py). Set before prometheus_client is first imported (just below, with
+        # the app and the worker): the library reads it at import, here and in each process.
+        os.environ[METRICS_DIR_ENV] = str(_metrics_dir(runtime.settings.data_dir))
 
     from .api.app import create_app
     from .api.header_limit import HeaderLimitedProtocol
     from .worker.engine import DeadlineEngine
 
-    runtime = _runtime(args)
     _ensure_schema(runtime)
     if args.demo:
         from . import demo
@@ -83,31 +106,21 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if not args.no_relay:
         relay = _relay(runtime, args)
         threading.Thread(target=relay.run_forever, args=(stop,), name="relay", daemon=True).start()
+
+    # uvicorn logs through our root handler (log_config=None), and its access log is replaced by
+    # the request line of api/request_context.py.
+    common = dict(
+        http=HeaderLimitedProtocol, host=args.host, port=args.port, log_level="info", log_config=None, access_log=False
+    )
     try:
         if args.workers > 1:
             # Each server process builds its own runtime from the environment; the deadline
             # worker above stays in this supervisor process, so it runs once, not once per process.
             os.environ.update({"AFTERSALES_DEMO": "1"} if args.demo else {})
             os.environ.update({"AFTERSALES_CLOCK": "simulated"} if args.simulated_clock else {})
-            uvicorn.run(
-                "aftersales.api.app:from_env",
-                factory=True,
-                workers=args.workers,
-                http=HeaderLimitedProtocol,
-                host=args.host,
-                port=args.port,
-                log_level="info",
-                access_log=not args.no_access_log,
-            )
+            uvicorn.run("aftersales.api.app:from_env", factory=True, workers=args.workers, **common)
         else:
-            uvicorn.run(
-                create_app(runtime),
-                http=HeaderLimitedProtocol,
-                host=args.host,
-                port=args.port,
-                log_level="info",
-                access_log=not args.no_access_log,
-            )
+            uvicorn.run(create_app(runtime), **common)
     finally:
         stop.set()
 
@@ -277,7 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--no-relay", action="store_true", help="do not run the webhook relay in-process")
     serve.add_argument("--workers", type=int, default=1, help="server processes (uvicorn workers; default: 1)")
-    serve.add_argument("--no-access-log", action="store_true", help="do not log every request")
+    serve.add_argument(
+        "--no-access-log", action="store_true", help="do not log a line per request (AFTERSALES_ACCESS_LOG=false)"
+    )
     serve.add_argument("--demo", action="store_true", help="load demo data and print tokens; " + demo_help)
     serve.add_argument("--simulated-clock", action="store_true", help=clock_help)
     serve.set_defaults(func=cmd_serve)
@@ -371,9 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
     try:
+        logs.configure(log_format(os.environ))
         args.func(args)
     except ConfigError as exc:
         print(f"aftersales: {exc}", file=sys.stderr)

@@ -30,6 +30,8 @@ PAYMENT_PROVIDERS = ("simulated",)
 # simulation has nothing to protect).
 SIMULATED_PAYMENTS_SECRET = "aftersales-simulated-payments-secret"
 
+LOG_FORMATS = ("json", "console")
+
 
 class ConfigError(Exception):
     pass
@@ -76,6 +78,12 @@ class Settings:
     payments_secret: str = SIMULATED_PAYMENTS_SECRET  # HMAC key of the provider's callbacks
     # The simulated provider's faults switchable through PUT /v1/admin/payments/simulated: never in production.
     payments_faults: bool = True
+
+    # Logs (logs.py): one JSON object a line, or for people at a terminal; one line per request.
+    log_format: str = "json"
+    access_log: bool = True
+    # A static bearer token a Prometheus scraper sends for GET /metrics (an admin JWT works too).
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(
@@ -125,6 +133,11 @@ class Settings:
         simulated = clock_mode == "simulated" if simulated_clock is None else simulated_clock
         if simulated and production:
             raise ConfigError("the simulated clock cannot run with AFTERSALES_ENV=production")
+        metrics_token = env.get("AFTERSALES_METRICS_TOKEN", "") or None
+        if production and metrics_token is not None and len(metrics_token.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(
+                f"AFTERSALES_METRICS_TOKEN must be at least {MIN_SECRET_BYTES} bytes with AFTERSALES_ENV=production"
+            )
         max_bytes = int(env.get("AFTERSALES_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024))
         max_body = int(env.get("AFTERSALES_MAX_BODY_BYTES", 1024 * 1024))
         rates = {
@@ -187,15 +200,30 @@ class Settings:
             payments=payments,
             payments_secret=env.get("AFTERSALES_PAYMENTS_SECRET") or SIMULATED_PAYMENTS_SECRET,
             payments_faults=not production,
+            log_format=log_format(env),
+            access_log=_flag(env, "AFTERSALES_ACCESS_LOG", default=True),
+            metrics_token=metrics_token,
             **rates,
         )
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
+def log_format(env: Mapping[str, str]) -> str:
+    """AFTERSALES_LOG_FORMAT: `json` or `console`; by default console in development (a person
+    reads it), JSON in test and production (a log pipeline does)."""
+    value = env.get("AFTERSALES_LOG_FORMAT", "").strip().lower()
+    if not value:
+        development = env.get("AFTERSALES_ENV", "").strip().lower() in ("", "development")
+        return "console" if development else "json"
+    if value not in LOG_FORMATS:
+        raise ConfigError(f"AFTERSALES_LOG_FORMAT must be json or console, not {env.get('AFTERSALES_LOG_FORMAT')!r}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str, *, default: bool = False) -> bool:
     value = env.get(name, "").strip().lower()
     if value not in ("", "0", "1", "false", "true"):
         raise ConfigError(f"{name} must be true or false, not {env.get(name)!r}")
-    return value in ("1", "true")
+    return default if value == "" else value in ("1", "true")
 
 
 def _check_nats_url(value: str) -> None:

@@ -26,8 +26,8 @@ class Runtime:
     payments: payments.PaymentProvider
     sim_clock: DatabaseClock | None = None
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine)
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.engine, read_only=read_only)
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Clock | None = None, engine: sa.Engine | None = None) -> Runtime:

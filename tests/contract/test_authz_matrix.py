@@ -85,6 +85,8 @@ HOOK = "https://93.184.215.14/hooks"  # a public address literal: accepted witho
 
 TABLE: dict[str, Row] = {
     "GET /healthz": Row(None, (OK, OK, OK, OK, OK, OK, OK, OK)),
+    # Operators' metrics: an admin (or the AFTERSALES_METRICS_TOKEN scraper, tests/api/test_observability.py).
+    "GET /metrics": Row(None, (401, 403, 403, 403, 403, 403, OK, 403)),
     "GET /v1/policies": Row(None, EVERYONE),
     "GET /v1/reasons": Row(None, EVERYONE),
     # The simulated clock is off here: the endpoint does not exist for anyone (docs/api.md).

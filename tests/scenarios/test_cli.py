@@ -112,6 +112,12 @@ def test_an_unknown_environment_is_refused_not_taken_for_development(value, comm
     _refused(result, "AFTERSALES_ENV must be one of development, test, production")
 
 
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_an_unknown_log_format_is_refused(command, tmp_path):
+    result = _run(COMMANDS[command], tmp_path, AFTERSALES_LOG_FORMAT="xml", AFTERSALES_JWT_SECRET=GOOD)
+    _refused(result, "AFTERSALES_LOG_FORMAT must be json or console")
+
+
 def test_production_with_a_real_secret_migrates_and_mints(tmp_path):
     upgraded = _run(["db", "upgrade"], tmp_path, AFTERSALES_ENV="Production", AFTERSALES_JWT_SECRET=GOOD)
     assert upgraded.returncode == 0 and "schema is current" in upgraded.stdout, upgraded

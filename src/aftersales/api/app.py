@@ -11,6 +11,7 @@ from ..web.security_headers import HtmlSecurityHeaders
 from . import auth, docs_pages, problems
 from .limits import BodyLimit
 from .rate_limits import RateLimit
+from .request_context import RequestContext
 from .routes import (
     agents,
     case_files,
@@ -70,11 +71,18 @@ def create_app(runtime: Runtime | None) -> FastAPI:
     app.add_middleware(BodyLimit)
     app.add_middleware(RateLimit)
     app.add_middleware(HtmlSecurityHeaders)
+    # Outermost of all, outside even Starlette's own error middleware: every response, a 429, a
+    # 413 or an unexpected 500 included, carries its X-Request-Id and gets its log line.
+    build = app.build_middleware_stack
+    app.build_middleware_stack = lambda: RequestContext(build())  # type: ignore[method-assign]
     return app
 
 
 def from_env() -> FastAPI:
     """The app with a runtime built from AFTERSALES_* (each process of `aftersales serve --workers N`)."""
+    from .. import logs
     from ..config import Settings
 
-    return create_app(Runtime.build(Settings.from_env()))
+    settings = Settings.from_env()
+    logs.configure(settings.log_format)
+    return create_app(Runtime.build(settings))

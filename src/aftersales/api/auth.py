@@ -154,7 +154,9 @@ def current_actor(request: Request, credentials: HTTPAuthorizationCredentials | 
     # A sync dependency: FastAPI runs it on a worker thread, so a JWKS fetch never holds the loop.
     if credentials is None or not credentials.credentials.strip():
         raise Unauthenticated("missing bearer token")
-    return verifier(request.app.state).actor(credentials.credentials.strip())
+    actor = verifier(request.app.state).actor(credentials.credentials.strip())
+    request.state.actor = actor  # who it was, for the request's log line (api/request_context.py)
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -22,5 +22,5 @@ def beat(uow: UnitOfWork, *, role: str, name: str, at: datetime, detail: dict[st
 def latest(uow: UnitOfWork) -> dict[str, datetime]:
     """The most recent heartbeat of each role."""
     h = t.heartbeats.c
-    rows = uow.conn.execute(sa.select(h.role, sa.func.max(h.at)).group_by(h.role))
-    return dict(rows.tuples().all())
+    rows: Any = uow.conn.execute(sa.select(h.role, sa.func.max(h.at)).group_by(h.role)).all()
+    return dict(rows)

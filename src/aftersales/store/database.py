@@ -6,6 +6,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+CONNECT_TIMEOUT = 5  # seconds, PostgreSQL
+
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
@@ -19,6 +21,9 @@ def create_engine(url: str, **kwargs: Any) -> sa.Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
+    # A server that does not answer fails a connection in seconds, not after the OS's TCP timeout
+    # (minutes): requests answer 503 and /healthz says so while it is away.
+    kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT)
     return sa.create_engine(url, **kwargs)
 
 

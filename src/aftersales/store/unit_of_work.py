@@ -15,12 +15,17 @@ from .repositories import Deadlines, Events, Repo
 
 
 class UnitOfWork:
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, *, read_only: bool = False) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self.read_only = read_only
 
     def __enter__(self) -> UnitOfWork:
         self.conn = self.engine.connect()
+        if self.read_only:
+            # On SQLite a plain BEGIN (store/database.py): a health check or a scrape reads a
+            # snapshot instead of queueing behind the writers for the write lock.
+            self.conn = self.conn.execution_options(read_only=True)
         self._tx = self.conn.begin()
         self.orders = Repo(self.conn, t.orders, Order)
         self.cases = Repo(self.conn, t.after_sales, Case)

@@ -18,6 +18,8 @@ whose version moved since its deadline was armed is left alone (that deadline is
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from collections import defaultdict
@@ -27,8 +29,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .. import metrics
 from ..domain.errors import DomainError, VersionConflict
-from ..services import evidence, idempotency, reminders
+from ..services import evidence, heartbeats, idempotency, reminders
 from ..services.context import SYSTEM, Env
 from ..services.kinds import KINDS
 from ..services.transitions import Kind, Step, prepare, write_many
@@ -42,6 +45,7 @@ d = t.deadlines.c
 SET_BASED: dict[str, Kind] = {name: entry.kind for name, entry in KINDS.items() if entry.set_based}
 REMIND_EVERY = timedelta(minutes=1)
 RESCAN_EVERY = 10  # batches taken after a cursor before scanning from the oldest due row again
+BEAT_EVERY = 5.0  # seconds between a running worker's heartbeats (services/health.py STALE_AFTER)
 
 
 @dataclass
@@ -75,8 +79,10 @@ class DeadlineEngine:
     def run_once(self) -> int:
         """Take one batch of due deadlines and fire it; the number fired."""
         taken: list[Any] = []
+        skipped = self.stats.skipped
         try:
             with UnitOfWork(self.engine) as uow:
+                now = self.env.clock.now()
                 taken = self.take(uow)
                 fired = self.fire(uow, taken)
                 uow.commit()
@@ -85,8 +91,14 @@ class DeadlineEngine:
         except sa.exc.SQLAlchemyError:
             log.exception("deadline batch failed; its rows stay due and are retried")
             self.stats.failed += len(taken)
+            metrics.DEADLINES_FAILED.inc(len(taken))
             return 0
         self.stats.fired += fired
+        # Counted once committed: a batch that rolls back is taken again and counted then.
+        metrics.DEADLINES_FIRED.inc(fired)
+        metrics.DEADLINES_SKIPPED.inc(self.stats.skipped - skipped)
+        for row in taken:
+            metrics.DEADLINE_LAG.observe(max(0.0, (now - row.due_at).total_seconds()))
         return fired
 
     def take(self, uow: UnitOfWork) -> list[Any]:
@@ -278,18 +290,39 @@ class DeadlineEngine:
         except Exception:  # a bucket that does not answer must not stop the deadlines
             log.warning("evidence storage sweep failed; next try in an hour", exc_info=True)
 
+    def beat(self) -> None:
+        """Record this worker process's heartbeat (GET /healthz shows its age)."""
+        with UnitOfWork(self.engine) as uow:
+            heartbeats.beat(
+                uow,
+                role="deadline_worker",
+                name=f"deadline-worker:{socket.gethostname()}:{os.getpid()}",
+                at=self.env.clock.now(),
+                detail={"worker_id": self.worker_id, "fired": self.stats.fired, "failed": self.stats.failed},
+            )
+            uow.commit()
+
     def run_forever(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
         log.info("deadline worker %s started", self.worker_id)
+        last_beat: float | None = None  # time.monotonic() of the last heartbeat
         while not stop.is_set():
             try:
+                if last_beat is None or time.monotonic() - last_beat >= BEAT_EVERY:
+                    last_beat = time.monotonic()
+                    try:
+                        self.beat()
+                    except sa.exc.SQLAlchemyError:
+                        # A beat missed shows as a stale worker; it must not stop the firing.
+                        log.warning("heartbeat not recorded", exc_info=True)
                 taken, failed = self.stats.taken, self.stats.failed
                 self.run_once()
+                # Never idle longer than a heartbeat's interval, whatever the poll.
                 if self.stats.failed > failed:  # back off
-                    stop.wait(poll_seconds)
+                    stop.wait(min(poll_seconds, BEAT_EVERY))
                 elif self.stats.taken == taken:  # idle
                     self.housekeeping()
-                    stop.wait(self.idle_wait(poll_seconds))
+                    stop.wait(min(self.idle_wait(poll_seconds), BEAT_EVERY))
             except sa.exc.OperationalError:
                 log.warning("database unavailable; retrying", exc_info=True)
-                stop.wait(poll_seconds)
+                stop.wait(min(poll_seconds, BEAT_EVERY))
         log.info("deadline worker %s stopped: %s", self.worker_id, self.stats)
