@@ -59,3 +59,21 @@ def test_after_a_speedy_refund_the_buyer_cannot_withdraw_the_merchant_s_dispute_
     assert db_state(runtime) == before
     dispute = api.as_("agent", "agent-1").get(f"/v1/disputes/{dispute_id}").json()
     assert dispute["status"] not in ("final", "closed"), dispute
+
+
+def test_staff_of_two_shops_with_the_same_login_do_not_share_uploads(api: Api, runtime: Runtime) -> None:
+    """Logins are unique within a shop: `ops` at m-1 and `ops` at m-2 are two people."""
+    ours, theirs = api.as_("merchant", "ops", merchant_id="m-1"), api.as_("merchant", "ops", merchant_id="m-2")
+    up = ours.post("/v1/evidence", files={"file": ("note.txt", b"m-1 internal")}, data={"kind": "other"})
+    assert up.status_code == 201, up.text
+    evidence_id = up.json()["id"]
+    assert ours.get(f"/v1/evidence/{evidence_id}/content").content == b"m-1 internal"
+    for path in (f"/v1/evidence/{evidence_id}", f"/v1/evidence/{evidence_id}/content"):
+        assert_problem(theirs.get(path), 404, "not_found")
+    # Nor may the other shop cite it on one of its own cases, where its buyer could read it.
+    feed_order(api, "o-2001", buyer="b-2", merchant="m-2")
+    case_id = file_case(api, "o-2001", buyer="b-2")["id"]
+    before = db_state(runtime)
+    r = theirs.post(f"/v1/after-sales/{case_id}/messages", json={"body": "看附件", "evidence": [evidence_id]})
+    assert_problem(r, 422)
+    assert db_state(runtime) == before

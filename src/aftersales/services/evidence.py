@@ -6,7 +6,7 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -183,6 +183,7 @@ def upload(
         id=new_id("ev", env.clock.now()),
         uploader_id=actor.id,
         uploader_role=actor.role,
+        uploader_merchant_id=actor.merchant_id,
         kind=kind,
         media_type=media_type,
         size=size,
@@ -253,8 +254,19 @@ class Served:
     data: bytes | None = None  # or bytes made on the spot (an image stored before its copies were)
 
 
+def uploaded_by(actor: Actor, row: Mapping[str, Any]) -> bool:
+    """Whether `actor` uploaded the file: the same role, login and shop (staff logins are unique
+    within a shop only; a merchant's file stored before the shop was recorded is its shop's
+    through the cases citing it)."""
+    return (row["uploader_role"], row["uploader_id"], row["uploader_merchant_id"]) == (
+        actor.role,
+        actor.id,
+        actor.merchant_id,
+    )
+
+
 def sees_original(actor: Actor, row: dict[str, Any]) -> bool:
-    return actor.role in PLATFORM or (row["uploader_id"] == actor.id and row["uploader_role"] == actor.role)
+    return actor.role in PLATFORM or uploaded_by(actor, row)
 
 
 def served(env: Env, actor: Actor, row: dict[str, Any], variant: str | None) -> Served:
@@ -307,7 +319,7 @@ def _missing(what: str) -> NotFound:
 
 
 def _may_read(uow: UnitOfWork, actor: Actor, row: Any) -> bool:
-    if actor.role in PLATFORM or (row.uploader_id == actor.id and row.uploader_role == actor.role):
+    if actor.role in PLATFORM or uploaded_by(actor, row._mapping):
         return True
     a, link = t.after_sales.c, t.evidence_links.c
     r, photo = t.reviews.c, t.review_photos.c

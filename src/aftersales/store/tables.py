@@ -420,6 +420,8 @@ evidence = sa.Table(
     sa.Column("id", Text(40), primary_key=True),
     sa.Column("uploader_id", Text(64), nullable=False),
     sa.Column("uploader_role", Text(16), nullable=False),
+    # The uploader's shop: staff logins are unique per shop only (two shops may both have "ops").
+    sa.Column("uploader_merchant_id", Text(64)),
     sa.Column("kind", Text(32), nullable=False),
     sa.Column("media_type", Text(64), nullable=False),
     sa.Column("size", sa.BigInteger, nullable=False),
