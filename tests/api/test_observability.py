@@ -468,3 +468,18 @@ def test_an_unexpected_failure_still_carries_its_request_id_and_is_logged(runtim
     assert line["status"] == 500 and line["route"] == "/broken-for-test"
     failures = [x for x in json_log.parsed() if x["level"] == "error" and x.get("request_id") == "bug-1"]
     assert failures and "a bug" in json.dumps(failures[0]["exception"])
+
+
+def test_a_request_refused_before_routing_is_labelled_with_the_route_it_would_have_taken():
+    """The rate limit answers 429 before the router runs: the label is found by matching."""
+    from aftersales.api.app import create_app
+    from aftersales.api.request_context import route_template
+
+    app = create_app(None)
+
+    def scope(method: str, path: str) -> dict:
+        return {"type": "http", "method": method, "path": path, "root_path": "", "headers": [], "app": app}
+
+    assert route_template(scope("POST", "/v1/after-sales/as_1/approve")) == "/v1/after-sales/{subject_id}/approve"
+    assert route_template(scope("PATCH", "/v1/orders")) == "/v1/orders"  # a 405: the path's template
+    assert route_template(scope("GET", "/v1/nothing/here")) == "unmatched"

@@ -12,7 +12,9 @@ import pytest
 
 from api_builders import assert_problem, feed_order, file_case
 
-PUBLIC = {("/healthz", "get")}
+# No bearer token: health, and the payment provider's callback, which is signed instead
+# (X-Payments-Signature, tests/api/test_payments_api.py).
+PUBLIC = {("/healthz", "get"), ("/v1/payments/callbacks/simulated", "post")}
 
 
 class _Page(HTMLParser):

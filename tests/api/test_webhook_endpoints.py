@@ -238,8 +238,10 @@ def test_no_read_listing_or_event_carries_a_secret(api, runtime):
     assert merchant.post(f"{PATH}/{made['id']}/enable").status_code == 200
     shown = [merchant.get(PATH).text, merchant.get(f"{PATH}/{made['id']}").text]
     with runtime.engine.connect() as conn:
-        events = conn.execute(sa.select(t.events).where(t.events.c.subject_kind == "webhook_endpoint")).all()
-        outbox = conn.execute(sa.select(t.outbox.c.topic, t.outbox.c.payload)).all()
+        events = conn.execute(
+            sa.select(t.events).where(t.events.c.subject_kind == "webhook_endpoint").order_by(t.events.c.id)
+        ).all()
+        outbox = conn.execute(sa.select(t.outbox.c.topic, t.outbox.c.payload).order_by(t.outbox.c.id)).all()
     assert [e.action for e in events] == ["created", "secret_rotated", "enabled"]
     assert all(e.data["merchant_id"] == "m-1" and e.actor_id == "m-1-staff" for e in events)
     assert [o.topic for o in outbox] == [

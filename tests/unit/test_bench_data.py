@@ -36,7 +36,9 @@ def test_events_replay_to_the_stored_status_and_deadlines_match_it():
         assert order_id in orders
         history = events[case_id]
         assert history[0] == ("file", "buyer")
-        subject = SimpleNamespace(status="pending_merchant", type=case_type, payment_method="online", ruled_amount=None)
+        subject = SimpleNamespace(
+            status="pending_merchant", type=case_type, payment_method="online", ruled_amount=None, extra={}
+        )
         for action, role in history[1:]:
             subject.status = cases.CASE_MACHINE.resolve(subject, action, role).target
         assert subject.status == status, (case_id, history)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
@@ -45,13 +46,24 @@ def request_id_of(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
+def _flat(routes: Iterable[Any]) -> Iterator[Any]:
+    """The routes themselves: FastAPI keeps an included router's behind an object of its own
+    (`original_router`), which matches but has no path."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _flat(inner.routes)
+        elif getattr(route, "path", None):
+            yield route
+
+
 def route_template(scope: Scope) -> str:
     """The path template of the route that answered (or would have, for a 405)."""
     route = scope.get("route")
     if route is not None and getattr(route, "path", None):
         return str(route.path)
     partial = None
-    for candidate in getattr(scope.get("app"), "routes", ()):
+    for candidate in _flat(getattr(scope.get("app"), "routes", ())):
         match, _ = candidate.matches(scope)
         if match == Match.FULL:
             return str(candidate.path)
