@@ -17,6 +17,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+import structlog.tracebacks
 
 _SHARED: list[Any] = [
     structlog.contextvars.merge_contextvars,
@@ -47,11 +48,17 @@ def use_stdlib() -> None:
 def formatter(fmt: str) -> logging.Formatter:
     """The formatter rendering structlog events and stdlib records alike as `fmt` (json|console)."""
     renderer: Any
+    # Tracebacks without their frames' local variables: those may hold tokens, secrets or a
+    # buyer's data, and rendering them costs enough CPU to slow every request of the process
+    # while a loop logs a failure a few times a second (a database restart).
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer(ensure_ascii=False)
-        tail: list[Any] = [structlog.processors.dict_tracebacks]
+        frames = structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+        tail: list[Any] = [structlog.processors.ExceptionRenderer(frames)]
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
         tail = []
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*_SHARED, structlog.stdlib.ExtraAdder(), _drop_color_message],

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from datetime import timedelta
@@ -483,3 +484,21 @@ def test_a_request_refused_before_routing_is_labelled_with_the_route_it_would_ha
     assert route_template(scope("POST", "/v1/after-sales/as_1/approve")) == "/v1/after-sales/{subject_id}/approve"
     assert route_template(scope("PATCH", "/v1/orders")) == "/v1/orders"  # a 405: the path's template
     assert route_template(scope("GET", "/v1/nothing/here")) == "unmatched"
+
+
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_a_logged_traceback_shows_no_local_variables(fmt):
+    """Frames' locals may hold a token or a buyer's data (and rendering them is slow)."""
+    from aftersales import logs
+
+    def failing() -> None:
+        token = "eyJ-do-not-log-me"  # noqa: F841 (a local the traceback must not show)
+        raise RuntimeError("boom")
+
+    try:
+        failing()
+    except RuntimeError:
+        record = logging.LogRecord("aftersales.test", logging.ERROR, __file__, 1, "it failed", (), sys.exc_info())
+    text = logs.formatter(fmt).format(record)
+    assert "boom" in text and "failing" in text
+    assert "eyJ-do-not-log-me" not in text

@@ -218,6 +218,9 @@ class Relay:
                 self._wake.clear()
                 if not self.deliver():
                     self._wake.wait(poll_seconds)  # nothing due, or every lease still out
+            except sa.exc.OperationalError as exc:
+                log.warning("database unavailable; the relay retries: %s", str(exc.orig).strip())
+                stop.wait(poll_seconds)
             except Exception:
                 log.exception("relay round failed; retrying")
                 stop.wait(poll_seconds)
@@ -234,6 +237,9 @@ class Relay:
                     self._wake.set()
                 if max(fanned, published) < self.batch_size:
                     stop.wait(poll_seconds)
+            except sa.exc.OperationalError as exc:
+                log.warning("database unavailable; the relay's scan retries: %s", str(exc.orig).strip())
+                stop.wait(poll_seconds)
             except Exception:
                 log.exception("relay scan failed; retrying")
                 stop.wait(poll_seconds)
