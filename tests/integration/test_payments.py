@@ -136,16 +136,7 @@ def test_a_submission_interrupted_between_the_provider_and_our_record_is_resubmi
     # A worker claims the refund, the provider pays it, and the worker dies before recording.
     [claimed] = payments.claim(w.runtime.engine, w.runtime.env)
     assert claimed["id"] == refund["id"]
-    answer = provider.submit(
-        Submission(
-            refund_id=refund["id"],
-            amount=refund["amount"],
-            currency=refund["currency"],
-            method=refund["method"],
-            order_id=refund["order_id"],
-            buyer_id=refund["buyer_id"],
-        )
-    )
+    answer = provider.submit(Submission.of(refund))
     assert answer.state == "succeeded"
     assert _refund(w, refund["id"])["status"] == "pending"
     assert _pass(w).submitted == 0  # another worker leaves it alone while the claim lasts

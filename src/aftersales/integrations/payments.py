@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -51,6 +52,18 @@ class Submission:
     method: str
     order_id: str
     buyer_id: str
+
+    @classmethod
+    def of(cls, refund: Mapping[str, Any]) -> Submission:
+        """The submission of a row of the refund ledger."""
+        return cls(
+            refund_id=refund["id"],
+            amount=refund["amount"],
+            currency=refund["currency"],
+            method=refund["method"],
+            order_id=refund["order_id"],
+            buyer_id=refund["buyer_id"],
+        )
 
 
 @dataclass(frozen=True)

@@ -114,16 +114,7 @@ def ask(engine: sa.Engine, env: Env, provider: PaymentProvider, refund: dict[str
         if refund["provider_ref"]:
             answer = provider.status(refund["id"])
         if answer is None:
-            answer = provider.submit(
-                Submission(
-                    refund_id=refund["id"],
-                    amount=refund["amount"],
-                    currency=refund["currency"],
-                    method=refund["method"],
-                    order_id=refund["order_id"],
-                    buyer_id=refund["buyer_id"],
-                )
-            )
+            answer = provider.submit(Submission.of(refund))
     except ProviderTimeout as exc:
         error = f"timeout: {exc}"
     except Exception as exc:  # an adapter's transport error is a try like a timeout, never a lost refund
