@@ -6,6 +6,7 @@ import ipaddress
 import json
 import os
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,7 +199,10 @@ class Settings:
             s3_endpoint_url=env.get("AFTERSALES_S3_ENDPOINT_URL", "").strip() or None,
             s3_region=env.get("AFTERSALES_S3_REGION", "").strip() or None,
             payments=payments,
-            payments_secret=env.get("AFTERSALES_PAYMENTS_SECRET") or SIMULATED_PAYMENTS_SECRET,
+            # In production the public default would let anyone sign a callback that marks a refund
+            # paid: unset there, the key is random and no outside callback verifies.
+            payments_secret=env.get("AFTERSALES_PAYMENTS_SECRET")
+            or (secrets.token_urlsafe(32) if production else SIMULATED_PAYMENTS_SECRET),
             payments_faults=not production,
             log_format=log_format(env),
             access_log=_flag(env, "AFTERSALES_ACCESS_LOG", default=True),

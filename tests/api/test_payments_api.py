@@ -179,3 +179,17 @@ def test_advancing_the_simulated_clock_runs_the_payments_pass_too(serve, setting
     later = admin.post("/v1/admin/clock", json={"advance_seconds": int(payments.BACKOFF[0].total_seconds())})
     assert later.json()["refunds_submitted"] == 1
     assert _status(sim, refund["id"])["status"] == "succeeded"
+
+
+def test_in_production_the_public_callback_key_signs_nothing():
+    """Unset in production, the key is random: a callback signed with the simulation's public
+    default cannot mark a refund paid (outside probe)."""
+    from aftersales.config import SIMULATED_PAYMENTS_SECRET, Settings
+
+    env = {"AFTERSALES_ENV": "production", "AFTERSALES_JWT_SECRET": "p" * 32}
+    first, second = Settings.from_env(env), Settings.from_env(env)
+    assert SIMULATED_PAYMENTS_SECRET not in (first.payments_secret, second.payments_secret)
+    assert first.payments_secret != second.payments_secret and len(first.payments_secret) >= 32
+    chosen = Settings.from_env(env | {"AFTERSALES_PAYMENTS_SECRET": "k" * 40})
+    assert chosen.payments_secret == "k" * 40
+    assert Settings.from_env({}, demo=True).payments_secret == SIMULATED_PAYMENTS_SECRET

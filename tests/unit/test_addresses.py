@@ -15,6 +15,17 @@ from aftersales.integrations.addresses import AddressRefused, resolve, target
         "http://[::ffff:127.0.0.1]/",
         "http://0.0.0.0/",
         "http://100.64.0.1/",  # carrier-grade NAT
+        # IPv6 forms carrying an IPv4 address a gateway translates to (outside probe)
+        "http://[64:ff9b::7f00:1]/",  # NAT64 of 127.0.0.1
+        "http://[64:ff9b:1::7f00:1]/",
+        "http://[64:ff9b::a9fe:a9fe]/",  # NAT64 of the metadata service
+        "http://[2002:7f00:1::]/",  # 6to4 of 127.0.0.1
+        "http://[2002:a9fe:a9fe::]/",
+        "http://[::127.0.0.1]/",  # IPv4-compatible
+        "http://[::7f00:1]/",
+        "http://[fec0::1]/",  # site-local
+        "http://192.0.0.8/",
+        "http://192.88.99.1/",  # 6to4 relay anycast
     ],
 )
 def test_private_loopback_and_link_local_addresses_are_refused(url):
@@ -31,7 +42,17 @@ def test_a_public_address_is_allowed():
 
 
 @pytest.mark.parametrize(
-    "url", ["ftp://example.com/", "http:///nohost", "https://user:pw@example.com/", "http://example.com:99999/", "x"]
+    "url",
+    [
+        "ftp://example.com/",
+        "http:///nohost",
+        "https://user:pw@example.com/",
+        "http://example.com:99999/",
+        "x",
+        "http://1.1.1.1/\r\nX-Injected: 1",
+        "http://1.1.1.1/ x",
+        "http://1.1.1.1/\x00",
+    ],
 )
 def test_what_is_not_an_http_url_with_a_host_is_refused(url):
     with pytest.raises(AddressRefused):

@@ -16,14 +16,30 @@ class AddressRefused(ValueError):
     """The URL is malformed or leads to an address webhooks may not reach."""
 
 
+# Beyond what `is_global` leaves out: IPv6 forms that carry an IPv4 address a gateway may
+# translate to (NAT64, 6to4, Teredo, the old IPv4-compatible ::a.b.c.d), site-local IPv6, and the
+# IPv4 ranges kept for those mechanisms.
+_TUNNELS = [
+    ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32", "::/96", "fec0::/10")
+]
+_RESERVED_V4 = [ipaddress.ip_network(n) for n in ("192.0.0.0/24", "192.88.99.0/24")]
+
+
 def _refused(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif any(ip in net for net in _TUNNELS):
+            return True
+    if isinstance(ip, ipaddress.IPv4Address) and any(ip in net for net in _RESERVED_V4):
+        return True
     return not ip.is_global or ip.is_multicast
 
 
 def target(url: str) -> tuple[str, str, int]:
     """(scheme, host, port) of an http(s) URL; AddressRefused if it is not one."""
+    if any(c <= " " or c == "\x7f" for c in url):
+        raise AddressRefused("the URL may not contain spaces or control characters")
     try:
         parts = urlsplit(url)
         port = parts.port
