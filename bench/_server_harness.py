@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from aftersales.api.auth import mint  # noqa: E402
+from aftersales.config import Settings  # noqa: E402
 from aftersales.domain.clock import SystemClock  # noqa: E402
+from aftersales.runtime import Runtime  # noqa: E402
 from aftersales.store import migrate  # noqa: E402
 from aftersales.store.database import create_engine  # noqa: E402
 
@@ -42,6 +44,18 @@ def fresh_schema(schema: str) -> sa.Engine:
     engine = create_engine(schema_url(schema))
     migrate.upgrade(engine)
     return engine
+
+
+def fresh_runtime(schema: str) -> Runtime:
+    """A runtime on a fresh `schema` (fresh_schema), to seed a benchmark through the services."""
+    settings = Settings(
+        data_dir=Path(f"/tmp/{schema}-data"),
+        database_url=schema_url(schema),
+        jwt_secret=SECRET,
+        simulated_clock=False,
+        demo=False,
+    )
+    return Runtime.build(settings, engine=fresh_schema(schema))
 
 
 def token(role: str, sub: str, merchant_id: str | None = None) -> str:

@@ -40,18 +40,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _http import Connection
 from _server_harness import (
     BASE,
-    SECRET,
     Server,
     auth,
     cpu_seconds,
-    fresh_schema,
+    fresh_runtime,
     machine_load,
-    schema_url,
     serve,
     summary_ms,
 )
-from aftersales.config import Settings
-from aftersales.runtime import Runtime
 from aftersales.services import orders
 from aftersales.services.context import Actor
 from aftersales.store import tables
@@ -83,15 +79,8 @@ CLONE = (
 
 def seed(n: int) -> None:
     """`n` delivered orders: one through the real services, the rest copies of its row."""
-    engine = fresh_schema(SCHEMA)
-    settings = Settings(
-        data_dir=Path(f"/tmp/{SCHEMA}-data"),
-        database_url=schema_url(SCHEMA),
-        jwt_secret=SECRET,
-        simulated_clock=False,
-        demo=False,
-    )
-    runtime = Runtime.build(settings, engine=engine)
+    runtime = fresh_runtime(SCHEMA)
+    engine = runtime.engine
     market = Actor("integration", "marketplace")
     with runtime.uow() as uow:
         orders.create(uow, runtime.env, market, {"id": "o-template", **ORDER})

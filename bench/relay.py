@@ -35,8 +35,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server_harness import SECRET, _free_port, fresh_schema, machine_load, schema_url, summary_ms
-from aftersales.config import Settings
+from _server_harness import _free_port, fresh_runtime, machine_load, summary_ms
 from aftersales.integrations import envelope, webhooks
 from aftersales.runtime import Runtime
 from aftersales.services import orders
@@ -65,15 +64,8 @@ CLONE = sa.text(
 
 
 def seed(subjects: int) -> tuple[Runtime, int]:
-    engine = fresh_schema(SCHEMA)
-    settings = Settings(
-        data_dir=Path(f"/tmp/{SCHEMA}-data"),
-        database_url=schema_url(SCHEMA),
-        jwt_secret=SECRET,
-        simulated_clock=False,
-        demo=False,
-    )
-    runtime = Runtime.build(settings, engine=engine)
+    runtime = fresh_runtime(SCHEMA)
+    engine = runtime.engine
     with runtime.uow() as uow:
         orders.create(uow, runtime.env, Actor("integration", "marketplace"), TEMPLATE)
         uow.commit()
