@@ -1,0 +1,165 @@
+"""What people read for the codes the rules use: each status, type, reason and party in Chinese
+and English, once. The console, the case file and the docs show these; the API sends the codes.
+Actions carry their own labels in their specs (domain/actions.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from . import cases, complaints, disputes, media, orders, reviews
+from .actions import Label
+
+L = Label
+
+CASE_STATUS = {
+    "pending_merchant": L("待商家处理", "Awaiting the merchant"),
+    "awaiting_buyer": L("待买家确认方案", "Awaiting the buyer's answer"),
+    "awaiting_return": L("待买家退货", "Awaiting the return"),
+    "return_shipped": L("买家已退货", "Return shipped"),
+    "awaiting_refund_voucher": L("待商家上传退款凭证", "Awaiting the refund voucher"),
+    "exchange_shipped": L("换货已发出", "Exchange shipped"),
+    "reshipped": L("已补寄", "Reshipped"),
+    "rejected": L("商家已拒绝", "Rejected by the merchant"),
+    "in_intervention": L("平台介入中", "Platform intervening"),
+    "refunded": L("退款成功", "Refunded"),
+    "closed": L("已关闭", "Closed"),
+    "completed": L("已完成", "Completed"),
+}
+ORDER_STATUS = {
+    "awaiting_payment": L("待付款", "Awaiting payment"),
+    "awaiting_confirmation": L("待确认", "Awaiting confirmation"),
+    "stocking": L("备货中", "Stocking"),
+    "shipped": L("已发货", "Shipped"),
+    "delivered": L("已签收", "Delivered"),
+    "completed": L("交易完成", "Completed"),
+    "cancelled": L("已取消", "Cancelled"),
+}
+DISPUTE_STATUS = {
+    "applied": L("已申请", "Applied"),
+    "open": L("待受理", "Open"),
+    "under_review": L("审理中", "Under review"),
+    "ruled": L("已裁决", "Ruled"),
+    "appealed": L("申诉中", "Under appeal"),
+    "final": L("终审", "Final"),
+    "declined": L("不予受理", "Declined"),
+}
+COMPLAINT_STATUS = {
+    "awaiting_reply": L("待商家回复", "Awaiting the reply"),
+    "awaiting_solution": L("待商家处理", "Awaiting a solution"),
+    "under_review": L("平台审核中", "Under review"),
+    "awaiting_buyer": L("待买家确认", "Awaiting the buyer"),
+    "escalated": L("已升级", "Escalated"),
+    "resolved": L("已解决", "Resolved"),
+    "decided": L("已判定", "Decided"),
+    "withdrawn": L("已撤销", "Withdrawn"),
+}
+REVIEW_STATUS = {"posted": L("已评价", "Posted"), "replied": L("商家已回复", "Replied")}
+CASE_TYPE = {
+    "refund_only": L("仅退款", "Refund only"),
+    "return_refund": L("退货退款", "Return and refund"),
+    "exchange": L("换货", "Exchange"),
+    "reship": L("补寄", "Reship"),
+    "price_protection": L("价保", "Price protection"),
+}
+CASE_REASON_EN = {
+    "not_received": "Not received",
+    "not_as_described": "Not as described",
+    "damaged": "Damaged",
+    "quality_problem": "Quality problem",
+    "service_not_as_promised": "Service not as promised",
+    "false_advertising": "False advertising",
+    "wrong_information": "Wrong information",
+    "price_fraud": "Price fraud",
+    "wrong_item": "Wrong item sent",
+    "changed_mind": "Changed my mind (7-day return)",
+    "missing_items": "Items missing",
+    "price_drop": "Price drop (price protection)",
+}
+CASE_REASON = {code: L(zh, CASE_REASON_EN[code]) for code, zh in cases.REASONS.items()}
+REJECT_REASON = {code: reason.label for code, reason in cases.REJECT_REASONS.items()}
+COMPLAINT_CATEGORY = {
+    "induced_review": L("诱导好评", "Induced review"),
+    "false_advertising": L("虚假宣传", "False advertising"),
+    "service_attitude": L("服务态度", "Service attitude"),
+    "not_as_described": L("描述不符", "Not as described"),
+    "buyer_abuse": L("买家恶意行为", "Buyer abuse"),
+    "ruling_objection": L("对裁决有异议", "Objection to a ruling"),
+    "other": L("其他", "Other"),
+}
+OUTCOME = {
+    "refund": L("全额退款", "Full refund"),
+    "partial_refund": L("部分退款", "Partial refund"),
+    "return_refund": L("退货退款", "Return and refund"),
+    "deny": L("驳回", "Denied"),
+}
+LIABLE_PARTY = {
+    "merchant": L("商家", "The merchant"),
+    "buyer": L("买家", "The buyer"),
+    "logistics": L("物流", "The carrier"),
+    "platform": L("平台", "The platform"),
+    "none": L("无责方", "No one"),
+    "both": L("双方", "Both sides"),
+    "creator": L("达人", "The creator"),
+}
+ROLE = {
+    "buyer": L("买家", "Buyer"),
+    "merchant": L("商家", "Merchant"),
+    "agent": L("平台客服", "Platform agent"),
+    "admin": L("平台管理员", "Platform admin"),
+    "integration": L("对接系统", "Marketplace systems"),
+    "system": L("系统", "System"),
+}
+EVIDENCE_KIND = {
+    "order_info": L("订单信息", "Order details"),
+    "chat_record": L("聊天记录", "Chat record"),
+    "product_media": L("商品图片/视频", "Product photos or video"),
+    "logistics": L("物流凭证", "Logistics proof"),
+    "inspection_report": L("质检报告", "Inspection report"),
+    "other": L("其他", "Other"),
+}
+RETURN_ISSUE = {
+    "wrong_item": L("退回商品与原商品不符", "Not the item sold"),
+    "used": L("商品已使用", "Used"),
+    "damaged": L("商品已损坏", "Damaged"),
+    "missing_parts": L("配件缺失", "Parts missing"),
+    "empty_package": L("空包裹", "Empty package"),
+    "other": L("其他", "Other"),
+}
+PAYMENT_METHOD = {"online": L("在线支付", "Paid online"), "cod": L("货到付款", "Cash on delivery")}
+DISPUTE_KIND = {"intervention": L("平台介入", "Intervention"), "arbitration": L("仲裁", "Arbitration")}
+
+# Each vocabulary and the codes the rules define for it: tests hold every code to a label.
+VOCABULARIES: Mapping[str, tuple[Mapping[str, Label], tuple[str, ...]]] = {
+    "case_status": (CASE_STATUS, cases.STATUSES),
+    "order_status": (ORDER_STATUS, orders.STATUSES),
+    "dispute_status": (DISPUTE_STATUS, disputes.STATUSES),
+    "complaint_status": (COMPLAINT_STATUS, complaints.STATUSES),
+    "review_status": (REVIEW_STATUS, reviews.STATUSES),
+    "case_type": (CASE_TYPE, cases.TYPES),
+    "case_reason": (CASE_REASON, tuple(cases.REASONS)),
+    "reject_reason": (REJECT_REASON, tuple(cases.REJECT_REASONS)),
+    "complaint_category": (
+        COMPLAINT_CATEGORY,
+        tuple(dict.fromkeys((*complaints.BUYER_CATEGORIES, *complaints.MERCHANT_CATEGORIES))),
+    ),
+    "outcome": (OUTCOME, disputes.OUTCOMES),
+    "liable_party": (LIABLE_PARTY, disputes.LIABLE_PARTIES),
+    "evidence_kind": (EVIDENCE_KIND, media.EVIDENCE_KINDS),
+    "payment_method": (PAYMENT_METHOD, orders.PAYMENT_METHODS),
+    "return_issue": (RETURN_ISSUE, cases.RETURN_ISSUES),
+    "dispute_kind": (DISPUTE_KIND, disputes.KINDS),
+}
+STATUS_BY_KIND = {
+    "order": ORDER_STATUS,
+    "after_sale": CASE_STATUS,
+    "dispute": DISPUTE_STATUS,
+    "complaint": COMPLAINT_STATUS,
+    "review": REVIEW_STATUS,
+}
+
+
+def of(vocabulary: Mapping[str, Label], code: str | None) -> Label | None:
+    """The label of `code`, None for no code; an unknown code reads as itself in both languages."""
+    if code is None:
+        return None
+    return vocabulary.get(code) or Label(code, code)
