@@ -81,6 +81,7 @@ def case_page(case_id: str, viewer: SignedIn, request: Request) -> Response:
         actions=actions_for(viewer, case),
         specs=CASE_MACHINE.specs,
         lapses=LAPSES,
+        choices={},
     )
 
 
