@@ -201,6 +201,7 @@ def test_return_refund_journey_buyer_and_merchant(gen, api):
     # A retry under the same Idempotency-Key is the first answer again, not a second request.
     again, replayed = _file(gen, buyer, "o-gen-1", m.CaseInType.RETURN_REFUND, idempotency_key="file-o-gen-1")
     assert replayed.id == case.id and again.headers["etag"] == filing.headers["etag"]
+    assert again.headers["idempotent-replayed"] == "true" and "idempotent-replayed" not in filing.headers
 
     approve = gen.op("POST /v1/after-sales/{subject_id}/approve")
     stale = approve.sync_detailed(
