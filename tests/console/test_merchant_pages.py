@@ -10,6 +10,7 @@ from html import unescape
 
 from api_builders import feed_order, file_case
 from console_client import Console
+from media_samples import PDF, PNG
 
 BOOK = [
     {"id": "hz-1", "name": "陈师傅", "phone": "0571-87001234", "address": "浙江省杭州市西湖区龙井路 18 号"},
@@ -205,3 +206,64 @@ def test_a_lost_ruling_shows_on_standing_and_offers_the_appeal(api):
     other = Console(api, "merchant", merchant_id="m-2")
     data["csrf"] = other.csrf()
     assert other.http.post(f"/console/disputes/{dispute_id}/appeals", data=data).status_code == 404
+
+
+def _form(person, case_id, action, files=None, **fields):
+    """Post an action's form from the case page as the browser would (multipart, with uploads)."""
+    data = {"csrf": person.csrf(), "version": str(_status(person.api, case_id)["version"])}
+    data["back"] = f"/console/after-sales/{case_id}"
+    r = person.http.post(f"/console/act/after_sale/{case_id}/{action}", data={**data, **fields}, files=files)
+    assert r.status_code == 303, r.text
+    return _status(person.api, case_id)
+
+
+def _shipped(api, case, merchant):
+    _form(merchant, case["id"], "approve", return_address="杭州市西湖区龙井路 18 号")
+    r = api.as_("buyer", "b-1").post(
+        f"/v1/after-sales/{case['id']}/ship-return", json={"carrier": "SF", "tracking_number": "SF1"}
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_the_merchant_s_forms_reject_with_evidence_offer_and_extend(api):
+    case = _case(api, 1)
+    merchant = Console(api, "merchant", merchant_id="m-1")
+    page = merchant.get(f"/console/after-sales/{case['id']}").text
+    for action in ("approve", "reject", "offer", "extend"):
+        assert f'data-action="{action}"' in page, action
+    # A reason that needs proof is refused without it, then taken with a photo uploaded in the form.
+    assert _form(merchant, case["id"], "reject", reason="buyer_damaged")["status"] == "pending_merchant"
+    assert _notice(merchant, f"/console/after-sales/{case['id']}")[0] == "error"
+    before = _status(api, case["id"])["deadline"]["due_at"]
+    extended = _form(merchant, case["id"], "extend", hours="24", reason="等待质检结果")
+    assert extended["status"] == "pending_merchant" and extended["deadline"]["due_at"] > before
+    offered = _form(merchant, case["id"], "offer", amount="50.00", note="部分退款")
+    assert offered["status"] == "awaiting_buyer"
+
+    other = _case(api, 2)
+    photo = {"evidence__upload": ("damage.png", PNG, "image/png")}
+    rejected = _form(merchant, other["id"], "reject", files=photo, reason="buyer_damaged", note="包装破损")
+    assert rejected["status"] == "rejected" and len(rejected["evidence"]) == len(other["evidence"]) + 1
+
+
+def test_the_merchant_confirms_receipt_or_disputes_the_returned_goods(api):
+    merchant = Console(api, "merchant", merchant_id="m-1")
+    kept = _case(api, 1)
+    _shipped(api, kept, merchant)
+    assert _form(merchant, kept["id"], "confirm_receipt")["status"] == "refunded"
+    broken = _case(api, 2)
+    _shipped(api, broken, merchant)
+    page = merchant.get(f"/console/after-sales/{broken['id']}").text
+    assert 'data-action="dispute_return"' in page and 'data-action="confirm_receipt"' in page
+    disputed = _form(merchant, broken["id"], "dispute_return", reason="damaged", statement="退回的茶叶罐已摔坏")
+    assert disputed["status"] == "in_intervention" and disputed["dispute_id"]
+
+
+def test_a_cod_refund_is_closed_with_the_voucher_uploaded_in_its_form(api):
+    feed_order(api, "o-1", method="cod")
+    case = file_case(api, "o-1", type="refund_only")
+    merchant = Console(api, "merchant", merchant_id="m-1")
+    assert _form(merchant, case["id"], "approve")["status"] == "awaiting_refund_voucher"
+    assert _form(merchant, case["id"], "refund_voucher")["status"] == "awaiting_refund_voucher"  # none attached
+    voucher = {"evidence__upload": ("voucher.pdf", PDF, "application/pdf")}
+    assert _form(merchant, case["id"], "refund_voucher", files=voucher)["status"] == "refunded"
