@@ -58,6 +58,8 @@ def test_the_queue_is_the_shop_s_by_urgency_and_another_shop_sees_none_of_it(api
     other = Console(api, "merchant", merchant_id="m-2")
     assert _rows(other.get("/console/after-sales?status=all")) == []
     assert other.get(f"/console/after-sales/{second['id']}").status_code == 404
+    english = merchant.get("/console/after-sales?lang=en").text
+    assert "After-sales management" in english and "Under 4 hours" in english
     # Other roles keep the generic list.
     assert "bulk-approve" not in Console(api, "buyer", "b-1").get("/console/after-sales").text
 
@@ -231,6 +233,7 @@ def test_the_merchant_s_forms_reject_with_evidence_offer_and_extend(api):
     page = merchant.get(f"/console/after-sales/{case['id']}").text
     for action in ("approve", "reject", "offer", "extend"):
         assert f'data-action="{action}"' in page, action
+    assert "以下拒绝原因须附凭证" in page and "商品被买家损坏" in page
     # A reason that needs proof is refused without it, then taken with a photo uploaded in the form.
     assert _form(merchant, case["id"], "reject", reason="buyer_damaged")["status"] == "pending_merchant"
     assert _notice(merchant, f"/console/after-sales/{case['id']}")[0] == "error"

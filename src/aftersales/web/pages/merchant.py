@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ...api.action_routes import model_prefix
 from ...domain import errors as e
-from ...domain.cases import CASE_MACHINE, REASONS, STATUSES, TYPES
+from ...domain.cases import CASE_MACHINE, REASONS, REJECT_REASONS, STATUSES, TYPES
 from ...domain.roles import MERCHANT
 from ...services import cases, disputes, parties, reads, reply_templates, rulings
 from ...services.kinds import KINDS
@@ -173,6 +173,8 @@ def panel(uow: Any, viewer: Viewer, case: Any) -> dict[str, Any]:
         "choices": choices,
         "reply_templates": reply_templates.listing(uow, viewer.actor, case.merchant_id),
     }
+    if "reject" in CASE_MACHINE.allowed_actions(case, viewer.role, viewer.actor):
+        out["needs_proof"] = [r.label for r in REJECT_REASONS.values() if r.evidence_required]
     if case.dispute_id:
         dispute = disputes.get(uow, viewer.actor, case.dispute_id)
         out["dispute"] = dispute
