@@ -182,6 +182,10 @@ def test_quick_replies_are_kept_on_their_page_and_posted_from_the_case_page(api)
     assert no_csrf.status_code == 403
     merchant.http.post(f"/console/merchant/replies/{template_id}/delete", data={"csrf": csrf})
     assert "亲，已加急" not in merchant.get("/console/merchant/replies").text
+    # The shop's own pages are no one else's.
+    buyer = Console(api, "buyer", "b-1")
+    for path in ("/console/merchant/replies", "/console/merchant/standing"):
+        assert buyer.get(path).status_code == 404, path
 
 
 def test_a_lost_ruling_shows_on_standing_and_offers_the_appeal(api):
