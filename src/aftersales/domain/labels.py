@@ -127,6 +127,21 @@ RETURN_ISSUE = {
 }
 PAYMENT_METHOD = {"online": L("在线支付", "Paid online"), "cod": L("货到付款", "Cash on delivery")}
 DISPUTE_KIND = {"intervention": L("平台介入", "Intervention"), "arbitration": L("仲裁", "Arbitration")}
+APPEAL_DECISION = {"uphold": L("维持原裁决", "Upheld"), "overturn": L("改判", "Overturned")}
+# A merchant's record 违规记录 (services/refunds.record_violation's kinds) and what its points lead to
+# (the policies' [[sanctions]] restrictions).
+VIOLATION_KIND = {
+    "points": L("扣分", "Points"),
+    "advance_compensation": L("平台先行赔付", "Platform paid first"),
+    "warning": L("警示", "Warning"),
+    "penalty": L("处罚", "Penalty"),
+}
+VIOLATION_STATUS = {"active": L("生效中", "In force"), "revoked": L("已撤销", "Revoked")}
+RESTRICTION = {
+    "warning_banner": L("店铺警示标识", "A warning on the shop's page"),
+    "restrict_new_listings": L("限制发布新商品", "No new listings"),
+    "suspend_shop": L("店铺暂停经营", "The shop is suspended"),
+}
 
 # Each vocabulary and the codes the rules define for it: tests hold every code to a label.
 VOCABULARIES: Mapping[str, tuple[Mapping[str, Label], tuple[str, ...]]] = {
@@ -148,6 +163,7 @@ VOCABULARIES: Mapping[str, tuple[Mapping[str, Label], tuple[str, ...]]] = {
     "payment_method": (PAYMENT_METHOD, orders.PAYMENT_METHODS),
     "return_issue": (RETURN_ISSUE, cases.RETURN_ISSUES),
     "dispute_kind": (DISPUTE_KIND, disputes.KINDS),
+    "appeal_decision": (APPEAL_DECISION, disputes.DECISIONS),
 }
 STATUS_BY_KIND = {
     "order": ORDER_STATUS,

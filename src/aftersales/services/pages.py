@@ -41,6 +41,23 @@ def decode(cursor: str) -> tuple[datetime, str]:
     return _EPOCH + timedelta(microseconds=int(micros)), bytes.fromhex(hexed).decode(errors="replace")
 
 
+def encode_due(due_at: datetime | None, id: str) -> str:
+    """A cursor over (a deadline that may be absent, id): the merchant's queue by urgency."""
+    raw = json.dumps([due_at.isoformat() if due_at else None, id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_due(cursor: str) -> tuple[datetime | None, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        at, id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if at is None and isinstance(id, str):
+            return None, id
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise ValidationFailed("invalid cursor", fields=["cursor"]) from None
+    return decode(cursor)
+
+
 def page(
     conn: sa.Connection, table: sa.Table, where: list[Any], cursor: str | None, limit: int, newest_first: bool = True
 ) -> tuple[list[Any], str | None]:
