@@ -273,4 +273,9 @@ def test_a_cod_refund_is_closed_with_the_voucher_uploaded_in_its_form(api):
     assert _form(merchant, case["id"], "approve")["status"] == "awaiting_refund_voucher"
     assert _form(merchant, case["id"], "refund_voucher")["status"] == "awaiting_refund_voucher"  # none attached
     voucher = {"evidence__upload": ("voucher.pdf", PDF, "application/pdf")}
-    assert _form(merchant, case["id"], "refund_voucher", files=voucher)["status"] == "refunded"
+    bogus = _form(merchant, case["id"], "refund_voucher", files=voucher, evidence__kind="bogus")
+    assert bogus["status"] == "awaiting_refund_voucher"  # an unknown kind of file is refused whole
+    done = _form(merchant, case["id"], "refund_voucher", files=voucher, evidence__kind="order_info")
+    assert done["status"] == "refunded"
+    files = [api.as_("agent").get(f"/v1/evidence/{e}").json() for e in done["evidence"]]
+    assert [f["kind"] for f in files if f["filename"] == "voucher.pdf"] == ["order_info"]  # as the form said

@@ -159,12 +159,13 @@ def _uploads(uow: Any, env: Any, viewer: Viewer, form: Any, spec: Any) -> dict[s
     for f in forms.fields(spec):
         if f.widget != "evidence":
             continue
+        # What the person said the files are (a voucher, a chat record...); the service refuses
+        # a kind it does not know.
+        kind = str(form.get(forms.UPLOAD_KIND.format(f.name)) or "product_media")
         for upload in form.getlist(forms.UPLOAD.format(f.name)):
             if not hasattr(upload, "read") or not upload.filename:
                 continue
-            stored = evidence.upload(
-                uow, env, viewer.actor, kind="product_media", stream=upload.file, filename=upload.filename
-            )
+            stored = evidence.upload(uow, env, viewer.actor, kind=kind, stream=upload.file, filename=upload.filename)
             out.setdefault(f.name, []).append(stored["id"])
     return out
 
