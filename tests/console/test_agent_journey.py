@@ -83,3 +83,6 @@ def test_an_escalated_request_is_ruled_appealed_and_decided_by_another_agent(api
     assert page.locator("h1 .status").inner_text() == "退款成功"
     assert "平台判定退款" in page.locator(".timeline").inner_text()
     assert page.get_by_role("link", name="打开纠纷处理页").count() == 1
+    ruling = page.locator(".ruling").inner_text()
+    assert "全额退款" in ruling and "商家" in ruling and "¥198.00" in ruling
+    assert RATIONALE in page.locator("section.agent-links").inner_text()

@@ -10,12 +10,14 @@ from datetime import timedelta
 
 import pytest
 
+from aftersales import demo
 from aftersales.policies import presets
 from aftersales.services import policy_table
 from aftersales.web.i18n import Formats, timezone
 from aftersales.web.pages.agent import duration
 from api_builders import feed_order, file_case
 from console_client import Console
+from media_samples import PDF, PNG
 
 ROW = re.compile(r'data-dispute="([^"]+)"')
 
@@ -218,3 +220,52 @@ def test_the_policy_table_is_the_policy_data(api, lang):
     assert [
         duration(formats, policy.timers[n]) for n in ("merchant_response", "buyer_ship_return", "complaint_review")
     ] == list(words)
+
+
+def test_both_sides_statements_and_evidence_side_by_side_images_inline_files_as_downloads(api):
+    feed_order(api)
+    case = file_case(api)
+    buyer, merchant = api.as_("buyer", "b-1"), api.as_("merchant", merchant_id="m-1")
+    photo = buyer.post("/v1/evidence", files={"file": ("wet.png", PNG, "image/png")}, data={"kind": "product_media"})
+    assert photo.status_code == 201, photo.text
+    assert merchant.post(f"/v1/after-sales/{case['id']}/reject", json={"reason": "no_quality_issue"}).status_code == 200
+    r = buyer.post(
+        f"/v1/after-sales/{case['id']}/escalate", json={"statement": "见照片", "evidence": [photo.json()["id"]]}
+    )
+    dispute_id = r.json()["dispute_id"]
+    report = merchant.post("/v1/evidence", files={"file": ("qc.pdf", PDF, "application/pdf")}, data={"kind": "other"})
+    assert report.status_code == 201, report.text
+    said = merchant.post(
+        f"/v1/disputes/{dispute_id}/evidence", json={"statement": "出厂质检合格", "evidence": [report.json()["id"]]}
+    )
+    assert said.status_code == 200, said.text
+    agent = Console(api, "agent", "agent-1")
+    page = agent.get(f"/console/disputes/{dispute_id}").text
+    buyer_side = page.split('id="side-buyer"')[1].split('id="side-merchant"')[0]
+    merchant_side = page.split('id="side-merchant"')[1].split("</section>")[0]
+    thumb = f"/console/evidence/{photo.json()['id']}?variant=thumbnail&amp;inline=true"
+    assert "见照片" in buyer_side and thumb in buyer_side
+    assert (
+        "出厂质检合格" in merchant_side and f'href="/console/evidence/{report.json()["id"]}" download' in merchant_side
+    )
+    assert "<img" not in merchant_side
+    served = agent.get(thumb.replace("&amp;", "&"))
+    assert served.status_code == 200 and served.headers["content-type"].startswith("image/")
+    assert served.headers["content-disposition"].startswith("inline")
+
+
+def test_every_desk_page_renders_on_the_demo_marketplace_in_both_languages(runtime, serve):
+    assert demo.load(runtime) is True
+    api = serve(runtime)
+    agent = Console(api, "agent", "agent-2")
+    queue = agent.get("/console/disputes?status=any").text
+    disputes = ROW.findall(queue)
+    complaints = re.findall(r'data-complaint="([^"]+)"', agent.get("/console/complaints?status=any").text)
+    assert disputes and complaints
+    paths = ["/console/disputes", "/console/appeals", "/console/complaints", "/console/policy"]
+    paths += [f"/console/disputes/{d}" for d in disputes] + [f"/console/complaints/{c}" for c in complaints]
+    paths += sorted({f"/console/merchants/{m}" for m in re.findall(r'href="/console/merchants/([^"]+)"', queue)})
+    for lang in ("zh", "en"):
+        for path in paths:
+            r = agent.get(path, params={"lang": lang})
+            assert r.status_code == 200, (path, lang, r.text[:300])

@@ -14,7 +14,7 @@ from ...api.action_routes import model_prefix
 from ...api.routes.evidence import serve
 from ...domain import errors as e
 from ...domain.cases import CASE_MACHINE
-from ...services import cases, evidence, messages, parties, reads
+from ...services import cases, disputes, evidence, messages, parties, reads
 from ...services.kinds import KINDS
 from .. import flash, forms
 from ..i18n import N_, translations
@@ -69,6 +69,8 @@ def case_page(case_id: str, viewer: SignedIn, request: Request) -> Response:
         events = reads.timeline(uow, viewer.actor, "after_sale", case.id)
         talk = messages.listing(uow, viewer.actor, case.id, limit=200).items
         files = [_file(uow, viewer, ev_id) for ev_id in case.evidence]
+        # The platform's dispute about the case (its ruling), for the roles' own panels.
+        dispute = disputes.get(uow, viewer.actor, case.dispute_id) if case.dispute_id else None
     return page(
         request,
         "console/case.html",
@@ -78,6 +80,7 @@ def case_page(case_id: str, viewer: SignedIn, request: Request) -> Response:
         events=events,
         messages=talk,
         files=[f for f in files if f is not None],
+        dispute=dispute,
         actions=actions_for(viewer, case),
         specs=CASE_MACHINE.specs,
         lapses=LAPSES,
