@@ -95,6 +95,9 @@ def test_private_notes_stay_on_the_desk_and_the_desk_is_refused_to_the_parties(a
     note = "买家此前有三次类似投诉, 留意"
     refused = agent.http.post(f"/console/disputes/{dispute_id}/notes", data={"body": note})
     assert refused.status_code == 403
+    for bad in ("   ", "长" * 4001):
+        told = _post(agent, f"/console/disputes/{dispute_id}/notes", "", body=bad)
+        assert told.status_code == 303 and "未完成" in agent.get(f"/console/disputes/{dispute_id}").text
     saved = _post(agent, f"/console/disputes/{dispute_id}/notes", "", body=note)
     assert saved.status_code == 303
     assert note in agent.get(f"/console/disputes/{dispute_id}").text

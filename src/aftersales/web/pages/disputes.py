@@ -11,8 +11,10 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 
 from ...api import requests as api_requests
+from ...api import schemas
 from ...domain import disputes as domain
 from ...domain import errors as e
 from ...domain.cases import CASE_MACHINE
@@ -183,18 +185,23 @@ def add_note(
     dispute_id: str,
     viewer: Staff,
     request: Request,
-    body: Annotated[str, Form(max_length=4000)] = "",
+    body: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    """A private note: agents only; the parties' pages never show them."""
+    """A private note: agents only; the parties' pages never show them. Checked by the API's own
+    model of a note (1 to 4000 characters)."""
     check_csrf(viewer, {"csrf": csrf})
     runtime = runtime_of(request)
     response = RedirectResponse(f"{PATH}/disputes/{dispute_id}#notes", status_code=303)
-    if not body.strip():
-        flash.put(response, request, _problem_text(viewer, e.ValidationFailed("a note needs some text")), ok=False)
+    try:
+        note = schemas.Note.model_validate({"body": body})
+    except ValidationError:
+        flash.put(
+            response, request, _problem_text(viewer, e.ValidationFailed("a note has 1 to 4000 characters")), ok=False
+        )
         return response
     with runtime.uow() as uow:
-        disputes.add_note(uow, runtime.env, viewer.actor, dispute_id, body.strip())
+        disputes.add_note(uow, runtime.env, viewer.actor, dispute_id, note.body)
         uow.commit()
     return response
 
