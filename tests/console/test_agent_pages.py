@@ -129,6 +129,9 @@ def test_the_workspace_rules_asks_for_evidence_and_refuses_a_bad_amount(api):
     back = f"/console/disputes/{dispute_id}"
     page = agent.get(back).text
     assert "茶叶受潮, 请介入" in page  # the buyer's statement
+    timeline = page.split('id="timeline-h"')[1]
+    # The case's events and the dispute's in one line, each named in words.
+    assert [w in timeline for w in ("提交售后申请", "拒绝", "申请平台介入", "纠纷单已创建")] == [True] * 4
     assert 'action="/console/act/dispute/' + dispute_id + '/rule"' in page
     assert 'action="/console/act/dispute/' + dispute_id + '/request_evidence"' in page
     asked = _post(agent, f"/console/act/dispute/{dispute_id}/request_evidence", back, party="merchant", version="1")

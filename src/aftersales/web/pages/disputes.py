@@ -17,11 +17,12 @@ from ...api import requests as api_requests
 from ...api import schemas
 from ...domain import disputes as domain
 from ...domain import errors as e
-from ...domain.cases import CASE_MACHINE
 from ...domain.disputes import DISPUTE_MACHINE, Dispute
 from ...domain.roles import PLATFORM
 from ...services import cases, disputes, evidence, messages, orders, parties, reads, rulings
+from ...services.kinds import KINDS
 from .. import flash, forms
+from ..i18n import N_, translations
 from ..render import page
 from ..session import PATH, Viewer, check_csrf, runtime_of, signed_in
 from .cases import _problem_text
@@ -120,7 +121,7 @@ def workspace(dispute_id: str, viewer: Staff, request: Request) -> Response:
         cited += [i for a in appeals for i in a["evidence"]]
         files = [f for f in (_file(uow, viewer, i) for i in dict.fromkeys(cited)) if f is not None]
         timeline = _timeline(
-            reads.timeline(uow, actor, "after_sale", case.id), reads.timeline(uow, actor, "dispute", dispute.id)
+            viewer, reads.timeline(uow, actor, "after_sale", case.id), reads.timeline(uow, actor, "dispute", dispute.id)
         )
         notes = disputes.notes(uow, actor, dispute.id)
     sides = {
@@ -167,16 +168,25 @@ def _file(uow: Any, viewer: Viewer, evidence_id: str) -> dict[str, Any] | None:
         return None
 
 
-def _timeline(case_events: list[Any], dispute_events: list[Any]) -> list[dict[str, Any]]:
+# The events that create a subject have no action spec: what they read as.
+CREATED = {"after_sale": N_("Request filed"), "dispute": N_("Dispute opened")}
+
+
+def _timeline(viewer: Viewer, case_events: list[Any], dispute_events: list[Any]) -> list[dict[str, Any]]:
     """The case's and the dispute's events in one line, oldest first, each with its action's label."""
-    out = [
-        {"at": ev.at, "action": ev.action, "role": ev.actor_role, "machine": machine}
-        for events, machine in ((case_events, CASE_MACHINE), (dispute_events, DISPUTE_MACHINE))
-        for ev in events
-    ]
-    for item in out:
-        spec = item.pop("machine").specs.get(item["action"])
-        item["label"] = spec.label if spec else item["action"]
+    gettext = translations(viewer.lang).gettext
+    out = []
+    for kind, events in (("after_sale", case_events), ("dispute", dispute_events)):
+        entry = KINDS[kind]
+        for ev in events:
+            spec = entry.machine.specs.get(ev.action)
+            if spec is not None:
+                label: Any = spec.label
+            elif ev.action == entry.kind.created_by:
+                label = gettext(CREATED[kind])
+            else:
+                label = ev.action
+            out.append({"at": ev.at, "action": ev.action, "role": ev.actor_role, "label": label})
     return sorted(out, key=lambda item: item["at"])
 
 
