@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from aftersales.domain.labels import DISPUTE_STATUS
+from aftersales.domain.labels import APPEAL_DECISION, DISPUTE_STATUS
 from api_builders import feed_order, file_case
 from console_client import sign_in
 
@@ -69,7 +69,7 @@ def test_an_escalated_request_is_ruled_appealed_and_decided_by_another_agent(api
     page.get_by_role("link", name="买家保存不当").click()
     page.wait_for_load_state()
     decide = page.locator("form[data-action=decide]")
-    decide.get_by_label("申诉结果").select_option(label="维持原判")
+    decide.get_by_label("申诉结果").select_option(label=APPEAL_DECISION["uphold"].zh)
     decide.get_by_label("理由").fill("证据充分, 维持原判")
     decide.get_by_role("button", name="处理申诉").click()
     page.wait_for_load_state()

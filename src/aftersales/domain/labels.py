@@ -92,9 +92,6 @@ OUTCOME = {
     "return_refund": L("退货退款", "Return and refund"),
     "deny": L("驳回", "Denied"),
 }
-# An appeal's decision on a ruling, and a complaint's decision.
-APPEAL_DECISION = {"uphold": L("维持原判", "Uphold the ruling"), "overturn": L("改判", "Overturn the ruling")}
-COMPLAINT_DECISION = {"upheld": L("投诉成立", "Complaint founded"), "dismissed": L("投诉不成立", "Complaint dismissed")}
 LIABLE_PARTY = {
     "merchant": L("商家", "The merchant"),
     "buyer": L("买家", "The buyer"),
@@ -130,7 +127,23 @@ RETURN_ISSUE = {
 }
 PAYMENT_METHOD = {"online": L("在线支付", "Paid online"), "cod": L("货到付款", "Cash on delivery")}
 DISPUTE_KIND = {"intervention": L("平台介入", "Intervention"), "arbitration": L("仲裁", "Arbitration")}
+APPEAL_DECISION = {"uphold": L("维持原裁决", "Upheld"), "overturn": L("改判", "Overturned")}
+# A merchant's record 违规记录 (services/refunds.record_violation's kinds) and what its points lead to
+# (the policies' [[sanctions]] restrictions).
+VIOLATION_KIND = {
+    "points": L("扣分", "Points"),
+    "advance_compensation": L("平台先行赔付", "Platform paid first"),
+    "warning": L("警示", "Warning"),
+    "penalty": L("处罚", "Penalty"),
+}
+VIOLATION_STATUS = {"active": L("生效中", "In force"), "revoked": L("已撤销", "Revoked")}
+RESTRICTION = {
+    "warning_banner": L("店铺警示标识", "A warning on the shop's page"),
+    "restrict_new_listings": L("限制发布新商品", "No new listings"),
+    "suspend_shop": L("店铺暂停经营", "The shop is suspended"),
+}
 
+COMPLAINT_DECISION = {"upheld": L("投诉成立", "Complaint founded"), "dismissed": L("投诉不成立", "Complaint dismissed")}
 # The policy's timers by name (what policy/*.toml sets), as the console's policy page names them.
 TIMER = {
     "unpaid_order_cancel": L("未支付订单自动取消", "Unpaid order cancelled"),
@@ -176,9 +189,9 @@ VOCABULARIES: Mapping[str, tuple[Mapping[str, Label], tuple[str, ...]]] = {
     "payment_method": (PAYMENT_METHOD, orders.PAYMENT_METHODS),
     "return_issue": (RETURN_ISSUE, cases.RETURN_ISSUES),
     "dispute_kind": (DISPUTE_KIND, disputes.KINDS),
-    "timer": (TIMER, tuple(policy.TIMERS)),
     "appeal_decision": (APPEAL_DECISION, disputes.DECISIONS),
     "complaint_decision": (COMPLAINT_DECISION, complaints.DECISIONS),
+    "timer": (TIMER, tuple(policy.TIMERS)),
 }
 STATUS_BY_KIND = {
     "order": ORDER_STATUS,

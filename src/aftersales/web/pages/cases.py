@@ -4,6 +4,7 @@ actions this viewer may take), the one POST that takes any action, and evidence 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,7 +15,7 @@ from ...api.action_routes import model_prefix
 from ...api.routes.evidence import serve
 from ...domain import errors as e
 from ...domain.cases import CASE_MACHINE
-from ...services import cases, disputes, evidence, messages, parties, reads
+from ...services import cases, evidence, messages, parties, reads
 from ...services.kinds import KINDS
 from .. import flash, forms
 from ..i18n import N_, translations
@@ -38,6 +39,14 @@ LAPSES = {
     "auto_complete": N_("If nothing is reported in time, the request is completed."),
     "ruling_overdue": N_("The platform must rule by then."),
 }
+
+
+# A role's own parts, registered by its page module: its list in place of the generic one, and
+# what its panel of the case page needs (`choices` for the action forms' free fields among it).
+ListPage = Callable[[Viewer, Request], Response]
+Panel = Callable[[Any, Viewer, Any], dict[str, Any]]
+LIST_PAGES: dict[str, ListPage] = {}
+PANELS: dict[str, Panel] = {}
 
 
 def actions_for(viewer: Viewer, case: Any) -> list[dict[str, Any]]:
@@ -69,8 +78,7 @@ def case_page(case_id: str, viewer: SignedIn, request: Request) -> Response:
         events = reads.timeline(uow, viewer.actor, "after_sale", case.id)
         talk = messages.listing(uow, viewer.actor, case.id, limit=200).items
         files = [_file(uow, viewer, ev_id) for ev_id in case.evidence]
-        # The platform's dispute about the case (its ruling), for the roles' own panels.
-        dispute = disputes.get(uow, viewer.actor, case.dispute_id) if case.dispute_id else None
+        panel = PANELS[viewer.role](uow, viewer, case) if viewer.role in PANELS else {}
     return page(
         request,
         "console/case.html",
@@ -80,11 +88,11 @@ def case_page(case_id: str, viewer: SignedIn, request: Request) -> Response:
         events=events,
         messages=talk,
         files=[f for f in files if f is not None],
-        dispute=dispute,
         actions=actions_for(viewer, case),
         specs=CASE_MACHINE.specs,
         lapses=LAPSES,
-        choices={},
+        choices=panel.get("choices", {}),
+        panel=panel,
     )
 
 
@@ -121,7 +129,7 @@ async def act(kind: str, subject_id: str, action: str, viewer: SignedIn, request
     except e.NotFound:
         raise
     except e.DomainError as exc:
-        flash.put(response, request, _problem_text(viewer, exc), ok=False)
+        flash.put(response, request, problem_text(viewer, exc), ok=False)
     return response
 
 
@@ -141,7 +149,7 @@ def _uploads(uow: Any, env: Any, viewer: Viewer, form: Any, spec: Any) -> dict[s
     return out
 
 
-def _problem_text(viewer: Viewer, exc: e.DomainError) -> str:
+def problem_text(viewer: Viewer, exc: e.DomainError) -> str:
     """What a person reads when an action was refused: the common cases in words, else the rule's."""
     gettext = translations(viewer.lang).gettext
     if isinstance(exc, e.PreconditionFailed | e.VersionConflict):
@@ -169,7 +177,7 @@ async def post_message(case_id: str, viewer: SignedIn, request: Request) -> Resp
     except e.NotFound:
         raise
     except e.DomainError as exc:
-        flash.put(response, request, _problem_text(viewer, exc), ok=False)
+        flash.put(response, request, problem_text(viewer, exc), ok=False)
     return response
 
 

@@ -25,7 +25,7 @@ from .. import flash, forms
 from ..i18n import N_, translations
 from ..render import page
 from ..session import PATH, Viewer, check_csrf, runtime_of, signed_in
-from .cases import _problem_text
+from .cases import PANELS, problem_text
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
 
@@ -207,7 +207,7 @@ def add_note(
         note = schemas.Note.model_validate({"body": body})
     except ValidationError:
         flash.put(
-            response, request, _problem_text(viewer, e.ValidationFailed("a note has 1 to 4000 characters")), ok=False
+            response, request, problem_text(viewer, e.ValidationFailed("a note has 1 to 4000 characters")), ok=False
         )
         return response
     with runtime.uow() as uow:
@@ -237,5 +237,13 @@ async def decide_appeal(appeal_id: str, viewer: Staff, request: Request) -> Resp
     except e.NotFound:
         raise
     except e.DomainError as exc:
-        flash.put(response, request, _problem_text(viewer, exc), ok=False)
+        flash.put(response, request, problem_text(viewer, exc), ok=False)
     return response
+
+
+def case_panel(uow: Any, viewer: Viewer, case: Any) -> dict[str, Any]:
+    """An agent's panel on the shared case page: the case's dispute (its ruling) when it has one."""
+    return {"dispute": disputes.get(uow, viewer.actor, case.dispute_id) if case.dispute_id else None}
+
+
+PANELS["agent"] = case_panel
