@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from . import cases, complaints, disputes, media, orders, reviews
+from . import cases, complaints, disputes, media, orders, policy, reviews
 from .actions import Label
 
 L = Label
@@ -143,6 +143,32 @@ RESTRICTION = {
     "suspend_shop": L("店铺暂停经营", "The shop is suspended"),
 }
 
+COMPLAINT_DECISION = {"upheld": L("投诉成立", "Complaint founded"), "dismissed": L("投诉不成立", "Complaint dismissed")}
+# The policy's timers by name (what policy/*.toml sets), as the console's policy page names them.
+TIMER = {
+    "unpaid_order_cancel": L("未支付订单自动取消", "Unpaid order cancelled"),
+    "order_auto_complete": L("签收后自动确认收货", "Delivered order completed"),
+    "after_sales_window": L("售后申请期限", "Window to file a request"),
+    "merchant_response": L("商家处理售后时效", "Merchant answers a request"),
+    "buyer_ship_return": L("买家退货时效", "Buyer ships the return"),
+    "merchant_confirm_receipt": L("商家确认收货时效", "Merchant confirms receipt"),
+    "cod_refund_voucher": L("货到付款退款凭证时效", "COD refund voucher"),
+    "escalation_window": L("申请平台介入期限", "Window to call in the platform"),
+    "exchange_receipt": L("换货确认收货时效", "Buyer confirms the exchange"),
+    "reship_receipt": L("补发确认收货时效", "Buyer confirms the reshipment"),
+    "price_protection_window": L("价保期限", "Price protection window"),
+    "platform_ruling_sla": L("平台判责时效", "Platform's ruling SLA"),
+    "evidence_period": L("举证期限", "Evidence period"),
+    "appeal_window": L("申诉期限", "Appeal window"),
+    "complaint_reply": L("商家回复投诉时效", "Merchant replies to a complaint"),
+    "complaint_solution": L("商家提出解决方案时效", "Merchant proposes a solution"),
+    "complaint_review": L("平台审核投诉时效", "Platform reviews a complaint"),
+    "complaint_buyer_confirm": L("买家确认解决方案时效", "Buyer confirms the solution"),
+    "review_window": L("评价期限", "Window to review"),
+    "buyer_offer_response": L("买家答复协商方案时效", "Buyer answers an offer"),
+    "merchant_extension_max": L("商家延长处理时效上限", "Longest merchant extension"),
+}
+
 # Each vocabulary and the codes the rules define for it: tests hold every code to a label.
 VOCABULARIES: Mapping[str, tuple[Mapping[str, Label], tuple[str, ...]]] = {
     "case_status": (CASE_STATUS, cases.STATUSES),
@@ -164,6 +190,8 @@ VOCABULARIES: Mapping[str, tuple[Mapping[str, Label], tuple[str, ...]]] = {
     "return_issue": (RETURN_ISSUE, cases.RETURN_ISSUES),
     "dispute_kind": (DISPUTE_KIND, disputes.KINDS),
     "appeal_decision": (APPEAL_DECISION, disputes.DECISIONS),
+    "complaint_decision": (COMPLAINT_DECISION, complaints.DECISIONS),
+    "timer": (TIMER, tuple(policy.TIMERS)),
 }
 STATUS_BY_KIND = {
     "order": ORDER_STATUS,

@@ -16,7 +16,7 @@ from ..store import tables as t
 from ..store.repositories import Repo
 from ..store.unit_of_work import UnitOfWork
 from . import disputes, evidence, reviews
-from .context import SYSTEM, Actor, Env, visible
+from .context import SYSTEM, Actor, Env, matches, visible
 from .transitions import Kind, apply, arm_deadline, creation, notice
 
 COMPLAINT = Kind(
@@ -160,7 +160,7 @@ def may_see(actor: Actor, c: Complaint) -> bool:
     return actor.role == "buyer" and c.complainant_role == "buyer" and c.complainant_id == actor.id
 
 
-def listing_filters(actor: Actor, **filters: str | None) -> list[Any]:
+def listing_filters(actor: Actor, **filters: str | tuple[str, ...] | None) -> list[Any]:
     c = t.complaints.c
     if actor.role == "merchant":
         where = [c.merchant_id == actor.merchant_id]
@@ -170,7 +170,7 @@ def listing_filters(actor: Actor, **filters: str | None) -> list[Any]:
         where = []
     else:
         raise Forbidden("complaints are for buyers, merchants and agents")
-    return where + [getattr(c, name) == value for name, value in filters.items() if value]
+    return where + [matches(getattr(c, name), value) for name, value in filters.items() if value]
 
 
 def act(

@@ -105,3 +105,8 @@ def scope(actor: Actor, columns: Any, **filters: str | None) -> list[Any]:
         where.append(columns.id.is_(None))
     where.extend(getattr(columns, name) == value for name, value in filters.items() if value)
     return where
+
+
+def matches(column: Any, value: str | tuple[str, ...]) -> Any:
+    """A filter's clause: one value, or any of a tuple of them (a queue's "to do" statuses)."""
+    return column.in_(value) if isinstance(value, tuple) else column == value

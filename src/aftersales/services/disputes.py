@@ -19,7 +19,7 @@ from ..domain.roles import ADMIN, AUDIENCE, PARTIES, PLATFORM
 from ..store import tables as t
 from ..store.repositories import Repo
 from ..store.unit_of_work import UnitOfWork
-from .context import Actor, Env, visible
+from .context import Actor, Env, matches, visible
 from .transitions import Act, Kind, apply, creation, notice
 
 DISPUTE = Kind(
@@ -273,13 +273,15 @@ def notes(uow: UnitOfWork, actor: Actor, dispute_id: str) -> list[dict[str, Any]
     ]
 
 
-def queue_filters(actor: Actor, now: datetime, **filters: Any) -> list[Any]:
-    """The agents' queue: status, kind, merchant, reason, assignee, and SLA urgency
-    (`sla=breached`: past its ruling deadline; `sla=due_24h`: due within a day)."""
+def queue_filters(actor: Actor, now: datetime, *, unassigned: bool = False, **filters: Any) -> list[Any]:
+    """The agents' queue: status, kind, merchant, reason, assignee (or `unassigned`: nobody's
+    yet), and SLA urgency (`sla=breached`: past its ruling deadline; `sla=due_24h`: due within a day)."""
     if actor.role not in PLATFORM:
         raise Forbidden("the dispute queue is for platform agents")
     d = t.disputes.c
-    where = [getattr(d, name) == value for name, value in filters.items() if value and name != "sla"]
+    where = [matches(getattr(d, name), value) for name, value in filters.items() if value and name != "sla"]
+    if unassigned:
+        where.append(d.assignee.is_(None))
     sla = filters.get("sla")
     if sla == "breached":
         where += [d.status.in_(domain.AWAITING_RULING), d.ruling_due_at <= now]

@@ -55,21 +55,29 @@ def decode_due(cursor: str) -> tuple[datetime | None, str]:
 
 
 def page(
-    conn: sa.Connection, table: sa.Table, where: list[Any], cursor: str | None, limit: int, newest_first: bool = True
+    conn: sa.Connection,
+    table: sa.Table,
+    where: list[Any],
+    cursor: str | None,
+    limit: int,
+    newest_first: bool = True,
+    by: str = "created_at",
 ) -> tuple[list[Any], str | None]:
-    """One page of rows and the cursor of the next page (None at the end)."""
+    """One page of rows and the cursor of the next page (None at the end), keyed on (`by`, id):
+    `by` is a non-null timestamp column (created_at, or a deadline for a queue sorted by urgency)."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}", fields=["limit"])
-    key = sa.tuple_(table.c.created_at, table.c.id)
-    clauses = list(where)
+    column = table.c[by]
+    key = sa.tuple_(column, table.c.id)
+    clauses = [*where, column.is_not(None)] if column.nullable else list(where)
     if cursor:
         at, id = decode(cursor)
-        bound = sa.tuple_(sa.literal(at, table.c.created_at.type), sa.literal(_key(table, id), table.c.id.type))
+        bound = sa.tuple_(sa.literal(at, column.type), sa.literal(_key(table, id), table.c.id.type))
         clauses.append(key < bound if newest_first else key > bound)
-    order = (table.c.created_at.desc(), table.c.id.desc()) if newest_first else (table.c.created_at, table.c.id)
+    order = (column.desc(), table.c.id.desc()) if newest_first else (column, table.c.id)
     found = conn.execute(sa.select(table).where(*clauses).order_by(*order).limit(limit + 1)).all()
     rows = list(found[:limit])
-    return rows, (encode(rows[-1].created_at, str(rows[-1].id)) if len(found) > limit else None)
+    return rows, (encode(getattr(rows[-1], by), str(rows[-1].id)) if len(found) > limit else None)
 
 
 def _key(table: sa.Table, id: str) -> str | int:

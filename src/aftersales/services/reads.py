@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from ..domain import cases as case_rules
 from ..domain.cases import Case
 from ..domain.complaints import Complaint
-from ..domain.disputes import Dispute
+from ..domain.disputes import AT_FAULT, Dispute
 from ..domain.errors import Forbidden, NotFound, ValidationFailed
 from ..domain.orders import Order
 from ..domain.reviews import Review
@@ -135,28 +135,87 @@ def dispute_queue(
     actor: Actor,
     now: datetime,
     *,
-    status: str | None = None,
+    status: str | tuple[str, ...] | None = None,
     kind: str | None = None,
     assignee: str | None = None,
     merchant_id: str | None = None,
     reason: str | None = None,
     sla: str | None = None,
+    unassigned: bool = False,
+    by_sla: bool = False,
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[Dispute]:
-    """The agents' queue, oldest first, with SLA urgency (see disputes.queue_filters)."""
+    """The agents' queue, oldest first, or with `by_sla` the ruling deadline soonest first (the
+    console's desk), with SLA urgency (see disputes.queue_filters)."""
     where = disputes.queue_filters(
-        actor, now, status=status, kind=kind, assignee=assignee, merchant_id=merchant_id, reason=reason, sla=sla
+        actor,
+        now,
+        status=status,
+        kind=kind,
+        assignee=assignee,
+        merchant_id=merchant_id,
+        reason=reason,
+        sla=sla,
+        unassigned=unassigned,
     )
-    rows, nxt = page(uow.conn, t.disputes, where, cursor, limit, False)
+    rows, nxt = page(uow.conn, t.disputes, where, cursor, limit, False, by="ruling_due_at" if by_sla else "created_at")
     return Page([disputes.repo(uow).load(r) for r in rows], nxt)
+
+
+def appeal_queue(
+    uow: UnitOfWork, actor: Actor, *, status: str | None = "pending", cursor: str | None = None, limit: int = 50
+) -> Page[tuple[dict[str, Any], Dispute]]:
+    """Appeals for the platform to decide (by default the pending ones), oldest first, each with
+    its dispute (who ruled it: another agent decides)."""
+    if actor.role not in PLATFORM:
+        raise Forbidden("the appeals queue is for platform agents")
+    a = t.appeals.c
+    rows, nxt = page(uow.conn, t.appeals, [a.status == status] if status else [], cursor, limit, False)
+    ids = sorted({r.dispute_id for r in rows})
+    found = {d.id: d for d in disputes.repo(uow).find(t.disputes.c.id.in_(ids))} if ids else {}
+    return Page([(dict(r._mapping), found[r.dispute_id]) for r in rows], nxt)
+
+
+@dataclass(frozen=True)
+class MerchantHistory:
+    """A shop's after-sales record as the platform reads it: counts by status and the latest."""
+
+    cases_by_status: dict[str, int]
+    disputes_by_status: dict[str, int]
+    disputes_lost: int  # rulings that held the shop liable, alone or in part
+    recent_cases: list[Case]
+    recent_disputes: list[Dispute]
+
+
+def merchant_history(uow: UnitOfWork, actor: Actor, merchant_id: str, recent: int = 10) -> MerchantHistory:
+    own_shop(actor, merchant_id)
+    c, d = t.after_sales.c, t.disputes.c
+
+    def counts(table: sa.Table, column: Any) -> dict[str, int]:
+        n = sa.func.count().label("n")
+        query = sa.select(table.c.status, n).where(column == merchant_id).group_by(table.c.status)
+        return {str(row.status): int(row.n) for row in uow.execute(query)}
+
+    lost = uow.execute(
+        sa.select(sa.func.count()).where(d.merchant_id == merchant_id, d.liable_party.in_(AT_FAULT))
+    ).scalar_one()
+    return MerchantHistory(
+        cases_by_status=counts(t.after_sales, c.merchant_id),
+        disputes_by_status=counts(t.disputes, d.merchant_id),
+        disputes_lost=int(lost),
+        recent_cases=cases(uow, actor, merchant_id=merchant_id, limit=recent).items,
+        recent_disputes=disputes.repo(uow).find(
+            d.merchant_id == merchant_id, order_by=(d.created_at.desc(), d.id.desc()), limit=recent
+        ),
+    )
 
 
 def complaint_list(
     uow: UnitOfWork,
     actor: Actor,
     *,
-    status: str | None = None,
+    status: str | tuple[str, ...] | None = None,
     category: str | None = None,
     merchant_id: str | None = None,
     cursor: str | None = None,

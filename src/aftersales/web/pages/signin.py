@@ -29,7 +29,12 @@ from ..session import (
 router = APIRouter(prefix=PATH, include_in_schema=False)
 
 # Where each role starts.
-HOME = {"buyer": "/console/orders", "merchant": "/console/after-sales", "agent": "/console/after-sales"}
+HOME = {
+    "buyer": "/console/orders",
+    "merchant": "/console/after-sales",
+    "agent": "/console/disputes",
+    "admin": "/console/disputes",
+}
 
 
 @router.get("/")
