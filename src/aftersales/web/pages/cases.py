@@ -4,6 +4,7 @@ actions this viewer may take), the one POST that takes any action, and evidence 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -14,9 +15,11 @@ from ...api.action_routes import model_prefix
 from ...api.routes.evidence import serve
 from ...domain import errors as e
 from ...domain.cases import CASE_MACHINE
-from ...services import cases, evidence, messages, parties, reads
+from ...domain.disputes import DISPUTE_MACHINE
+from ...domain.machine import Machine
+from ...services import cases, evidence, messages, parties, reads, rulings
 from ...services.kinds import KINDS
-from .. import flash, forms
+from .. import flash, forms, uploads
 from ..i18n import N_, translations
 from ..render import page
 from ..session import PATH, Viewer, check_csrf, runtime_of, safe_next, signed_in
@@ -40,11 +43,18 @@ LAPSES = {
 }
 
 
-def actions_for(viewer: Viewer, case: Any) -> list[dict[str, Any]]:
-    """The forms of the actions this viewer may take on the case now, from their specs."""
-    specs = CASE_MACHINE.specs
+# What each role's own part of the case page (case_<role>.html) needs beyond the shared facts:
+# role -> (uow, env, viewer, case) -> the template's `panel`. Each role's page module adds its own.
+Panel = Callable[[Any, Any, Viewer, Any], dict[str, Any]]
+PANELS: dict[str, Panel] = {}
+
+
+def actions_for(viewer: Viewer, case: Any, machine: Machine = CASE_MACHINE) -> list[dict[str, Any]]:
+    """The forms of the actions this viewer may take on the case (or another subject of
+    `machine`) now, from their specs."""
+    specs = machine.specs
     offered = []
-    for name in CASE_MACHINE.allowed_actions(case, viewer.role, viewer.actor):
+    for name in machine.allowed_actions(case, viewer.role, viewer.actor):
         spec = specs[name]
         if spec.posted:
             offered.append({"spec": spec, "fields": forms.fields(spec)})
@@ -69,6 +79,7 @@ def case_page(case_id: str, viewer: SignedIn, request: Request) -> Response:
         events = reads.timeline(uow, viewer.actor, "after_sale", case.id)
         talk = messages.listing(uow, viewer.actor, case.id, limit=200).items
         files = [_file(uow, viewer, ev_id) for ev_id in case.evidence]
+        panel = PANELS[viewer.role](uow, runtime.env, viewer, case) if viewer.role in PANELS else {}
     return page(
         request,
         "console/case.html",
@@ -82,6 +93,7 @@ def case_page(case_id: str, viewer: SignedIn, request: Request) -> Response:
         specs=CASE_MACHINE.specs,
         lapses=LAPSES,
         choices={},
+        panel=panel,
     )
 
 
@@ -109,7 +121,7 @@ async def act(kind: str, subject_id: str, action: str, viewer: SignedIn, request
     response = RedirectResponse(back, status_code=303)
     try:
         with runtime.uow() as uow:
-            uploaded = _uploads(uow, env, viewer, form, spec)
+            uploaded = uploads.for_spec(uow, env, viewer, form, spec)
             inputs = api_requests.inputs(spec, forms.body(spec, model_prefix(entry), form, uploaded))
             expected = int(version) if version.isdigit() else None
             entry.act(uow, env, viewer.actor, subject_id, spec.name, inputs, expected, None)
@@ -118,27 +130,11 @@ async def act(kind: str, subject_id: str, action: str, viewer: SignedIn, request
     except e.NotFound:
         raise
     except e.DomainError as exc:
-        flash.put(response, request, _problem_text(viewer, exc), ok=False)
+        flash.put(response, request, problem_text(viewer, exc), ok=False)
     return response
 
 
-def _uploads(uow: Any, env: Any, viewer: Viewer, form: Any, spec: Any) -> dict[str, list[str]]:
-    """Files attached to the form's evidence fields, stored as evidence first (same transaction)."""
-    out: dict[str, list[str]] = {}
-    for f in forms.fields(spec):
-        if f.widget != "evidence":
-            continue
-        for upload in form.getlist(forms.UPLOAD.format(f.name)):
-            if not hasattr(upload, "read") or not upload.filename:
-                continue
-            stored = evidence.upload(
-                uow, env, viewer.actor, kind="product_media", stream=upload.file, filename=upload.filename
-            )
-            out.setdefault(f.name, []).append(stored["id"])
-    return out
-
-
-def _problem_text(viewer: Viewer, exc: e.DomainError) -> str:
+def problem_text(viewer: Viewer, exc: e.DomainError) -> str:
     """What a person reads when an action was refused: the common cases in words, else the rule's."""
     gettext = translations(viewer.lang).gettext
     if isinstance(exc, e.PreconditionFailed | e.VersionConflict):
@@ -148,6 +144,32 @@ def _problem_text(viewer: Viewer, exc: e.DomainError) -> str:
     if isinstance(exc, e.IllegalTransition):
         return gettext("This step is no longer possible in the request's current state.")
     return gettext("Not done: %(detail)s") % {"detail": exc.detail}
+
+
+@router.post("/disputes/{dispute_id}/appeals")
+async def appeal(dispute_id: str, viewer: SignedIn, request: Request) -> Response:
+    """The losing party's appeal 申诉 of a ruling, from its form on the case page: filed on the
+    dispute's appeals (not an action of the generic POST), as the API files it."""
+    form = await request.form()
+    check_csrf(viewer, form)
+    spec = DISPUTE_MACHINE.specs["appeal"]
+    back = safe_next(str(form.get("back") or ""))
+    version = str(form.get("version") or "")
+    runtime = runtime_of(request)
+    response = RedirectResponse(back, status_code=303)
+    try:
+        with runtime.uow() as uow:
+            uploaded = uploads.for_spec(uow, runtime.env, viewer, form, spec)
+            inputs = api_requests.inputs(spec, forms.body(spec, model_prefix(KINDS["dispute"]), form, uploaded))
+            expected = int(version) if version.isdigit() else None
+            rulings.appeal(uow, runtime.env, viewer.actor, dispute_id, inputs, if_match=expected)
+            uow.commit()
+        flash.put(response, request, viewer.formats.label(spec.label) + " ✓")
+    except e.NotFound:
+        raise
+    except e.DomainError as exc:
+        flash.put(response, request, problem_text(viewer, exc), ok=False)
+    return response
 
 
 @router.post("/after-sales/{case_id}/messages")
@@ -166,7 +188,7 @@ async def post_message(case_id: str, viewer: SignedIn, request: Request) -> Resp
     except e.NotFound:
         raise
     except e.DomainError as exc:
-        flash.put(response, request, _problem_text(viewer, exc), ok=False)
+        flash.put(response, request, problem_text(viewer, exc), ok=False)
     return response
 
 
