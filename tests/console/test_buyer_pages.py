@@ -56,10 +56,8 @@ def test_my_orders_name_the_shop_and_show_items_money_status_and_open_after_sale
 
 
 def test_my_orders_page_by_keyset(api):
-    market = api.as_("integration", "marketplace")
     for n in range(21):
         feed_order(api, f"o-{2000 + n}", upto="awaiting_payment")
-    assert market.get("/v1/orders").status_code == 200
     buyer = Console(api, "buyer", "b-1")
     first = buyer.get("/console/orders").text
     assert "/console/orders/o-2020" in first and "/console/orders/o-2000" not in first
@@ -68,6 +66,9 @@ def test_my_orders_page_by_keyset(api):
     second = buyer.get("/console/orders", params={"cursor": more.group(1)}).text
     assert "/console/orders/o-2000" in second and "/console/orders/o-2020" not in second
     assert 'rel="next"' not in second
+    assert buyer.get("/console/orders", params={"cursor": "not-a-cursor"}).status_code == 400
+    unpaid = buyer.get("/console/orders/o-2000")
+    assert unpaid.status_code == 200 and "待付款" in unpaid.text and 'id="file-form"' not in unpaid.text
 
 
 def test_the_order_page_shows_what_each_item_may_still_get(api):
@@ -132,6 +133,30 @@ def test_bad_input_comes_back_on_the_form_with_its_values_and_files_nothing(api)
     no_token = buyer.http.post("/console/orders/o-1001/after-sales", data={"quantity-1": "1", "type": "refund_only"})
     assert no_token.status_code == 403
     assert db_state(api.runtime) == before
+
+
+def test_price_protection_is_asked_with_the_lower_price_seen(api):
+    _market(api)
+    buyer = Console(api, "buyer", "b-1")
+    before = db_state(api.runtime)
+    two = _file(
+        buyer, type="price_protection", reason="price_drop", new_price="80", **{"quantity-0": "1", "quantity-1": "1"}
+    )
+    assert two.status_code == 422 and "价保只能针对一件商品" in _text(two.text)
+    bare = _file(buyer, type="price_protection", reason="price_drop", **{"quantity-0": "1"})
+    assert bare.status_code == 422 and "请填写您看到的更低价格" in _text(bare.text)
+    assert db_state(api.runtime) == before
+    r = _file(
+        buyer,
+        type="price_protection",
+        reason="price_drop",
+        new_price="80.00",
+        files={"photos": ("price.png", PNG, "image/png")},
+        **{"quantity-0": "1"},
+    )
+    assert r.status_code == 303, _text(r.text)[-500:]
+    case = api.as_("buyer", "b-1").get(f"/v1/after-sales/{r.headers['location'].rsplit('/', 1)[1]}").json()
+    assert case["type"] == "price_protection" and case["amount"] == 1900  # 99.00 paid, 80.00 seen
 
 
 def test_another_buyer_s_order_and_case_are_not_found(api):

@@ -111,8 +111,7 @@ async def file_request(order_id: str, viewer: Buyer, request: Request) -> Respon
             eligible = cases.eligibility(uow, env, viewer.actor, order_id)
             data = _new_case(order_id, eligible, form)
             data["evidence"] = uploads.store(uow, env, viewer, form.getlist(PHOTOS))
-            forms.validated(schemas.CaseIn, data)
-            case = cases.file(uow, env, viewer.actor, data)
+            case = cases.file(uow, env, viewer.actor, forms.validated(schemas.CaseIn, data).model_dump())
             uow.commit()
     except e.NotFound:
         raise
@@ -159,6 +158,12 @@ def _new_case(order_id: str, eligible: Mapping[str, Any], form: Any) -> dict[str
     amount = str(form.get("amount") or "").strip()
     if amount:
         data["amount"] = forms.yuan_to_fen(amount)
+    new_price = str(form.get("new_price") or "").strip()
+    if new_price and data["type"] == "price_protection":
+        try:
+            data["new_price"] = forms.yuan_to_fen(new_price)
+        except e.ValidationFailed:
+            raise e.ValidationFailed("a price is an amount", fields=["new_price"]) from None
     return data
 
 
@@ -186,6 +191,10 @@ def _filing_problem(viewer: Viewer, exc: e.DomainError, view: Mapping[str, Any])
         return gettext("Type the amount in yuan, more than zero, like 99.50 (or leave it empty).")
     if "type" in fields or exc.code == "illegal_transition":
         return gettext("Choose what you want: this type of request is not possible on this order now.")
+    if fields & {"new_price", "price_drop_id"}:
+        return gettext("For price protection, choose one item and type the lower price you saw (add a photo of it).")
+    if "items" in fields:
+        return gettext("Check the items and how many of each (price protection takes one item).")
     if "reason" in fields:
         return gettext("Choose a reason.")
     if "description" in fields:
