@@ -90,6 +90,28 @@ def test_the_order_page_shows_what_each_item_may_still_get(api):
     assert "售后申请" in text and "待商家处理" in text  # the open request, linked
 
 
+def test_the_order_page_reads_in_english(api):
+    _market(api)
+    buyer = Console(api, "buyer", "b-1")
+    text = _text(buyer.get("/console/orders/o-1001", params={"lang": "en"}).text)
+    assert "Can still claim 2, up to CN¥60.00 back" in text and "Return and refund" in text
+    assert "Damaged" in text and "Refundable on this order: CN¥159.00" in text  # shipping is not refundable
+
+
+def test_a_declined_offer_goes_back_to_the_shop(api):
+    _market(api)
+    case = file_case(api, type="refund_only", reason="damaged", items=[{"sku": "cup", "quantity": 2}])
+    offered = api.as_("merchant", merchant_id="m-1").post(f"/v1/after-sales/{case['id']}/offer", json={"amount": 1000})
+    assert offered.status_code == 200
+    buyer = Console(api, "buyer", "b-1")
+    page = _text(buyer.get(f"/console/after-sales/{case['id']}").text)
+    assert "商家提出退款 ¥10.00" in page and "拒绝协商方案" in page
+    r = buyer.act("after_sale", case["id"], "decline_offer", version=offered.json()["version"])
+    assert r.status_code == 303
+    shown = buyer.get(f"/console/after-sales/{case['id']}").text
+    assert "拒绝协商方案 ✓" in shown and "待商家处理" in shown and "商家提出退款" not in shown
+
+
 def test_a_request_with_a_photo_is_filed_from_the_order_page(api):
     _market(api)
     buyer = Console(api, "buyer", "b-1")
