@@ -284,6 +284,11 @@ def test_a_denied_buyer_appeals_from_the_case_page(api):
     assert dispute_id
     page = buyer.get(url).text
     assert "平台介入" in page and 'data-action="submit_evidence"' in page
+    dispute = api.as_("buyer", "b-1").get(f"/v1/disputes/{dispute_id}").json()
+    r = buyer.act("dispute", dispute_id, "submit_evidence", version=dispute["version"], statement="碎片照片见附件")
+    assert r.status_code == 303
+    statements = api.as_("agent").get(f"/v1/disputes/{dispute_id}").json()["statements"]
+    assert any(st.get("statement") == "碎片照片见附件" for st in statements), statements
     ruled = api.as_("agent", "agent-1").post(
         f"/v1/disputes/{dispute_id}/rule", json={"outcome": "deny", "liable_party": "buyer", "rationale": "证据不足"}
     )
