@@ -98,12 +98,26 @@ def test_a_buyer_accepts_a_partial_offer(api, browser_page):
 
 def test_the_buyer_s_pages_fit_a_phone(api, chromium):
     _market(api)
-    case = file_case(api, type="refund_only", reason="damaged", items=[{"sku": "cup", "quantity": 1}])
+    # A photo with a long name, listed on the escalation form of a refused request.
+    photo = api.as_("buyer", "b-1").post(
+        "/v1/evidence",
+        files={"file": ("IMG_20261124_100000_" + "x" * 60 + ".png", PNG, "image/png")},
+        data={"kind": "product_media"},
+    )
+    assert photo.status_code == 201, photo.text
+    case = file_case(
+        api, type="refund_only", reason="damaged", items=[{"sku": "cup", "quantity": 1}], evidence=[photo.json()["id"]]
+    )
+    r = api.as_("merchant", merchant_id="m-1").post(
+        f"/v1/after-sales/{case['id']}/reject", json={"reason": "no_quality_issue"}
+    )
+    assert r.status_code == 200, r.text
     context = chromium.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport=PHONE, is_mobile=True)
     try:
         page = context.new_page()
         sign_in(page, api, "buyer", "b-1")
         for path in ("/console/orders", "/console/orders/o-1001", f"/console/after-sales/{case['id']}"):
+            # (the case page shows the escalation form, which lists the case's files to cite)
             page.goto(f"{api.base_url}{path}")
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= PHONE["width"], (path, width)

@@ -246,7 +246,10 @@ def test_a_completed_order_is_reviewed_once(api):
     assert "感谢您的评价" in page and "您已评价此订单：5 星。" in page
     assert "/console/orders/o-1001/review" not in page
     again = buyer.http.post("/console/orders/o-1001/review", data={"csrf": csrf, "rating": "4"})
-    assert again.status_code == 422 and "未完成" in again.text
+    assert again.status_code == 422 and "您已评价过此订单。" in again.text
+    _market(api, "o-1002")  # delivered, not completed yet
+    early = buyer.http.post("/console/orders/o-1002/review", data={"csrf": csrf, "rating": "4", "text": "先评"})
+    assert early.status_code == 422 and "订单交易完成后才能评价。" in early.text and "先评" in early.text
 
 
 def test_the_case_page_takes_more_evidence_from_the_buyer(api):

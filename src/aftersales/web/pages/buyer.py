@@ -38,6 +38,13 @@ REFUND_STATUS = {
     "failed": N_("Not paid back yet: the platform is on it"),
 }
 
+# A review refused by the rules of reviews, in words.
+REVIEW_REFUSALS = {
+    "review_exists": N_("You have reviewed this order already."),
+    "order_not_completed": N_("An order is reviewed once it is completed."),
+    "review_period_over": N_("The time to review this order is over."),
+}
+
 
 def buyer(found: Annotated[Viewer, Depends(signed_in)]) -> Viewer:
     """These pages are the buyer's: anyone else finds nothing here (the same 404 as a missing page)."""
@@ -310,8 +317,11 @@ async def review(order_id: str, viewer: Buyer, request: Request) -> Response:
             names = parties.names(uow, [order])
         gettext = translations(viewer.lang).gettext
         fields = set(exc.extra.get("fields") or ())
+        error = REVIEW_REFUSALS.get(exc.code)
         error = (
-            gettext("Choose how many stars.")
+            gettext(error)
+            if error
+            else gettext("Choose how many stars.")
             if "rating" in fields
             else gettext("At most %(n)s photos.") % {"n": review_rules.PHOTOS.max_items}
             if "evidence" in fields
