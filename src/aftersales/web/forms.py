@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -104,7 +104,14 @@ def body(spec: ActionSpec, prefix: str, form: Any, evidence: Mapping[str, list[s
                 raise ValidationFailed(f"{f.name} must be a whole number", fields=[f.name]) from None
         else:
             values[f.name] = raw
-    model = requests.model(spec, prefix)
+    return validated(requests.model(spec, prefix), values)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(model: type[M], values: Mapping[str, Any]) -> M:
+    """`values` read by the API's own request model: a bad one is a 422 naming its fields."""
     try:
         return model.model_validate(values)
     except ValidationError as exc:

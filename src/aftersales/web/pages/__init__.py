@@ -11,9 +11,18 @@ from ...domain import errors as e
 from .. import assets
 from ..render import page
 from ..session import CsrfRefused, SignInNeeded, sign_in_url, viewer
-from . import agent, cases, demo, disputes, merchant, signin
+from . import agent, buyer, cases, demo, disputes, merchant, signin
 
-ROUTERS = (assets.router, signin.router, cases.router, merchant.router, disputes.router, agent.router, demo.router)
+ROUTERS = (
+    assets.router,
+    signin.router,
+    cases.router,
+    buyer.router,
+    merchant.router,
+    disputes.router,
+    agent.router,
+    demo.router,
+)
 
 
 def install(app: FastAPI) -> None:

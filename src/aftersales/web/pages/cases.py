@@ -15,9 +15,10 @@ from ...api.action_routes import model_prefix
 from ...api.routes.evidence import serve
 from ...domain import errors as e
 from ...domain.cases import CASE_MACHINE
+from ...domain.machine import Machine
 from ...services import cases, evidence, messages, parties, reads
 from ...services.kinds import KINDS
-from .. import flash, forms
+from .. import flash, forms, uploads
 from ..i18n import N_, translations
 from ..render import page
 from ..session import PATH, Viewer, check_csrf, runtime_of, safe_next, signed_in
@@ -49,11 +50,12 @@ LIST_PAGES: dict[str, ListPage] = {}
 PANELS: dict[str, Panel] = {}
 
 
-def actions_for(viewer: Viewer, case: Any) -> list[dict[str, Any]]:
-    """The forms of the actions this viewer may take on the case now, from their specs."""
-    specs = CASE_MACHINE.specs
+def actions_for(viewer: Viewer, case: Any, machine: Machine = CASE_MACHINE) -> list[dict[str, Any]]:
+    """The forms of the actions this viewer may take on the case (or another subject of
+    `machine`) now, from their specs."""
+    specs = machine.specs
     offered = []
-    for name in CASE_MACHINE.allowed_actions(case, viewer.role, viewer.actor):
+    for name in machine.allowed_actions(case, viewer.role, viewer.actor):
         spec = specs[name]
         if spec.posted:
             offered.append({"spec": spec, "fields": forms.fields(spec)})
@@ -141,7 +143,7 @@ def submit(request: Request, viewer: Viewer, form: Any, spec: Any, prefix: str, 
     response = RedirectResponse(back, status_code=303)
     try:
         with runtime.uow() as uow:
-            uploaded = _uploads(uow, env, viewer, form, spec)
+            uploaded = uploads.for_spec(uow, env, viewer, form, spec)
             inputs = api_requests.inputs(spec, forms.body(spec, prefix, form, uploaded))
             run(uow, env, inputs, int(version) if version.isdigit() else None)
             uow.commit()
@@ -151,23 +153,6 @@ def submit(request: Request, viewer: Viewer, form: Any, spec: Any, prefix: str, 
     except e.DomainError as exc:
         flash.put(response, request, problem_text(viewer, exc), ok=False)
     return response
-
-
-def _uploads(uow: Any, env: Any, viewer: Viewer, form: Any, spec: Any) -> dict[str, list[str]]:
-    """Files attached to the form's evidence fields, stored as evidence first (same transaction)."""
-    out: dict[str, list[str]] = {}
-    for f in forms.fields(spec):
-        if f.widget != "evidence":
-            continue
-        # What the person said the files are (a voucher, a chat record...); the service refuses
-        # a kind it does not know.
-        kind = str(form.get(forms.UPLOAD_KIND.format(f.name)) or "product_media")
-        for upload in form.getlist(forms.UPLOAD.format(f.name)):
-            if not hasattr(upload, "read") or not upload.filename:
-                continue
-            stored = evidence.upload(uow, env, viewer.actor, kind=kind, stream=upload.file, filename=upload.filename)
-            out.setdefault(f.name, []).append(stored["id"])
-    return out
 
 
 def problem_text(viewer: Viewer, exc: e.DomainError) -> str:

@@ -56,6 +56,35 @@
     }, every * 1000);
   }
 
+  // Photo previews: a file input with data-preview="<output id>" shows what was picked, as data:
+  // URLs (the page's policy allows no blob: images). Without the script the input works as ever.
+  function previews() {
+    document.addEventListener("change", function (ev) {
+      var input = ev.target;
+      if (!input.dataset || !input.dataset.preview) return;
+      var out = document.getElementById(input.dataset.preview);
+      if (!out) return;
+      out.textContent = "";
+      Array.prototype.forEach.call(input.files || [], function (file) {
+        if (!/^image\//.test(file.type)) {
+          var name = document.createElement("span");
+          name.className = "sub";
+          name.textContent = file.name;
+          out.appendChild(name);
+          return;
+        }
+        var reader = new FileReader();
+        reader.onload = function () {
+          var img = document.createElement("img");
+          img.src = reader.result;
+          img.alt = file.name;
+          out.appendChild(img);
+        };
+        reader.readAsDataURL(file);
+      });
+    });
+  }
+
   try {
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
     if (zone && document.cookie.indexOf("aftersales_tz=" + zone) < 0) {
@@ -65,4 +94,5 @@
   tick();
   setInterval(tick, 1000);
   live();
+  previews();
 })();

@@ -1,0 +1,36 @@
+"""Files a console form carried, stored as evidence inside the form's own transaction: if the
+form's use case is refused, the rows roll back with it and the sweeper (or the upload's own
+abort hook) takes the bytes, so a refused form leaves nothing behind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..services import evidence
+from . import forms
+from .session import Viewer
+
+
+def store(uow: Any, env: Any, viewer: Viewer, files: list[Any], kind: str = "product_media") -> list[str]:
+    """The evidence ids of the files chosen in a file input (empty inputs send a nameless part)."""
+    out = []
+    for upload in files:
+        if not hasattr(upload, "read") or not upload.filename:
+            continue
+        stored = evidence.upload(uow, env, viewer.actor, kind=kind, stream=upload.file, filename=upload.filename)
+        out.append(stored["id"])
+    return out
+
+
+def for_spec(uow: Any, env: Any, viewer: Viewer, form: Any, spec: Any) -> dict[str, list[str]]:
+    """Files attached to an action form's evidence fields (beside each, its upload input), by field."""
+    out: dict[str, list[str]] = {}
+    for f in forms.fields(spec):
+        if f.widget == "evidence":
+            # What the person said the files are (a voucher, a chat record...); the service
+            # refuses a kind it does not know.
+            kind = str(form.get(forms.UPLOAD_KIND.format(f.name)) or "product_media")
+            stored = store(uow, env, viewer, form.getlist(forms.UPLOAD.format(f.name)), kind)
+            if stored:
+                out[f.name] = stored
+    return out
