@@ -15,8 +15,9 @@ from ...api.action_routes import model_prefix
 from ...api.routes.evidence import serve
 from ...domain import errors as e
 from ...domain.cases import CASE_MACHINE
+from ...domain.disputes import DISPUTE_MACHINE
 from ...domain.machine import Machine
-from ...services import cases, evidence, messages, parties, reads
+from ...services import cases, evidence, messages, parties, reads, rulings
 from ...services.kinds import KINDS
 from .. import flash, forms, uploads
 from ..i18n import N_, translations
@@ -165,6 +166,23 @@ def problem_text(viewer: Viewer, exc: e.DomainError) -> str:
     if isinstance(exc, e.IllegalTransition):
         return gettext("This step is no longer possible in the request's current state.")
     return gettext("Not done: %(detail)s") % {"detail": exc.detail}
+
+
+@router.post("/disputes/{dispute_id}/appeals")
+async def file_appeal(dispute_id: str, viewer: SignedIn, request: Request) -> Response:
+    """The appeal form of a case page, the buyer's or the merchant's: filed on the dispute's
+    appeals (rulings.appeal, which decides who may appeal), not through the generic POST."""
+    form = await request.form()
+    check_csrf(viewer, form)
+    spec = DISPUTE_MACHINE.specs["appeal"]
+    return submit(
+        request,
+        viewer,
+        form,
+        spec,
+        model_prefix(KINDS["dispute"]),
+        lambda uow, env, inputs, expected: rulings.appeal(uow, env, viewer.actor, dispute_id, inputs, expected),
+    )
 
 
 @router.post("/after-sales/{case_id}/messages")

@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ...api.action_routes import model_prefix
 from ...domain import errors as e
 from ...domain.cases import CASE_MACHINE, REASONS, REJECT_REASONS, STATUSES, TYPES
 from ...domain.roles import MERCHANT
@@ -182,21 +181,6 @@ def panel(uow: Any, viewer: Viewer, case: Any) -> dict[str, Any]:
         if "appeal" in DISPUTE_MACHINE.allowed_actions(dispute, viewer.role, viewer.actor):
             out["appeal"] = {"spec": APPEAL, "fields": forms.fields(APPEAL)}
     return out
-
-
-@router.post("/disputes/{dispute_id}/appeals")
-async def file_appeal(dispute_id: str, viewer: Merchant, request: Request) -> Response:
-    """The appeal form of the case page: filed on the dispute's appeals (rulings.appeal)."""
-    form = await request.form()
-    check_csrf(viewer, form)
-    return case_pages.submit(
-        request,
-        viewer,
-        form,
-        APPEAL,
-        model_prefix(KINDS["dispute"]),
-        lambda uow, env, inputs, expected: rulings.appeal(uow, env, viewer.actor, dispute_id, inputs, expected),
-    )
 
 
 # Quick replies 话术 ---------------------------------------------------------------------------
