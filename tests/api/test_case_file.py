@@ -5,9 +5,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
+import subprocess
 
+import pytest
 from pypdf import PdfReader
 
+from aftersales.domain import cases, disputes, labels, orders
+from aftersales.export import fonts
 from aftersales.services.case_file import digest
 from api_builders import assert_problem, feed_order, file_case
 from media_samples import PNG
@@ -60,7 +65,7 @@ def test_the_pdf_is_a_readable_document_with_the_ids_and_digest(api):
     digest_value = merchant.get(f"/v1/after-sales/{case_id}/case-file").json()["integrity"]["digest"]
     assert len(reader.pages) >= 1
     assert case_id in text and "o-1001" in text and digest_value in text.replace("\n", "")
-    assert "Items" in text and "× 2" in text  # the units the request is about
+    assert "商品" in text and "× 2" in text  # the units the request is about
 
 
 def test_only_the_parties_and_agents_may_export(api):
@@ -71,3 +76,118 @@ def test_only_the_parties_and_agents_may_export(api):
     assert_problem(api.as_("integration", "marketplace").get(f"/v1/after-sales/{case_id}/case-file"), 403, "forbidden")
     assert_problem(api.anonymous.get(f"/v1/after-sales/{case_id}/case-file"), 401, "unauthenticated")
     assert api.as_("admin").get(f"/v1/after-sales/{case_id}/case-file.pdf").status_code == 200
+
+
+def _with_names(api):
+    market = api.as_("integration", "marketplace")
+    shop = {"name": "西湖茶庄", "timezone": "Asia/Shanghai"}
+    assert market.put("/v1/merchants/m-1", json=shop).status_code == 200
+    assert market.put("/v1/buyers/b-1", json={"display_name": "张伟"}).status_code == 200
+    return _disputed_case(api)
+
+
+def _pdf(client, case_id, **params):
+    r = client.get(f"/v1/after-sales/{case_id}/case-file.pdf", params=params)
+    assert r.status_code == 200, r.text
+    return PdfReader(io.BytesIO(r.content)), _text(r.content)
+
+
+def _text(pdf: bytes) -> str:
+    """The PDF's text as poppler reads it: pypdf misreads some codes of reportlab's subset fonts
+    (their ToUnicode maps them right; pypdf gives NUL for a few letters)."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (Debian's poppler-utils) is not installed")
+    return subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+
+
+def _fonts(reader):
+    """Every font the pages name: (base name, subtype, its descriptor's embedded file keys)."""
+    found = []
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descendants = [d.get_object() for d in font.get("/DescendantFonts", [])] or [font]
+            for d in descendants:
+                descriptor = d.get("/FontDescriptor")
+                keys = set(descriptor.get_object()) if descriptor else set()
+                embedded = keys & {"/FontFile", "/FontFile2", "/FontFile3"}
+                found.append((str(d["/BaseFont"]), str(d["/Subtype"]), embedded))
+    return found
+
+
+def test_the_pdf_embeds_a_subset_of_its_chinese_font_and_names_no_other(api):
+    case_id, _ = _with_names(api)
+    reader, _ = _pdf(api.as_("buyer", "b-1"), case_id)
+    used = _fonts(reader)
+    # Every font but the standard Helvetica reportlab's pages list unused is our embedded subset
+    # (tagged ABCDEF+ by reportlab); no CID font is named without its file.
+    ours = [(name, embedded) for name, subtype, embedded in used if name != "/Helvetica"]
+    assert ours and all("+NotoSansSC" in name and embedded == {"/FontFile2"} for name, embedded in ours), used
+    assert not [f for f in used if f[1] in {"/CIDFontType0", "/CIDFontType2"} and not f[2]], used
+    assert "STSong" not in str(used)
+
+
+def test_the_pdf_speaks_the_readers_language_with_names_times_and_money(api, clock):
+    case_id, _ = _with_names(api)
+    buyer = api.as_("buyer", "b-1")
+    f = buyer.get(f"/v1/after-sales/{case_id}/case-file").json()
+    _, zh = _pdf(buyer, case_id)
+    case = f["case"]
+    assert "售后案件档案" in zh and "时间线" in zh
+    assert labels.CASE_TYPES[case["type"]].zh in zh and cases.REASONS[case["reason"]].zh in zh
+    assert "平台介入中" in zh and "商品无质量问题" in zh  # the status and the merchant's reason, in words
+    assert "张伟" in zh and "西湖茶庄" in zh and "b-1" not in zh  # names, not ids
+    assert f"¥{case['amount'] / 100:,.2f}" in zh and f"({case['amount']})" not in zh
+    assert "申请平台介入" in zh  # the escalate action's label
+    assert "Asia/Shanghai" in zh
+    _, en = _pdf(buyer, case_id, lang="en", tz="Europe/Berlin")
+    assert "Case file" in en and "Timeline" in en and "C ase" not in en
+    assert labels.CASE_TYPES[case["type"]].en in en and "With the platform" in en
+    assert "Call in the platform" in en and "The goods have no quality issue" in en
+    assert "售后案件档案" not in en and "张伟" in en  # names stay as they are
+    assert "Europe/Berlin" in en
+
+
+def test_the_pdf_refuses_an_unknown_language_or_time_zone(api):
+    case_id, _ = _with_names(api)
+    buyer = api.as_("buyer", "b-1")
+    assert buyer.get(f"/v1/after-sales/{case_id}/case-file.pdf", params={"lang": "fr"}).status_code == 422
+    assert_problem(
+        buyer.get(f"/v1/after-sales/{case_id}/case-file.pdf", params={"tz": "Mars/Olympus"}), 422, "unknown_timezone"
+    )
+
+
+@pytest.fixture
+def font_search(monkeypatch, tmp_path):
+    """The font search pointed at `tmp_path` only (no packaged font), searched afresh."""
+    monkeypatch.setattr(fonts, "PACKAGED", ())
+    monkeypatch.setattr(fonts, "SYSTEM_DIRS", (tmp_path,))
+    fonts.forget()
+    yield tmp_path
+    fonts.forget()
+
+
+def test_without_any_chinese_font_the_pdf_is_a_clear_503(api, font_search):
+    case_id, _ = _disputed_case(api)
+    body = assert_problem(
+        api.as_("buyer", "b-1").get(f"/v1/after-sales/{case_id}/case-file.pdf"), 503, "pdf_font_missing"
+    )
+    assert "fonts-noto-cjk" in body["detail"] and "pylopdf-fonts-zh-cn" in body["detail"]
+    assert api.as_("buyer", "b-1").get(f"/v1/after-sales/{case_id}/case-file").status_code == 200  # JSON needs none
+
+
+def test_a_noto_font_in_the_system_directories_is_the_fallback(api, font_search):
+    packaged = fonts.Path(str(fonts.resources.files("pylopdf_fonts_zh_cn").joinpath("NotoSansSC-Regular.otf")))
+    (font_search / "opentype" / "noto").mkdir(parents=True)
+    (font_search / "opentype" / "noto" / "NotoSansSC-Regular.otf").write_bytes(packaged.read_bytes())
+    case_id, _ = _disputed_case(api)
+    reader, text = _pdf(api.as_("buyer", "b-1"), case_id)
+    assert fonts.source().path.parent == font_search / "opentype" / "noto"
+    assert "售后案件档案" in text and any(embedded == {"/FontFile2"} for _, _, embedded in _fonts(reader))
+
+
+def test_every_code_of_the_domain_vocabularies_has_its_words():
+    for vocabulary, (table, codes) in labels.COVERS.items():
+        assert set(table) == set(codes), vocabulary
+    assert set(cases.REASONS) and all(label.zh and label.en for label in cases.REASONS.values())
+    assert orders.ORDER_MACHINE and disputes.DISPUTE_MACHINE  # the machines the timeline's actions come from

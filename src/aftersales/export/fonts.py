@@ -1,0 +1,187 @@
+"""The case file's typeface: Noto Sans SC, embedded in each PDF as a subset of what its text uses,
+so the file reads the same on a machine without any Chinese font. Its own Latin glyphs set the
+English text, properly spaced.
+
+Where the font comes from, first found wins:
+1. the `pylopdf-fonts-zh-cn` wheel (Noto Sans SC Regular from the Noto CJK project, OFL; a
+   dependency of ours). PyPI has no maintained package of a CJK font with TrueType outlines: the
+   Noto and Source Han packages all ship CFF-flavoured OpenType (this one 8 MB of its 17 MB wheel);
+2. Debian's `fonts-noto-cjk` (the Simplified Chinese face of NotoSansCJK-Regular.ttc), or a
+   Noto Sans SC file in the usual font directories.
+Neither: `FontMissing`, a 503 the API explains.
+
+reportlab embeds TrueType outlines only. The source font is parsed once per process (lazily, at
+the first PDF); each document then gets a small TrueType font drawn from the glyphs its text uses
+(cubic curves made quadratic with fontTools' cu2qu, a few milliseconds), which reportlab subsets
+again and embeds. Converting the whole font instead would take ~20 s and 10 MB per process.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fontTools.fontBuilder import FontBuilder
+from fontTools.pens.cu2quPen import Cu2QuPen
+from fontTools.pens.recordingPen import DecomposingRecordingPen
+from fontTools.pens.ttGlyphPen import TTGlyphPen
+from fontTools.ttLib import TTCollection, TTFont
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont as EmbeddedFont
+
+from ..domain.errors import Unavailable
+
+# (package, file) of the packaged font; then the system's font directories and the file names
+# fonts-noto-cjk (and other Noto CJK installs) use. Module-level so a deployment or a test can
+# point them elsewhere.
+PACKAGED: tuple[tuple[str, str], ...] = (("pylopdf_fonts_zh_cn", "NotoSansSC-Regular.otf"),)
+SYSTEM_DIRS: tuple[Path, ...] = (
+    Path("/usr/share/fonts/opentype/noto"),
+    Path("/usr/share/fonts/truetype/noto"),
+    Path("/usr/share/fonts"),
+    Path("/usr/local/share/fonts"),
+)
+SYSTEM_FILES = (
+    "NotoSansCJK-Regular.ttc",
+    "NotoSansSC-Regular.otf",
+    "NotoSansCJKsc-Regular.otf",
+    "NotoSansSC-Regular.ttf",
+)
+MISSING = (
+    "the case-file PDF needs a Chinese font and none was found: install the Python package "
+    "pylopdf-fonts-zh-cn (a dependency of aftersales) or Debian's fonts-noto-cjk"
+)
+MAX_ERROR = 1.0  # font units (of 1000 per em) a quadratic curve may stray from the cubic one
+
+
+class FontMissing(Unavailable):
+    code = "pdf_font_missing"
+
+
+@dataclass
+class Source:
+    """The parsed source font; drawing from it is serialised (its glyphs decompile lazily)."""
+
+    path: Path
+    font: TTFont
+    lock: threading.Lock
+
+    @property
+    def cmap(self) -> dict[int, str]:
+        return self.font.getBestCmap()
+
+
+_source: Source | None = None
+_loading = threading.Lock()
+_serial = itertools.count(1)
+
+
+def source() -> Source:
+    """The font found first, parsed once per process."""
+    global _source
+    with _loading:
+        if _source is None:
+            path, number = _find()
+            _source = Source(path, TTFont(path, fontNumber=number, lazy=True), threading.Lock())
+        return _source
+
+
+def forget() -> None:
+    """Drop the parsed font, so the next PDF searches again (after the search paths changed)."""
+    global _source
+    with _loading:
+        _source = None
+
+
+@contextmanager
+def for_text(texts: Iterable[str]) -> Iterator[str]:
+    """A font name covering the characters of `texts`, registered with reportlab while the
+    document is built and dropped after (each document has its own, so the registry stays small)."""
+    data = build_subset(source(), set("".join(texts)) | {" "})
+    name = f"NotoSansSC-{next(_serial)}"
+    pdfmetrics.registerFont(EmbeddedFont(name, io.BytesIO(data)))
+    try:
+        yield name
+    finally:
+        pdfmetrics._fonts.pop(name, None)  # reportlab has no public way to unregister a font
+
+
+def build_subset(src: Source, chars: set[str]) -> bytes:
+    """A TrueType font holding the glyphs of `chars` the source has (others fall back to .notdef)."""
+    cmap = src.cmap
+    mapping = {ord(c): cmap[ord(c)] for c in chars if ord(c) in cmap}
+    order = [".notdef", *sorted(set(mapping.values()) - {".notdef"})]
+    with src.lock:
+        glyph_set = src.font.getGlyphSet()
+        glyphs = {name: _quadratic(glyph_set, name) for name in order}
+        hmtx = src.font["hmtx"]
+        advances = {name: hmtx[name][0] for name in order}
+        hhea, os2, head = src.font["hhea"], src.font["OS/2"], src.font["head"]
+        names = {
+            key: src.font["name"].getDebugName(number) or ""
+            for key, number in (("copyright", 0), ("licenseDescription", 13), ("licenseInfoURL", 14))
+        }
+    fb = FontBuilder(head.unitsPerEm, isTTF=True)
+    fb.setupGlyphOrder(order)
+    fb.setupCharacterMap(mapping)
+    fb.setupGlyf(glyphs)
+    glyf = fb.font["glyf"]
+    fb.setupHorizontalMetrics({n: (advances[n], getattr(glyf[n], "xMin", 0)) for n in order})
+    fb.setupHorizontalHeader(ascent=hhea.ascent, descent=hhea.descent, lineGap=hhea.lineGap)
+    fb.setupNameTable({"familyName": "Noto Sans SC", "styleName": "Regular", "psName": "NotoSansSC-Regular", **names})
+    fb.setupOS2(
+        sTypoAscender=os2.sTypoAscender,
+        sTypoDescender=os2.sTypoDescender,
+        sTypoLineGap=os2.sTypoLineGap,
+        usWinAscent=os2.usWinAscent,
+        usWinDescent=os2.usWinDescent,
+        sCapHeight=getattr(os2, "sCapHeight", 0),
+        sxHeight=getattr(os2, "sxHeight", 0),
+        fsType=os2.fsType,
+    )
+    fb.setupPost()
+    out = io.BytesIO()
+    fb.save(out)
+    return out.getvalue()
+
+
+def _quadratic(glyph_set: Any, name: str) -> Any:
+    """The glyph as TrueType contours: components drawn in place, cubic curves made quadratic."""
+    recording = DecomposingRecordingPen(glyph_set)
+    glyph_set[name].draw(recording)
+    pen = TTGlyphPen(None)
+    recording.replay(Cu2QuPen(pen, MAX_ERROR, reverse_direction=True))
+    return pen.glyph()
+
+
+def _find() -> tuple[Path, int]:
+    for package, filename in PACKAGED:
+        try:
+            candidate = Path(str(resources.files(package).joinpath(filename)))
+        except ModuleNotFoundError:
+            continue
+        if candidate.is_file():
+            return candidate, -1
+    for directory in SYSTEM_DIRS:
+        for filename in SYSTEM_FILES:
+            for candidate in sorted(directory.rglob(filename)) if directory.is_dir() else ():
+                return candidate, _simplified_face(candidate)
+    raise FontMissing(MISSING)
+
+
+def _simplified_face(path: Path) -> int:
+    """In a collection (NotoSansCJK-Regular.ttc holds JP, KR, SC, TC, HK), the SC face's index."""
+    if path.suffix.lower() not in {".ttc", ".otc"}:
+        return -1
+    faces = TTCollection(path, lazy=True).fonts
+    for index, face in enumerate(faces):
+        if (face["name"].getDebugName(1) or "").endswith(" SC"):
+            return index
+    return 0
