@@ -69,8 +69,23 @@ def _nats_reason() -> str | None:
     return None
 
 
+CHROMIUM = os.environ.get("AFTERSALES_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+def _browser_reason() -> str | None:
+    """None if Playwright can drive the system's Chromium (Debian's `chromium`), else why not."""
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed"
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium, or set AFTERSALES_TEST_CHROMIUM)"
+    return None
+
+
 _PG_PROBLEM = _postgres_reason()
 _NATS_PROBLEM = _nats_reason()
+_BROWSER_PROBLEM = _browser_reason()
 
 
 def pytest_report_header(config: Any) -> list[str]:
@@ -82,6 +97,10 @@ def pytest_report_header(config: Any) -> list[str]:
         lines.append(f"nats: {NATS_URL} (JetStream)")
     else:
         lines.append(f"nats: NOT REACHABLE at {NATS_URL} ({_NATS_PROBLEM}); NATS tests are skipped")
+    if _BROWSER_PROBLEM is None:
+        lines.append(f"browser: {CHROMIUM} through Playwright")
+    else:
+        lines.append(f"browser: NONE ({_BROWSER_PROBLEM}); the console's browser tests are skipped")
     return lines
 
 
@@ -90,6 +109,8 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
         raise pytest.UsageError(f"CI=true but PostgreSQL is unreachable at {PG_BASE_URL}: {_PG_PROBLEM}")
     if _NATS_PROBLEM is not None and IN_CI and any(item.get_closest_marker("nats") for item in items):
         raise pytest.UsageError(f"CI=true but NATS JetStream is unreachable at {NATS_URL}: {_NATS_PROBLEM}")
+    if _BROWSER_PROBLEM is not None and IN_CI and any(item.get_closest_marker("browser") for item in items):
+        raise pytest.UsageError(f"CI=true but no browser can be had: {_BROWSER_PROBLEM}")
 
 
 @pytest.fixture
@@ -220,6 +241,42 @@ def serve() -> Iterator[Callable[..., Api]]:
 @pytest.fixture
 def api(serve: Callable[..., Api], runtime: Runtime) -> Api:
     return serve(runtime)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the session (Debian's, driven by Playwright); each test opens
+    its own context (cookies, storage) with `browser_page`."""
+    if _BROWSER_PROBLEM is not None:
+        pytest.skip(f"no browser: {_BROWSER_PROBLEM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            # The machine's network is closed: no background or component traffic to wait on.
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium: Any) -> Iterator[Any]:
+    context = chromium.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
 
 
 @pytest.fixture(scope="session")

@@ -30,9 +30,13 @@ def routed(entry: Registered) -> list[ActionSpec]:
 
 def add_action_routes(router: APIRouter, entry: Registered, view: View, out: type[BaseModel]) -> None:
     """Every routed action of `entry` on `router` (whose prefix is the kind's collection)."""
-    prefix = "".join(part.title() for part in entry.name.split("_"))
     for spec in routed(entry):
-        _add(router, entry, spec, requests.model(spec, prefix), view, out)
+        _add(router, entry, spec, requests.model(spec, model_prefix(entry)), view, out)
+
+
+def model_prefix(entry: Registered) -> str:
+    """The prefix of a kind's request model names: `AfterSale` + `Approve`."""
+    return "".join(part.title() for part in entry.name.split("_"))
 
 
 def _add(

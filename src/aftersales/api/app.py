@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from .. import __version__
 from ..runtime import Runtime
+from ..web import pages as console
 from ..web import routes as web
 from ..web.security_headers import HtmlSecurityHeaders
 from . import auth, docs_pages, problems
@@ -46,6 +47,7 @@ def create_app(runtime: Runtime | None) -> FastAPI:
     if runtime is not None:
         auth.verifier(app.state)  # one cache of the IdP's keys, before requests race to build it
     problems.install(app)
+    console.install(app)
     for module in (
         meta,
         orders,

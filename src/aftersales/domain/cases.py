@@ -33,20 +33,19 @@ if TYPE_CHECKING:
 # reship 补寄: missing or short-shipped units are sent by the merchant, nothing comes back;
 # price_protection 价保: a lower price after payment refunds the difference per unit.
 TYPES = ("refund_only", "return_refund", "exchange", "reship", "price_protection")
-# 售后原因: what a buyer may give as the request's reason.
 REASONS = {
-    "not_received": Label("未收到货", "Not received"),
-    "not_as_described": Label("与描述不符", "Not as described"),
-    "damaged": Label("商品损坏", "Damaged"),
-    "quality_problem": Label("质量问题", "Quality problem"),
-    "service_not_as_promised": Label("服务不到位", "Service not as promised"),
-    "false_advertising": Label("虚假宣传", "False advertising"),
-    "wrong_information": Label("信息错误", "Wrong information"),
-    "price_fraud": Label("价格欺诈", "Price fraud"),
-    "wrong_item": Label("发错货", "Wrong item sent"),
-    "changed_mind": Label("不想要了 (七天无理由)", "Changed my mind (seven days, no reason)"),
-    "missing_items": Label("少件/漏发", "Missing items"),
-    "price_drop": Label("降价补差 (价保)", "Price dropped (price protection)"),
+    "not_received": "未收到货",
+    "not_as_described": "与描述不符",
+    "damaged": "商品损坏",
+    "quality_problem": "质量问题",
+    "service_not_as_promised": "服务不到位",
+    "false_advertising": "虚假宣传",
+    "wrong_information": "信息错误",
+    "price_fraud": "价格欺诈",
+    "wrong_item": "发错货",
+    "changed_mind": "不想要了 (七天无理由)",
+    "missing_items": "少件/漏发",
+    "price_drop": "降价补差 (价保)",
 }
 TERMINAL = frozenset({"refunded", "closed", "completed"})
 STATUSES = (

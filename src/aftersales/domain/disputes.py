@@ -39,6 +39,8 @@ BEARERS = {"merchant": "merchant", "both": "merchant", "creator": "creator"}
 # A denial names nobody at fault toward the buyer.
 AT_FAULT = ("merchant", "both", "creator")
 DECISIONS = ("uphold", "overturn")
+# An appeal is pending until decided: upheld (the ruling stands) or overturned.
+APPEAL_STATUSES = ("pending", "upheld", "overturned")
 TERMINAL = frozenset({"final", "declined"})
 # Before a ruling: the parties' evidence periods and the platform's ruling SLA run.
 AWAITING_RULING = ("open", "under_review")

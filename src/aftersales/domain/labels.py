@@ -1,124 +1,231 @@
-"""The reader's words for the codes the domain stores (statuses, types, roles, outcomes...), in
-Chinese and English: one table per vocabulary, keyed by the domain's own tuples (a test checks
-each code has its words). Actions take theirs from their specs; reasons from `cases.REASONS`."""
+"""What people read for the codes the rules use: each status, type, reason and party in Chinese
+and English, once. The console, the case file and the docs show these; the API sends the codes.
+Actions carry their own labels in their specs (domain/actions.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from . import cases, disputes, orders
+from . import cases, complaints, disputes, media, money, orders, reviews, sanctions
 from .actions import Label
 from .machine import Machine
 
-CASE_TYPES = {
-    "refund_only": Label("仅退款", "Refund only"),
-    "return_refund": Label("退货退款", "Return and refund"),
-    "exchange": Label("换货", "Exchange"),
-    "reship": Label("补寄", "Reship"),
-    "price_protection": Label("价保", "Price protection"),
+L = Label
+
+CASE_STATUS = {
+    "pending_merchant": L("待商家处理", "Awaiting the merchant"),
+    "awaiting_buyer": L("待买家确认方案", "Awaiting the buyer's answer"),
+    "awaiting_return": L("待买家退货", "Awaiting the return"),
+    "return_shipped": L("买家已退货", "Return shipped"),
+    "awaiting_refund_voucher": L("待商家上传退款凭证", "Awaiting the refund voucher"),
+    "exchange_shipped": L("换货已发出", "Exchange shipped"),
+    "reshipped": L("已补寄", "Reshipped"),
+    "rejected": L("商家已拒绝", "Rejected by the merchant"),
+    "in_intervention": L("平台介入中", "Platform intervening"),
+    "refunded": L("退款成功", "Refunded"),
+    "closed": L("已关闭", "Closed"),
+    "completed": L("已完成", "Completed"),
 }
-CASE_STATUSES = {
-    "pending_merchant": Label("待商家处理", "Awaiting the merchant"),
-    "awaiting_buyer": Label("待买家答复协商", "Awaiting the buyer's answer"),
-    "awaiting_return": Label("待买家退货", "Awaiting the return"),
-    "return_shipped": Label("买家已退货", "Return shipped"),
-    "awaiting_refund_voucher": Label("待上传退款凭证", "Awaiting the refund voucher"),
-    "exchange_shipped": Label("换货已发出", "Replacement shipped"),
-    "reshipped": Label("已补寄", "Missing items sent"),
-    "rejected": Label("商家已拒绝", "Rejected by the merchant"),
-    "in_intervention": Label("平台介入中", "With the platform"),
-    "closed": Label("已关闭", "Closed"),
-    "completed": Label("已完成", "Completed"),
-    "refunded": Label("已退款", "Refunded"),
+ORDER_STATUS = {
+    "awaiting_payment": L("待付款", "Awaiting payment"),
+    "awaiting_confirmation": L("待确认", "Awaiting confirmation"),
+    "stocking": L("备货中", "Stocking"),
+    "shipped": L("已发货", "Shipped"),
+    "delivered": L("已签收", "Delivered"),
+    "completed": L("交易完成", "Completed"),
+    "cancelled": L("已取消", "Cancelled"),
 }
-ORDER_STATUSES = {
-    "awaiting_payment": Label("待付款", "Awaiting payment"),
-    "awaiting_confirmation": Label("待确认", "Awaiting confirmation"),
-    "stocking": Label("备货中", "Being prepared"),
-    "shipped": Label("已发货", "Shipped"),
-    "delivered": Label("已签收", "Delivered"),
-    "completed": Label("已完成", "Completed"),
-    "cancelled": Label("已取消", "Cancelled"),
+DISPUTE_STATUS = {
+    "applied": L("已申请", "Applied"),
+    "open": L("待受理", "Open"),
+    "under_review": L("审理中", "Under review"),
+    "ruled": L("已裁决", "Ruled"),
+    "appealed": L("申诉中", "Under appeal"),
+    "final": L("终审", "Final"),
+    "declined": L("不予受理", "Declined"),
 }
-PAYMENT_METHODS = {
-    orders.ONLINE: Label("在线支付", "Paid online"),
-    orders.COD: Label("货到付款", "Cash on delivery"),
+COMPLAINT_STATUS = {
+    "awaiting_reply": L("待商家回复", "Awaiting the reply"),
+    "awaiting_solution": L("待商家处理", "Awaiting a solution"),
+    "under_review": L("平台审核中", "Under review"),
+    "awaiting_buyer": L("待买家确认", "Awaiting the buyer"),
+    "escalated": L("已升级", "Escalated"),
+    "resolved": L("已解决", "Resolved"),
+    "decided": L("已判定", "Decided"),
+    "withdrawn": L("已撤销", "Withdrawn"),
 }
-DISPUTE_KINDS = {"intervention": Label("平台介入", "Intervention"), "arbitration": Label("仲裁", "Arbitration")}
-DISPUTE_STATUSES = {
-    "applied": Label("已申请", "Applied"),
-    "open": Label("处理中", "Open"),
-    "under_review": Label("审核中", "Under review"),
-    "ruled": Label("已判责", "Ruled"),
-    "appealed": Label("申诉中", "Appealed"),
-    "final": Label("已终局", "Final"),
-    "declined": Label("不予受理", "Declined"),
+REVIEW_STATUS = {"posted": L("已评价", "Posted"), "replied": L("商家已回复", "Replied")}
+CASE_TYPE = {
+    "refund_only": L("仅退款", "Refund only"),
+    "return_refund": L("退货退款", "Return and refund"),
+    "exchange": L("换货", "Exchange"),
+    "reship": L("补寄", "Reship"),
+    "price_protection": L("价保", "Price protection"),
 }
-OUTCOMES = {
-    "refund": Label("全额退款", "Full refund"),
-    "partial_refund": Label("部分退款", "Partial refund"),
-    "return_refund": Label("退货退款", "Return and refund"),
-    "deny": Label("驳回", "Denied"),
+CASE_REASON_EN = {
+    "not_received": "Not received",
+    "not_as_described": "Not as described",
+    "damaged": "Damaged",
+    "quality_problem": "Quality problem",
+    "service_not_as_promised": "Service not as promised",
+    "false_advertising": "False advertising",
+    "wrong_information": "Wrong information",
+    "price_fraud": "Price fraud",
+    "wrong_item": "Wrong item sent",
+    "changed_mind": "Changed my mind (7-day return)",
+    "missing_items": "Items missing",
+    "price_drop": "Price drop (price protection)",
 }
-LIABLE_PARTIES = {
-    "merchant": Label("商家", "The merchant"),
-    "buyer": Label("买家", "The buyer"),
-    "logistics": Label("物流", "Logistics"),
-    "platform": Label("平台", "The platform"),
-    "none": Label("无责", "No one"),
-    "both": Label("双方", "Both parties"),
-    "creator": Label("达人", "The creator"),
+CASE_REASON = {code: L(zh, CASE_REASON_EN[code]) for code, zh in cases.REASONS.items()}
+REJECT_REASON = {code: reason.label for code, reason in cases.REJECT_REASONS.items()}
+COMPLAINT_CATEGORY = {
+    "induced_review": L("诱导好评", "Induced review"),
+    "false_advertising": L("虚假宣传", "False advertising"),
+    "service_attitude": L("服务态度", "Service attitude"),
+    "not_as_described": L("描述不符", "Not as described"),
+    "buyer_abuse": L("买家恶意行为", "Buyer abuse"),
+    "ruling_objection": L("对裁决有异议", "Objection to a ruling"),
+    "other": L("其他", "Other"),
 }
-ROLES = {
-    "buyer": Label("买家", "Buyer"),
-    "merchant": Label("商家", "Merchant"),
-    "agent": Label("平台客服", "Platform agent"),
-    "admin": Label("管理员", "Administrator"),
-    "integration": Label("对接系统", "Marketplace system"),
-    "system": Label("系统", "System"),
+OUTCOME = {
+    "refund": L("全额退款", "Full refund"),
+    "partial_refund": L("部分退款", "Partial refund"),
+    "return_refund": L("退货退款", "Return and refund"),
+    "deny": L("驳回", "Denied"),
 }
-# What the timeline records beside the actions of the specs: creations and bookkeeping.
-EVENTS = {
-    "file": Label("提交售后申请", "Request filed"),
-    "open": Label("平台介入受理", "Dispute opened"),
-    "after_sale_opened": Label("发起售后", "After-sales request opened"),
-    "after_sale_closed": Label("售后结束", "After-sales request ended"),
-    "arbitration_applied": Label("申请仲裁", "Arbitration applied for"),
-    "refunded": Label("已退款", "Refunded"),
+LIABLE_PARTY = {
+    "merchant": L("商家", "The merchant"),
+    "buyer": L("买家", "The buyer"),
+    "logistics": L("物流", "The carrier"),
+    "platform": L("平台", "The platform"),
+    "none": L("无责方", "No one"),
+    "both": L("双方", "Both sides"),
+    "creator": L("达人", "The creator"),
 }
-SUBJECTS = {
-    "order": Label("订单", "Order"),
-    "after_sale": Label("售后", "After-sales"),
-    "dispute": Label("平台介入", "Dispute"),
+ROLE = {
+    "buyer": L("买家", "Buyer"),
+    "merchant": L("商家", "Merchant"),
+    "agent": L("平台客服", "Platform agent"),
+    "admin": L("平台管理员", "Platform admin"),
+    "integration": L("对接系统", "Marketplace systems"),
+    "system": L("系统", "System"),
 }
-# The vocabulary each table speaks for (the completeness test walks this).
-COVERS: Mapping[str, tuple[Mapping[str, Label], tuple[str, ...]]] = {
-    "case types": (CASE_TYPES, cases.TYPES),
-    "case statuses": (CASE_STATUSES, cases.STATUSES),
-    "order statuses": (ORDER_STATUSES, orders.STATUSES),
-    "payment methods": (PAYMENT_METHODS, orders.PAYMENT_METHODS),
-    "dispute kinds": (DISPUTE_KINDS, disputes.KINDS),
-    "dispute statuses": (DISPUTE_STATUSES, disputes.STATUSES),
-    "outcomes": (OUTCOMES, disputes.OUTCOMES),
-    "liable parties": (LIABLE_PARTIES, disputes.LIABLE_PARTIES),
+EVIDENCE_KIND = {
+    "order_info": L("订单信息", "Order details"),
+    "chat_record": L("聊天记录", "Chat record"),
+    "product_media": L("商品图片/视频", "Product photos or video"),
+    "logistics": L("物流凭证", "Logistics proof"),
+    "inspection_report": L("质检报告", "Inspection report"),
+    "other": L("其他", "Other"),
+}
+RETURN_ISSUE = {
+    "wrong_item": L("退回商品与原商品不符", "Not the item sold"),
+    "used": L("商品已使用", "Used"),
+    "damaged": L("商品已损坏", "Damaged"),
+    "missing_parts": L("配件缺失", "Parts missing"),
+    "empty_package": L("空包裹", "Empty package"),
+    "other": L("其他", "Other"),
+}
+PAYMENT_METHOD = {"online": L("在线支付", "Paid online"), "cod": L("货到付款", "Cash on delivery")}
+DISPUTE_KIND = {"intervention": L("平台介入", "Intervention"), "arbitration": L("仲裁", "Arbitration")}
+APPEAL_STATUS = {
+    "pending": L("待复核", "Pending"),
+    "upheld": L("维持原裁决", "Ruling upheld"),
+    "overturned": L("改判", "Ruling overturned"),
+}
+REFUND_STATUS = {
+    "pending": L("退款处理中", "Being paid"),
+    "succeeded": L("退款成功", "Paid"),
+    "failed": L("退款失败", "Failed"),
+}
+REFUND_METHOD = {
+    "original_payment": L("原路退回", "To the original payment"),
+    "merchant_cod": L("商家退款（货到付款）", "By the merchant (cash on delivery)"),
+    "advance_compensation": L("平台先行赔付", "Advance compensation by the platform"),
+}
+VIOLATION_KIND = {"warning": L("警示", "Warning"), "penalty": L("处罚", "Penalty")}
+VIOLATION_STATUS = {"active": L("生效", "In force"), "revoked": L("已撤销", "Revoked")}
+SUBJECT = {
+    "order": L("订单", "Order"),
+    "after_sale": L("售后", "After-sales"),
+    "dispute": L("平台介入", "Dispute"),
+    "complaint": L("投诉", "Complaint"),
+    "review": L("评价", "Review"),
+}
+# What a timeline records beside the actions of the specs: creations and bookkeeping
+# (each kind's `created_by` and `records`, services/kinds.py; a test holds every one to a label).
+EVENT = {
+    "create": L("订单创建", "Order placed"),
+    "file": L("提交申请", "Filed"),
+    "open": L("发起平台介入", "Dispute opened"),
+    "post": L("发布评价", "Review posted"),
+    "after_sale_opened": L("发起售后", "After-sales request opened"),
+    "after_sale_closed": L("售后结束", "After-sales request ended"),
+    "arbitration_applied": L("申请仲裁", "Arbitration applied for"),
+    "refunded": L("已退款", "Refunded"),
+    "message_posted": L("发送协商消息", "Message sent"),
+    "deadline_approaching": L("时限提醒", "Deadline reminder"),
+    "ruling_overdue": L("裁决超时", "Ruling overdue"),
+    "review_overdue": L("审核超时", "Review overdue"),
+}
+
+# Each vocabulary and the codes the rules define for it: tests hold every code to a label.
+VOCABULARIES: Mapping[str, tuple[Mapping[str, Label], tuple[str, ...]]] = {
+    "case_status": (CASE_STATUS, cases.STATUSES),
+    "order_status": (ORDER_STATUS, orders.STATUSES),
+    "dispute_status": (DISPUTE_STATUS, disputes.STATUSES),
+    "complaint_status": (COMPLAINT_STATUS, complaints.STATUSES),
+    "review_status": (REVIEW_STATUS, reviews.STATUSES),
+    "case_type": (CASE_TYPE, cases.TYPES),
+    "case_reason": (CASE_REASON, tuple(cases.REASONS)),
+    "reject_reason": (REJECT_REASON, tuple(cases.REJECT_REASONS)),
+    "complaint_category": (
+        COMPLAINT_CATEGORY,
+        tuple(dict.fromkeys((*complaints.BUYER_CATEGORIES, *complaints.MERCHANT_CATEGORIES))),
+    ),
+    "outcome": (OUTCOME, disputes.OUTCOMES),
+    "liable_party": (LIABLE_PARTY, disputes.LIABLE_PARTIES),
+    "evidence_kind": (EVIDENCE_KIND, media.EVIDENCE_KINDS),
+    "payment_method": (PAYMENT_METHOD, orders.PAYMENT_METHODS),
+    "return_issue": (RETURN_ISSUE, cases.RETURN_ISSUES),
+    "dispute_kind": (DISPUTE_KIND, disputes.KINDS),
+    "appeal_status": (APPEAL_STATUS, disputes.APPEAL_STATUSES),
+    "refund_status": (REFUND_STATUS, money.REFUND_STATUSES),
+    "refund_method": (REFUND_METHOD, money.REFUND_METHODS),
+    "violation_kind": (VIOLATION_KIND, sanctions.KINDS),
+    "violation_status": (VIOLATION_STATUS, sanctions.STATUSES),
+}
+STATUS_BY_KIND = {
+    "order": ORDER_STATUS,
+    "after_sale": CASE_STATUS,
+    "dispute": DISPUTE_STATUS,
+    "complaint": COMPLAINT_STATUS,
+    "review": REVIEW_STATUS,
 }
 MACHINES: Mapping[str, Machine] = {
     "order": orders.ORDER_MACHINE,
     "after_sale": cases.CASE_MACHINE,
     "dispute": disputes.DISPUTE_MACHINE,
+    "complaint": complaints.COMPLAINT_MACHINE,
+    "review": reviews.REVIEW_MACHINE,
 }
 
 
-def action(subject_kind: str, name: str) -> Label | None:
-    """An event's words: its action spec's label, else the timeline's own events."""
-    machine = MACHINES.get(subject_kind)
-    spec = machine.specs.get(name) if machine else None
-    return spec.label if spec else EVENTS.get(name)
-
-
-def words(table: Mapping[str, Label], code: str | None, lang: str) -> str:
-    """The code in the reader's language; an unknown code is shown as it is."""
+def of(vocabulary: Mapping[str, Label], code: str | None) -> Label | None:
+    """The label of `code`, None for no code; an unknown code reads as itself in both languages."""
     if code is None:
-        return "—"
-    found = table.get(code)
-    return (found.zh if lang == "zh" else found.en) if found else code
+        return None
+    return vocabulary.get(code) or Label(code, code)
+
+
+def event(subject_kind: str, action: str) -> Label:
+    """A timeline entry's words: its action spec's label, else the timeline's own events."""
+    machine = MACHINES.get(subject_kind)
+    spec = machine.specs.get(action) if machine else None
+    return spec.label if spec else (EVENT.get(action) or Label(action, action))
+
+
+def covering(values: tuple[str, ...]) -> Mapping[str, Label]:
+    """The smallest vocabulary naming every value of a closed set (empty if none does)."""
+    found = [table for table, _ in VOCABULARIES.values() if set(values) <= set(table)]
+    return min(found, key=len) if found else {}

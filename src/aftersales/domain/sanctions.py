@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .errors import ValidationFailed
 
 KINDS = ("warning", "penalty")
+STATUSES = ("active", "revoked")  # a won appeal revokes a ruling's violations (kept on record)
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,8 @@ embedded (export/fonts.py), so it reads the same on any machine."""
 from __future__ import annotations
 
 import io
-import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from reportlab.lib import colors
@@ -18,14 +15,14 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from ..domain import cases, labels
+from ..domain import labels
 from ..domain.actions import Label
 from ..domain.errors import ValidationFailed
 from . import fonts
+from .details import details
+from .reader import Lang, Reader
 
-Lang = Literal["zh", "en"]
-LANGS: tuple[Lang, ...] = ("zh", "en")
-SYMBOLS = {"CNY": "¥", "RMB": "¥"}  # other currencies show their code before the amount
+__all__ = ["Lang", "check_zone", "render"]
 
 # The document's own words (the domain's codes take theirs from domain/labels.py).
 T = {
@@ -83,11 +80,6 @@ T = {
         "and compare its SHA-256 with the digest above.",
     ),
 }
-STATUS_TABLES: Mapping[str, Mapping[str, Label]] = {
-    "order": labels.ORDER_STATUSES,
-    "after_sale": labels.CASE_STATUSES,
-    "dispute": labels.DISPUTE_STATUSES,
-}
 
 
 def zone(name: str | None, file: Mapping[str, Any]) -> ZoneInfo:
@@ -106,7 +98,7 @@ def check_zone(name: str | None) -> None:
 
 
 def render(file: dict[str, Any], lang: Lang = "zh", tz: str | None = None) -> bytes:
-    words = Words(lang, zone(tz, file))
+    words = Reader.of_file(file, lang, zone(tz, file))
     blocks = _blocks(file, words)
     with fonts.for_text(_texts(blocks)) as font:
         styles = _styles(font)
@@ -126,34 +118,13 @@ def render(file: dict[str, Any], lang: Lang = "zh", tz: str | None = None) -> by
     return out.getvalue()
 
 
-@dataclass(frozen=True)
-class Words:
-    """The reader's language and time zone."""
-
-    lang: Lang
-    tz: ZoneInfo
-
-    def __call__(self, label: Label | None, code: str | None = None) -> str:
-        if label is None:
-            return code if code is not None else "—"
-        return label.zh if self.lang == "zh" else label.en
-
-    def of(self, table: Mapping[str, Label], code: str | None) -> str:
-        return labels.words(table, code, self.lang)
-
-    def time(self, value: str | None) -> str:
-        return datetime.fromisoformat(value).astimezone(self.tz).strftime("%Y-%m-%d %H:%M") if value else "—"
-
-
 # A document is a list of blocks, so that its text is known (for the font) before it is laid out.
 Block = tuple[str, Any]
 
 
-def _blocks(f: dict[str, Any], w: Words) -> list[Block]:
-    order, case, people = f["order"], f["case"], f.get("parties") or {}
-    cur = order["currency"]
-    name = _namer(people, w)
-    money = _money_in(cur)
+def _blocks(f: dict[str, Any], w: Reader) -> list[Block]:
+    order, case = f["order"], f["case"]
+    name, money = w.name, w.money
     blocks: list[Block] = [
         ("h1", w(T["title"])),
         ("p", f"{w(T['case'])} {case['id']} · {w(T['order'])} {order['id']} · {w(T['policy'])} {case['policy']}"),
@@ -166,11 +137,11 @@ def _blocks(f: dict[str, Any], w: Words) -> list[Block]:
                     [w(T["field"]), w(T["value"])],
                     [w(T["buyer"]), name("buyer", order["buyer_id"])],
                     [w(T["merchant"]), name("merchant", order["merchant_id"])],
-                    [w(T["payment"]), w.of(labels.PAYMENT_METHODS, order["payment_method"])],
-                    [w(T["status"]), w.of(labels.ORDER_STATUSES, order["status"])],
+                    [w(T["payment"]), w.of(labels.PAYMENT_METHOD, order["payment_method"])],
+                    [w(T["status"]), w.of(labels.ORDER_STATUS, order["status"])],
                     [
                         w(T["items"]),
-                        "; ".join(f"{i['title']} × {i['quantity']} @ {money(i['unit_price'])}" for i in order["items"]),
+                        "; ".join(f"{w.items([i])} @ {money(i['unit_price'])}" for i in order["items"]),
                     ],
                     [w(T["shipping"]), money(order["shipping_fee"])],
                     [w(T["discount"]), money(order["discount"])],
@@ -187,11 +158,11 @@ def _blocks(f: dict[str, Any], w: Words) -> list[Block]:
             (
                 [
                     [w(T["field"]), w(T["value"])],
-                    [w(T["type"]), w.of(labels.CASE_TYPES, case["type"])],
-                    [w(T["reason"]), w.of(cases.REASONS, case["reason"])],
-                    [w(T["items"]), "; ".join(f"{i['title']} × {i['quantity']}" for i in case["items"])],
+                    [w(T["type"]), w.of(labels.CASE_TYPE, case["type"])],
+                    [w(T["reason"]), w.of(labels.CASE_REASON, case["reason"])],
+                    [w(T["items"]), w.items(case["items"])],
                     [w(T["amount"]), money(case["amount"])],
-                    [w(T["status"]), w.of(labels.CASE_STATUSES, case["status"])],
+                    [w(T["status"]), w.of(labels.CASE_STATUS, case["status"])],
                     [w(T["description"]), case["description"] or "—"],
                     *([[w(T["reject_reason"]), _reject_reason(case, w)]] if case.get("reject_reason") else []),
                     [w(T["return_address"]), case.get("return_address") or "—"],
@@ -209,9 +180,8 @@ def _blocks(f: dict[str, Any], w: Words) -> list[Block]:
                     [
                         w.time(e["at"]),
                         name(e["actor_role"], e["actor_id"]),
-                        f"{w(labels.SUBJECTS.get(e['subject_kind']), e['subject_kind'])}: "
-                        f"{w(labels.action(e['subject_kind'], e['action']), e['action'])}",
-                        _change(e, w),
+                        f"{w.of(labels.SUBJECT, e['subject_kind'])}: {w(labels.event(e['subject_kind'], e['action']))}",
+                        details(e, w),
                     ]
                     for e in f["timeline"]
                 ],
@@ -240,7 +210,7 @@ def _blocks(f: dict[str, Any], w: Words) -> list[Block]:
             ),
         ]
     for d in f["disputes"]:
-        kind, status = w.of(labels.DISPUTE_KINDS, d["kind"]), w.of(labels.DISPUTE_STATUSES, d["status"])
+        kind, status = w.of(labels.DISPUTE_KIND, d["kind"]), w.of(labels.DISPUTE_STATUS, d["status"])
         blocks.append(("h2", f"{w(T['dispute'])} {d['id']} ({kind}, {status})"))
         blocks += [
             ("p", f"[{w.time(s['at'])}] {name(s['party'], s['actor_id'])}: {s['statement']}") for s in d["statements"]
@@ -249,8 +219,8 @@ def _blocks(f: dict[str, Any], w: Words) -> list[Block]:
             blocks.append(
                 (
                     "p",
-                    f"{w(T['ruling'])}: {w.of(labels.OUTCOMES, d['outcome'])} {money(d.get('amount'))}; "
-                    f"{w(T['liable'])}: {w.of(labels.LIABLE_PARTIES, d['liable_party'])}; "
+                    f"{w(T['ruling'])}: {w.of(labels.OUTCOME, d['outcome'])} {money(d.get('amount'))}; "
+                    f"{w(T['liable'])}: {w.of(labels.LIABLE_PARTY, d['liable_party'])}; "
                     f"{name('agent', d['ruled_by'])}, {w.time(d['ruled_at'])}: {d['rationale']}",
                 )
             )
@@ -264,9 +234,9 @@ def _blocks(f: dict[str, Any], w: Words) -> list[Block]:
                     + [
                         [
                             a["id"],
-                            w.of(labels.ROLES, a["appellant_role"]),
+                            name(a["appellant_role"], a["appellant_id"]),
                             a["grounds"],
-                            f"{a['status']} {a.get('rationale') or ''}",
+                            " ".join(filter(None, [w.of(labels.APPEAL_STATUS, a["status"]), a.get("rationale")])),
                         ]
                         for a in f["appeals"]
                     ],
@@ -280,7 +250,10 @@ def _blocks(f: dict[str, Any], w: Words) -> list[Block]:
             "table",
             (
                 [[w(T["evidence"]), w(T["kind"]), w(T["format"]), w(T["size"]), "SHA-256"]]
-                + [[e["id"], e["kind"], e["media_type"], e["size"], e["sha256"]] for e in f["evidence"]],
+                + [
+                    [e["id"], w.of(labels.EVIDENCE_KIND, e["kind"]), e["media_type"], _size(e["size"]), e["sha256"]]
+                    for e in f["evidence"]
+                ],
                 [34, 24, 26, 14, 82],
             ),
         ),
@@ -292,7 +265,7 @@ def _blocks(f: dict[str, Any], w: Words) -> list[Block]:
                 + [
                     [
                         r["id"],
-                        f"{r['method']} ({w.of(labels.ROLES, r['payer'])})",
+                        f"{w.of(labels.REFUND_METHOD, r['method'])} · {w.of(labels.REFUND_STATUS, r['status'])}",
                         money(r["amount"]),
                         w.time(r["created_at"]),
                     ]
@@ -301,7 +274,9 @@ def _blocks(f: dict[str, Any], w: Words) -> list[Block]:
                 + [
                     [
                         v["id"],
-                        f"{v['kind']} {v['points']} {w(T['points'])} {v['status']}",
+                        f"{w.of(labels.VIOLATION_KIND, v['kind'])}"
+                        + (f" {v['points']} {w(T['points'])}" if v["points"] else "")
+                        + f" · {w.of(labels.VIOLATION_STATUS, v['status'])}: {v['cause']}",
                         money(v.get("amount")),
                         w.time(v["created_at"]),
                     ]
@@ -328,53 +303,13 @@ def _blocks(f: dict[str, Any], w: Words) -> list[Block]:
     return blocks
 
 
-def _money_in(currency: str) -> Callable[[int | None], str]:
-    """Minor units as money: ¥99.00 for yuan, `USD 12.50` for other currencies."""
-    symbol = SYMBOLS.get(currency)
-
-    def shown(amount: int | None) -> str:
-        if amount is None:
-            return "—"
-        sign, value = ("-" if amount < 0 else ""), f"{abs(amount) / 100:,.2f}"
-        return f"{sign}{symbol}{value}" if symbol else f"{sign}{currency} {value}"
-
-    return shown
-
-
-def _namer(people: Mapping[str, Any], w: Words) -> Callable[[str, str], str]:
-    """People by name where the file knows it (the buyer, the shop), else by role and id."""
-    buyer, merchant = people.get("buyer") or {}, people.get("merchant") or {}
-
-    def name(role: str, party_id: str) -> str:
-        if role == "buyer" and party_id == buyer.get("id") and buyer.get("display_name"):
-            return str(buyer["display_name"])
-        if role == "merchant" and merchant.get("name"):
-            # merchant staff act under their own ids: the shop's name says who they speak for
-            return str(merchant["name"]) if party_id == merchant.get("id") else f"{merchant['name']} ({party_id})"
-        return f"{w.of(labels.ROLES, role)} {party_id}"
-
-    return name
-
-
-def _reject_reason(case: Mapping[str, Any], w: Words) -> str:
-    found = cases.REJECT_REASONS.get(case["reject_reason"])
-    said = w(found.label) if found else case["reject_reason"]
+def _reject_reason(case: Mapping[str, Any], w: Reader) -> str:
+    said = w.of(labels.REJECT_REASON, case["reject_reason"])
     return f"{said}: {case['reject_note']}" if case.get("reject_note") else said
 
 
-def _change(event: dict[str, Any], w: Words) -> str:
-    """The status it moved (in words) and the action's own inputs, without bookkeeping fields."""
-    before, after = event.get("before") or {}, event.get("after") or {}
-    statuses = STATUS_TABLES.get(event["subject_kind"], {})
-    moved = [
-        f"{w.of(statuses, before.get(k))} → {w.of(statuses, v)}" if k == "status" else f"{k}: {before.get(k)} → {v}"
-        for k, v in after.items()
-        if before.get(k) != v and not k.startswith("deadline")
-    ]
-    details = [
-        f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in (event.get("data") or {}).items() if k != "negotiation"
-    ]
-    return "; ".join(moved + details)
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.1f} KB" if n >= 1024 else f"{n} B"
 
 
 def _texts(blocks: list[Block]) -> list[str]:

@@ -119,6 +119,36 @@ def names(uow: UnitOfWork, subjects: Iterable[Any]) -> Names:
     return Names(found["m"], found["b"])
 
 
+Directory = dict[str, list[tuple[str, str]]]
+
+
+def directory(uow: UnitOfWork, limit: int = 50) -> Directory:
+    """Buyers, shops and agents by id and name (the demo console's sign-in page lists them)."""
+    a = t.agents.c
+    return {
+        "buyer": [
+            (r.id, r.display_name) for r in uow.execute(sa.select(b.id, b.display_name).order_by(b.id).limit(limit))
+        ],
+        "merchant": [(r.id, r.name) for r in uow.execute(sa.select(m.id, m.name).order_by(m.id).limit(limit))],
+        "agent": [(r.id, r.name) for r in uow.execute(sa.select(a.id, a.name).order_by(a.id).limit(limit))],
+        "admin": [("admin-1", "admin-1")],
+    }
+
+
+def display_name(uow: UnitOfWork, actor: Actor) -> str | None:
+    """What to call a signed-in person: a buyer's name, a shop's, an agent's (None: no profile)."""
+    if actor.role == "merchant" and actor.merchant_id:
+        query = sa.select(m.name).where(m.id == actor.merchant_id)
+    elif actor.role == "buyer":
+        query = sa.select(b.display_name).where(b.id == actor.id)
+    elif actor.role in ("agent", "admin"):
+        query = sa.select(t.agents.c.name).where(t.agents.c.id == actor.id)
+    else:
+        return None
+    name: str | None = uow.execute(query).scalar()
+    return name
+
+
 def _check_feeder(actor: Actor) -> None:
     if actor.role not in MARKETPLACE:
         raise Forbidden("profiles are fed by the marketplace's integration (or an admin)")

@@ -573,3 +573,17 @@ review_photos = sa.Table(
     sa.Column("evidence_id", Text(40), sa.ForeignKey("evidence.id"), primary_key=True),
     sa.Column("review_id", Text(40), sa.ForeignKey("reviews.id"), primary_key=True),
 )
+
+# Console sign-ins (web/session.py): the cookie holds a random token, this row its SHA-256, so a
+# copy of the table signs no one in; signing out deletes the row, which ends the session at once.
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("token_hash", Text(64), primary_key=True),
+    sa.Column("role", Text(32), nullable=False),
+    sa.Column("actor_id", Text(64), nullable=False),
+    sa.Column("merchant_id", Text(64)),
+    sa.Column("csrf", Text(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
+)

@@ -85,7 +85,7 @@ def evidence_content(
         "`stripped` (an image without EXIF and location: what the other party of a case gets)",
     ),
 ):
-    return _serve(request, actor, evidence_id, variant, disposition)
+    return serve(request, actor, evidence_id, variant, disposition)
 
 
 @router.get(
@@ -103,10 +103,11 @@ def evidence_content(
 def evidence_thumbnail(
     evidence_id: str, request: Request, actor: CurrentActor, disposition: Disposition = _DISPOSITION
 ):
-    return _serve(request, actor, evidence_id, "thumbnail", disposition)
+    return serve(request, actor, evidence_id, "thumbnail", disposition)
 
 
-def _serve(request: Request, actor, evidence_id: str, variant: str | None, disposition: str):
+def serve(request: Request, actor, evidence_id: str, variant: str | None, disposition: str):
+    """A file as `actor` may have it (the console's evidence links serve through here too)."""
     env = request.app.state.runtime.env
     row = read(request, lambda uow: evidence.get(uow, actor, evidence_id))
     if disposition == "inline" and row["media_type"] not in IMAGE_TYPES:

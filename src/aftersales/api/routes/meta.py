@@ -142,7 +142,7 @@ def _seconds_or_working_days(value):
 @router.get("/v1/reasons", summary="After-sales reasons, and the merchant's reject reasons")
 def list_reasons(actor: CurrentActor):
     return {
-        "items": [{"code": code, "label_zh": label.zh} for code, label in REASONS.items()],
+        "items": [{"code": code, "label_zh": label} for code, label in REASONS.items()],
         "reject_reasons": [
             {"code": code, "label": r.label.zh, "label_en": r.label.en, "evidence_required": r.evidence_required}
             for code, r in REJECT_REASONS.items()

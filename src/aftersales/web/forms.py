@@ -1,0 +1,105 @@
+"""Action forms from the action specs: the fields a page shows for an action, and the form a
+person sent turned back into the action's request body (validated by the same model as the API's,
+so a bound is checked once, in one place).
+
+Money is typed in yuan ("99.50") and becomes fen; evidence is picked from the case's files or
+uploaded with the form."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..api import requests
+from ..domain import labels
+from ..domain.actions import AMOUNT, ActionSpec, Choice, EvidenceIds, Input, Label, Number, Text
+from ..domain.errors import ValidationFailed
+
+UPLOAD = "{}__upload"  # the file input beside an evidence field
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: Label
+    widget: str  # select | money | number | text | textarea | evidence | checkbox
+    required: bool
+    options: tuple[tuple[str, Label], ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    max_length: int | None = None
+    default: Any = None
+
+
+def fields(spec: ActionSpec) -> tuple[Field, ...]:
+    return tuple(_field(i) for i in spec.fields)
+
+
+def _field(i: Input) -> Field:
+    name_label = i.label or Label(i.name, i.name.replace("_", " "))
+    bound = i.bound
+    if isinstance(bound, Choice):
+        vocabulary = labels.covering(bound.values)
+        options = tuple((v, labels.of(vocabulary, v) or Label(v, v)) for v in bound.values)
+        return Field(i.name, name_label, "select", i.required, options, default=i.default)
+    if isinstance(bound, Number):
+        widget = "money" if bound == AMOUNT else "number"
+        return Field(i.name, name_label, widget, i.required, minimum=bound.minimum, maximum=bound.maximum)
+    if isinstance(bound, EvidenceIds):
+        return Field(i.name, name_label, "evidence", i.required and bound.min_items > 0, maximum=bound.max_items)
+    if i.type is bool or i.type == bool | None:
+        return Field(i.name, name_label, "checkbox", False, default=bool(i.default))
+    if isinstance(bound, Text):
+        widget = "textarea" if bound.max_length > 200 else "text"
+        return Field(i.name, name_label, widget, i.required, max_length=bound.max_length, default=i.default)
+    return Field(i.name, name_label, "text", i.required, default=i.default)
+
+
+def yuan_to_fen(text: str) -> int:
+    try:
+        value = Decimal(text.strip().replace(",", "").lstrip("¥"))
+    except InvalidOperation:
+        raise ValidationFailed(f"{text[:20]!r} is not an amount", fields=["amount"]) from None
+    fen = value * 100
+    if not value.is_finite() or fen != fen.to_integral_value():
+        raise ValidationFailed("an amount has at most two decimals", fields=["amount"])
+    return int(fen)
+
+
+def body(spec: ActionSpec, prefix: str, form: Any, evidence: Mapping[str, list[str]]) -> BaseModel | None:
+    """The request body a submitted form stands for, validated by the API's model of `spec`.
+    `evidence`: ids uploaded with this form, by field. A bad value is a 422 naming the field."""
+    values: dict[str, Any] = {}
+    for f in fields(spec):
+        if f.widget == "evidence":
+            picked = [v for v in form.getlist(f.name) if isinstance(v, str) and v]
+            ids = picked + list(evidence.get(f.name, []))
+            if ids:
+                values[f.name] = ids
+            continue
+        raw = form.get(f.name)
+        if f.widget == "checkbox":
+            if raw is not None:
+                values[f.name] = True
+            continue
+        if not isinstance(raw, str) or not raw.strip():
+            continue
+        if f.widget == "money":
+            values[f.name] = yuan_to_fen(raw)
+        elif f.widget == "number":
+            try:
+                values[f.name] = int(raw.strip())
+            except ValueError:
+                raise ValidationFailed(f"{f.name} must be a whole number", fields=[f.name]) from None
+        else:
+            values[f.name] = raw
+    model = requests.model(spec, prefix)
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        names = sorted({str(err["loc"][0]) for err in exc.errors() if err.get("loc")})
+        raise ValidationFailed(f"check {', '.join(names) or 'the form'}", fields=names) from None

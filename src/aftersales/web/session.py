@@ -1,0 +1,144 @@
+"""Who is looking at a console page: the session cookie, the CSRF check, language and timezone.
+
+The session cookie is HttpOnly, SameSite=Lax, scoped to /console and Secure when the request came
+over HTTPS. Every form carries the session's CSRF token; a POST without it changes nothing.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from starlette.responses import Response
+
+from ..runtime import Runtime
+from ..services import console_sessions, parties
+from ..services.console_sessions import Session
+from ..services.context import Actor
+from . import i18n
+
+COOKIE = "aftersales_session"
+LANG_COOKIE = "aftersales_lang"
+TZ_COOKIE = "aftersales_tz"
+PATH = "/console"
+
+
+class SignInNeeded(Exception):
+    """No live session: the page answers with a redirect to the sign-in page."""
+
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+
+
+class CsrfRefused(Exception):
+    """A form came without its session's CSRF token."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    actor: Actor
+    csrf: str
+    formats: i18n.Formats
+    now: datetime
+    name: str  # what the page calls them: the buyer's, the shop's or the agent's name
+
+    @property
+    def lang(self) -> str:
+        return self.formats.lang
+
+    @property
+    def role(self) -> str:
+        return self.actor.role
+
+
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def language(request: Request) -> str:
+    """?lang= wins (and is kept by the page's response), then the cookie, then Chinese."""
+    return i18n.language(request.query_params.get("lang") or request.cookies.get(LANG_COOKIE))
+
+
+def viewer(request: Request) -> Viewer | None:
+    """The signed-in viewer of this request, or None."""
+    if hasattr(request.state, "viewer"):
+        found: Viewer | None = request.state.viewer
+        return found
+    runtime = runtime_of(request)
+    now = runtime.env.clock.now()
+    with runtime.uow(read_only=True) as uow:
+        session = console_sessions.resume(uow, request.cookies.get(COOKIE), now)
+        shop_zone = _shop_zone(uow, session)
+        name = parties.display_name(uow, session.actor) if session else None
+    found = None
+    if session is not None:
+        zone = shop_zone or request.cookies.get(TZ_COOKIE)
+        formats = i18n.Formats(language(request), i18n.timezone(zone))
+        found = Viewer(session.actor, session.csrf, formats, now, name or session.actor.id)
+        request.state.actor = session.actor  # for the request's log line
+    request.state.viewer = found
+    return found
+
+
+def _shop_zone(uow: Any, session: Session | None) -> str | None:
+    """A merchant reads times in its shop's timezone."""
+    if session is None or session.actor.merchant_id is None:
+        return None
+    profile = parties.merchant_profile(uow, session.actor.merchant_id)
+    return profile.timezone if profile is not None else None
+
+
+def signed_in(request: Request) -> Viewer:
+    """The page's dependency: the viewer, or a redirect to sign in and come back."""
+    found = viewer(request)
+    if found is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInNeeded(target)
+    return found
+
+
+def check_csrf(found: Viewer, form: Any) -> None:
+    sent = form.get("csrf")
+    if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), found.csrf.encode()):
+        raise CsrfRefused()
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path inside the console is a place to go back to (no open redirect)."""
+    if target and target.startswith(PATH + "/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return PATH + "/"
+
+
+def sign_in_url(next_url: str) -> str:
+    return f"{PATH}/sign-in?next={quote(next_url, safe='/')}"
+
+
+def keep_session(response: Response, request: Request, token: str, expires_at: datetime, now: datetime) -> None:
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=int((expires_at - now).total_seconds()),
+        path=PATH,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+
+
+def drop_session(response: Response, request: Request) -> None:
+    response.delete_cookie(COOKIE, path=PATH, httponly=True, samesite="lax", secure=request.url.scheme == "https")
+
+
+def keep_language(response: Response, request: Request) -> None:
+    asked = request.query_params.get("lang")
+    if asked in i18n.LANGUAGES:
+        response.set_cookie(
+            LANG_COOKIE, asked, max_age=365 * 86400, path="/", samesite="lax", secure=request.url.scheme == "https"
+        )
