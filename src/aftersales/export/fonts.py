@@ -8,12 +8,16 @@ Where the font comes from, first found wins:
    Noto and Source Han packages all ship CFF-flavoured OpenType (this one 8 MB of its 17 MB wheel);
 2. Debian's `fonts-noto-cjk` (the Simplified Chinese face of NotoSansCJK-Regular.ttc), or a
    Noto Sans SC file in the usual font directories.
-Neither: `FontMissing`, a 503 the API explains.
+Neither: `FontMissing`, a 503 without Retry-After saying what to install.
 
 reportlab embeds TrueType outlines only. The source font is parsed once per process (lazily, at
-the first PDF); each document then gets a small TrueType font drawn from the glyphs its text uses
-(cubic curves made quadratic with fontTools' cu2qu, a few milliseconds), which reportlab subsets
-again and embeds. Converting the whole font instead would take ~20 s and 10 MB per process.
+the first PDF, ~0.5 s); each document then gets a small TrueType font drawn from the glyphs its
+text uses (cubic curves made quadratic with fontTools' cu2qu, ~0.2 s for a case file's few
+hundred characters), which reportlab subsets again and embeds. One font per process drawn from a
+fixed set instead (GB2312's 6 763 hanzi, its punctuation and ASCII) took 12.6 s to build and 2 MB,
+and would still miss rarer characters of names (堃, 喆); converting the whole font, ~20 s and
+10 MB. Each document's font is registered under a name of its own while it is built, and
+unregistered after (see `for_text`).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from fontTools.ttLib import TTCollection, TTFont
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont as EmbeddedFont
 
-from ..domain.errors import Unavailable
+from ..domain.errors import NotConfigured
 
 # (package, file) of the packaged font; then the system's font directories and the file names
 # fonts-noto-cjk (and other Noto CJK installs) use. Module-level so a deployment or a test can
@@ -61,7 +65,7 @@ MISSING = (
 MAX_ERROR = 1.0  # font units (of 1000 per em) a quadratic curve may stray from the cubic one
 
 
-class FontMissing(Unavailable):
+class FontMissing(NotConfigured):
     code = "pdf_font_missing"
 
 
@@ -80,7 +84,11 @@ class Source:
 
 _source: Source | None = None
 _loading = threading.Lock()
-_serial = itertools.count(1)
+# Names for the documents being built at once: a name is taken for one document and given back
+# after, so reportlab's registry holds one font per concurrent document, never more.
+_free: list[int] = []
+_slots = itertools.count(1)
+_taking = threading.Lock()
 
 
 def source() -> Source:
@@ -102,18 +110,34 @@ def forget() -> None:
 
 @contextmanager
 def for_text(texts: Iterable[str]) -> Iterator[str]:
-    """A font name covering the characters of `texts`, registered with reportlab while the
-    document is built and dropped after (each document has its own, so the registry stays small)."""
-    data = build_subset(source(), set("".join(texts)) | {" "})
-    name = f"NotoSansSC-{next(_serial)}"
-    pdfmetrics.registerFont(EmbeddedFont(name, io.BytesIO(data)))
+    """A font name covering the characters of `texts`, registered with reportlab while one
+    document is built and unregistered after.
+
+    Each font has a PostScript name of its own: reportlab keys its registry by that name too
+    (`registerFont` hands a new font name the font registered first under the same face name), so
+    fonts sharing one would all draw with the first document's glyphs."""
+    with _slot() as slot:
+        name = f"NotoSansSC-Doc{slot}"
+        font = EmbeddedFont(name, io.BytesIO(build_subset(source(), set("".join(texts)) | {" "}, name)))
+        pdfmetrics.registerFont(font)
+        try:
+            yield name
+        finally:
+            font.unregister()
+
+
+@contextmanager
+def _slot() -> Iterator[int]:
+    with _taking:
+        slot = _free.pop() if _free else next(_slots)
     try:
-        yield name
+        yield slot
     finally:
-        pdfmetrics._fonts.pop(name, None)  # reportlab has no public way to unregister a font
+        with _taking:
+            _free.append(slot)
 
 
-def build_subset(src: Source, chars: set[str]) -> bytes:
+def build_subset(src: Source, chars: set[str], ps_name: str = "NotoSansSC-Regular") -> bytes:
     """A TrueType font holding the glyphs of `chars` the source has (others fall back to .notdef)."""
     cmap = src.cmap
     mapping = {ord(c): cmap[ord(c)] for c in chars if ord(c) in cmap}
@@ -135,7 +159,7 @@ def build_subset(src: Source, chars: set[str]) -> bytes:
     glyf = fb.font["glyf"]
     fb.setupHorizontalMetrics({n: (advances[n], getattr(glyf[n], "xMin", 0)) for n in order})
     fb.setupHorizontalHeader(ascent=hhea.ascent, descent=hhea.descent, lineGap=hhea.lineGap)
-    fb.setupNameTable({"familyName": "Noto Sans SC", "styleName": "Regular", "psName": "NotoSansSC-Regular", **names})
+    fb.setupNameTable({"familyName": "Noto Sans SC", "styleName": "Regular", "psName": ps_name, **names})
     fb.setupOS2(
         sTypoAscender=os2.sTypoAscender,
         sTypoDescender=os2.sTypoDescender,
