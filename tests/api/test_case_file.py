@@ -160,6 +160,7 @@ def test_the_timeline_details_read_as_labels_money_and_goods_not_raw_inputs(api)
     _, en = _pdf(api.as_("buyer", "b-1"), case_id, lang="en")
     for raw in ("quality_problem", "no_quality_issue", "reason=", "tea-250g", '"', "return_refund", "intervention"):
         assert raw not in zh and raw not in en, raw
+    assert "None" not in zh and "None" not in en and "对接系统 (marketplace)" in zh
     assert "拒绝原因: 商品无质量问题" in zh and "西湖龙井 250g × 2" in zh  # the reject's input, the file's goods
     assert "待商家处理 → 商家已拒绝" in zh
     assert "Reason: The goods have no quality issue" in en

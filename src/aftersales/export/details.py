@@ -66,13 +66,14 @@ def details(event: Mapping[str, Any], r: Reader) -> str:
     before, after = event.get("before") or {}, event.get("after") or {}
     statuses = labels.STATUS_BY_KIND.get(kind, {})
     shown: list[str] = []
+    created = event.get("before") is None
     for key, value in after.items():
-        if before.get(key) == value or _skipped(key, value):
-            continue
+        if before.get(key) == value or _skipped(key, value) or (created and value in (0, False)):
+            continue  # a creation's zero amounts and unset flags say nothing
         if key == "status":
             was = f"{r.of(statuses, before['status'])} → " if before.get("status") else ""
             shown.append(f"{was}{r.of(statuses, value)}")
-        elif key in before:
+        elif before.get(key) is not None:
             old = _value(key, before[key], inputs.get(key), r)
             shown.append(f"{_label(key, inputs.get(key), r)}: {old} → {_value(key, value, inputs.get(key), r)}")
         else:

@@ -27,14 +27,14 @@ import itertools
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from fontTools.fontBuilder import FontBuilder
 from fontTools.pens.cu2quPen import Cu2QuPen
-from fontTools.pens.recordingPen import DecomposingRecordingPen
+from fontTools.pens.recordingPen import DecomposingRecordingPen, RecordingPen, replayRecording
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 from fontTools.ttLib import TTCollection, TTFont
 from reportlab.pdfbase import pdfmetrics
@@ -62,6 +62,7 @@ MISSING = (
     "the case-file PDF needs a Chinese font and none was found: install the Python package "
     "pylopdf-fonts-zh-cn (a dependency of aftersales) or Debian's fonts-noto-cjk"
 )
+CACHED_GLYPHS = 4096  # a few MB of strokes: common hanzi, Latin and digits stay drawn
 MAX_ERROR = 1.0  # font units (of 1000 per em) a quadratic curve may stray from the cubic one
 
 
@@ -71,11 +72,14 @@ class FontMissing(NotConfigured):
 
 @dataclass
 class Source:
-    """The parsed source font; drawing from it is serialised (its glyphs decompile lazily)."""
+    """The parsed source font; drawing from it is serialised (its glyphs decompile lazily).
+    `outlines` keeps each glyph drawn once as quadratic pen strokes: converting is most of a
+    PDF's cost, and case files share most of their characters."""
 
     path: Path
     font: TTFont
     lock: threading.Lock
+    outlines: dict[str, list[Any]] = field(default_factory=dict)
 
     @property
     def cmap(self) -> dict[int, str]:
@@ -144,7 +148,7 @@ def build_subset(src: Source, chars: set[str], ps_name: str = "NotoSansSC-Regula
     order = [".notdef", *sorted(set(mapping.values()) - {".notdef"})]
     with src.lock:
         glyph_set = src.font.getGlyphSet()
-        glyphs = {name: _quadratic(glyph_set, name) for name in order}
+        glyphs = {name: _quadratic(src, glyph_set, name) for name in order}
         hmtx = src.font["hmtx"]
         advances = {name: hmtx[name][0] for name in order}
         hhea, os2, head = src.font["hhea"], src.font["OS/2"], src.font["head"]
@@ -176,12 +180,20 @@ def build_subset(src: Source, chars: set[str], ps_name: str = "NotoSansSC-Regula
     return out.getvalue()
 
 
-def _quadratic(glyph_set: Any, name: str) -> Any:
-    """The glyph as TrueType contours: components drawn in place, cubic curves made quadratic."""
-    recording = DecomposingRecordingPen(glyph_set)
-    glyph_set[name].draw(recording)
+def _quadratic(src: Source, glyph_set: Any, name: str) -> Any:
+    """The glyph as TrueType contours: components drawn in place, cubic curves made quadratic
+    (once per glyph and process; a fresh glyph object each time, as each font compiles its own)."""
+    strokes = src.outlines.get(name)
+    if strokes is None:
+        recording = DecomposingRecordingPen(glyph_set)
+        glyph_set[name].draw(recording)
+        quadratic = RecordingPen()
+        recording.replay(Cu2QuPen(quadratic, MAX_ERROR, reverse_direction=True))
+        strokes = quadratic.value
+        if len(src.outlines) < CACHED_GLYPHS:
+            src.outlines[name] = strokes
     pen = TTGlyphPen(None)
-    recording.replay(Cu2QuPen(pen, MAX_ERROR, reverse_direction=True))
+    replayRecording(strokes, pen)
     return pen.glyph()
 
 

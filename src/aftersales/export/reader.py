@@ -60,7 +60,7 @@ class Reader:
             return str(merchant["name"]) if party_id == merchant.get("id") else f"{merchant['name']} {self(STAFF)}"
         if role == "system" or not party_id:
             return self.of(labels.ROLE, role)
-        return f"{self.of(labels.ROLE, role)} {party_id}"
+        return f"{self.of(labels.ROLE, role)} ({party_id})"
 
     def items(self, items: Any) -> str:
         """Goods and how many: `西湖龙井 250g × 2`, from order lines or a {sku: units} claim."""
