@@ -240,3 +240,27 @@ def test_documents_rendered_at_once_each_get_their_own_characters(api):
         t.join()
     for i, doc in enumerate(docs):
         assert not _expected(*doc) - set(_text(out[i])), doc[1:]
+
+
+def test_a_ruling_its_appeal_and_the_refund_read_as_labels(api):
+    _with_names(api)
+    feed_order(api, "o-1002")
+    case = file_case(api, "o-1002")
+    merchant, buyer = api.as_("merchant", merchant_id="m-1"), api.as_("buyer", "b-1")
+    assert merchant.post(f"/v1/after-sales/{case['id']}/reject", json={"reason": "no_quality_issue"}).status_code == 200
+    dispute_id = buyer.post(f"/v1/after-sales/{case['id']}/escalate", json={"statement": "请介入"}).json()["dispute_id"]
+    deny = {"outcome": "deny", "liable_party": "buyer", "rationale": "证据不足"}
+    assert api.as_("agent", "agent-1").post(f"/v1/disputes/{dispute_id}/rule", json=deny).status_code == 200
+    appeal = buyer.post(f"/v1/disputes/{dispute_id}/appeals", json={"grounds": "补充了开箱视频"})
+    assert appeal.status_code == 201, appeal.text
+    decided = api.as_("agent", "agent-2").post(
+        f"/v1/appeals/{appeal.json()['id']}/decide", json={"decision": "overturn", "rationale": "视频证明受潮"}
+    )
+    assert decided.status_code == 200, decided.text
+    _, zh = _pdf(buyer, case["id"])
+    _, en = _pdf(buyer, case["id"], lang="en")
+    assert "驳回" in zh and "责任方: 买家" in zh and "平台客服 (agent-1)" in zh
+    assert "改判 视频证明受潮" in zh and "原路退回" in zh and "Ruling overturned" in en
+    assert "To the original payment" in en and "original_payment" not in en and "扣分 4 分" in zh
+    for raw in ("overturn", "refunded", "appeal id", "violation id", "_id"):
+        assert raw not in zh, raw

@@ -143,7 +143,14 @@ REFUND_METHOD = {
     "merchant_cod": L("商家退款（货到付款）", "By the merchant (cash on delivery)"),
     "advance_compensation": L("平台先行赔付", "Advance compensation by the platform"),
 }
-VIOLATION_KIND = {"warning": L("警示", "Warning"), "penalty": L("处罚", "Penalty")}
+VIOLATION_KIND = {
+    "warning": L("警示", "Warning"),
+    "penalty": L("处罚", "Penalty"),
+    "points": L("扣分", "Penalty points"),
+    "advance_compensation": L("先行赔付追缴", "Advance compensation recovered"),
+}
+APPEAL_DECISION = {"uphold": L("维持原裁决", "Uphold the ruling"), "overturn": L("改判", "Overturn the ruling")}
+COMPLAINT_DECISION = {"upheld": L("投诉成立", "Upheld"), "dismissed": L("投诉不成立", "Dismissed")}
 VIOLATION_STATUS = {"active": L("生效", "In force"), "revoked": L("已撤销", "Revoked")}
 SUBJECT = {
     "order": L("订单", "Order"),
@@ -192,7 +199,9 @@ VOCABULARIES: Mapping[str, tuple[Mapping[str, Label], tuple[str, ...]]] = {
     "appeal_status": (APPEAL_STATUS, disputes.APPEAL_STATUSES),
     "refund_status": (REFUND_STATUS, money.REFUND_STATUSES),
     "refund_method": (REFUND_METHOD, money.REFUND_METHODS),
-    "violation_kind": (VIOLATION_KIND, sanctions.KINDS),
+    "violation_kind": (VIOLATION_KIND, sanctions.VIOLATION_KINDS),
+    "appeal_decision": (APPEAL_DECISION, disputes.DECISIONS),
+    "complaint_decision": (COMPLAINT_DECISION, complaints.DECISIONS),
     "violation_status": (VIOLATION_STATUS, sanctions.STATUSES),
 }
 STATUS_BY_KIND = {

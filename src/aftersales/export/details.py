@@ -30,6 +30,11 @@ FIELDS = {
     "dispute_id": L("平台介入", "Dispute"),
     "after_sale_id": L("售后", "After-sales request"),
     "refund_id": L("退款", "Refund"),
+    "refund_amount": L("退款金额", "Refund amount"),
+    "appeal_id": L("申诉", "Appeal"),
+    "violation_id": L("违规记录", "Violation"),
+    "after_sale_status": L("售后状态", "After-sales status"),
+    "dispute_status": L("平台介入状态", "Dispute status"),
     "method": L("退款方式", "Refund method"),
     "carrier": L("承运商", "Carrier"),
     "tracking_number": L("运单号", "Tracking number"),
@@ -48,6 +53,8 @@ VOCABULARIES: Mapping[str, Mapping[str, Label]] = {
     "payment_method": labels.PAYMENT_METHOD,
     "method": labels.REFUND_METHOD,
     "kind": labels.DISPUTE_KIND,
+    "after_sale_status": labels.CASE_STATUS,
+    "dispute_status": labels.DISPUTE_STATUS,
     "outcome": labels.OUTCOME,
     "liable_party": labels.LIABLE_PARTY,
 }
@@ -79,6 +86,8 @@ def details(event: Mapping[str, Any], r: Reader) -> str:
         else:
             shown.append(f"{_label(key, inputs.get(key), r)}: {_value(key, value, inputs.get(key), r)}")
     for key, value in (event.get("data") or {}).items():
+        if key == "status" and isinstance(value, str):  # a record's word on another subject: an order's on its case
+            key = "after_sale_status" if kind == "order" else f"{kind}_status"
         if not _skipped(key, value) and not (key in after and after[key] == value):
             shown.append(f"{_label(key, inputs.get(key), r)}: {_value(key, value, inputs.get(key), r)}")
     return "; ".join(shown)
