@@ -4,8 +4,9 @@ instead of codes, fen and skus; people by name or by role."""
 from zoneinfo import ZoneInfo
 
 from aftersales.domain import labels
-from aftersales.export.details import details
+from aftersales.export.details import FIELDS, SKIPPED, details
 from aftersales.export.reader import Reader
+from aftersales.services.kinds import KINDS
 
 PEOPLE = {"buyer": {"id": "b-1", "display_name": "张伟"}, "merchant": {"id": "m-1", "name": "西湖茶庄"}}
 ZH = Reader("zh", ZoneInfo("Asia/Shanghai"), "CNY", PEOPLE, {"tea-250g": "西湖龙井 250g"})
@@ -65,3 +66,16 @@ def test_people_go_by_name_the_shop_s_staff_for_their_shop_others_by_role():
     assert ZH.name("merchant", "m-1-staff") == "西湖茶庄 客服" and EN.name("merchant", "m-1-staff") == "西湖茶庄 staff"
     assert ZH.name("agent", "agent-7") == "平台客服 (agent-7)" and EN.name("system", "system") == "System"
     assert ZH.name("buyer", "b-2") == "买家 (b-2)"  # another buyer than the file's: no name to give
+
+
+def test_every_field_a_case_file_s_timeline_snapshots_has_its_words_or_is_bookkeeping():
+    for kind in ("order", "after_sale", "dispute"):
+        for name in KINDS[kind].kind.snapshot_fields:
+            assert name in FIELDS or name in SKIPPED or name.startswith("deadline"), (kind, name)
+
+
+def test_instants_and_agents_in_the_details_read_as_local_times_and_people():
+    assigned = _event(
+        "dispute", "assign", {"assignee": None}, {"assignee": "agent-3", "ruled_at": "2026-11-24T02:00:00+00:00"}, {}
+    )
+    assert details(assigned, ZH) == "承办客服: 平台客服 (agent-3); 裁决时间: 2026-11-24 10:00"

@@ -44,6 +44,10 @@ FIELDS = {
     "liable_party": L("责任方", "Liable party"),
     "rationale": L("理由", "Rationale"),
     "return_address": L("退货地址", "Return address"),
+    "return_address_id": L("退货地址编号", "Return address id"),
+    "closed_at": L("结束时间", "Closed"),
+    "ruled_at": L("裁决时间", "Ruled"),
+    "assignee": L("承办客服", "Assigned agent"),
 }
 # Values these fields name, when no action spec's choice does.
 VOCABULARIES: Mapping[str, Mapping[str, Label]] = {
@@ -114,6 +118,10 @@ def _value(key: str, value: Any, spec_input: Input | None, r: Reader) -> str:
         return r.of(VOCABULARIES[key], value)
     if key == "items":
         return r.items(value)
+    if key == "assignee" and isinstance(value, str):
+        return r.name("agent", value)
+    if key.endswith("_at") and isinstance(value, str):
+        return r.time(value)
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         return ", ".join(value)
     if isinstance(value, (dict, list)):
