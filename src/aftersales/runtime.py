@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -25,6 +25,9 @@ class Runtime:
     env: Env
     payments: payments.PaymentProvider
     sim_clock: DatabaseClock | None = None
+    # What sign-ins are timed by: real time, like the tokens', even while the demo's simulated
+    # clock jumps days ahead (the clock a test injects, so tests move both).
+    session_clock: Clock = field(default_factory=SystemClock)
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         return UnitOfWork(self.engine, read_only=read_only)
@@ -43,7 +46,14 @@ class Runtime:
             storage=storage(settings),
         )
         provider = payments.build(settings.payments, engine, env.clock, settings.payments_secret)
-        return cls(settings=settings, engine=engine, env=env, payments=provider, sim_clock=sim)
+        return cls(
+            settings=settings,
+            engine=engine,
+            env=env,
+            payments=provider,
+            sim_clock=sim,
+            session_clock=clock or SystemClock(),
+        )
 
 
 def storage(settings: Settings) -> Storage:

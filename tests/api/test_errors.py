@@ -63,7 +63,6 @@ def test_an_integer_too_long_to_parse_is_422_not_400(api, runtime, delivered):
 BAD_CASE_BODIES = {
     "amount as a string": {"amount": "100"},
     "amount as a float": {"amount": 1.5},
-    "amount as a whole float": {"amount": 100.0},
     "amount as a boolean": {"amount": True},
     "amount zero": {"amount": 0},
     "amount negative": {"amount": -100},

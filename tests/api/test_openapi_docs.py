@@ -149,7 +149,11 @@ def _errors_schema(api) -> dict:
 
 def test_a_rule_refusing_a_field_and_a_malformed_request_answer_the_same_errors_shape(api):
     agent = api.as_("agent")
-    ruled = assert_problem(agent.get("/v1/after-sales", params={"cursor": "not-a-cursor"}), 422, "validation_error")
+    # A well-formed complaint the rules refuse: a shop files in its own name only.
+    complaint = {"category": "buyer_abuse", "description": "恶意退款", "merchant_id": "m-2"}
+    ruled = assert_problem(
+        api.as_("merchant", merchant_id="m-1").post("/v1/complaints", json=complaint), 422, "reference_mismatch"
+    )
     malformed = assert_problem(agent.get("/v1/after-sales", params={"limit": "many"}), 422, "validation_error")
     declared = _errors_schema(api)["items"]
     assert set(declared["required"]) == {"loc", "msg", "type"}
@@ -159,7 +163,7 @@ def test_a_rule_refusing_a_field_and_a_malformed_request_answer_the_same_errors_
         for err in problem["errors"]:
             assert set(err) == {"loc", "msg", "type"}, err
             assert all(isinstance(part, str) for part in err["loc"]) and err["msg"] and err["type"]
-    assert ruled["errors"] == [{"loc": ["cursor"], "msg": ruled["detail"], "type": "validation_error"}]
+    assert ruled["errors"] == [{"loc": ["merchant_id"], "msg": ruled["detail"], "type": "reference_mismatch"}]
     assert malformed["errors"][0]["loc"] == ["query", "limit"]
 
 

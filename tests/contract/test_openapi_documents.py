@@ -125,3 +125,106 @@ def test_if_match_is_refused_exactly_when_it_breaks_its_declared_pattern(api, ru
         )
         assert_problem(r, 412 if value in stale else 422)
     assert db_state(runtime) == before
+
+
+def test_the_document_is_valid_openapi(api):
+    from openapi_spec_validator import validate
+
+    validate(api.anonymous.get("/openapi.json").json())
+
+
+def test_integral_floats_are_the_integers_they_name_and_other_numbers_are_refused(api, runtime):
+    """docs/api.md "Numbers": 100.0 is 100 (what JavaScript sends for a whole number), stored as an
+    int; 100.5, true and "100" are 422 and change nothing."""
+    from api_builders import assert_problem, db_state, feed_order
+    from bodies import order_body
+
+    market = api.as_("integration", "marketplace")
+    body = order_body("o-2001")
+    body["shipping_fee"] = 800.0
+    body["items"][0] |= {"quantity": float(body["items"][0]["quantity"]), "unit_price": 9900.0}
+    made = market.post("/v1/orders", json=body)
+    assert made.status_code == 201, made.text
+    order = made.json()
+    assert order["shipping_fee"] == 800 and type(order["shipping_fee"]) is int
+    assert type(order["items"][0]["unit_price"]) is int and type(order["total"]) is int
+    feed_order(api)
+    before = db_state(runtime)
+    for wrong in (100.5, True, "100", 1e300):
+        r = api.as_("buyer", "b-1").post(
+            "/v1/after-sales", json={"order_id": "o-1001", "type": "refund_only", "reason": "damaged", "amount": wrong}
+        )
+        assert_problem(r, 422, "validation_error")
+    assert db_state(runtime) == before
+    filed = api.as_("buyer", "b-1").post(
+        "/v1/after-sales", json={"order_id": "o-1001", "type": "refund_only", "reason": "damaged", "amount": 100.0}
+    )
+    assert filed.status_code == 201 and filed.json()["amount"] == 100 and type(filed.json()["amount"]) is int
+
+
+def test_cursors_are_declared_with_the_exact_pattern_the_service_takes(api):
+    """Every value matching a cursor's declared pattern is answered 200 (a bound, maybe past every
+    row), one breaking it 422; the cursors handed out match it."""
+    import re
+
+    from api_builders import assert_problem, feed_order
+
+    spec = api.anonymous.get("/openapi.json").json()
+    listings = {
+        path: next(p for p in op["get"].get("parameters", []) if p["name"] == "cursor")["schema"]
+        for path, op in spec["paths"].items()
+        if "get" in op and any(p["name"] == "cursor" for p in op["get"].get("parameters", []))
+    }
+    assert {"/v1/orders", "/v1/after-sales", "/v1/disputes", "/v1/complaints", "/v1/reviews"} <= listings.keys()
+    for schema in listings.values():
+        assert schema["type"] == "string" and schema["pattern"] and schema["maxLength"]
+    feed_order(api, "o-1")
+    feed_order(api, "o-2")
+    agent = api.as_("agent")
+    handed = agent.get("/v1/orders", params={"limit": 1}).json()["next_cursor"]
+    pattern = listings["/v1/orders"]["pattern"]
+    assert re.fullmatch(pattern, handed)
+    odd = ["0.01", "9999999999999999.ff", "1." + "7f" * 64, "123.c3", handed]
+    for cursor in odd:
+        assert re.fullmatch(pattern, cursor), cursor
+        assert agent.get("/v1/orders", params={"cursor": cursor}).status_code == 200, cursor
+    for cursor in ["", "1.00", "1.0", "x.61", "1." + "61" * 65, "W1siMjAyNiJdXQ", "1.61\n"]:
+        assert not re.fullmatch(pattern, cursor), cursor
+        assert_problem(agent.get("/v1/orders", params={"cursor": cursor}), 422, "validation_error")
+
+
+def test_closed_sets_are_enums_taken_from_the_domain(api):
+    from aftersales.domain import cases, complaints, disputes, orders
+    from aftersales.domain.media import EVIDENCE_KINDS
+
+    spec = api.anonymous.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+
+    def query(path: str, name: str) -> list[str]:
+        schema = next(p for p in spec["paths"][path]["get"]["parameters"] if p["name"] == name)["schema"]
+        return schema["enum"]
+
+    assert query("/v1/orders", "status") == list(orders.STATUSES)
+    assert query("/v1/after-sales", "status") == list(cases.STATUSES)
+    assert query("/v1/complaints", "status") == list(complaints.STATUSES)
+    assert query("/v1/complaints", "category") == list(complaints.CATEGORIES)
+    assert query("/v1/disputes", "kind") == list(disputes.KINDS)
+    assert query("/v1/disputes", "reason") == list(cases.REASONS)
+    assert schemas["CaseIn"]["properties"]["reason"]["enum"] == list(cases.REASONS)
+    assert schemas["ComplaintIn"]["properties"]["category"]["enum"] == list(complaints.CATEGORIES)
+    reject = schemas["AfterSaleReject"]["properties"]["reason"]
+    assert reject["enum"] == list(cases.REJECT_REASONS)
+    rule = schemas["DisputeRule"]["properties"]
+    assert rule["outcome"]["enum"] == list(disputes.OUTCOMES)
+    upload = spec["paths"]["/v1/evidence"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    form = schemas[upload["$ref"].rsplit("/", 1)[1]]
+    assert form["properties"]["kind"]["enum"] == list(EVIDENCE_KINDS) and set(form["required"]) == {"file", "kind"}
+    assert schemas["RulingResult"]["properties"]["outcome"]["enum"] == list(disputes.OUTCOMES)
+
+
+def test_an_upload_without_its_kind_is_refused_as_the_document_says(api):
+    from api_builders import assert_problem
+
+    r = api.as_("buyer", "b-1").post("/v1/evidence", files={"file": ("a.txt", io.BytesIO(b"hello"))})
+    problem = assert_problem(r, 422, "validation_error")
+    assert problem["errors"][0]["loc"] == ["body", "kind"]

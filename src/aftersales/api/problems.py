@@ -126,10 +126,13 @@ def _documented(app: FastAPI) -> None:
         for components in ("HTTPValidationError", "ValidationError"):  # replaced by Problem
             schema["components"]["schemas"].pop(components, None)
         content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        _text_rules(schema)
         for path, operations in schema.get("paths", {}).items():
             if path == "/healthz":
                 continue
             for method, operation in operations.items():
+                for parameter in operation.get("parameters", []):
+                    parameter["schema"] = _not_null(parameter["schema"])
                 statuses = _ANY + (_WRITE if method in ("post", "put") else ())
                 statuses += _UPLOAD if "multipart/form-data" in str(operation.get("requestBody", "")) else ()
                 for status in statuses:
@@ -140,6 +143,47 @@ def _documented(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+# What every text of a request body keeps to (schemas.Body: no NUL, which PostgreSQL cannot store;
+# a stripped field with a minimum length: more than whitespace), as patterns, in Python's `\s`.
+_NO_NUL = "^[^\\x00]*$"
+_NOT_BLANK = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
+
+
+def _text_rules(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    seen: set[str] = set()
+    todo = [
+        body["content"][media]["schema"]
+        for operations in document["paths"].values()
+        for operation in operations.values()
+        if (body := operation.get("requestBody"))
+        for media in body["content"]
+    ]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, list):
+            todo.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        if (ref := node.get("$ref")) and ref not in seen:
+            seen.add(ref)
+            todo.append(schemas[ref.rsplit("/", 1)[1]])
+        if node.get("type") == "string" and not {"pattern", "enum", "format", "contentMediaType"} & node.keys():
+            node["pattern"] = _NOT_BLANK if node.get("minLength", 0) >= 1 else _NO_NUL
+        todo.extend(v for k, v in node.items() if k != "$ref")
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A parameter left out is absent, never null (a query string cannot say null): pydantic's
+    `X | None` becomes `X`, so a generated client types it `X`, optional."""
+    variants = schema.get("anyOf")
+    if not variants or {"type": "null"} not in variants or len(variants) != 2:
+        return schema
+    rest = {k: v for k, v in schema.items() if k != "anyOf"}
+    return {**next(v for v in variants if v != {"type": "null"}), **rest}
 
 
 def install(app: FastAPI) -> None:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints, create_model
 
 from ..domain.actions import ActionSpec, Choice, EvidenceIds, Input, Number, Text
-from .schemas import Body
+from .schemas import INTEGRAL, Body
 
 EvidenceId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 
@@ -57,7 +57,7 @@ def _annotation(field: Input) -> Any:
             str, StringConstraints(strip_whitespace=True, min_length=bound.min_length, max_length=bound.max_length)
         ]
     elif isinstance(bound, Number):
-        annotation = Annotated[int, Field(strict=True, ge=bound.minimum, le=bound.maximum)]
+        annotation = Annotated[int, Field(strict=True, ge=bound.minimum, le=bound.maximum), INTEGRAL]
     elif isinstance(bound, EvidenceIds):
         annotation = Annotated[list[EvidenceId], Field(min_length=bound.min_items, max_length=bound.max_items)]
     else:

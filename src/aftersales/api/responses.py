@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from ..domain import cases, complaints, disputes, orders, reviews, webhooks
+from ..domain.media import EVIDENCE_KINDS, MEDIA_TYPES
 
 Timestamp = datetime  # RFC 3339 with offset
 
@@ -118,7 +119,7 @@ class Case(BaseModel):
     buyer_name: str | None
     merchant_name: str | None
     type: Literal[cases.TYPES]  # type: ignore[valid-type]
-    reason: str
+    reason: Literal[tuple(cases.REASONS)]  # type: ignore[valid-type]
     status: Literal[cases.STATUSES]  # type: ignore[valid-type]
     items: list[OrderItem]  # the order's units it is about
     amount: int
@@ -134,7 +135,7 @@ class Case(BaseModel):
     return_address_id: str | None
     return_shipment: Tracking | None
     exchange_shipment: Tracking | None
-    reject_reason: str | None
+    reject_reason: Literal[tuple(cases.REJECT_REASONS)] | None  # type: ignore[valid-type]
     reject_note: str | None
     offer: Offer | None
     extension: Extension | None
@@ -146,9 +147,9 @@ class Case(BaseModel):
 
 
 class RulingResult(BaseModel):
-    outcome: Literal["refund", "partial_refund", "deny"]
+    outcome: Literal[disputes.OUTCOMES]  # type: ignore[valid-type]
     amount: int | None
-    liable_party: str | None
+    liable_party: Literal[disputes.LIABLE_PARTIES] | None  # type: ignore[valid-type]
     rationale: str | None
     ruled_by: str | None
     ruled_at: Timestamp | None
@@ -225,7 +226,7 @@ class Complaint(BaseModel):
     order_id: str | None
     dispute_id: str | None
     review_id: str | None
-    category: Literal[tuple(dict.fromkeys(complaints.BUYER_CATEGORIES + complaints.MERCHANT_CATEGORIES))]  # type: ignore[valid-type]
+    category: Literal[complaints.CATEGORIES]  # type: ignore[valid-type]
     description: str
     evidence: list[str]
     status: Literal[complaints.OPEN + tuple(sorted(complaints.TERMINAL))]  # type: ignore[valid-type]
@@ -329,9 +330,9 @@ class ReviewPage(BaseModel):
 class Evidence(BaseModel):
     id: str
     sha256: str
-    media_type: str
+    media_type: Literal[MEDIA_TYPES]  # type: ignore[valid-type]
     size: int
-    kind: str
+    kind: Literal[EVIDENCE_KINDS]  # type: ignore[valid-type]
     filename: str | None
     created_at: Timestamp
 

@@ -4,10 +4,39 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from fastapi import Query
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from ..domain import cases, complaints, messages, parties, reviews, sanctions, webhooks
 from ..domain.money import MAX_AMOUNT
+from ..services import pages
+
+
+def _integral(value: Any) -> Any:
+    """An integral float (1030.0: what JavaScript's JSON.stringify sends for a whole number) is the
+    integer it names, as JSON Schema's `integer` says; 1030.5 stays a float for the strict int to
+    refuse (422), and so does a boolean. What is stored is always an int (docs/api.md "Numbers")."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# `Annotated[int, Field(strict=True, ...), INTEGRAL]`: a JSON integer, as an int or an integral
+# float, never a bool or a string of digits.
+INTEGRAL = BeforeValidator(_integral)
+
+
+# An opaque page cursor as the listings hand it out (`next_cursor`); services/pages.py says why
+# every value matching the pattern is one. A sequence-keyed listing's is narrower.
+_CURSOR_DOC = "Opaque: the `next_cursor` of the previous page, sent back unchanged"
+Cursor = Annotated[
+    str | None, Query(pattern=pages.CURSOR_PATTERN, max_length=pages.CURSOR_MAX_LENGTH, description=_CURSOR_DOC)
+]
+SequenceCursor = Annotated[
+    str | None,
+    Query(pattern=pages.SEQUENCE_CURSOR_PATTERN, max_length=pages.CURSOR_MAX_LENGTH, description=_CURSOR_DOC),
+]
+Limit = Annotated[int, Query(ge=1, le=pages.MAX_LIMIT)]
 
 Id = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
@@ -15,7 +44,7 @@ Id = Annotated[
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Long = Annotated[str, StringConstraints(max_length=2000)]
 EvidenceIds = Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=40)]], Field(max_length=20)]
-Amount = Annotated[int, Field(strict=True, ge=1, le=MAX_AMOUNT)]
+Amount = Annotated[int, Field(strict=True, ge=1, le=MAX_AMOUNT), INTEGRAL]
 
 
 class Body(BaseModel):
@@ -45,8 +74,8 @@ def _has_nul(value: Any) -> bool:
 class Item(Body):
     sku: Line
     title: Line
-    quantity: Annotated[int, Field(strict=True, ge=1, le=100_000)]
-    unit_price: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT)]
+    quantity: Annotated[int, Field(strict=True, ge=1, le=100_000), INTEGRAL]
+    unit_price: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT), INTEGRAL]
 
 
 class OrderIn(Body):
@@ -55,8 +84,8 @@ class OrderIn(Body):
     merchant_id: Id
     payment_method: Literal["online", "cod"]
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-    shipping_fee: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT)] = 0
-    discount: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT)] = 0  # 优惠, off the goods
+    shipping_fee: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT), INTEGRAL] = 0
+    discount: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT), INTEGRAL] = 0  # 优惠, off the goods
     items: Annotated[list[Item], Field(min_length=1, max_length=200)]
     policy: Annotated[str, StringConstraints(max_length=64)] | None = None
     creator_id: Id | None = None  # the live-stream host 达人 it was sold through
@@ -64,7 +93,7 @@ class OrderIn(Body):
 
 class ClaimIn(Body):
     sku: Line
-    quantity: Annotated[int, Field(strict=True, ge=1, le=100_000)]
+    quantity: Annotated[int, Field(strict=True, ge=1, le=100_000), INTEGRAL]
 
 
 class CaseIn(Body):
@@ -78,18 +107,18 @@ class CaseIn(Body):
     evidence: EvidenceIds = []
     # price_protection 价保: a drop the marketplace reported, or a lower price shown with evidence
     price_drop_id: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
-    new_price: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT)] | None = None
+    new_price: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT), INTEGRAL] | None = None
 
 
 class PriceDropIn(Body):
     merchant_id: Id
     sku: Line
-    price: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT)]
+    price: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT), INTEGRAL]
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "CNY"
 
 
 class ClockAdvance(Body):
-    advance_seconds: Annotated[int, Field(strict=True, ge=0, le=10 * 365 * 86400)]
+    advance_seconds: Annotated[int, Field(strict=True, ge=0, le=10 * 365 * 86400), INTEGRAL]
 
 
 class PaymentsFault(Body):
@@ -97,7 +126,7 @@ class PaymentsFault(Body):
     it takes to confirm (default 30 days)."""
 
     fault: Literal["none", "timeout", "error", "slow", "duplicate_callback"]
-    delay_seconds: Annotated[int, Field(strict=True, ge=0, le=365 * 86400)] | None = None
+    delay_seconds: Annotated[int, Field(strict=True, ge=0, le=365 * 86400), INTEGRAL] | None = None
 
 
 class Note(Body):
@@ -112,7 +141,7 @@ class ArbitrationIn(Body):
 
 class AgentIn(Body):
     name: Line
-    capacity: Annotated[int, Field(strict=True, ge=0, le=10_000)]
+    capacity: Annotated[int, Field(strict=True, ge=0, le=10_000), INTEGRAL]
     active: bool = True
 
 
@@ -144,15 +173,15 @@ class BuyerIn(Body):
 
 class ViolationIn(Body):
     kind: Literal[sanctions.KINDS]  # type: ignore[valid-type]
-    points: Annotated[int, Field(strict=True, ge=0, le=100)] = 0
-    amount: Annotated[int, Field(strict=True, ge=1, le=MAX_AMOUNT)] | None = None
+    points: Annotated[int, Field(strict=True, ge=0, le=100), INTEGRAL] = 0
+    amount: Annotated[int, Field(strict=True, ge=1, le=MAX_AMOUNT), INTEGRAL] | None = None
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
     cause: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
     after_sale_id: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
 
 
 class ComplaintIn(Body):
-    category: Literal[tuple(dict.fromkeys(complaints.BUYER_CATEGORIES + complaints.MERCHANT_CATEGORIES))]  # type: ignore[valid-type]
+    category: Literal[complaints.CATEGORIES]  # type: ignore[valid-type]
     description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
     merchant_id: Id | None = None
     buyer_id: Id | None = None
@@ -181,7 +210,7 @@ class ReplyTemplateIn(Body):
 
 class ReviewIn(Body):
     order_id: Id
-    rating: Annotated[int, Field(strict=True, ge=reviews.RATINGS[0], le=reviews.RATINGS[1])]
+    rating: Annotated[int, Field(strict=True, ge=reviews.RATINGS[0], le=reviews.RATINGS[1]), INTEGRAL]
     text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=reviews.TEXT.max_length)] = ""
     evidence: Annotated[
         list[Annotated[str, StringConstraints(min_length=1, max_length=40)]],

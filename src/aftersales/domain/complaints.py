@@ -18,6 +18,7 @@ from .roles import BUYER, MERCHANT, PARTIES, PLATFORM, SYSTEM
 
 BUYER_CATEGORIES = ("induced_review", "false_advertising", "service_attitude", "not_as_described", "other")
 MERCHANT_CATEGORIES = ("buyer_abuse", "ruling_objection", "other")
+CATEGORIES = tuple(dict.fromkeys(BUYER_CATEGORIES + MERCHANT_CATEGORIES))
 OPEN = ("awaiting_reply", "awaiting_solution", "under_review", "awaiting_buyer", "escalated")
 TERMINAL = frozenset({"resolved", "decided", "withdrawn"})
 STATUSES = (*OPEN, *sorted(TERMINAL))

@@ -41,6 +41,8 @@ AT_FAULT = ("merchant", "both", "creator")
 DECISIONS = ("uphold", "overturn")
 # An appeal is pending until decided: upheld (the ruling stands) or overturned.
 APPEAL_STATUSES = ("pending", "upheld", "overturned")
+# The queue's urgency filter: past its ruling deadline, or due within a day.
+SLA_FILTERS = ("breached", "due_24h")
 TERMINAL = frozenset({"final", "declined"})
 # Before a ruling: the parties' evidence periods and the platform's ruling SLA run.
 AWAITING_RULING = ("open", "under_review")

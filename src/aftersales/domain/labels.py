@@ -128,6 +128,21 @@ RETURN_ISSUE = {
 }
 PAYMENT_METHOD = {"online": L("在线支付", "Paid online"), "cod": L("货到付款", "Cash on delivery")}
 DISPUTE_KIND = {"intervention": L("平台介入", "Intervention"), "arbitration": L("仲裁", "Arbitration")}
+APPEAL_DECISION = {"uphold": L("维持原裁决", "Upheld"), "overturn": L("改判", "Overturned")}
+# A merchant's record 违规记录 (services/refunds.record_violation's kinds) and what its points lead to
+# (the policies' [[sanctions]] restrictions).
+VIOLATION_KIND = {
+    "points": L("扣分", "Points"),
+    "advance_compensation": L("平台先行赔付", "Platform paid first"),
+    "warning": L("警示", "Warning"),
+    "penalty": L("处罚", "Penalty"),
+}
+VIOLATION_STATUS = {"active": L("生效中", "In force"), "revoked": L("已撤销", "Revoked")}
+RESTRICTION = {
+    "warning_banner": L("店铺警示标识", "A warning on the shop's page"),
+    "restrict_new_listings": L("限制发布新商品", "No new listings"),
+    "suspend_shop": L("店铺暂停经营", "The shop is suspended"),
+}
 APPEAL_STATUS = {
     "pending": L("待复核", "Pending"),
     "upheld": L("维持原裁决", "Ruling upheld"),
@@ -143,15 +158,7 @@ REFUND_METHOD = {
     "merchant_cod": L("商家退款（货到付款）", "By the merchant (cash on delivery)"),
     "advance_compensation": L("平台先行赔付", "Advance compensation by the platform"),
 }
-VIOLATION_KIND = {
-    "warning": L("警示", "Warning"),
-    "penalty": L("处罚", "Penalty"),
-    "points": L("扣分", "Penalty points"),
-    "advance_compensation": L("先行赔付追缴", "Advance compensation recovered"),
-}
-APPEAL_DECISION = {"uphold": L("维持原裁决", "Uphold the ruling"), "overturn": L("改判", "Overturn the ruling")}
 COMPLAINT_DECISION = {"upheld": L("投诉成立", "Upheld"), "dismissed": L("投诉不成立", "Dismissed")}
-VIOLATION_STATUS = {"active": L("生效", "In force"), "revoked": L("已撤销", "Revoked")}
 SUBJECT = {
     "order": L("订单", "Order"),
     "after_sale": L("售后", "After-sales"),
@@ -196,11 +203,11 @@ VOCABULARIES: Mapping[str, tuple[Mapping[str, Label], tuple[str, ...]]] = {
     "payment_method": (PAYMENT_METHOD, orders.PAYMENT_METHODS),
     "return_issue": (RETURN_ISSUE, cases.RETURN_ISSUES),
     "dispute_kind": (DISPUTE_KIND, disputes.KINDS),
+    "appeal_decision": (APPEAL_DECISION, disputes.DECISIONS),
     "appeal_status": (APPEAL_STATUS, disputes.APPEAL_STATUSES),
     "refund_status": (REFUND_STATUS, money.REFUND_STATUSES),
     "refund_method": (REFUND_METHOD, money.REFUND_METHODS),
     "violation_kind": (VIOLATION_KIND, sanctions.VIOLATION_KINDS),
-    "appeal_decision": (APPEAL_DECISION, disputes.DECISIONS),
     "complaint_decision": (COMPLAINT_DECISION, complaints.DECISIONS),
     "violation_status": (VIOLATION_STATUS, sanctions.STATUSES),
 }

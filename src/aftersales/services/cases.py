@@ -98,6 +98,24 @@ def _from_book(uow: UnitOfWork, actor: Actor, case: Case, inputs: Any) -> domain
     return dataclasses.replace(args, return_address=address.text)
 
 
+def default_approval(uow: UnitOfWork, actor: Actor, case_id: str) -> dict[str, Any]:
+    """Approve's inputs when a merchant approves without a form (the console's bulk approval):
+    nothing for a request the approval refunds or reships, the shop's default return address for
+    one whose goods come back; a shop without a book is told to approve that one on its page."""
+    case = get(uow, actor, case_id)
+    transition = CASE_MACHINE.resolve(case, "approve", actor.role, actor)
+    if "return_address" not in transition.requires:
+        return {}
+    address = parties.default_addresses(uow, [case.merchant_id]).get(case.merchant_id)
+    if address is None:
+        raise ValidationFailed(
+            "the shop's return-address book is empty: approve this return on its page with an address",
+            code="no_default_return_address",
+            fields=["return_address_id"],
+        )
+    return {"return_address_id": address.id}
+
+
 def file(uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewCase | Mapping[str, Any]) -> Case:
     args = typed(domain.NewCase, data)
     if actor.role != BUYER:

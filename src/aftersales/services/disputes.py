@@ -286,7 +286,7 @@ def queue_filters(actor: Actor, now: datetime, **filters: Any) -> list[Any]:
     elif sla == "due_24h":
         where += [d.status.in_(domain.AWAITING_RULING), d.ruling_due_at <= now + timedelta(hours=24)]
     elif sla:
-        raise ValidationFailed("sla must be 'breached' or 'due_24h'", fields=["sla"])
+        raise ValidationFailed(f"sla must be one of {', '.join(domain.SLA_FILTERS)}", fields=["sla"])
     return where
 
 

@@ -93,6 +93,9 @@ after_sales = sa.Table(
     sa.Index(None, "merchant_id", "status", "created_at", "id"),
     sa.Index(None, "status", "created_at", "id"),
     sa.Index(None, "merchant_id", "created_at", "id"),
+    # The merchant's queue by urgency (reads.case_queue): its pending deadlines soonest first, then
+    # the cases without one (deadline_due_at IS NULL), each walked straight from the index.
+    sa.Index(None, "merchant_id", "deadline_due_at", "id"),
 )
 
 disputes = sa.Table(

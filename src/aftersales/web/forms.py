@@ -20,6 +20,7 @@ from ..domain.actions import AMOUNT, ActionSpec, Choice, EvidenceIds, Input, Lab
 from ..domain.errors import ValidationFailed
 
 UPLOAD = "{}__upload"  # the file input beside an evidence field
+UPLOAD_KIND = "{}__kind"  # and what those files are (domain/media.py EVIDENCE_KINDS)
 
 
 @dataclass(frozen=True)

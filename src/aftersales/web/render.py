@@ -16,6 +16,7 @@ from . import flash, i18n
 from .session import Viewer, keep_language, language
 
 TEMPLATES = Path(__file__).parent / "templates"
+TIME_STEPS = (1, 24, 48, 168)  # the demo's time controls (web/pages/demo.py), in hours
 
 
 @cache
@@ -49,6 +50,8 @@ def page(request: Request, template: str, viewer: Viewer | None, *, status: int 
             label=formats.label,
             now=viewer.now if viewer else None,
             demo=request.app.state.runtime.settings.demo,
+            simulated=request.app.state.runtime.sim_clock is not None,
+            time_steps=TIME_STEPS,
             notice=notice,
             **context,
         )

@@ -73,7 +73,7 @@ def viewer(request: Request) -> Viewer | None:
     runtime = runtime_of(request)
     now = runtime.env.clock.now()
     with runtime.uow(read_only=True) as uow:
-        session = console_sessions.resume(uow, request.cookies.get(COOKIE), now)
+        session = console_sessions.resume(uow, request.cookies.get(COOKIE), runtime.session_clock.now())
         shop_zone = _shop_zone(uow, session)
         name = parties.display_name(uow, session.actor) if session else None
     found = None

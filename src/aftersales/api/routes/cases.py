@@ -1,7 +1,10 @@
 """After-sales cases (docs/api.md "After-sales cases")."""
 
-from fastapi import APIRouter, Query, Request
+from typing import Literal
 
+from fastapi import APIRouter, Request
+
+from ...domain import cases as domain
 from ...services import cases, reads
 from ...services.kinds import KINDS
 from .. import responses as out
@@ -27,12 +30,12 @@ def file_case(body: s.CaseIn, request: Request, actor: CurrentActor):
 def list_cases(
     request: Request,
     actor: CurrentActor,
-    status: str | None = None,
+    status: Literal[domain.STATUSES] | None = None,  # type: ignore[valid-type]
     merchant_id: str | None = None,
     order_id: str | None = None,
     buyer_id: str | None = None,
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=200),
+    cursor: s.Cursor = None,
+    limit: s.Limit = 50,
 ):
     return listing(
         request,

@@ -1,7 +1,10 @@
 """Complaints 投诉 (buyers about conduct, merchants to the platform)."""
 
-from fastapi import APIRouter, Query, Request
+from typing import Literal
 
+from fastapi import APIRouter, Request
+
+from ...domain import complaints as domain
 from ...services import complaints, reads
 from ...services.kinds import KINDS
 from .. import responses as out
@@ -34,11 +37,11 @@ def file_complaint(body: s.ComplaintIn, request: Request, actor: CurrentActor):
 def list_complaints(
     request: Request,
     actor: CurrentActor,
-    status: str | None = None,
-    category: str | None = None,
+    status: Literal[domain.STATUSES] | None = None,  # type: ignore[valid-type]
+    category: Literal[domain.CATEGORIES] | None = None,  # type: ignore[valid-type]
     merchant_id: str | None = None,
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=200),
+    cursor: s.Cursor = None,
+    limit: s.Limit = 50,
 ):
     return listing(
         request,

@@ -1,7 +1,11 @@
 """Disputes: intervention and arbitration, evidence, the agents' queue, rulings and appeals."""
 
+from typing import Literal
+
 from fastapi import APIRouter, Query, Request
 
+from ...domain import disputes as domain
+from ...domain.cases import REASONS
 from ...services import disputes, messages, reads, rulings
 from ...services.kinds import KINDS
 from .. import requests
@@ -28,14 +32,16 @@ AppealDecision = requests.model(_SPECS["decide"], "Appeal")
 def list_disputes(
     request: Request,
     actor: CurrentActor,
-    status: str | None = None,
-    kind: str | None = None,
+    status: Literal[domain.STATUSES] | None = None,  # type: ignore[valid-type]
+    kind: Literal[domain.KINDS] | None = None,  # type: ignore[valid-type]
     assignee: str | None = None,
     merchant_id: str | None = None,
-    reason: str | None = None,
-    sla: str | None = Query(None, description="breached | due_24h"),
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=200),
+    reason: Literal[tuple(REASONS)] | None = None,  # type: ignore[valid-type]
+    sla: Literal[domain.SLA_FILTERS] | None = Query(  # type: ignore[valid-type]
+        None, description="`breached`: past its ruling deadline; `due_24h`: due within a day"
+    ),
+    cursor: s.Cursor = None,
+    limit: s.Limit = 50,
 ):
     now = request.app.state.runtime.env.clock.now()
     return listing(

@@ -1,6 +1,6 @@
 """Messages on a case 协商记录 and merchants' quick replies 话术 (docs/api.md "Messages")."""
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from ...services import messages, reply_templates
 from .. import responses as out
@@ -28,9 +28,7 @@ def post_message(case_id: str, body: s.MessageIn, request: Request, actor: Curre
     summary="The case's messages, oldest first: the negotiation record",
     responses=out.ok(out.MessagePage),
 )
-def list_messages(
-    case_id: str, request: Request, actor: CurrentActor, cursor: str | None = None, limit: int = Query(50, ge=1, le=200)
-):
+def list_messages(case_id: str, request: Request, actor: CurrentActor, cursor: s.Cursor = None, limit: s.Limit = 50):
     return listing(
         request, lambda uow: messages.listing(uow, actor, case_id, cursor=cursor, limit=limit), lambda m, _: row_view(m)
     )

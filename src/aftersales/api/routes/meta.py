@@ -14,8 +14,8 @@ from ... import metrics, policies
 from ...domain.cases import REASONS, REJECT_REASONS
 from ...domain.errors import Forbidden, NotFound, Unauthenticated
 from ...domain.policy import LIMITS, TIMERS, WorkingDays
-from ...services import gauges, health, payments
-from ...worker.engine import DeadlineEngine
+from ...services import gauges, health
+from ...worker import sim_time
 from .. import schemas as s
 from ..actions import perform
 from ..auth import BEARER, CurrentActor, verifier
@@ -159,10 +159,6 @@ def advance_clock(body: s.ClockAdvance, request: Request, actor: CurrentActor):
         raise Forbidden("only an admin moves the clock")
 
     def work(_):
-        now = runtime.sim_clock.advance(timedelta(seconds=body.advance_seconds))
-        fired = DeadlineEngine(runtime.engine, runtime.env, worker_id="admin-clock").run_until_idle()
-        # Refunds whose tries, polls or late mark fell due too (the payments loop's pass).
-        paid = payments.run_until_idle(runtime.engine, runtime.env, runtime.payments)
-        return 200, {"now": now.isoformat(), "fired": fired, "refunds_submitted": paid.submitted}
+        return 200, sim_time.advance(runtime, timedelta(seconds=body.advance_seconds), worker_id="admin-clock")
 
     return perform(request, actor, body.model_dump(), work, own_transactions=True)

@@ -1,7 +1,10 @@
 """Orders, fed and moved by the marketplace (docs/api.md "Orders")."""
 
-from fastapi import APIRouter, Query, Request
+from typing import Literal
 
+from fastapi import APIRouter, Request
+
+from ...domain import orders as orders_domain
 from ...services import cases, orders, reads
 from ...services.kinds import KINDS
 from .. import responses as out
@@ -27,11 +30,11 @@ def create_order(body: s.OrderIn, request: Request, actor: CurrentActor):
 def list_orders(
     request: Request,
     actor: CurrentActor,
-    status: str | None = None,
+    status: Literal[orders_domain.STATUSES] | None = None,  # type: ignore[valid-type]
     merchant_id: str | None = None,
     buyer_id: str | None = None,
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=200),
+    cursor: s.Cursor = None,
+    limit: s.Limit = 50,
 ):
     return listing(
         request,

@@ -1,6 +1,6 @@
 """Reviews 评价 of completed orders and the merchant's reply."""
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
 from ...services import reads, reviews
 from ...services.kinds import KINDS
@@ -33,8 +33,8 @@ def list_reviews(
     actor: CurrentActor,
     order_id: str | None = None,
     merchant_id: str | None = None,
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=200),
+    cursor: s.Cursor = None,
+    limit: s.Limit = 50,
 ):
     return listing(
         request,

@@ -3,7 +3,7 @@ keeps its shop's, an admin the platform's."""
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from ...domain.webhooks import DELIVERY_STATUSES
@@ -42,9 +42,7 @@ def create_endpoint(body: s.WebhookEndpointIn, request: Request, actor: CurrentA
     summary="The caller's webhook endpoints (a merchant its shop's, an admin the platform's), oldest first",
     responses=out.ok(out.WebhookEndpointPage),
 )
-def list_endpoints(
-    request: Request, actor: CurrentActor, cursor: str | None = None, limit: int = Query(50, ge=1, le=200)
-):
+def list_endpoints(request: Request, actor: CurrentActor, cursor: s.Cursor = None, limit: s.Limit = 50):
     found = read(request, lambda uow: webhooks.listing(uow, actor, cursor=cursor, limit=limit))
     return JSONResponse({"items": [row_view(e) for e in found.items], "next_cursor": found.next_cursor})
 
@@ -103,8 +101,8 @@ def list_deliveries(
     request: Request,
     actor: CurrentActor,
     status: Literal[DELIVERY_STATUSES] | None = None,  # type: ignore[valid-type]
-    cursor: str | None = None,
-    limit: int = Query(50, ge=1, le=200),
+    cursor: s.SequenceCursor = None,
+    limit: s.Limit = 50,
 ):
     found = read(
         request,

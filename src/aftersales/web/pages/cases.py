@@ -4,6 +4,7 @@ actions this viewer may take), the one POST that takes any action, and evidence 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -40,6 +41,14 @@ LAPSES = {
 }
 
 
+# A role's own parts, registered by its page module: its list in place of the generic one, and
+# what its panel of the case page needs (`choices` for the action forms' free fields among it).
+ListPage = Callable[[Viewer, Request], Response]
+Panel = Callable[[Any, Viewer, Any], dict[str, Any]]
+LIST_PAGES: dict[str, ListPage] = {}
+PANELS: dict[str, Panel] = {}
+
+
 def actions_for(viewer: Viewer, case: Any) -> list[dict[str, Any]]:
     """The forms of the actions this viewer may take on the case now, from their specs."""
     specs = CASE_MACHINE.specs
@@ -53,6 +62,9 @@ def actions_for(viewer: Viewer, case: Any) -> list[dict[str, Any]]:
 
 @router.get("/after-sales")
 def case_list(viewer: SignedIn, request: Request, status: str | None = None, cursor: str | None = None) -> Response:
+    own = LIST_PAGES.get(viewer.role)
+    if own is not None:
+        return own(viewer, request)
     runtime = runtime_of(request)
     with runtime.uow(read_only=True) as uow:
         found = reads.cases(uow, viewer.actor, status=status, cursor=cursor, limit=50)
@@ -69,6 +81,7 @@ def case_page(case_id: str, viewer: SignedIn, request: Request) -> Response:
         events = reads.timeline(uow, viewer.actor, "after_sale", case.id)
         talk = messages.listing(uow, viewer.actor, case.id, limit=200).items
         files = [_file(uow, viewer, ev_id) for ev_id in case.evidence]
+        panel = PANELS[viewer.role](uow, viewer, case) if viewer.role in PANELS else {}
     return page(
         request,
         "console/case.html",
@@ -81,7 +94,8 @@ def case_page(case_id: str, viewer: SignedIn, request: Request) -> Response:
         actions=actions_for(viewer, case),
         specs=CASE_MACHINE.specs,
         lapses=LAPSES,
-        choices={},
+        choices=panel.get("choices", {}),
+        panel=panel,
     )
 
 
@@ -102,6 +116,24 @@ async def act(kind: str, subject_id: str, action: str, viewer: SignedIn, request
     spec = entry.machine.specs.get(action) if entry else None
     if entry is None or spec is None or not spec.posted:
         raise e.NotFound("no such action")
+    return submit(
+        request,
+        viewer,
+        form,
+        spec,
+        model_prefix(entry),
+        lambda uow, env, inputs, expected: entry.act(
+            uow, env, viewer.actor, subject_id, spec.name, inputs, expected, None
+        ),
+    )
+
+
+Run = Callable[[Any, Any, Any, int | None], Any]  # (uow, env, the action's inputs, version shown)
+
+
+def submit(request: Request, viewer: Viewer, form: Any, spec: Any, prefix: str, run: Run) -> Response:
+    """A submitted action form (CSRF checked) taken by `run` in one transaction, its uploads
+    stored first: back to the page it came from, with a notice of what came of it."""
     back = safe_next(str(form.get("back") or ""))
     version = str(form.get("version") or "")
     runtime = runtime_of(request)
@@ -110,15 +142,14 @@ async def act(kind: str, subject_id: str, action: str, viewer: SignedIn, request
     try:
         with runtime.uow() as uow:
             uploaded = _uploads(uow, env, viewer, form, spec)
-            inputs = api_requests.inputs(spec, forms.body(spec, model_prefix(entry), form, uploaded))
-            expected = int(version) if version.isdigit() else None
-            entry.act(uow, env, viewer.actor, subject_id, spec.name, inputs, expected, None)
+            inputs = api_requests.inputs(spec, forms.body(spec, prefix, form, uploaded))
+            run(uow, env, inputs, int(version) if version.isdigit() else None)
             uow.commit()
         flash.put(response, request, viewer.formats.label(spec.label) + " ✓")
     except e.NotFound:
         raise
     except e.DomainError as exc:
-        flash.put(response, request, _problem_text(viewer, exc), ok=False)
+        flash.put(response, request, problem_text(viewer, exc), ok=False)
     return response
 
 
@@ -128,17 +159,18 @@ def _uploads(uow: Any, env: Any, viewer: Viewer, form: Any, spec: Any) -> dict[s
     for f in forms.fields(spec):
         if f.widget != "evidence":
             continue
+        # What the person said the files are (a voucher, a chat record...); the service refuses
+        # a kind it does not know.
+        kind = str(form.get(forms.UPLOAD_KIND.format(f.name)) or "product_media")
         for upload in form.getlist(forms.UPLOAD.format(f.name)):
             if not hasattr(upload, "read") or not upload.filename:
                 continue
-            stored = evidence.upload(
-                uow, env, viewer.actor, kind="product_media", stream=upload.file, filename=upload.filename
-            )
+            stored = evidence.upload(uow, env, viewer.actor, kind=kind, stream=upload.file, filename=upload.filename)
             out.setdefault(f.name, []).append(stored["id"])
     return out
 
 
-def _problem_text(viewer: Viewer, exc: e.DomainError) -> str:
+def problem_text(viewer: Viewer, exc: e.DomainError) -> str:
     """What a person reads when an action was refused: the common cases in words, else the rule's."""
     gettext = translations(viewer.lang).gettext
     if isinstance(exc, e.PreconditionFailed | e.VersionConflict):
@@ -166,7 +198,7 @@ async def post_message(case_id: str, viewer: SignedIn, request: Request) -> Resp
     except e.NotFound:
         raise
     except e.DomainError as exc:
-        flash.put(response, request, _problem_text(viewer, exc), ok=False)
+        flash.put(response, request, problem_text(viewer, exc), ok=False)
     return response
 
 

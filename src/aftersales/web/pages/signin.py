@@ -63,7 +63,7 @@ def sign_in(
             actor = _token_actor(request, token)
     except Unauthenticated:
         return page(request, "console/sign_in.html", None, status=401, people=None, next=safe_next(next), failed=True)
-    now = runtime.env.clock.now()
+    now = runtime.session_clock.now()
     with runtime.uow() as uow:
         token_value, session = console_sessions.start(uow, actor, now)
         uow.commit()
