@@ -30,6 +30,7 @@ STATUS: list[tuple[type[e.DomainError], int]] = [
     (e.VersionConflict, 409),
     (e.Conflict, 409),
     (e.Unavailable, 503),
+    (e.NotConfigured, 503),
 ]
 _TITLES = {
     401: "Unauthorized",

@@ -39,6 +39,8 @@ BEARERS = {"merchant": "merchant", "both": "merchant", "creator": "creator"}
 # A denial names nobody at fault toward the buyer.
 AT_FAULT = ("merchant", "both", "creator")
 DECISIONS = ("uphold", "overturn")
+# An appeal is pending until decided: upheld (the ruling stands) or overturned.
+APPEAL_STATUSES = ("pending", "upheld", "overturned")
 # The queue's urgency filter: past its ruling deadline, or due within a day.
 SLA_FILTERS = ("breached", "due_24h")
 TERMINAL = frozenset({"final", "declined"})

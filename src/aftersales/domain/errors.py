@@ -36,6 +36,13 @@ class Unavailable(DomainError):
     code = "service_unavailable"
 
 
+class NotConfigured(DomainError):
+    """This deployment lacks something a feature needs (503 without Retry-After: retrying will not
+    help until an operator installs or configures it; the detail says what)."""
+
+    code = "not_configured"
+
+
 class IllegalTransition(DomainError):
     """The action is not allowed in the current state."""
 

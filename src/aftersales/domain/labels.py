@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from . import cases, complaints, disputes, media, orders, policy, reviews
+from . import cases, complaints, disputes, media, money, orders, policy, reviews, sanctions
 from .actions import Label
+from .machine import Machine
 
 L = Label
 
@@ -142,6 +143,44 @@ RESTRICTION = {
     "restrict_new_listings": L("限制发布新商品", "No new listings"),
     "suspend_shop": L("店铺暂停经营", "The shop is suspended"),
 }
+APPEAL_STATUS = {
+    "pending": L("待复核", "Pending"),
+    "upheld": L("维持原裁决", "Ruling upheld"),
+    "overturned": L("改判", "Ruling overturned"),
+}
+REFUND_STATUS = {
+    "pending": L("退款处理中", "Being paid"),
+    "succeeded": L("退款成功", "Paid"),
+    "failed": L("退款失败", "Failed"),
+}
+REFUND_METHOD = {
+    "original_payment": L("原路退回", "To the original payment"),
+    "merchant_cod": L("商家退款（货到付款）", "By the merchant (cash on delivery)"),
+    "advance_compensation": L("平台先行赔付", "Advance compensation by the platform"),
+}
+SUBJECT = {
+    "order": L("订单", "Order"),
+    "after_sale": L("售后", "After-sales"),
+    "dispute": L("平台介入", "Dispute"),
+    "complaint": L("投诉", "Complaint"),
+    "review": L("评价", "Review"),
+}
+# What a timeline records beside the actions of the specs: creations and bookkeeping
+# (each kind's `created_by` and `records`, services/kinds.py; a test holds every one to a label).
+EVENT = {
+    "create": L("订单创建", "Order placed"),
+    "file": L("提交申请", "Filed"),
+    "open": L("发起平台介入", "Dispute opened"),
+    "post": L("发布评价", "Review posted"),
+    "after_sale_opened": L("发起售后", "After-sales request opened"),
+    "after_sale_closed": L("售后结束", "After-sales request ended"),
+    "arbitration_applied": L("申请仲裁", "Arbitration applied for"),
+    "refunded": L("已退款", "Refunded"),
+    "message_posted": L("发送协商消息", "Message sent"),
+    "deadline_approaching": L("时限提醒", "Deadline reminder"),
+    "ruling_overdue": L("裁决超时", "Ruling overdue"),
+    "review_overdue": L("审核超时", "Review overdue"),
+}
 
 COMPLAINT_DECISION = {"upheld": L("投诉成立", "Complaint founded"), "dismissed": L("投诉不成立", "Complaint dismissed")}
 # The policy's timers by name (what policy/*.toml sets), as the console's policy page names them.
@@ -192,6 +231,11 @@ VOCABULARIES: Mapping[str, tuple[Mapping[str, Label], tuple[str, ...]]] = {
     "appeal_decision": (APPEAL_DECISION, disputes.DECISIONS),
     "complaint_decision": (COMPLAINT_DECISION, complaints.DECISIONS),
     "timer": (TIMER, tuple(policy.TIMERS)),
+    "appeal_status": (APPEAL_STATUS, disputes.APPEAL_STATUSES),
+    "refund_status": (REFUND_STATUS, money.REFUND_STATUSES),
+    "refund_method": (REFUND_METHOD, money.REFUND_METHODS),
+    "violation_kind": (VIOLATION_KIND, sanctions.VIOLATION_KINDS),
+    "violation_status": (VIOLATION_STATUS, sanctions.STATUSES),
 }
 STATUS_BY_KIND = {
     "order": ORDER_STATUS,
@@ -200,6 +244,13 @@ STATUS_BY_KIND = {
     "complaint": COMPLAINT_STATUS,
     "review": REVIEW_STATUS,
 }
+MACHINES: Mapping[str, Machine] = {
+    "order": orders.ORDER_MACHINE,
+    "after_sale": cases.CASE_MACHINE,
+    "dispute": disputes.DISPUTE_MACHINE,
+    "complaint": complaints.COMPLAINT_MACHINE,
+    "review": reviews.REVIEW_MACHINE,
+}
 
 
 def of(vocabulary: Mapping[str, Label], code: str | None) -> Label | None:
@@ -207,3 +258,16 @@ def of(vocabulary: Mapping[str, Label], code: str | None) -> Label | None:
     if code is None:
         return None
     return vocabulary.get(code) or Label(code, code)
+
+
+def event(subject_kind: str, action: str) -> Label:
+    """A timeline entry's words: its action spec's label, else the timeline's own events."""
+    machine = MACHINES.get(subject_kind)
+    spec = machine.specs.get(action) if machine else None
+    return spec.label if spec else (EVENT.get(action) or Label(action, action))
+
+
+def covering(values: tuple[str, ...]) -> Mapping[str, Label]:
+    """The smallest vocabulary naming every value of a closed set (empty if none does)."""
+    found = [table for table, _ in VOCABULARIES.values() if set(values) <= set(table)]
+    return min(found, key=len) if found else {}

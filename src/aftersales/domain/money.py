@@ -18,6 +18,9 @@ PAYER = {
     "merchant_cod": "merchant",
     "advance_compensation": "platform",
 }
+REFUND_METHODS = tuple(PAYER)
+# A refund is pending until the payment provider confirms it (services/payments.py).
+REFUND_STATUSES = ("pending", "succeeded", "failed")
 
 
 def refundable(order: Order, policy: Policy) -> int:

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from .errors import ValidationFailed
 
 KINDS = ("warning", "penalty")
+# What a merchant's record holds: an agent's warning or penalty, a ruling's or a complaint's points,
+# and the advance compensation the platform recovers from the merchant (services/effects.py).
+VIOLATION_KINDS = (*KINDS, "points", "advance_compensation")
+STATUSES = ("active", "revoked")  # a won appeal revokes a ruling's violations (kept on record)
 
 
 @dataclass(frozen=True)

@@ -1,71 +1,354 @@
-"""The case file as a PDF a person can read: same content as the JSON, Chinese and English."""
+"""The case file as a PDF a person can read: the JSON's content in the reader's language (Chinese
+by default, or English), with names, local times, money and labels instead of codes. Its font is
+embedded (export/fonts.py), so it reads the same on any machine."""
 
 from __future__ import annotations
 
 import io
-import json
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-FONT = "STSong-Light"  # a CID font every PDF reader has: no font file to ship
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-TEXT = ParagraphStyle("text", fontName=FONT, fontSize=9, leading=12)
-SMALL = ParagraphStyle("small", parent=TEXT, fontSize=7.5, leading=9.5)
-H1 = ParagraphStyle("h1", parent=TEXT, fontSize=16, leading=20, spaceAfter=6)
-H2 = ParagraphStyle("h2", parent=TEXT, fontSize=11.5, leading=15, spaceBefore=8, spaceAfter=4)
+from ..domain import labels
+from ..domain.actions import Label
+from ..domain.errors import ValidationFailed
+from . import fonts
+from .details import details
+from .reader import Lang, Reader
+
+__all__ = ["Lang", "check_zone", "render"]
+
+# The document's own words (the domain's codes take theirs from domain/labels.py).
+T = {
+    "title": Label("售后案件档案", "Case file"),
+    "case": Label("案件", "Case"),
+    "order": Label("订单", "Order"),
+    "policy": Label("政策", "Policy"),
+    "times": Label("时间均为 {zone} 时区", "Times in {zone}"),
+    "field": Label("字段", "Field"),
+    "value": Label("值", "Value"),
+    "buyer": Label("买家", "Buyer"),
+    "merchant": Label("商家", "Merchant"),
+    "payment": Label("支付方式", "Payment"),
+    "status": Label("状态", "Status"),
+    "items": Label("商品", "Items"),
+    "shipping": Label("运费", "Shipping"),
+    "discount": Label("优惠", "Discount"),
+    "paid": Label("已付", "Paid"),
+    "refunded": Label("已退", "Refunded"),
+    "placed": Label("下单时间", "Placed"),
+    "request": Label("售后申请", "After-sales request"),
+    "type": Label("类型", "Type"),
+    "reason": Label("原因", "Reason"),
+    "amount": Label("金额", "Amount"),
+    "description": Label("描述", "Description"),
+    "reject_reason": Label("拒绝原因", "Reason for refusal"),
+    "return_address": Label("退货地址", "Return address"),
+    "filed": Label("提交时间", "Filed"),
+    "timeline": Label("时间线", "Timeline"),
+    "time": Label("时间", "Time"),
+    "who": Label("操作人", "Who"),
+    "action": Label("动作", "Action"),
+    "details": Label("变化与内容", "Change and details"),
+    "messages": Label("协商记录", "Messages"),
+    "message": Label("内容", "Message"),
+    "evidence": Label("证据", "Evidence"),
+    "dispute": Label("平台介入", "Dispute"),
+    "ruling": Label("判责", "Ruling"),
+    "liable": Label("责任方", "liable"),
+    "appeals": Label("申诉", "Appeals"),
+    "appellant": Label("申诉人", "By"),
+    "grounds": Label("理由", "Grounds"),
+    "decision": Label("结果", "Decision"),
+    "kind": Label("类别", "Kind"),
+    "format": Label("格式", "Type"),
+    "size": Label("大小", "Size"),
+    "money": Label("退款与处罚", "Refunds and violations"),
+    "record": Label("记录", "Record"),
+    "points": Label("分", "points"),
+    "integrity": Label("完整性", "Integrity"),
+    "generated": Label("{generator} 生成于 {at}，导出人 {who}", "{generator}, generated {at} for {who}"),
+    "verify": Label(
+        "核验：从 JSON 文件中去掉 integrity，按键排序、无空格、UTF-8 序列化后计算 SHA-256，与上方摘要比对。",
+        "Verify: remove `integrity` from the JSON file, serialise with sorted keys and no spaces, UTF-8, "
+        "and compare its SHA-256 with the digest above.",
+    ),
+}
 
 
-def render(file: dict[str, Any]) -> bytes:
-    out = io.BytesIO()
-    doc = SimpleDocTemplate(
-        out,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-        title=f"Case file {file['case']['id']}",
-        author="aftersales",
-    )
-    doc.build(_story(file))
+def zone(name: str | None, file: Mapping[str, Any]) -> ZoneInfo:
+    """The reader's time zone: the one asked for, else the shop's (UTC without a profile)."""
+    chosen = name or ((file.get("parties") or {}).get("merchant") or {}).get("timezone") or "UTC"
+    try:
+        return ZoneInfo(chosen)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationFailed(f"unknown time zone {chosen!r}", code="unknown_timezone", fields=["tz"]) from exc
+
+
+def check_zone(name: str | None) -> None:
+    """Refuse an unknown `tz` before anything is read."""
+    if name:
+        zone(name, {})
+
+
+def render(file: dict[str, Any], lang: Lang = "zh", tz: str | None = None) -> bytes:
+    words = Reader.of_file(file, lang, zone(tz, file))
+    blocks = _blocks(file, words)
+    with fonts.for_text(_texts(blocks)) as font:
+        styles = _styles(font)
+        out = io.BytesIO()
+        doc = SimpleDocTemplate(
+            out,
+            pagesize=A4,
+            leftMargin=15 * mm,
+            rightMargin=15 * mm,
+            topMargin=15 * mm,
+            bottomMargin=15 * mm,
+            title=f"{words(T['title'])} {file['case']['id']}",
+            author="aftersales",
+            initialFontName=font,  # the pages start in it too: the file names no font it does not embed
+        )
+        doc.build([_flowable(b, styles) for b in blocks])
     return out.getvalue()
 
 
-def _money(amount: int | None, currency: str) -> str:
-    if amount is None:
-        return "-"
-    return f"{amount / 100:,.2f} {currency} ({amount})"
+# A document is a list of blocks, so that its text is known (for the font) before it is laid out.
+Block = tuple[str, Any]
 
 
-def _p(text: Any, style: ParagraphStyle = TEXT) -> Paragraph:
+def _blocks(f: dict[str, Any], w: Reader) -> list[Block]:
+    order, case = f["order"], f["case"]
+    name, money = w.name, w.money
+    blocks: list[Block] = [
+        ("h1", w(T["title"])),
+        ("p", f"{w(T['case'])} {case['id']} · {w(T['order'])} {order['id']} · {w(T['policy'])} {case['policy']}"),
+        ("small", w(T["times"]).format(zone=w.tz.key)),
+        ("h2", w(T["order"])),
+        (
+            "table",
+            (
+                [
+                    [w(T["field"]), w(T["value"])],
+                    [w(T["buyer"]), name("buyer", order["buyer_id"])],
+                    [w(T["merchant"]), name("merchant", order["merchant_id"])],
+                    [w(T["payment"]), w.of(labels.PAYMENT_METHOD, order["payment_method"])],
+                    [w(T["status"]), w.of(labels.ORDER_STATUS, order["status"])],
+                    [
+                        w(T["items"]),
+                        "; ".join(f"{w.items([i])} @ {money(i['unit_price'])}" for i in order["items"]),
+                    ],
+                    [w(T["shipping"]), money(order["shipping_fee"])],
+                    [w(T["discount"]), money(order["discount"])],
+                    [w(T["paid"]), money(order["paid_amount"])],
+                    [w(T["refunded"]), money(order["refunded_amount"])],
+                    [w(T["placed"]), w.time(order["created_at"])],
+                ],
+                [45, 135],
+            ),
+        ),
+        ("h2", w(T["request"])),
+        (
+            "table",
+            (
+                [
+                    [w(T["field"]), w(T["value"])],
+                    [w(T["type"]), w.of(labels.CASE_TYPE, case["type"])],
+                    [w(T["reason"]), w.of(labels.CASE_REASON, case["reason"])],
+                    [w(T["items"]), w.items(case["items"])],
+                    [w(T["amount"]), money(case["amount"])],
+                    [w(T["status"]), w.of(labels.CASE_STATUS, case["status"])],
+                    [w(T["description"]), case["description"] or "—"],
+                    *([[w(T["reject_reason"]), _reject_reason(case, w)]] if case.get("reject_reason") else []),
+                    [w(T["return_address"]), case.get("return_address") or "—"],
+                    [w(T["filed"]), w.time(case["created_at"])],
+                ],
+                [45, 135],
+            ),
+        ),
+        ("h2", w(T["timeline"])),
+        (
+            "table",
+            (
+                [[w(T["time"]), w(T["who"]), w(T["action"]), w(T["details"])]]
+                + [
+                    [
+                        w.time(e["at"]),
+                        name(e["actor_role"], e["actor_id"]),
+                        f"{w.of(labels.SUBJECT, e['subject_kind'])}: {w(labels.event(e['subject_kind'], e['action']))}",
+                        details(e, w),
+                    ]
+                    for e in f["timeline"]
+                ],
+                [30, 34, 40, 76],
+            ),
+        ),
+    ]
+    if f.get("messages"):
+        blocks += [
+            ("h2", w(T["messages"])),
+            (
+                "table",
+                (
+                    [[w(T["time"]), w(T["who"]), w(T["message"]), w(T["evidence"])]]
+                    + [
+                        [
+                            w.time(m["created_at"]),
+                            name(m["author_role"], m["author_id"]),
+                            m["body"],
+                            ", ".join(m["evidence"]),
+                        ]
+                        for m in f["messages"]
+                    ],
+                    [30, 34, 80, 36],
+                ),
+            ),
+        ]
+    for d in f["disputes"]:
+        kind, status = w.of(labels.DISPUTE_KIND, d["kind"]), w.of(labels.DISPUTE_STATUS, d["status"])
+        blocks.append(("h2", f"{w(T['dispute'])} {d['id']} ({kind}, {status})"))
+        blocks += [
+            ("p", f"[{w.time(s['at'])}] {name(s['party'], s['actor_id'])}: {s['statement']}") for s in d["statements"]
+        ]
+        if d.get("outcome"):
+            blocks.append(
+                (
+                    "p",
+                    f"{w(T['ruling'])}: {w.of(labels.OUTCOME, d['outcome'])} {money(d.get('amount'))}; "
+                    f"{w(T['liable'])}: {w.of(labels.LIABLE_PARTY, d['liable_party'])}; "
+                    f"{name('agent', d['ruled_by'])}, {w.time(d['ruled_at'])}: {d['rationale']}",
+                )
+            )
+    if f["appeals"]:
+        blocks += [
+            ("h2", w(T["appeals"])),
+            (
+                "table",
+                (
+                    [[w(T["appeals"]), w(T["appellant"]), w(T["grounds"]), w(T["decision"])]]
+                    + [
+                        [
+                            a["id"],
+                            name(a["appellant_role"], a["appellant_id"]),
+                            a["grounds"],
+                            " ".join(filter(None, [w.of(labels.APPEAL_STATUS, a["status"]), a.get("rationale")])),
+                        ]
+                        for a in f["appeals"]
+                    ],
+                    [36, 24, 70, 50],
+                ),
+            ),
+        ]
+    blocks += [
+        ("h2", w(T["evidence"])),
+        (
+            "table",
+            (
+                [[w(T["evidence"]), w(T["kind"]), w(T["format"]), w(T["size"]), "SHA-256"]]
+                + [
+                    [e["id"], w.of(labels.EVIDENCE_KIND, e["kind"]), e["media_type"], _size(e["size"]), e["sha256"]]
+                    for e in f["evidence"]
+                ],
+                [34, 24, 26, 14, 82],
+            ),
+        ),
+        ("h2", w(T["money"])),
+        (
+            "table",
+            (
+                [[w(T["record"]), w(T["kind"]), w(T["amount"]), w(T["time"])]]
+                + [
+                    [
+                        r["id"],
+                        f"{w.of(labels.REFUND_METHOD, r['method'])} · {w.of(labels.REFUND_STATUS, r['status'])}",
+                        money(r["amount"]),
+                        w.time(r["created_at"]),
+                    ]
+                    for r in f["refunds"]
+                ]
+                + [
+                    [
+                        v["id"],
+                        f"{w.of(labels.VIOLATION_KIND, v['kind'])}"
+                        + (f" {v['points']} {w(T['points'])}" if v["points"] else "")
+                        + f" · {w.of(labels.VIOLATION_STATUS, v['status'])}: {v['cause']}",
+                        money(v.get("amount")),
+                        w.time(v["created_at"]),
+                    ]
+                    for v in f["violations"]
+                ],
+                [40, 60, 40, 40],
+            ),
+        ),
+    ]
+    integrity = f["integrity"]
+    who = integrity["generated_for"]
+    blocks += [
+        ("space", 8),
+        ("h2", w(T["integrity"])),
+        ("p", f"SHA-256 {integrity['digest']}"),
+        (
+            "small",
+            w(T["generated"]).format(
+                generator=integrity["generator"], at=w.time(integrity["generated_at"]), who=name(who["role"], who["id"])
+            ),
+        ),
+        ("small", w(T["verify"])),
+    ]
+    return blocks
+
+
+def _reject_reason(case: Mapping[str, Any], w: Reader) -> str:
+    said = w.of(labels.REJECT_REASON, case["reject_reason"])
+    return f"{said}: {case['reject_note']}" if case.get("reject_note") else said
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.1f} KB" if n >= 1024 else f"{n} B"
+
+
+def _texts(blocks: list[Block]) -> list[str]:
+    out: list[str] = []
+    for kind, body in blocks:
+        if kind == "table":
+            out += [str(cell) for row in body[0] for cell in row]
+        elif kind != "space":
+            out.append(str(body))
+    return out
+
+
+def _styles(font: str) -> dict[str, ParagraphStyle]:
+    text = ParagraphStyle("text", fontName=font, bulletFontName=font, fontSize=9, leading=12)
+    return {
+        "p": text,
+        "small": ParagraphStyle("small", parent=text, fontSize=7.5, leading=9.5),
+        "h1": ParagraphStyle("h1", parent=text, fontSize=16, leading=20, spaceAfter=6),
+        "h2": ParagraphStyle("h2", parent=text, fontSize=11.5, leading=15, spaceBefore=8, spaceAfter=4),
+    }
+
+
+def _flowable(block: Block, styles: Mapping[str, ParagraphStyle]) -> Flowable:
+    kind, body = block
+    if kind == "space":
+        return Spacer(1, body)
+    if kind == "table":
+        rows, widths = body
+        return _table(rows, widths, styles["small"])
+    return _p(body, styles[kind])
+
+
+def _p(text: Any, style: ParagraphStyle) -> Paragraph:
     safe = str("" if text is None else text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return Paragraph(safe, style)
 
 
-def _change(event: dict[str, Any]) -> str:
-    """`status: a → b` and the action's own inputs, without the bookkeeping fields."""
-    before, after = event.get("before") or {}, event.get("after") or {}
-    moved = [
-        f"{k}: {before.get(k)} → {v}" for k, v in after.items() if before.get(k) != v and not k.startswith("deadline")
-    ]
-    details = [
-        f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in (event.get("data") or {}).items() if k != "negotiation"
-    ]
-    return "; ".join(moved + details)
-
-
-def _table(rows: list[list[Any]], widths: list[float]) -> Table:
-    table = Table([[_p(c, SMALL) for c in row] for row in rows], colWidths=[w * mm for w in widths], repeatRows=1)
+def _table(rows: list[list[Any]], widths: list[float], style: ParagraphStyle) -> Table:
+    table = Table([[_p(c, style) for c in row] for row in rows], colWidths=[w * mm for w in widths], repeatRows=1)
     table.setStyle(
         TableStyle(
             [
@@ -76,162 +359,3 @@ def _table(rows: list[list[Any]], widths: list[float]) -> Table:
         )
     )
     return table
-
-
-def _who(party: dict[str, Any] | None, field: str, party_id: str) -> str:
-    """A person by name, the id beside it (the id alone when there is no profile)."""
-    name = (party or {}).get(field)
-    return f"{name} ({party_id})" if name else party_id
-
-
-def _clock(people: dict[str, Any]) -> Callable[[str | None], str]:
-    """Times as the merchant's people read them: in the shop's time zone (UTC without a profile)."""
-    zone = ZoneInfo((people.get("merchant") or {}).get("timezone") or "UTC")
-
-    def local(value: str | None) -> str:
-        return datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
-
-    return local
-
-
-def _actor(event: dict[str, Any], people: dict[str, Any]) -> str:
-    """Who took a step: the buyer and the shop by name, everyone else by role and id."""
-    role, actor_id = event["actor_role"], event["actor_id"]
-    buyer, merchant = people.get("buyer") or {}, people.get("merchant") or {}
-    if role == "buyer" and actor_id == buyer.get("id") and buyer.get("display_name"):
-        return f"{buyer['display_name']} (buyer)"
-    if role == "merchant" and merchant.get("name"):
-        return f"{merchant['name']} ({actor_id})"
-    return f"{role} {actor_id}"
-
-
-def _story(f: dict[str, Any]) -> list[Any]:
-    order, case, people = f["order"], f["case"], f.get("parties") or {}
-    cur = order["currency"]
-    local = _clock(people)
-    zone = (people.get("merchant") or {}).get("timezone") or "UTC"
-    story: list[Any] = [
-        _p("售后案件档案 Case file", H1),
-        _p(f"案件 Case {case['id']} · 订单 Order {order['id']} · 政策 Policy {case['policy']}"),
-        _p(f"时间为 Times in {zone}", SMALL),
-        _p("订单 Order", H2),
-        _table(
-            [
-                ["字段 Field", "值 Value"],
-                ["买家 Buyer", _who(people.get("buyer"), "display_name", order["buyer_id"])],
-                ["商家 Merchant", _who(people.get("merchant"), "name", order["merchant_id"])],
-                ["支付方式 Payment", order["payment_method"]],
-                ["状态 Status", order["status"]],
-                [
-                    "商品 Items",
-                    "; ".join(
-                        f"{i['title']} × {i['quantity']} @ {_money(i['unit_price'], cur)}" for i in order["items"]
-                    ),
-                ],
-                ["运费 Shipping", _money(order["shipping_fee"], cur)],
-                ["优惠 Discount", _money(order["discount"], cur)],
-                ["已付 Paid", _money(order["paid_amount"], cur)],
-                ["已退 Refunded", _money(order["refunded_amount"], cur)],
-                ["下单 Placed", local(order["created_at"])],
-            ],
-            [45, 135],
-        ),
-        _p("售后 After-sales request", H2),
-        _table(
-            [
-                ["字段 Field", "值 Value"],
-                ["类型 Type", case["type"]],
-                ["原因 Reason", case["reason"]],
-                ["商品 Items", "; ".join(f"{i['title']} × {i['quantity']}" for i in case["items"])],
-                ["金额 Amount", _money(case["amount"], cur)],
-                ["状态 Status", case["status"]],
-                ["描述 Description", case["description"]],
-                ["退货地址 Return address", case.get("return_address") or "—"],
-                ["提交 Filed", local(case["created_at"])],
-            ],
-            [45, 135],
-        ),
-        _p("时间线 Timeline", H2),
-        _table(
-            [["时间 Time", "谁 Who", "动作 Action", "变化 Change / 内容 Details"]]
-            + [
-                [local(e["at"]), _actor(e, people), f"{e['subject_kind']}: {e['action']}", _change(e)]
-                for e in f["timeline"]
-            ],
-            [34, 30, 36, 80],
-        ),
-    ]
-    if f.get("messages"):
-        story += [
-            _p("协商记录 Messages", H2),
-            _table(
-                [["时间 Time", "谁 Who", "内容 Message", "证据 Evidence"]]
-                + [
-                    [m["created_at"], f"{m['author_role']} {m['author_id']}", m["body"], ", ".join(m["evidence"])]
-                    for m in f["messages"]
-                ],
-                [34, 30, 80, 36],
-            ),
-        ]
-    for d in f["disputes"]:
-        story += [_p(f"平台介入 Dispute {d['id']} ({d['kind']}, {d['status']})", H2)]
-        story += [_p(f"[{s['at']}] {s['party']} {s['actor_id']}: {s['statement']}") for s in d["statements"]]
-        if d.get("outcome"):
-            story.append(
-                _p(
-                    f"判责 Ruling: {d['outcome']} {_money(d.get('amount'), cur)}; 责任方 liable: "
-                    f"{d['liable_party']}; {d['ruled_by']} at {d['ruled_at']}: {d['rationale']}"
-                )
-            )
-    if f["appeals"]:
-        story += [
-            _p("申诉 Appeals", H2),
-            _table(
-                [["申诉 Appeal", "申诉人 By", "理由 Grounds", "结果 Decision"]]
-                + [
-                    [a["id"], a["appellant_role"], a["grounds"], f"{a['status']} {a.get('rationale') or ''}"]
-                    for a in f["appeals"]
-                ],
-                [36, 24, 70, 50],
-            ),
-        ]
-    story += [
-        _p("证据 Evidence", H2),
-        _table(
-            [["证据 Evidence", "类型 Kind", "格式 Type", "大小 Size", "SHA-256"]]
-            + [[e["id"], e["kind"], e["media_type"], e["size"], e["sha256"]] for e in f["evidence"]],
-            [34, 24, 26, 14, 82],
-        ),
-    ]
-    story += [
-        _p("退款与处罚 Refunds and violations", H2),
-        _table(
-            [["记录 Record", "类型 Kind", "金额 Amount", "时间 Time"]]
-            + [
-                [r["id"], f"{r['method']} ({r['payer']})", _money(r["amount"], r["currency"]), r["created_at"]]
-                for r in f["refunds"]
-            ]
-            + [
-                [v["id"], f"{v['kind']} {v['points']} pts {v['status']}", _money(v.get("amount"), cur), v["created_at"]]
-                for v in f["violations"]
-            ],
-            [40, 60, 40, 40],
-        ),
-    ]
-    integrity = f["integrity"]
-    story += [
-        Spacer(1, 8),
-        _p("完整性 Integrity", H2),
-        _p(f"SHA-256 {integrity['digest']}"),
-        _p(
-            f"{integrity['generator']} · generated {integrity['generated_at']} for "
-            f"{integrity['generated_for']['role']} {integrity['generated_for']['id']}",
-            SMALL,
-        ),
-        _p(
-            "核验 Verify: remove `integrity` from the JSON file, serialise with sorted keys and no spaces, "
-            "UTF-8, and compare its SHA-256 with the digest above.",
-            SMALL,
-        ),
-    ]
-    return story

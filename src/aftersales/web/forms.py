@@ -44,7 +44,7 @@ def _field(i: Input) -> Field:
     name_label = i.label or Label(i.name, i.name.replace("_", " "))
     bound = i.bound
     if isinstance(bound, Choice):
-        vocabulary = _vocabulary(bound.values)
+        vocabulary = labels.covering(bound.values)
         options = tuple((v, labels.of(vocabulary, v) or Label(v, v)) for v in bound.values)
         return Field(i.name, name_label, "select", i.required, options, default=i.default)
     if isinstance(bound, Number):
@@ -58,12 +58,6 @@ def _field(i: Input) -> Field:
         widget = "textarea" if bound.max_length > 200 else "text"
         return Field(i.name, name_label, widget, i.required, max_length=bound.max_length, default=i.default)
     return Field(i.name, name_label, "text", i.required, default=i.default)
-
-
-def _vocabulary(values: tuple[str, ...]) -> Mapping[str, Label]:
-    """The smallest label vocabulary naming every value of a closed set (empty if none does)."""
-    covering = [table for table, _ in labels.VOCABULARIES.values() if set(values) <= set(table)]
-    return min(covering, key=len) if covering else {}
 
 
 def yuan_to_fen(text: str) -> int:

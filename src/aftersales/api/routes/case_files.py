@@ -1,6 +1,6 @@
 """Case file export: JSON a machine can verify, PDF a person can read."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from ...export import pdf
@@ -23,11 +23,20 @@ def case_file_json(case_id: str, request: Request, actor: CurrentActor):
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}},
 )
-def case_file_pdf(case_id: str, request: Request, actor: CurrentActor):
+def case_file_pdf(
+    case_id: str,
+    request: Request,
+    actor: CurrentActor,
+    lang: pdf.Lang = Query("zh", description="The reader's language: Simplified Chinese (default) or English"),
+    tz: str | None = Query(
+        None, max_length=64, description="The reader's IANA time zone (default: the shop's, else UTC)"
+    ),
+):
+    pdf.check_zone(tz)
     env = request.app.state.runtime.env
     body = read(request, lambda uow: case_file.build(uow, env, actor, case_id))
     return Response(
-        pdf.render(body),
+        pdf.render(body, lang, tz),
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="case-file-{case_id}.pdf"'},
     )
