@@ -1,10 +1,11 @@
 """Case file export: JSON a machine can verify, PDF a person can read."""
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from ...export import pdf
 from ...services import case_file
+from ...services.context import Actor
 from ..actions import read
 from ..auth import CurrentActor
 
@@ -32,6 +33,11 @@ def case_file_pdf(
         None, max_length=64, description="The reader's IANA time zone (default: the shop's, else UTC)"
     ),
 ):
+    return pdf_download(request, actor, case_id, lang, tz)
+
+
+def pdf_download(request: Request, actor: Actor, case_id: str, lang: pdf.Lang, tz: str | None) -> Response:
+    """The case file as a PDF download (the console's export link serves through here too)."""
     pdf.check_zone(tz)
     env = request.app.state.runtime.env
     body = read(request, lambda uow: case_file.build(uow, env, actor, case_id))
@@ -40,3 +46,11 @@ def case_file_pdf(
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="case-file-{case_id}.pdf"'},
     )
+
+
+def json_download(request: Request, actor: Actor, case_id: str) -> JSONResponse:
+    """The case file as a JSON download, for the console's export link."""
+    env = request.app.state.runtime.env
+    body = read(request, lambda uow: case_file.build(uow, env, actor, case_id))
+    headers = {"Content-Disposition": f'attachment; filename="case-file-{case_id}.json"'}
+    return JSONResponse(body, headers=headers)

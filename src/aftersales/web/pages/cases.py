@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ...api import requests as api_requests
 from ...api.action_routes import model_prefix
+from ...api.routes import case_files
 from ...api.routes.evidence import serve
 from ...domain import errors as e
 from ...domain.cases import CASE_MACHINE
@@ -203,6 +204,17 @@ async def post_message(case_id: str, viewer: SignedIn, request: Request) -> Resp
     except e.DomainError as exc:
         flash.put(response, request, problem_text(viewer, exc), ok=False)
     return response
+
+
+@router.get("/after-sales/{case_id}/case-file.pdf")
+def case_file_pdf(case_id: str, viewer: SignedIn, request: Request) -> Response:
+    """The case file to take to outside help, in the viewer's language and timezone."""
+    return case_files.pdf_download(request, viewer.actor, case_id, viewer.lang, viewer.formats.tz.key)  # type: ignore[arg-type]
+
+
+@router.get("/after-sales/{case_id}/case-file.json")
+def case_file_json(case_id: str, viewer: SignedIn, request: Request) -> Response:
+    return case_files.json_download(request, viewer.actor, case_id)
 
 
 @router.get("/evidence/{evidence_id}")
