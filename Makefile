@@ -58,6 +58,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/api.py --quick
 	$(BIN)/python bench/scale.py --quick
 	$(BIN)/python bench/relay.py --quick
+	$(BIN)/python bench/console.py --quick
 
 ## The long versions of the reliability tests (kills, restarts, generated requests); needs PostgreSQL.
 chaos: $(STAMP)
