@@ -74,12 +74,12 @@ TIMERS = {
     "in_intervention": ("ruling_overdue", 3),
 }
 ORDER_COLS = (
-    "id, buyer_id, merchant_id, payment_method, currency, shipping_fee, items, goods_total, status, policy, "
-    "paid_amount, refunded_amount, open_case_id, carrier, tracking_number, paid_at, shipped_at, "
+    "id, buyer_id, merchant_id, payment_method, currency, shipping_fee, items, goods_total, discount, units, status, "
+    "policy, paid_amount, refunded_amount, carrier, tracking_number, paid_at, shipped_at, "
     "delivered_at, completed_at, extra, version, created_at, updated_at"
 )
 CASE_COLS = (
-    "id, order_id, buyer_id, merchant_id, payment_method, type, reason, amount, currency, status, policy, "
+    "id, order_id, buyer_id, merchant_id, payment_method, type, reason, items, amount, currency, status, policy, "
     "description, evidence, deadline_action, deadline_due_at, return_address, return_carrier, "
     "return_tracking, dispute_id, closed_at, extra, version, created_at, updated_at"
 )
@@ -128,6 +128,11 @@ def generate(n: int, now: datetime, seed: int = 7) -> Iterator[tuple[str, tuple[
         order_id, case_id = f"o-{g}", new_id("as", at.replace(tzinfo=UTC))
         ordered = at - timedelta(days=rng.uniform(3, 12))
         terminal = status in ("refunded", "closed", "completed")
+        # The order's two units (domain/lines.py): held by the open case, else done when the goods
+        # came back or were refunded, else free again (a withdrawn request).
+        refunded, done = (9900, True) if status == "refunded" else (0, status == "completed")
+        lot = {"n": 2, "paid": 9900, "refunded": refunded, "case": None if terminal else case_id, "done": done}
+        units = json.dumps({"tea-250g": [lot]})
         yield (
             "orders",
             (
@@ -139,11 +144,12 @@ def generate(n: int, now: datetime, seed: int = 7) -> Iterator[tuple[str, tuple[
                 1000,
                 ITEMS,
                 19800,
+                0,
+                units,
                 "delivered",
                 "douyin@1",
                 20800,
                 19800 if status == "refunded" else 0,
-                None if terminal else case_id,
                 "SF",
                 f"SF{g}",
                 ordered,
@@ -171,6 +177,7 @@ def generate(n: int, now: datetime, seed: int = 7) -> Iterator[tuple[str, tuple[
                 "online",
                 case_type,
                 "quality_problem",
+                ITEMS,
                 19800,
                 "CNY",
                 status,
@@ -353,9 +360,9 @@ def deep_cursor(engine: sa.Engine, merchant: str, status: str | None) -> tuple[s
     return encode(row.created_at.replace(tzinfo=UTC), row.id), total
 
 
-def _kept(n: int) -> tuple[sa.Engine | None, float]:
+def kept_schema(schema: str, n: int) -> sa.Engine | None:
     """The schema of an earlier run holding n cases, migrated to head (e.g. a new index); else None."""
-    engine = create_engine(schema_url(SCHEMA))
+    engine = create_engine(schema_url(schema))
     try:
         with engine.connect() as conn:
             held = conn.execute(sa.text("SELECT count(*) FROM after_sales")).scalar_one()
@@ -363,12 +370,12 @@ def _kept(n: int) -> tuple[sa.Engine | None, float]:
         held = None
     if held != n:
         engine.dispose()
-        return None, 0.0
+        return None
     migrate.upgrade(engine)
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE"))
     print(f"kept the {n:,} cases of an earlier run (load time not measured again)")
-    return engine, 0.0
+    return engine
 
 
 def main() -> None:
@@ -382,7 +389,7 @@ def main() -> None:
     print(f"machine: {machine_load()}")
     now = datetime.now(UTC)  # the server reads the system clock: live cases are live now
 
-    engine, seconds = _kept(n) if args.keep else (None, 0.0)
+    engine, seconds = kept_schema(SCHEMA, n) if args.keep else None, 0.0
     if engine is None:
         engine = fresh_schema(SCHEMA)
         seconds = load(engine, n, now)

@@ -83,9 +83,34 @@ def _browser_reason() -> str | None:
     return None
 
 
+# axe-core, fetched from the npm registry by `make install` into the venv (see the Makefile).
+AXE = Path(
+    os.environ.get(
+        "AFTERSALES_TEST_AXE", Path(__file__).resolve().parents[1] / ".venv/axe/node_modules/axe-core/axe.min.js"
+    )
+)
+
+
+def _axe_reason() -> str | None:
+    """None if the accessibility checker can run (a browser and axe-core's script), else why not."""
+    if _BROWSER_PROBLEM is not None:
+        return f"no browser: {_BROWSER_PROBLEM}"
+    if not AXE.is_file():
+        return f"no axe-core at {AXE} (`make install` fetches it with npm; or set AFTERSALES_TEST_AXE)"
+    return None
+
+
+def _axe_version() -> str:
+    try:
+        return str(json.loads((AXE.parent / "package.json").read_text())["version"])
+    except (OSError, ValueError, KeyError):
+        return "of unknown version"
+
+
 _PG_PROBLEM = _postgres_reason()
 _NATS_PROBLEM = _nats_reason()
 _BROWSER_PROBLEM = _browser_reason()
+_AXE_PROBLEM = _axe_reason()
 
 
 def pytest_report_header(config: Any) -> list[str]:
@@ -101,6 +126,10 @@ def pytest_report_header(config: Any) -> list[str]:
         lines.append(f"browser: {CHROMIUM} through Playwright")
     else:
         lines.append(f"browser: NONE ({_BROWSER_PROBLEM}); the console's browser tests are skipped")
+    if _AXE_PROBLEM is None:
+        lines.append(f"accessibility: axe-core {_axe_version()} at {AXE}")
+    else:
+        lines.append(f"accessibility: NONE ({_AXE_PROBLEM}); the accessibility tests are skipped")
     return lines
 
 
@@ -111,6 +140,8 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
         raise pytest.UsageError(f"CI=true but NATS JetStream is unreachable at {NATS_URL}: {_NATS_PROBLEM}")
     if _BROWSER_PROBLEM is not None and IN_CI and any(item.get_closest_marker("browser") for item in items):
         raise pytest.UsageError(f"CI=true but no browser can be had: {_BROWSER_PROBLEM}")
+    if _AXE_PROBLEM is not None and IN_CI and any(item.get_closest_marker("accessibility") for item in items):
+        raise pytest.UsageError(f"CI=true but the accessibility checker cannot run: {_AXE_PROBLEM}")
 
 
 @pytest.fixture
@@ -277,6 +308,23 @@ def browser_page(chromium: Any) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def axe_script(chromium: Any) -> str:
+    """axe-core's script, for `console_client.assert_accessible`; skipped where it is missing,
+    which CI=true refuses (above). Mark such tests `accessibility`."""
+    if _AXE_PROBLEM is not None:
+        pytest.skip(f"no accessibility checker: {_AXE_PROBLEM}")
+    return AXE.read_text()
+
+
+@pytest.fixture
+def assert_accessible(axe_script: str) -> Callable[..., None]:
+    """`assert_accessible(page)`: axe-core finds no serious or critical violation on it."""
+    from console_client import assert_accessible as check
+
+    return lambda page, context="": check(page, axe_script, context)
 
 
 @pytest.fixture(scope="session")

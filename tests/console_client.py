@@ -54,3 +54,33 @@ def sign_in(page: Any, api: Api, role: str, sub: str | None = None, merchant_id:
     page.fill("#token", api.token(role, sub, merchant_id))
     page.get_by_role("button", name="登录").click()
     page.wait_for_load_state()
+
+
+# What fails a page: axe-core's two worst impacts (moderate and minor ones are for a reviewer).
+BLOCKING = ("serious", "critical")
+
+
+def assert_accessible(page: Any, axe_script: str, context: str = "") -> None:
+    """Run axe-core on the page as it is now and fail on any serious or critical violation,
+    listing each (rule, what it asks, the elements' selectors). `axe_script` is the
+    `axe_script` fixture's (tests/conftest.py); mark the test `accessibility`.
+
+    The console's CSP (script-src 'self') refuses inline scripts, so `page.add_script_tag`
+    cannot put axe into the page. `page.evaluate` goes through the DevTools protocol, which CSP
+    does not govern: the page keeps its real headers, and its own scripts run as they would for a
+    person (a context with `bypass_csp` would test a page nobody sees)."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(axe_script)
+    found = page.evaluate(
+        """async () => {
+            const result = await axe.run(document, {resultTypes: ['violations']});
+            return result.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                targets: v.nodes.map(n => n.target.join(' ')),
+            }));
+        }"""
+    )
+    blocking = [v for v in found if v["impact"] in BLOCKING]
+    lines = [f"{v['impact']} {v['id']}: {v['help']} at {', '.join(v['targets'][:5])}" for v in blocking]
+    where = context or page.url
+    assert not blocking, f"accessibility violations on {where}:\n" + "\n".join(lines)

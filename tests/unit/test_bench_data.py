@@ -57,3 +57,26 @@ def test_disputes_belong_to_escalated_cases():
         case = by_id[d["after_sale_id"]]
         assert d["status"] in disputes.STATUSES and case["dispute_id"] == d["id"]
         assert (case["status"] == "in_intervention") == (d["status"] != "final")
+
+
+def test_the_loaded_columns_are_the_tables_own_and_cover_every_required_one():
+    """COPY fills only the columns it names and applies no Python-side default: a column the
+    schema gained (NOT NULL, no server default) must be generated, one it lost must not be."""
+    import sqlalchemy as sa
+
+    from aftersales.store import tables as t
+    from scale import DEADLINE_COLS, EVENT_COLS, ORDER_COLS
+
+    loaded = {"orders": ORDER_COLS, "after_sales": CASE_COLS, "disputes": DISPUTE_COLS}
+    loaded |= {"events": EVENT_COLS, "deadlines": DEADLINE_COLS}
+    for name, cols in loaded.items():
+        table, named = t.metadata.tables[name], cols.split(", ")
+        assert set(named) <= set(table.c.keys()), (name, set(named) - set(table.c.keys()))
+        required = {
+            c.name
+            for c in table.columns
+            if not c.nullable and c.server_default is None and not (c.primary_key and isinstance(c.type, sa.Integer))
+        }
+        assert required <= set(named), (name, required - set(named))
+    for table, row in generate(200, NOW):  # each row has a value for each column it names
+        assert len(row) == len(loaded[table].split(", ")), table

@@ -65,6 +65,12 @@ def timezone(name: str | None) -> ZoneInfo:
         return ZoneInfo(DEFAULT_TIMEZONE)
 
 
+@cache
+def _locale(lang: str) -> Locale:
+    """Parsed once per language: a list page formats a few values per row (bench/console.py)."""
+    return Locale.parse(LOCALES[lang])
+
+
 @dataclass(frozen=True)
 class Formats:
     """How one viewer reads money, times and labels."""
@@ -74,7 +80,7 @@ class Formats:
 
     @property
     def locale(self) -> Locale:
-        return Locale.parse(LOCALES[self.lang])
+        return _locale(self.lang)
 
     def money(self, amount: int | None, currency: str = "CNY") -> str:
         if amount is None:
