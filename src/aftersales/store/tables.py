@@ -52,6 +52,7 @@ orders = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Index(None, "created_at", "id"),
+    sa.Index(None, "buyer_id", "created_at", "id"),  # a buyer's orders, newest first (the console)
 )
 
 after_sales = sa.Table(
@@ -96,6 +97,9 @@ after_sales = sa.Table(
     # The merchant's queue by urgency (reads.case_queue): its pending deadlines soonest first, then
     # the cases without one (deadline_due_at IS NULL), each walked straight from the index.
     sa.Index(None, "merchant_id", "deadline_due_at", "id"),
+    # Listings newest first for the platform (every case) and for one buyer (bench/console.py).
+    sa.Index(None, "created_at", "id"),
+    sa.Index(None, "buyer_id", "created_at", "id"),
 )
 
 disputes = sa.Table(
