@@ -34,7 +34,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _server_harness import auth, fresh_schema, machine_load, serve, summary_ms, token
-from scale import deep_cursor, kept_schema, load
+from scale import kept_schema, load
 
 SCHEMA = "aftersales_bench_console"
 TARGET_MS = 50
@@ -48,7 +48,6 @@ class Sample:
 
     people: dict[str, tuple[str, str | None]]  # role -> (sub, merchant_id)
     cases: dict[str, list[str]]  # role -> ids of cases it sees
-    deep: str  # a cursor half-way down the shop's list
 
     def case(self, role: str, i: int) -> str:
         ids = self.cases[role]
@@ -81,14 +80,21 @@ def _list(name: str, role: str, query: str = "") -> Page:
     )
 
 
+def _page(name: str, role: str, console: str, api: str) -> Page:
+    return Page(name, role, lambda s, i: console, lambda s, i: [api])
+
+
 PAGES = [
+    _page("buyer_orders", "buyer", "/console/orders", "/v1/orders?limit=20"),
     _list("buyer_case_list", "buyer"),
     _case_page("buyer"),
-    _list("merchant_case_list", "merchant"),
-    _list("merchant_case_list_pending", "merchant", "?status=pending_merchant"),
-    _list("merchant_case_list_deep", "merchant", "?cursor={s.deep}"),
+    # A shop's /console/after-sales is its queue by urgency (web/pages/merchant.py), beside the
+    # API's newest-first list of the same shop.
+    _list("merchant_queue", "merchant"),
+    _list("merchant_queue_pending", "merchant", "?status=pending_merchant"),
     _case_page("merchant"),
     _list("agent_case_list", "agent"),
+    _page("agent_dispute_queue", "agent", "/console/disputes", "/v1/disputes?limit=50"),
     _case_page("agent"),
 ]
 
@@ -134,9 +140,8 @@ def sample(engine: sa.Engine, rounds: int) -> Sample:
             "merchant": ids("merchant_id = :m", m=SHOP),
             "agent": ids("true"),
         }
-    deep, _ = deep_cursor(engine, SHOP, None)
     people = {"buyer": (buyer, None), "merchant": (f"{SHOP}-staff", SHOP), "agent": (AGENT, None)}
-    return Sample(people, cases, deep)
+    return Sample(people, cases)
 
 
 def signed_in(base: str, sub: str, role: str, merchant_id: str | None) -> httpx.Client:
