@@ -11,9 +11,9 @@ from ...domain import errors as e
 from .. import assets
 from ..render import page
 from ..session import CsrfRefused, SignInNeeded, sign_in_url, viewer
-from . import cases, signin
+from . import cases, reports, signin
 
-ROUTERS = (assets.router, signin.router, cases.router)
+ROUTERS = (assets.router, signin.router, cases.router, reports.router)
 
 
 def install(app: FastAPI) -> None:
