@@ -36,34 +36,38 @@ COMMON: dict[str, Any] = dict(
     js=[],  # no script: nothing for the CSP to refuse, nothing needed to read the chart
     disable_xml_declaration=True,  # an element to inline, not a document
     print_values=True,
+    print_zeroes=False,
     show_legend=False,
     truncate_label=-1,  # a reason's whole label, in either language
-    width=720,
-    height=360,
+    width=560,
+    height=320,
 )
 Format = Callable[[Any], str]
 
 
-def bars(title: str, labels: Sequence[str], values: Sequence[float], formatter: Format, *, no_data: str) -> Markup:
-    """One horizontal bar per label (reasons, shops read best left to right)."""
-    height = max(160, 70 + 34 * len(labels))
+def bars(
+    title: str, labels: Sequence[str], values: Sequence[float], formatter: Format, *, no_data: str, whole: bool = False
+) -> Markup:
+    """One horizontal bar per label (reasons, shops read best left to right); `whole`: counts,
+    whose axis has whole numbers only."""
+    height = max(140, 50 + 34 * len(labels))
     chart = pygal.HorizontalBar(
-        title=title, value_formatter=formatter, no_data_text=no_data, **{**COMMON, "height": height}
+        value_formatter=formatter, no_data_text=no_data, **{**COMMON, "height": height, **_ticks(values, whole)}
     )
-    chart.x_labels = list(labels)
-    chart.add(title, list(values))
+    # pygal stacks horizontal bars from the bottom: reversed, the first label reads at the top.
+    chart.x_labels = list(reversed(labels))
+    chart.add(title, list(reversed(values)))
     return _svg(chart, title)
 
 
 def columns(title: str, labels: Sequence[str], values: Sequence[int], *, no_data: str, every: int = 1) -> Markup:
     """One column per label (days), only every `every`-th label written under the axis."""
     chart = pygal.Bar(
-        title=title,
         no_data_text=no_data,
         x_label_rotation=-45,
         show_minor_x_labels=every <= 1,
         x_labels_major_every=max(every, 1),
-        **{**COMMON, "print_values": len(values) <= 31},
+        **{**COMMON, "print_values": len(values) <= 31, **_ticks(values, True)},
     )
     chart.x_labels = list(labels)
     chart.add(title, list(values))
@@ -72,14 +76,25 @@ def columns(title: str, labels: Sequence[str], values: Sequence[int], *, no_data
 
 def pie(title: str, slices: Sequence[tuple[str, int]], *, no_data: str) -> Markup:
     """One slice per (label, value) with a value; the legend names them."""
-    chart = pygal.Pie(title=title, no_data_text=no_data, inner_radius=0.45, **{**COMMON, "show_legend": True})
+    chart = pygal.Pie(no_data_text=no_data, inner_radius=0.45, **{**COMMON, "show_legend": True})
     for label, value in slices:
         if value:
             chart.add(f"{label}: {value}", [value])
     return _svg(chart, title)
 
 
+def _ticks(values: Sequence[float], whole: bool) -> dict[str, Any]:
+    """Whole-number ticks for counts (pygal would write 0.1, 0.2… under a handful of cases)."""
+    if not whole or not values:
+        return {}
+    top = max(int(max(values)), 1)
+    step = max(1, -(-top // 5))
+    return {"y_labels": list(range(0, top + step, step))}
+
+
 def _svg(chart: Any, title: str) -> Markup:
+    """The chart's SVG, named by `title` (the page shows the title above it, in its figcaption)."""
+
     def named(root: Any) -> Any:
         root.set("role", "img")
         root.set("aria-label", title)

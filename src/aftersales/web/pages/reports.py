@@ -55,6 +55,7 @@ def merchant_metrics(viewer: SignedIn, request: Request, days: str | None = None
             [f.requests for f in metrics.by_reason],
             w.count,
             empty,
+            whole=True,
         ),
         _bars(
             _("Refunded amount by reason"),
@@ -87,14 +88,13 @@ def dashboard(viewer: SignedIn, request: Request, days: str | None = None) -> Re
     sla, by_reason, paid = board.sla, board.metrics.by_reason, board.metrics.paid_amount
     days_read = [w.day(d) for d, _n in board.volume]
     counts = [n for _d, n in board.volume]
-    long = len(counts) > 31
     volume_title = _("Requests filed per day")
     slices = [(_("Ruled within the SLA"), sla.ruled_on_time), (_("SLA breached"), sla.breached)]
     sla_title = _("Disputes ruled within their SLA")
     figures = [
         Figure(
             volume_title,
-            charts.columns(volume_title, days_read, counts, no_data=empty, every=7 if long else 1),
+            charts.columns(volume_title, days_read, counts, no_data=empty, every=7 if len(counts) > 8 else 1),
             _("Day"),
             _("Requests"),
             [(d, w.count(n)) for d, n in zip(days_read, counts, strict=True)],
@@ -124,6 +124,7 @@ def dashboard(viewer: SignedIn, request: Request, days: str | None = None) -> Re
             [s.disputes for s in board.top_merchants],
             w.count,
             empty,
+            whole=True,
         ),
     ]
     return page(
@@ -132,9 +133,17 @@ def dashboard(viewer: SignedIn, request: Request, days: str | None = None) -> Re
 
 
 def _bars(
-    title: str, head: str, value_head: str, names: list[str], values: list[Any], fmt: Callable[[Any], str], empty: str
+    title: str,
+    head: str,
+    value_head: str,
+    names: list[str],
+    values: list[Any],
+    fmt: Callable[[Any], str],
+    empty: str,
+    *,
+    whole: bool = False,
 ) -> Figure:
-    svg = charts.bars(title, names, values, fmt, no_data=empty)
+    svg = charts.bars(title, names, values, fmt, no_data=empty, whole=whole)
     return Figure(title, svg, head, value_head, [(n, fmt(v)) for n, v in zip(names, values, strict=True)])
 
 
