@@ -28,5 +28,5 @@ def test_the_dashboard_shows_its_charts_in_the_browser(api, browser_page, tmp_pa
     )  # (a path= would leave a writer thread running)
     browser_page.get_by_role("link", name="近 7 天").click()
     browser_page.wait_for_load_state()
-    assert browser_page.locator("figure svg").first.locator("rect.rect").count() == 8
+    assert browser_page.locator("figure svg").first.locator("circle.dot").count() == 8
     assert refused == []

@@ -22,8 +22,9 @@ def _charts(html: str) -> list[ET.Element]:
 
 
 def _classed(svg: ET.Element, name: str) -> list[ET.Element]:
-    """The drawn shapes of a series: pygal's bars are <rect class="rect">, slices <path class="slice">."""
-    shape = {"rect": "rect", "slice": "path"}[name]
+    """The drawn shapes of a series: pygal's bars are <rect class="rect">, slices <path class="slice">,
+    a line's points <circle class="dot">."""
+    shape = {"rect": "rect", "slice": "path", "dot": "circle"}[name]
     return [e for e in svg.iter(f"{{http://www.w3.org/2000/svg}}{shape}") if name in (e.get("class") or "").split()]
 
 
@@ -66,7 +67,7 @@ def test_the_dashboard_draws_volume_sla_refund_rates_and_top_shops(world):
     page = Console(world, "agent").get("/console/dashboard?days=30")
     assert page.status_code == 200
     volume, sla, rates, shops = _charts(page.text)
-    assert len(_classed(volume, "rect")) == 31  # a column per day, empty days included
+    assert len(_classed(volume, "dot")) == 31  # a point per day, empty days included
     assert len(_classed(sla, "slice")) == 2  # ruled within the SLA (1), breached (2)
     assert len(_classed(rates, "rect")) == 2 and len(_classed(shops, "rect")) == 2
     html = page.text
@@ -89,7 +90,7 @@ def test_a_period_outside_the_offered_set_is_a_clear_400(world):
         assert person.get(f"/console/dashboard?days={bad}").status_code == 400, bad
     week = person.get("/console/dashboard?days=7")
     assert week.status_code == 200 and 'href="?days=7" aria-current="page"' in week.text
-    assert len(_classed(_charts(week.text)[0], "rect")) == 8
+    assert len(_classed(_charts(week.text)[0], "dot")) == 8
 
 
 def test_the_pages_render_with_no_data(api):

@@ -94,7 +94,7 @@ def dashboard(viewer: SignedIn, request: Request, days: str | None = None) -> Re
     figures = [
         Figure(
             volume_title,
-            charts.columns(volume_title, days_read, counts, no_data=empty, every=7 if len(counts) > 8 else 1),
+            charts.daily(volume_title, days_read, counts, no_data=empty, every=7 if len(counts) > 8 else 1),
             _("Day"),
             _("Requests"),
             [(d, w.count(n)) for d, n in zip(days_read, counts, strict=True)],
