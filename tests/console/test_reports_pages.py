@@ -8,9 +8,11 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+import sqlalchemy as sa
 
 import report_world
 from aftersales.domain.labels import CASE_REASON
+from aftersales.store import tables as t
 from aftersales.web.security_headers import CONTENT_SECURITY_POLICY
 from console_client import Console
 
@@ -64,6 +66,11 @@ def test_another_shop_sees_only_its_figures(world):
 
 
 def test_the_dashboard_draws_volume_sla_refund_rates_and_top_shops(world):
+    with world.runtime.engine.begin() as conn:  # a shop's name as the marketplace typed it, markup and all
+        now = world.clock.now()
+        conn.execute(
+            sa.insert(t.merchants).values(id="m-2", name="<b>果园</b>", timezone="UTC", created_at=now, updated_at=now)
+        )
     page = Console(world, "agent").get("/console/dashboard?days=30")
     assert page.status_code == 200
     volume, sla, rates, shops = _charts(page.text)
@@ -73,6 +80,9 @@ def test_the_dashboard_draws_volume_sla_refund_rates_and_top_shops(world):
     html = page.text
     assert "茶叶铺" in html and "20.0%" in html  # the shop by its name; ¥100 refunded of ¥500 paid per reason
     assert "<script" not in "".join(SVG.findall(html))
+    assert "<b>果园</b>" not in html and "&lt;b&gt;果园&lt;/b&gt;" in html  # names are text, in the chart too
+    english = Console(world, "agent").get("/console/dashboard?lang=en").text
+    assert "Requests filed per day" in english and "Merchants with most disputes" in english and "Nov 23" in english
 
 
 def test_buyers_and_the_wrong_role_get_the_not_found_page(world):
