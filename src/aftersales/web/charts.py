@@ -9,6 +9,7 @@ named by its title for screen readers; the page puts the same figures in a table
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -39,6 +40,7 @@ COMMON: dict[str, Any] = dict(
     print_zeroes=False,
     show_legend=False,
     truncate_label=-1,  # a reason's whole label, in either language
+    margin_right=28,  # room for the last tick label (money runs long)
     width=560,
     height=320,
 )
@@ -90,12 +92,18 @@ def pie(title: str, slices: Sequence[tuple[str, int]], *, no_data: str) -> Marku
 
 
 def _ticks(values: Sequence[float], whole: bool) -> dict[str, Any]:
-    """Whole-number ticks for counts (pygal would write 0.1, 0.2… under a handful of cases)."""
-    if not whole or not values:
+    """About five round ticks from 0 (1, 2 or 5 times a power of ten): pygal's own would write
+    0.1, 0.2… under a handful of cases, and a dozen money labels running into each other."""
+    top = max((float(v) for v in values), default=0.0)
+    if top <= 0:
         return {}
-    top = max(int(max(values)), 1)
-    step = max(1, -(-top // 5))
-    return {"y_labels": list(range(0, top + step, step))}
+    rough = top / 5
+    power = 10 ** math.floor(math.log10(rough))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= rough)
+    if whole:
+        step = max(1, math.ceil(step))
+    count = math.ceil(top / step - 1e-9)
+    return {"y_labels": [round(i * step, 10) for i in range(count + 1)]}
 
 
 def _svg(chart: Any, title: str) -> Markup:
