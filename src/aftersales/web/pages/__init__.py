@@ -11,7 +11,7 @@ from ...domain import errors as e
 from .. import assets
 from ..render import page
 from ..session import CsrfRefused, SignInNeeded, sign_in_url, viewer
-from . import agent, buyer, cases, demo, disputes, merchant, signin
+from . import agent, buyer, cases, demo, disputes, merchant, reports, signin
 
 ROUTERS = (
     assets.router,
@@ -21,6 +21,7 @@ ROUTERS = (
     merchant.router,
     disputes.router,
     agent.router,
+    reports.router,
     demo.router,
 )
 
