@@ -95,6 +95,9 @@ PAGES = [
     _case_page("merchant"),
     _list("agent_case_list", "agent"),
     _page("agent_dispute_queue", "agent", "/console/disputes", "/v1/disputes?limit=50"),
+    # The charts have no API of their own: beside them, the list of the same cases.
+    _page("merchant_metrics", "merchant", "/console/merchant/metrics", "/v1/after-sales?limit=50"),
+    _page("agent_dashboard", "agent", "/console/dashboard", "/v1/after-sales?limit=50"),
     _case_page("agent"),
 ]
 

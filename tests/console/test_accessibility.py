@@ -37,13 +37,16 @@ def _no_sideways_scroll(page: Any) -> None:
     wide = page.evaluate(
         """() => {
             const width = document.documentElement.clientWidth;
+            // A table that scrolls inside its own region (overflow-x) does not move the page.
+            const scrolls = el => el.closest('.scroll');
             return [...document.querySelectorAll('body *')]
-                .filter(el => el.getBoundingClientRect().right > width + 1)
+                .filter(el => el.getBoundingClientRect().right > width + 1 && !scrolls(el))
                 .map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '.' + el.className
                      + ' ' + Math.round(el.getBoundingClientRect().right) + 'px');
         }"""
     )
     assert not wide, f"{page.url} is wider than the screen: {wide[:8]}"
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"), page.url
 
 
 def _case_with_photo_and_message(api: Any) -> dict[str, Any]:
@@ -138,3 +141,59 @@ def test_the_checker_fails_a_page_with_a_serious_violation(api, browser_page, as
         assert_accessible(browser_page)
     assert "label" in str(failed.value) and "#bare" in str(failed.value)
     assert "color-contrast" in str(failed.value)
+
+
+ROLE_PAGES = {
+    ("buyer", "b-1", None): ["/console/orders", "{order}", "{order}/complain"],
+    ("merchant", None, "m-1"): [
+        "/console/after-sales",
+        "/console/merchant/replies",
+        "/console/merchant/standing",
+        "/console/merchant/metrics",
+    ],
+    ("agent", "agent-1", None): [
+        "/console/disputes",
+        "{dispute}",
+        "/console/appeals",
+        "/console/complaints",
+        "/console/merchants/m-1",
+        "/console/policy",
+        "/console/dashboard",
+    ],
+}
+
+
+@pytest.mark.parametrize("lang,viewport", [("zh", "desktop"), ("en", "phone")])
+def test_every_role_s_pages_on_the_demo_marketplace(
+    settings, clock, engine, serve, chromium, assert_accessible, lang, viewport
+):
+    runtime = Runtime.build(dataclasses.replace(settings, demo=True), clock=clock, engine=engine)
+    assert demo.load(runtime)
+    api = serve(runtime)
+    context = chromium.new_context(viewport=VIEWPORTS[viewport])
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        for (role, sub, shop), paths in ROLE_PAGES.items():
+            context.clear_cookies()
+            sign_in(page, api, role, sub, shop)
+            page.goto(
+                f"{api.base_url}/console/orders?lang={lang}"
+                if role == "buyer"
+                else f"{api.base_url}/console/disputes?lang={lang}"
+            )
+            first = {
+                "order": page.locator("a[href^='/console/orders/o']").first.get_attribute("href")
+                if role == "buyer"
+                else None,
+                "dispute": page.locator("a[href^='/console/disputes/']").first.get_attribute("href")
+                if role == "agent"
+                else None,
+            }
+            for path in paths:
+                page.goto(api.base_url + path.format(**first))
+                assert page.locator("main h1").count() == 1, page.url
+                assert_accessible(page, f"{role}: {path}")
+                _no_sideways_scroll(page)
+    finally:
+        context.close()
