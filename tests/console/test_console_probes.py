@@ -456,3 +456,99 @@ def test_a_phone_photo_of_a_few_megabytes_fits_a_console_form_and_a_larger_body_
     too_big = 4 * 1024 * 1024 + 64 * 1024
     r = buyer.http.post(path, data=data, files={"photos": ("p.png", b"\0" * too_big, "image/png")})
     assert r.status_code == 413
+
+
+def _dispute(api, n):
+    """A request the shop refused and the buyer escalated: its open dispute's id."""
+    case = _case(api, n, type="refund_only", reason="damaged")
+    assert (
+        api.as_("merchant", merchant_id="m-1")
+        .post(f"/v1/after-sales/{case['id']}/reject", json={"reason": "no_quality_issue"})
+        .status_code
+        == 200
+    )
+    r = api.as_("buyer", "b-1").post(f"/v1/after-sales/{case['id']}/escalate", json={"statement": "请介入"})
+    assert r.status_code == 200, r.text
+    return case["id"], r.json()["dispute_id"]
+
+
+def _burst(people, path, fields):
+    tokens = [p.csrf("/console/after-sales") for p in people]
+    results = race(
+        [(lambda p=p, t=t: p.http.post(path, data={"csrf": t, **fields})) for p, t in zip(people, tokens, strict=True)]
+    )
+    assert all(r.status_code == 303 for r in results), [r.status_code for r in results]
+    return [r.cookies.get("aftersales_flash") or "" for r in results]
+
+
+def test_eight_concurrent_rulings_and_appeals_apply_once(api):
+    api.as_("admin", "admin-1").put("/v1/agents/agent-1", json={"name": "客服一", "capacity": 50})
+    _, dispute_id = _dispute(api, 1)
+    agent = api.as_("agent", "agent-1")
+    version = agent.get(f"/v1/disputes/{dispute_id}").json()["version"]
+    told = _burst(
+        [Console(api, "agent", "agent-1") for _ in range(8)],
+        f"/console/act/dispute/{dispute_id}/rule",
+        {"version": str(version), "outcome": "deny", "liable_party": "none", "rationale": "证据不足"},
+    )
+    assert sum("true" in t for t in told) == 1, told
+    events = agent.get(f"/v1/disputes/{dispute_id}/events").json()["items"]
+    assert [e["action"] for e in events].count("rule") == 1
+    version = agent.get(f"/v1/disputes/{dispute_id}").json()["version"]
+    _burst(
+        [Console(api, "buyer", "b-1") for _ in range(8)],
+        f"/console/disputes/{dispute_id}/appeals",
+        {"version": str(version), "grounds": "证据未被采纳"},
+    )
+    assert len(agent.get(f"/v1/disputes/{dispute_id}/appeals").json()["items"]) == 1
+
+
+def test_hostile_names_are_inert_on_the_desk_the_replies_and_the_complaints(api):
+    api.as_("integration", "marketplace").put("/v1/buyers/b-1", json={"display_name": XSS})
+    api.as_("integration", "marketplace").put("/v1/merchants/m-1", json={"name": XSS})
+    api.as_("admin", "admin-1").put("/v1/agents/agent-1", json={"name": XSS, "capacity": 50})
+    _, dispute_id = _dispute(api, 1)
+    merchant = api.as_("merchant", merchant_id="m-1")
+    assert merchant.post("/v1/merchants/m-1/reply-templates", json={"title": XSS, "body": XSS}).status_code == 201
+    complaint = (
+        api.as_("buyer", "b-1")
+        .post("/v1/complaints", json={"category": "induced_review", "description": XSS, "merchant_id": "m-1"})
+        .json()
+    )
+    agent = Console(api, "agent", "agent-1")
+    agent.http.post(
+        f"/console/disputes/{dispute_id}/notes", data={"csrf": agent.csrf("/console/disputes"), "body": XSS}
+    )
+    pages = [
+        (agent, f"/console/disputes/{dispute_id}"),
+        (agent, "/console/disputes"),
+        (agent, f"/console/complaints/{complaint['id']}"),
+        (agent, "/console/complaints?status=any"),
+        (agent, "/console/merchants/m-1"),
+        (Console(api, "merchant", merchant_id="m-1"), "/console/merchant/replies"),
+        (Console(api, "merchant", merchant_id="m-1"), "/console/after-sales?status=all"),
+        (Console(api, "buyer", "b-1"), "/console/orders"),
+    ]
+    for person, path in pages:
+        page = person.get(path)
+        assert page.status_code == 200, path
+        assert "<script>alert" not in page.text and "<img src=x" not in page.text, path
+        assert "&lt;script&gt;" in page.text or "&#34;&gt;&lt;img" in page.text, path
+
+
+def test_an_agent_off_the_roster_or_a_party_is_not_assigned(api):
+    api.as_("admin", "admin-1").put("/v1/agents/agent-1", json={"name": "客服一", "capacity": 50})
+    _, dispute_id = _dispute(api, 1)
+    agent = Console(api, "agent", "agent-1")
+    before = db_state(api.runtime)
+    for someone in ("agent-nobody", "b-1", "m-1-staff", "x" * 5000):  # (empty: oneself)
+        r = agent.http.post(
+            f"/console/act/dispute/{dispute_id}/assign",
+            data={
+                "csrf": agent.csrf("/console/disputes"),
+                "agent_id": someone,
+                "back": f"/console/disputes/{dispute_id}",
+            },
+        )
+        assert r.status_code == 303 and "false" in r.cookies["aftersales_flash"], someone
+    assert db_state(api.runtime) == before
