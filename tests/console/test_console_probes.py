@@ -18,7 +18,7 @@ from aftersales import demo
 from aftersales.runtime import Runtime
 from api_builders import db_state, feed_order, file_case, race
 from console_client import CSRF, Console
-from media_samples import PNG
+from media_samples import PDF, PNG
 
 XSS = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
 
@@ -312,9 +312,18 @@ def test_hostile_text_and_file_names_are_inert_in_pages_and_headers(api):
             got.headers["content-security-policy"] == "sandbox" and got.headers["x-content-type-options"] == "nosniff"
         )
         assert "set-cookie" not in got.headers
-    if svg.status_code == 201:
-        shown = Console(api, "buyer", "b-1").get(f"/console/evidence/{svg.json()['id']}?inline=true")
-        assert shown.status_code != 200 or shown.headers["content-type"] != "image/svg+xml"
+    # A file that is not a raster image is never shown inline as a page of ours; downloaded, it
+    # is sandboxed and never sniffed.
+    pdf = b1.post("/v1/evidence", files={"file": ("a.pdf", PDF)}, data={"kind": "other"}).json()
+    buyer = Console(api, "buyer", "b-1")
+    assert svg.status_code == 201, svg.text
+    for evidence_id in (svg.json()["id"], pdf["id"]):
+        assert buyer.get(f"/console/evidence/{evidence_id}?inline=true").status_code == 400
+        got = buyer.get(f"/console/evidence/{evidence_id}")
+        assert got.status_code == 200 and got.headers["content-disposition"].startswith("attachment")
+        assert (
+            got.headers["content-security-policy"] == "sandbox" and got.headers["x-content-type-options"] == "nosniff"
+        )
 
 
 def test_static_assets_name_only_their_own_files(api):
