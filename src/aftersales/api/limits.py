@@ -25,7 +25,20 @@ def cap_of(scope: Scope) -> tuple[int, str, int]:
     settings = scope["app"].state.runtime.settings
     if (scope["method"], scope["path"].rstrip("/")) == EVIDENCE_UPLOAD:
         return settings.evidence_max_bytes + MULTIPART_ALLOWANCE, "file_too_large", settings.evidence_max_bytes
+    if _console_upload(scope):
+        # A console form with photos may carry, all its files together, what one upload may
+        # (each file is capped again by services/evidence.py).
+        cap = max(settings.max_body_bytes, settings.evidence_max_bytes + MULTIPART_ALLOWANCE)
+        return cap, "body_too_large", cap
     return settings.max_body_bytes, "body_too_large", settings.max_body_bytes
+
+
+def _console_upload(scope: Scope) -> bool:
+    if scope["method"] != "POST" or not scope["path"].startswith("/console/"):
+        return False
+    return any(
+        name == b"content-type" and value.lower().startswith(b"multipart/form-data") for name, value in scope["headers"]
+    )
 
 
 def _declared_length(scope: Scope) -> int | None:

@@ -7,9 +7,10 @@ uploaded with the form."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -60,15 +61,41 @@ def _field(i: Input) -> Field:
     return Field(i.name, name_label, "text", i.required, default=i.default)
 
 
+# What a person types for a number: ASCII digits once full-width ones (１２３, typed with a Chinese
+# input method) are folded, and no more of them than a bigint holds. Not str.isdigit(), which
+# also takes "²" (that int() refuses) and any length.
+FULL_WIDTH = str.maketrans("０１２３４５６７８９．，", "0123456789.,")
+WHOLE = re.compile(r"[0-9]{1,18}", re.ASCII)
+YUAN = re.compile(r"([0-9]{1,13})(?:\.([0-9]{0,2}))?", re.ASCII)
+
+
+def whole_number(text: str | None) -> int | None:
+    """A whole number typed in a form (a version, a quantity, a rating...), or None."""
+    folded = (text or "").translate(FULL_WIDTH).strip()
+    return int(folded) if WHOLE.fullmatch(folded) else None
+
+
+def version(form: Any) -> int | None:
+    """The version an action form showed (None: the form sent none). Anything else is refused,
+    not taken for "no version": a mangled field must not skip the check it is there for."""
+    sent = form.get("version")
+    if sent is None or sent == "":
+        return None
+    found = whole_number(sent) if isinstance(sent, str) else None
+    if found is None:
+        raise ValidationFailed("version must be a whole number", fields=["version"])
+    return found
+
+
 def yuan_to_fen(text: str) -> int:
-    try:
-        value = Decimal(text.strip().replace(",", "").lstrip("¥"))
-    except InvalidOperation:
-        raise ValidationFailed(f"{text[:20]!r} is not an amount", fields=["amount"]) from None
-    fen = value * 100
-    if not value.is_finite() or fen != fen.to_integral_value():
-        raise ValidationFailed("an amount has at most two decimals", fields=["amount"])
-    return int(fen)
+    """ "99.50" (or "¥1,299", "９９．５") in fen. Only digits and at most two decimals: no sign,
+    exponent, NaN or Infinity, which Decimal would take (and overflow on, or trap)."""
+    folded = text.translate(FULL_WIDTH).strip().replace(",", "").lstrip("¥￥")
+    found = YUAN.fullmatch(folded)
+    if found is None:
+        detail = "an amount has at most two decimals" if re.fullmatch(r"[0-9]+\.[0-9]+", folded) else "not an amount"
+        raise ValidationFailed(detail, fields=["amount"])
+    return int(Decimal(found.group(0)) * 100)
 
 
 def body(spec: ActionSpec, prefix: str, form: Any, evidence: Mapping[str, list[str]]) -> BaseModel | None:
@@ -92,10 +119,10 @@ def body(spec: ActionSpec, prefix: str, form: Any, evidence: Mapping[str, list[s
         if f.widget == "money":
             values[f.name] = yuan_to_fen(raw)
         elif f.widget == "number":
-            try:
-                values[f.name] = int(raw.strip())
-            except ValueError:
-                raise ValidationFailed(f"{f.name} must be a whole number", fields=[f.name]) from None
+            number = whole_number(raw)
+            if number is None:
+                raise ValidationFailed(f"{f.name} must be a whole number", fields=[f.name])
+            values[f.name] = number
         else:
             values[f.name] = raw
     return validated(requests.model(spec, prefix), values)

@@ -10,7 +10,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from fastapi import Request
 from starlette.responses import Response
@@ -109,11 +109,42 @@ def check_csrf(found: Viewer, form: Any) -> None:
         raise CsrfRefused()
 
 
+def cross_site(request: Request) -> bool:
+    """A request a page of another site made the browser send (defence in depth beside the CSRF
+    token): the browser's Sec-Fetch-Site, or for a browser without it, an Origin that is not ours.
+    A client that sends neither (not a browser, or an old one) is left to the CSRF token."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    return origin == "null" or urlsplit(origin).netloc != request.headers.get("host")
+
+
+def same_site_forms(request: Request) -> None:
+    """Every console router's dependency: a form posted from another site is refused (403) before
+    anything reads it. Sign-in is the exception the marketplace needs: it posts a person's token
+    from its own site (a demo pick, though, comes from our page only)."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or not cross_site(request):
+        return
+    if request.url.path == PATH + "/sign-in" and not runtime_of(request).settings.demo:
+        return
+    raise CsrfRefused()
+
+
 def safe_next(target: str | None) -> str:
-    """Only a path inside the console is a place to go back to (no open redirect)."""
-    if target and target.startswith(PATH + "/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return PATH + "/"
+    """Only a path inside the console is a place to go back to (no open redirect). Browsers
+    resolve dot segments (`/console/../v1`, `%2e%2e` too) and drop tabs and newlines before they
+    follow a Location, so a target holding any of those, or a backslash, goes home instead."""
+    if not target or not target.startswith(PATH + "/") or len(target) > 2000:
+        return PATH + "/"
+    path = unquote(target.split("?", 1)[0].split("#", 1)[0])
+    if "\\" in target or any(c < " " or c == "\x7f" for c in target) or "\\" in path:
+        return PATH + "/"
+    if any(segment in (".", "..") for segment in path.split("/")):
+        return PATH + "/"
+    return target
 
 
 def sign_in_url(next_url: str) -> str:

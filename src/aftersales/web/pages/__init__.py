@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import inspect
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ...domain import errors as e
 from .. import assets
 from ..render import page
-from ..session import CsrfRefused, SignInNeeded, sign_in_url, viewer
+from ..session import CsrfRefused, SignInNeeded, same_site_forms, sign_in_url, viewer
 from . import agent, buyer, cases, demo, disputes, merchant, reports, signin
 
 ROUTERS = (
@@ -29,7 +29,7 @@ ROUTERS = (
 def install(app: FastAPI) -> None:
     """The console's routes, and its errors as pages (the API's stay problem+json)."""
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(same_site_forms)])
 
     @app.exception_handler(SignInNeeded)
     async def _sign_in(_: Request, exc: SignInNeeded) -> Response:

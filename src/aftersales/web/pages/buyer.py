@@ -149,10 +149,11 @@ def _new_case(order_id: str, eligible: Mapping[str, Any], form: Any) -> dict[str
         raw = str(form.get(f"quantity-{i}") or "").strip()
         if not raw:
             continue
-        if not raw.isdigit():
+        quantity = forms.whole_number(raw)
+        if quantity is None:
             raise e.ValidationFailed("a quantity is a whole number", code="bad_quantity", fields=["items"], item=i)
-        if int(raw):
-            items.append({"sku": item["sku"], "quantity": int(raw)})
+        if quantity:
+            items.append({"sku": item["sku"], "quantity": quantity})
     if not items:
         raise e.ValidationFailed("choose at least one item", code="no_items", fields=["items"])
     data: dict[str, Any] = {
@@ -301,9 +302,10 @@ async def review(order_id: str, viewer: Buyer, request: Request) -> Response:
     rating = str(form.get("rating") or "").strip()
     data: dict[str, Any] = {"order_id": order_id, "text": str(form.get("text") or "")}
     try:
-        if not rating.isdigit():
+        stars = forms.whole_number(rating)
+        if stars is None:
             raise e.ValidationFailed("rating must be a whole number", fields=["rating"])
-        data["rating"] = int(rating)
+        data["rating"] = stars
         with runtime.uow() as uow:
             orders.get(uow, viewer.actor, order_id)
             data["evidence"] = uploads.store(uow, env, viewer, form.getlist(PHOTOS))

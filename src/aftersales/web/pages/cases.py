@@ -139,7 +139,6 @@ def submit(request: Request, viewer: Viewer, form: Any, spec: Any, prefix: str, 
     """A submitted action form (CSRF checked) taken by `run` in one transaction, its uploads
     stored first: back to the page it came from, with a notice of what came of it."""
     back = safe_next(str(form.get("back") or ""))
-    version = str(form.get("version") or "")
     runtime = runtime_of(request)
     env = runtime.env
     response = RedirectResponse(back, status_code=303)
@@ -147,7 +146,7 @@ def submit(request: Request, viewer: Viewer, form: Any, spec: Any, prefix: str, 
         with runtime.uow() as uow:
             uploaded = uploads.for_spec(uow, env, viewer, form, spec)
             inputs = api_requests.inputs(spec, forms.body(spec, prefix, form, uploaded))
-            run(uow, env, inputs, int(version) if version.isdigit() else None)
+            run(uow, env, inputs, forms.version(form))
             uow.commit()
         flash.put(response, request, viewer.formats.label(spec.label) + " ✓")
     except e.NotFound:

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ...domain.errors import NotFound
 from ...worker import sim_time
-from .. import flash
+from .. import flash, forms
 from ..i18n import translations
 from ..render import TIME_STEPS
 from ..session import PATH, Viewer, check_csrf, runtime_of, safe_next, signed_in
@@ -30,10 +30,11 @@ async def advance(viewer: Annotated[Viewer, Depends(signed_in)], request: Reques
         raise NotFound("the simulated clock is off")
     response = RedirectResponse(safe_next(str(form.get("back") or "")), status_code=303)
     gettext = translations(viewer.lang).gettext
-    if not hours.isdigit() or int(hours) not in TIME_STEPS:
+    step = forms.whole_number(hours)
+    if step is None or step not in TIME_STEPS:
         flash.put(response, request, gettext("Pick one of the offered steps."), ok=False)
         return response
-    moved = sim_time.advance(runtime, timedelta(hours=int(hours)), worker_id="demo-console")
+    moved = sim_time.advance(runtime, timedelta(hours=step), worker_id="demo-console")
     flash.put(
         response,
         request,

@@ -223,14 +223,13 @@ async def decide_appeal(appeal_id: str, viewer: Staff, request: Request) -> Resp
     check_csrf(viewer, form)
     runtime = runtime_of(request)
     spec = DISPUTE_MACHINE.specs["decide"]
-    version = str(form.get("version") or "")
     with runtime.uow(read_only=True) as uow:
         dispute_id = rulings.get_appeal(uow, viewer.actor, appeal_id)["dispute_id"]
     response = RedirectResponse(f"{PATH}/disputes/{dispute_id}#appeals", status_code=303)
     try:
         with runtime.uow() as uow:
             inputs = api_requests.inputs(spec, forms.body(spec, "Appeal", form, {}))
-            expected = int(version) if version.isdigit() else None
+            expected = forms.version(form)
             rulings.decide(uow, runtime.env, viewer.actor, appeal_id, inputs, expected)
             uow.commit()
         flash.put(response, request, viewer.formats.label(spec.label) + " ✓")

@@ -55,12 +55,12 @@ def queue(viewer: Viewer, request: Request) -> Response:
         reason=q.get("reason") or None,
         due=q.get("due") or None,
     )
-    limit = q.get("limit") or str(PAGE_SIZE)
-    if not limit.isdigit() or len(limit) > 3:
+    limit = forms.whole_number(q.get("limit") or str(PAGE_SIZE))
+    if limit is None or limit > 999:
         raise e.ValidationFailed("limit must be a whole number", fields=["limit"])
     runtime = runtime_of(request)
     with runtime.uow(read_only=True) as uow:
-        found = reads.case_queue(uow, viewer.actor, viewer.now, filters, q.get("cursor") or None, int(limit))
+        found = reads.case_queue(uow, viewer.actor, viewer.now, filters, q.get("cursor") or None, limit)
         names = parties.names(uow, found.items)
     approvable = {c.id for c in found.items if "approve" in CASE_MACHINE.allowed_actions(c, viewer.role, viewer.actor)}
     asked = {"status": filters.status, "type": filters.type, "reason": filters.reason, "due": filters.due}
@@ -94,7 +94,7 @@ async def bulk_approve(viewer: Merchant, request: Request) -> Response:
     entry = KINDS["after_sale"]
     done: list[str] = []
     refused: list[tuple[str, str]] = []
-    for ticked in form.getlist("case"):
+    for ticked in dict.fromkeys(form.getlist("case")):  # a case ticked twice is tried once
         case_id, _, version = str(ticked).partition("@")
         try:
             with runtime.uow() as uow:
@@ -110,7 +110,7 @@ async def bulk_approve(viewer: Merchant, request: Request) -> Response:
 
 
 def _version(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    return forms.version({"version": text})
 
 
 def _refusal(viewer: Viewer, exc: e.DomainError) -> str:

@@ -70,6 +70,9 @@ def sign_in(
         return page(request, "console/sign_in.html", None, status=401, people=None, next=safe_next(next), failed=True)
     now = runtime.session_clock.now()
     with runtime.uow() as uow:
+        # A fresh token every time, and the browser's previous session ends: a token planted in
+        # the cookie before sign-in (fixation) never becomes a signed-in session.
+        console_sessions.end(uow, request.cookies.get(COOKIE))
         token_value, session = console_sessions.start(uow, actor, now)
         uow.commit()
     response = RedirectResponse(safe_next(next) if next else PATH + "/", status_code=303)
@@ -104,4 +107,9 @@ def _demo_actor(who: str, people: parties.Directory) -> Actor:
 def _token_actor(request: Request, token: str | None) -> Actor:
     if not token or not token.strip():
         raise Unauthenticated("no token")
-    return auth.verifier(request.app.state).actor(token.strip())
+    actor = auth.verifier(request.app.state).actor(token.strip())
+    if actor.role not in HOME:
+        # The console is for people: the marketplace's own machine credential (the order feed)
+        # signs in to no page, though the API takes it.
+        raise Unauthenticated("not a person's token")
+    return actor
