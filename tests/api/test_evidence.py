@@ -190,3 +190,25 @@ def test_a_merchant_cannot_cite_the_buyers_private_upload_to_read_it(api, runtim
     assert_problem(merchant.get(f"/v1/evidence/{private}"), 404, "not_found")
     r = merchant.post(f"/v1/after-sales/{case_id}/approve", json={"return_address": ADDRESS})
     assert r.status_code == 200
+
+
+def test_a_shop_cannot_carry_one_buyer_s_photo_into_another_buyer_s_case(api, runtime):
+    """The shop reads every photo of its cases; citing one on another case would show it to that
+    case's buyer. A party cites its own files, or those already on the case."""
+    feed_order(api, "o-1", buyer="b-1")
+    feed_order(api, "o-2", buyer="b-2")
+    photo = _upload(api.as_("buyer", "b-1"), JPEG).json()["id"]
+    first = api.as_("buyer", "b-1").post("/v1/after-sales", json=case_body("o-1", evidence=[photo])).json()["id"]
+    second = api.as_("buyer", "b-2").post("/v1/after-sales", json=case_body("o-2")).json()["id"]
+    merchant = api.as_("merchant", merchant_id="m-1")
+    assert merchant.get(f"/v1/evidence/{photo}").status_code == 200  # the shop reads it (case 1)
+    before = db_state(runtime)
+    r = merchant.post(f"/v1/after-sales/{second}/reject", json={"reason": "buyer_damaged", "evidence": [photo]})
+    assert_problem(r, 422, "evidence_not_citable")
+    r = merchant.post(f"/v1/after-sales/{second}/messages", json={"body": "看这张", "evidence": [photo]})
+    assert_problem(r, 422, "evidence_not_citable")
+    assert db_state(runtime) == before
+    assert_problem(api.as_("buyer", "b-2").get(f"/v1/evidence/{photo}"), 404, "not_found")
+    # On its own case the buyer's photo may be cited again (the refusal points at it).
+    r = merchant.post(f"/v1/after-sales/{first}/reject", json={"reason": "buyer_damaged", "evidence": [photo]})
+    assert r.status_code == 200, r.text

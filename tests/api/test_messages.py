@@ -162,7 +162,7 @@ def test_the_case_file_holds_the_messages_in_its_json_and_its_pdf(api):
     assert [e["action"] for e in f["timeline"]].count("message_posted") == 3
     pdf = agent.get(f"/v1/after-sales/{case_id}/case-file.pdf")
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
-    section = text[text.index("协商记录 Messages") :]
+    section = text[text.index("协商记录") :]
     found = [section.index(m["body"]) for m in f["messages"]]
     assert found == sorted(found), "the PDF lists the messages in the order they were posted"
 

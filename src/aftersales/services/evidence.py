@@ -337,14 +337,27 @@ def _may_read(uow: UnitOfWork, actor: Actor, row: Any) -> bool:
     return any(actor.sees(p.buyer_id, p.merchant_id) and actor.role in ("buyer", "merchant") for p in parties)
 
 
-def check(uow: UnitOfWork, actor: Actor, evidence_ids: list[str]) -> list[str]:
-    """The ids, deduplicated, if the actor may cite every one; unknown or foreign ids are a 422."""
+def check(uow: UnitOfWork, actor: Actor, evidence_ids: list[str], case_id: str | None = None) -> list[str]:
+    """The ids, deduplicated, if the actor may cite every one; unknown or foreign ids are a 422.
+    A party cites the files it uploaded, and those already on the case it cites them on; never
+    a file it may merely read from elsewhere (a shop reads every buyer's photos of its cases,
+    which must not reach the buyer of another case). The platform cites any file it reads."""
     ids = list(dict.fromkeys(evidence_ids))
+    on_case: set[str] = set()
+    if case_id is not None and ids:
+        link_c = t.evidence_links.c
+        on_case = set(uow.execute(sa.select(link_c.evidence_id).where(link_c.after_sale_id == case_id)).scalars())
     for evidence_id in ids:
         try:
-            get(uow, actor, evidence_id)
+            row = get(uow, actor, evidence_id)
         except NotFound:
             raise ValidationFailed(f"unknown evidence {evidence_id!r}", fields=["evidence"]) from None
+        if actor.role not in PLATFORM and not uploaded_by(actor, row) and evidence_id not in on_case:
+            raise ValidationFailed(
+                f"evidence {evidence_id!r} is another party's file from elsewhere: cite your own",
+                code="evidence_not_citable",
+                fields=["evidence"],
+            )
     return ids
 
 
@@ -361,6 +374,6 @@ def link(uow: UnitOfWork, case_id: str, ids: list[str]) -> None:
 
 
 def cite(uow: UnitOfWork, actor: Actor, case_id: str, evidence_ids: list[str]) -> list[str]:
-    ids = check(uow, actor, evidence_ids)
+    ids = check(uow, actor, evidence_ids, case_id)
     link(uow, case_id, ids)
     return ids
