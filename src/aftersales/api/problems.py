@@ -15,6 +15,7 @@ from starlette.routing import Match
 from ..domain import errors as e
 from ..domain.media import FileTooLarge, UnsupportedMediaType
 from ..integrations.storage import StorageUnavailable
+from . import document
 from .actions import IDEMPOTENCY_KEY_HEADER, IF_MATCH_HEADER
 
 STATUS: list[tuple[type[e.DomainError], int]] = [
@@ -139,6 +140,7 @@ def _documented(app: FastAPI) -> None:
                 if method in ("post", "put"):
                     headers = [IDEMPOTENCY_KEY_HEADER] + ([IF_MATCH_HEADER] if "{subject_id}" in path else [])
                     operation.setdefault("parameters", []).extend(headers)
+        document.refine(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
