@@ -290,11 +290,15 @@ def test_a_created_resource_links_to_its_reads_and_actions(api):
     assert {"get_dispute", "rule_dispute", "file_appeal"} <= set(links("post", "/v1/arbitrations"))
     assert set(links("post", "/v1/disputes/{dispute_id}/appeals")) == {"get_appeal", "decide_appeal"}
     assert {"get_evidence", "evidence_content"} <= set(links("post", "/v1/evidence"))
+    # A listing links from its first item, as a client pages into one.
+    listed = paths["/v1/after-sales"]["get"]["responses"]["200"]["links"]
+    assert listed["get_after_sale"]["parameters"] == {"case_id": "$response.body#/items/0/id"}
+    assert set(listed) == set(filed)
     # Every link names an operation there is, with a parameter that operation takes.
     by_id = {op["operationId"]: op for ops in paths.values() for op in ops.values()}
     for ops in paths.values():
         for op in ops.values():
-            for link in op["responses"].get("201", {}).get("links", {}).values():
+            for link in [link for r in op["responses"].values() for link in r.get("links", {}).values()]:
                 taken = {p["name"] for p in by_id[link["operationId"]].get("parameters", [])}
                 assert set(link["parameters"]) <= taken, link
 

@@ -110,33 +110,45 @@ _ITEM = re.compile(r"^(?P<base>.+)/\{(?P<param>\w+)\}(?P<rest>/.*)?$")
 def _links(document: dict[str, Any]) -> None:
     """Each `201` that answers a resource with an `id` links to every operation on that resource's
     own URL (`/v1/after-sales/{case_id}`, its events, its actions `/v1/after-sales/{subject_id}/...`),
-    the id going into the path parameter. The resource's URL is the one whose read answers the same
-    schema (or its `…Read` form: a dispute read with its messages)."""
+    the id going into the path parameter; and each listing's `200` likewise, from its first item.
+    The resource's URL is the one whose read answers the same schema (or its `…Read` form: a
+    dispute read with its messages)."""
     reads: dict[str, str] = {}  # schema name -> the collection whose item read answers it
     for path, operations in document["paths"].items():
         found = _ITEM.match(path)
         if found and not found["rest"] and (schema := _answer(operations.get("get"), "200")):
             reads.setdefault(schema.removesuffix("Read"), found["base"])
+    schemas = document["components"]["schemas"]
     for operation in _operations(document):
-        schema = _answer(operation, "201")
-        base = reads.get(schema or "")
-        if (
-            schema is None
-            or base is None
-            or "id" not in document["components"]["schemas"][schema].get("properties", {})
-        ):
-            continue
-        links = {}
-        for target, target_operations in document["paths"].items():
-            found = _ITEM.match(target)
-            if not found or found["base"] != base:
+        # A 201 answers the resource it created; a listing's 200 the page whose first item is one.
+        for status, pointer in (("201", "/id"), ("200", "/items/0/id")):
+            schema = _answer(operation, status)
+            if status == "200" and schema is not None:
+                schema = _item_of(schemas[schema])
+            base = reads.get(schema or "")
+            if schema is None or base is None or "id" not in schemas[schema].get("properties", {}):
                 continue
-            for target_operation in target_operations.values():
-                links[target_operation["operationId"]] = {
-                    "operationId": target_operation["operationId"],
-                    "parameters": {found["param"]: "$response.body#/id"},
-                }
-        operation["responses"]["201"]["links"] = links
+            operation["responses"][status]["links"] = _links_to(document, base, f"$response.body#{pointer}")
+
+
+def _item_of(page: dict[str, Any]) -> str | None:
+    """The component a listing's `items` are, if the schema is a page of one."""
+    ref = page.get("properties", {}).get("items", {}).get("items", {}).get("$ref", "")
+    return ref.rsplit("/", 1)[1] if ref else None
+
+
+def _links_to(document: dict[str, Any], base: str, expression: str) -> dict[str, Any]:
+    links = {}
+    for target, target_operations in document["paths"].items():
+        found = _ITEM.match(target)
+        if not found or found["base"] != base:
+            continue
+        for target_operation in target_operations.values():
+            links[target_operation["operationId"]] = {
+                "operationId": target_operation["operationId"],
+                "parameters": {found["param"]: expression},
+            }
+    return links
 
 
 def _answer(operation: dict[str, Any] | None, status: str) -> str | None:
