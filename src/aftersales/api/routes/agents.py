@@ -32,6 +32,10 @@ def get_agent(agent_id: str, request: Request, actor: CurrentActor):
 @router.put("/{agent_id}", summary="Add or update an agent (admin)", responses=out.ok(out.Agent))
 def put_agent(agent_id: str, body: s.AgentIn, request: Request, actor: CurrentActor):
     env, params = request.app.state.runtime.env, body.model_dump()
-    return perform(
-        request, actor, params, lambda uow: (200, row_view(disputes.upsert_agent(uow, env, actor, agent_id, params)))
-    )
+
+    def work(uow):
+        disputes.upsert_agent(uow, env, actor, agent_id, params)
+        # Answered as it is read, with its load (what the document declares for both).
+        return 200, row_view(disputes.agents_with_load(uow, actor, agent_id)[0])
+
+    return perform(request, actor, params, work)
