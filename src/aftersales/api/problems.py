@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import StringConstraints, TypeAdapter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -147,9 +148,15 @@ def _documented(app: FastAPI) -> None:
 
 
 # What every text of a request body keeps to (schemas.Body: no NUL, which PostgreSQL cannot store;
-# a stripped field with a minimum length: more than whitespace), as patterns, in Python's `\s`.
+# a stripped field with a minimum length: more than whitespace), as patterns. "Whitespace" is what
+# pydantic strips (Unicode's White_Space), spelled out: ECMA's `\s`, which a client's validator
+# reads, leaves out \x85 and takes in \ufeff, and Python's str.isspace() takes in \x1c-\x1f.
+_STRIPPED = TypeAdapter(Annotated[str, StringConstraints(strip_whitespace=True)])
+_SPACES = "".join(
+    f"\\u{code:04x}" for code in range(0x10000) if chr(code).isspace() and not _STRIPPED.validate_python(chr(code))
+)
 _NO_NUL = "^[^\\x00]*$"
-_NOT_BLANK = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
+_NOT_BLANK = f"^[^\\x00]*[^\\x00{_SPACES}][^\\x00]*$"
 
 
 def _text_rules(document: dict[str, Any]) -> None:
