@@ -200,9 +200,14 @@ def test_closed_sets_are_enums_taken_from_the_domain(api):
     spec = api.anonymous.get("/openapi.json").json()
     schemas = spec["components"]["schemas"]
 
+    def values(node: dict) -> list[str]:
+        """An enum's values, inline or in the named component it refers to."""
+        if "$ref" in node:
+            node = schemas[node["$ref"].rsplit("/", 1)[1]]
+        return node["enum"]
+
     def query(path: str, name: str) -> list[str]:
-        schema = next(p for p in spec["paths"][path]["get"]["parameters"] if p["name"] == name)["schema"]
-        return schema["enum"]
+        return values(next(p for p in spec["paths"][path]["get"]["parameters"] if p["name"] == name)["schema"])
 
     assert query("/v1/orders", "status") == list(orders.STATUSES)
     assert query("/v1/after-sales", "status") == list(cases.STATUSES)
@@ -210,16 +215,108 @@ def test_closed_sets_are_enums_taken_from_the_domain(api):
     assert query("/v1/complaints", "category") == list(complaints.CATEGORIES)
     assert query("/v1/disputes", "kind") == list(disputes.KINDS)
     assert query("/v1/disputes", "reason") == list(cases.REASONS)
-    assert schemas["CaseIn"]["properties"]["reason"]["enum"] == list(cases.REASONS)
-    assert schemas["ComplaintIn"]["properties"]["category"]["enum"] == list(complaints.CATEGORIES)
-    reject = schemas["AfterSaleReject"]["properties"]["reason"]
-    assert reject["enum"] == list(cases.REJECT_REASONS)
+    assert values(schemas["CaseIn"]["properties"]["reason"]) == list(cases.REASONS)
+    assert values(schemas["ComplaintIn"]["properties"]["category"]) == list(complaints.CATEGORIES)
+    assert values(schemas["AfterSaleReject"]["properties"]["reason"]) == list(cases.REJECT_REASONS)
     rule = schemas["DisputeRule"]["properties"]
-    assert rule["outcome"]["enum"] == list(disputes.OUTCOMES)
+    assert values(rule["outcome"]) == list(disputes.OUTCOMES)
     upload = spec["paths"]["/v1/evidence"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
     form = schemas[upload["$ref"].rsplit("/", 1)[1]]
-    assert form["properties"]["kind"]["enum"] == list(EVIDENCE_KINDS) and set(form["required"]) == {"file", "kind"}
-    assert schemas["RulingResult"]["properties"]["outcome"]["enum"] == list(disputes.OUTCOMES)
+    assert values(form["properties"]["kind"]) == list(EVIDENCE_KINDS) and set(form["required"]) == {"file", "kind"}
+    assert values(schemas["RulingResult"]["properties"]["outcome"]) == list(disputes.OUTCOMES)
+    # One named set where a request and an answer share it: a client has one CaseType, not two.
+    assert schemas["CaseIn"]["properties"]["type"] == schemas["Case"]["properties"]["type"]
+    assert schemas["CaseIn"]["properties"]["type"]["$ref"] == "#/components/schemas/CaseType"
+    assert schemas["OrderIn"]["properties"]["payment_method"] == schemas["Order"]["properties"]["payment_method"]
+
+
+# Operation ids a generated client names its functions and modules by (docs/api.md "Generating a
+# client"): renaming one breaks every client, so these are pinned.
+STABLE_IDS = {
+    ("post", "/v1/orders"): "create_order",
+    ("get", "/v1/orders"): "list_orders",
+    ("get", "/v1/orders/{order_id}"): "get_order",
+    ("post", "/v1/orders/{subject_id}/pay"): "pay_order",
+    ("post", "/v1/orders/{subject_id}/ship"): "ship_order",
+    ("post", "/v1/after-sales"): "file_after_sale",
+    ("get", "/v1/after-sales"): "list_after_sales",
+    ("get", "/v1/after-sales/{case_id}"): "get_after_sale",
+    ("get", "/v1/after-sales/{case_id}/events"): "after_sale_events",
+    ("post", "/v1/after-sales/{subject_id}/approve"): "approve_after_sale",
+    ("post", "/v1/after-sales/{subject_id}/ship-return"): "ship_return_after_sale",
+    ("post", "/v1/after-sales/{subject_id}/escalate"): "escalate_after_sale",
+    ("post", "/v1/after-sales/{case_id}/messages"): "post_message",
+    ("get", "/v1/disputes"): "list_disputes",
+    ("get", "/v1/disputes/{dispute_id}"): "get_dispute",
+    ("post", "/v1/disputes/{subject_id}/rule"): "rule_dispute",
+    ("post", "/v1/disputes/{dispute_id}/appeals"): "file_appeal",
+    ("post", "/v1/appeals/{appeal_id}/decide"): "decide_appeal",
+    ("post", "/v1/complaints"): "file_complaint",
+    ("post", "/v1/complaints/{subject_id}/decide"): "decide_complaint",
+    ("post", "/v1/reviews"): "post_review",
+    ("post", "/v1/evidence"): "upload_evidence",
+    ("get", "/v1/refunds"): "list_refunds",
+    ("post", "/v1/admin/clock"): "advance_clock",
+    ("post", "/v1/webhook-endpoints"): "create_endpoint",
+}
+
+
+def test_operation_ids_are_short_unique_snake_case_and_stable(api):
+    import re
+
+    spec = api.anonymous.get("/openapi.json").json()
+    ids = {(m, p): op["operationId"] for p, ops in spec["paths"].items() for m, op in ops.items()}
+    assert len(set(ids.values())) == len(ids), "operation ids are unique"
+    bad = [i for i in ids.values() if not re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", i) or len(i) > 40]
+    assert not bad, f"not short snake_case: {bad}"
+    assert {k: ids[k] for k in STABLE_IDS} == STABLE_IDS
+
+
+def test_a_created_resource_links_to_its_reads_and_actions(api):
+    """The links a stateful client (and Schemathesis's stateful phase) follows from a 201."""
+    spec = api.anonymous.get("/openapi.json").json()
+    paths = spec["paths"]
+
+    def links(method: str, path: str) -> dict:
+        return paths[path][method]["responses"]["201"]["links"]
+
+    filed = links("post", "/v1/after-sales")
+    assert filed["get_after_sale"] == {"operationId": "get_after_sale", "parameters": {"case_id": "$response.body#/id"}}
+    assert filed["approve_after_sale"]["parameters"] == {"subject_id": "$response.body#/id"}
+    assert {"after_sale_events", "post_message", "escalate_after_sale"} <= set(filed)
+    assert {"get_order", "pay_order", "ship_order"} <= set(links("post", "/v1/orders"))
+    assert {"get_complaint", "reply_complaint"} <= set(links("post", "/v1/complaints"))
+    # An arbitration creates a dispute; an appeal is its own resource.
+    assert {"get_dispute", "rule_dispute", "file_appeal"} <= set(links("post", "/v1/arbitrations"))
+    assert set(links("post", "/v1/disputes/{dispute_id}/appeals")) == {"get_appeal", "decide_appeal"}
+    assert {"get_evidence", "evidence_content"} <= set(links("post", "/v1/evidence"))
+    # A listing links from its first item, as a client pages into one.
+    listed = paths["/v1/after-sales"]["get"]["responses"]["200"]["links"]
+    assert listed["get_after_sale"]["parameters"] == {"case_id": "$response.body#/items/0/id"}
+    assert set(listed) == set(filed)
+    # Every link names an operation there is, with a parameter that operation takes.
+    by_id = {op["operationId"]: op for ops in paths.values() for op in ops.values()}
+    for ops in paths.values():
+        for op in ops.values():
+            for link in [link for r in op["responses"].values() for link in r.get("links", {}).values()]:
+                taken = {p["name"] for p in by_id[link["operationId"]].get("parameters", [])}
+                assert set(link["parameters"]) <= taken, link
+
+
+def test_a_message_needs_its_body_or_a_template_as_the_document_says(api):
+    """`MessageIn` declares `anyOf` body / template_id, and the service refuses one with neither."""
+    from api_builders import assert_problem, feed_order, file_case
+
+    spec = api.anonymous.get("/openapi.json").json()
+    required = [branch["required"] for branch in spec["components"]["schemas"]["MessageIn"]["anyOf"]]
+    assert required == [["body"], ["template_id"]]
+    feed_order(api, "o-msg")
+    case_id = file_case(api, "o-msg")["id"]
+    buyer = api.as_("buyer", "b-1")
+    r = buyer.post(f"/v1/after-sales/{case_id}/messages", json={"evidence": []})
+    assert_problem(r, 422)
+    assert buyer.get(f"/v1/after-sales/{case_id}/messages").json()["items"] == []
+    assert buyer.post(f"/v1/after-sales/{case_id}/messages", json={"body": "到了吗"}).status_code == 201
 
 
 def test_an_upload_without_its_kind_is_refused_as_the_document_says(api):

@@ -31,6 +31,7 @@ from aftersales import demo
 from aftersales.services import webhooks
 from aftersales.services.context import Actor
 from aftersales.store import tables as t
+from schemathesis_hooks import shape_accepted
 
 LONG = os.environ.get("AFTERSALES_CHAOS") == "long"
 # Generated cases per operation (about 70 operations): SQLite takes the bulk, PostgreSQL a sample.
@@ -62,24 +63,13 @@ def _positive_acceptance() -> PositiveDataAcceptanceConfig:
     already in Schemathesis's defaults) or a rule about values and the data they meet (a refusal
     without the evidence its reason needs, a complaint in another's name, an Idempotency-Key used for
     another body): 422 with that rule's own code. So 422 is expected as Schemathesis lets one
-    configure it, and `_shape_accepted` below fails a valid request refused as malformed
+    configure it (and as schemathesis.toml says for the CLI), and `shape_accepted`
+    (tests/schemathesis_hooks.py) fails a valid request refused as malformed
     (`validation_error`), which is the document and the service disagreeing."""
     # And 412 (a valid If-Match naming another version) and 415 (valid bytes of a type evidence
     # is not taken in) depend on the data too, as 409 does.
     statuses = [*PositiveDataAcceptanceConfig().expected_statuses, "412", "415", "422"]
     return PositiveDataAcceptanceConfig(expected_statuses=statuses)
-
-
-def _shape_accepted(ctx: Any, response: Any, case: Any) -> bool | None:
-    """A schema-valid request is never refused for its shape: a 422 whose errors point into the
-    request (`["body", ...]`, `["query", ...]`) rather than name a field a rule refused (docs/api.md)."""
-    if case.meta is None or not case.meta.generation.mode.is_positive or response.status_code != 422:
-        return None
-    errors = response.json().get("errors") or []
-    # (A rule's own field may be named `body`, as a message's is: a location has a field after it.)
-    shape = [e for e in errors if len(e["loc"]) > 1 and e["loc"][0] in ("body", "query", "path", "header")]
-    assert not shape, f"a schema-valid request was refused as malformed: {response.text[:300]}"
-    return None
 
 
 @pytest.fixture(name="settings")
@@ -197,7 +187,7 @@ def _run_operation(
         response = case.call(base_url=base_url, session=session, headers=headers, timeout=30)
         try:
             case.validate_response(
-                response, additional_checks=[_shape_accepted], headers=headers, transport_kwargs={"base_url": base_url}
+                response, additional_checks=[shape_accepted], headers=headers, transport_kwargs={"base_url": base_url}
             )
         except (FailureGroup, Failure) as exc:
             for failure in exc.exceptions if isinstance(exc, FailureGroup) else [exc]:

@@ -66,7 +66,8 @@ def _add(
         def endpoint(subject_id: str, request: Request, actor: CurrentActor, body: model) -> Any:  # type: ignore[misc,valid-type]
             return go(request, actor, subject_id, body)
 
-    endpoint.__name__ = f"{entry.name}_{spec.name}"
+    # The route's name is its operationId (api/document.py): `approve_after_sale`.
+    endpoint.__name__ = f"{spec.name}_{entry.name}"
     roles = sorted({r for t in entry.machine.transitions if t.action == spec.name for r in t.roles})
     router.add_api_route(
         f"/{{subject_id}}/{spec.segment}",

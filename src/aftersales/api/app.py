@@ -9,7 +9,7 @@ from ..runtime import Runtime
 from ..web import pages as console
 from ..web import routes as web
 from ..web.security_headers import HtmlSecurityHeaders
-from . import auth, docs_pages, problems
+from . import auth, docs_pages, document, problems
 from .limits import BodyLimit
 from .rate_limits import RateLimit
 from .request_context import RequestContext
@@ -42,7 +42,14 @@ POST honours `Idempotency-Key`; case actions honour `If-Match` with the `version
 def create_app(runtime: Runtime | None) -> FastAPI:
     """The app answering from `runtime` (None only to read its routes and OpenAPI document)."""
     # FastAPI's /docs and /redoc load their scripts from a CDN; docs_pages serves them from here.
-    app = FastAPI(title="aftersales", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="aftersales",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=document.operation_id,
+    )
     app.state.runtime = runtime
     if runtime is not None:
         auth.verifier(app.state)  # one cache of the IdP's keys, before requests race to build it

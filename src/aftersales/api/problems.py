@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import StringConstraints, TypeAdapter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from ..domain import errors as e
 from ..domain.media import FileTooLarge, UnsupportedMediaType
 from ..integrations.storage import StorageUnavailable
+from . import document
 from .actions import IDEMPOTENCY_KEY_HEADER, IF_MATCH_HEADER
 
 STATUS: list[tuple[type[e.DomainError], int]] = [
@@ -140,15 +142,22 @@ def _documented(app: FastAPI) -> None:
                 if method in ("post", "put"):
                     headers = [IDEMPOTENCY_KEY_HEADER] + ([IF_MATCH_HEADER] if "{subject_id}" in path else [])
                     operation.setdefault("parameters", []).extend(headers)
+        document.refine(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
 # What every text of a request body keeps to (schemas.Body: no NUL, which PostgreSQL cannot store;
-# a stripped field with a minimum length: more than whitespace), as patterns, in Python's `\s`.
+# a stripped field with a minimum length: more than whitespace), as patterns. "Whitespace" is what
+# pydantic strips (Unicode's White_Space), spelled out: ECMA's `\s`, which a client's validator
+# reads, leaves out \x85 and takes in \ufeff, and Python's str.isspace() takes in \x1c-\x1f.
+_STRIPPED = TypeAdapter(Annotated[str, StringConstraints(strip_whitespace=True)])
+_SPACES = "".join(
+    f"\\u{code:04x}" for code in range(0x10000) if chr(code).isspace() and not _STRIPPED.validate_python(chr(code))
+)
 _NO_NUL = "^[^\\x00]*$"
-_NOT_BLANK = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
+_NOT_BLANK = f"^[^\\x00]*[^\\x00{_SPACES}][^\\x00]*$"
 
 
 def _text_rules(document: dict[str, Any]) -> None:

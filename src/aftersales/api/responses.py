@@ -395,6 +395,238 @@ class WebhookDeliveryPage(BaseModel):
     next_cursor: str | None
 
 
+class Appeal(BaseModel):
+    """申诉: a losing party's appeal of a ruling, decided by an agent other than the ruler."""
+
+    id: str
+    dispute_id: str
+    after_sale_id: str
+    buyer_id: str
+    merchant_id: str
+    appellant_role: str
+    appellant_id: str
+    grounds: str
+    evidence: list[str]
+    status: Literal["pending", "upheld", "overturned"]
+    decision: Literal[disputes.DECISIONS] | None  # type: ignore[valid-type]
+    rationale: str | None
+    decided_by: str | None
+    decided_at: Timestamp | None
+    created_at: Timestamp
+    actions: list[str]
+
+
+class Appeals(BaseModel):
+    items: list[Appeal]
+
+
+class DisputeNote(BaseModel):
+    """An agent's internal note on a dispute (never shown to the parties)."""
+
+    id: str
+    dispute_id: str
+    agent_id: str
+    body: str
+    created_at: Timestamp
+
+
+class DisputeNotes(BaseModel):
+    items: list[DisputeNote]
+
+
+class Refund(BaseModel):
+    id: str
+    order_id: str
+    after_sale_id: str | None
+    buyer_id: str
+    merchant_id: str
+    amount: int
+    currency: str
+    payer: str
+    method: str
+    status: Literal["pending", "succeeded", "failed"]
+    evidence: list[Any]
+    created_at: Timestamp
+    completed_at: Timestamp | None
+    provider: str | None
+    provider_ref: str | None
+    attempts: int
+    next_attempt_at: Timestamp | None
+    confirm_by: Timestamp | None
+    late: bool
+    last_error: str | None
+
+
+class Refunds(BaseModel):
+    items: list[Refund]
+
+
+class Settlement(BaseModel):
+    """Money between platform and merchant (or a creator): who finally bears a refund."""
+
+    id: str
+    merchant_id: str
+    order_id: str
+    after_sale_id: str | None
+    dispute_id: str | None
+    direction: str
+    bearer: str
+    creator_id: str | None
+    amount: int
+    currency: str
+    cause: str
+    created_at: Timestamp
+
+
+class Settlements(BaseModel):
+    items: list[Settlement]
+
+
+class Violation(BaseModel):
+    id: str
+    merchant_id: str
+    kind: str
+    points: int
+    status: str
+    cause: str
+    order_id: str | None = None
+    after_sale_id: str | None = None
+    dispute_id: str | None = None
+    amount: int | None = None  # penalties and recoveries carry money; warnings and points do not
+    currency: str | None = None
+    revoked_at: Timestamp | None = None
+    revoked_reason: str | None = None
+    created_at: Timestamp
+
+
+class Violations(BaseModel):
+    items: list[Violation]
+
+
+class Threshold(BaseModel):
+    points: int
+    restriction: str
+
+
+class Standing(BaseModel):
+    merchant_id: str
+    active_points: int
+    policy: str
+    restrictions: list[str]
+    thresholds: list[Threshold]
+
+
+class PriceDrop(BaseModel):
+    id: str
+    merchant_id: str
+    sku: str
+    price: int
+    currency: str
+    reported_by: str
+    created_at: Timestamp
+
+
+class PriceDrops(BaseModel):
+    items: list[PriceDrop]
+
+
+class Agent(BaseModel):
+    id: str
+    name: str
+    capacity: int
+    active: bool
+    updated_at: Timestamp
+    load: int  # live disputes assigned to it now
+
+
+class Agents(BaseModel):
+    items: list[Agent]
+
+
+class WorkingDays(BaseModel):
+    working_days: int
+
+
+class Policy(BaseModel):
+    key: str
+    name: str
+    version: int
+    title: str
+    timers: dict[str, int | WorkingDays]  # seconds, or working days
+    timer_meanings: dict[str, str]
+    limits: dict[str, int]
+    limit_meanings: dict[str, str]
+    shipping_refundable: bool
+    violation_points: dict[str, int]
+    sources: dict[str, str]
+
+
+class Policies(BaseModel):
+    items: list[Policy]
+    default: str
+
+
+class ReasonCode(BaseModel):
+    code: Literal[tuple(cases.REASONS)]  # type: ignore[valid-type]
+    label_zh: str
+
+
+class RejectReasonCode(BaseModel):
+    code: Literal[tuple(cases.REJECT_REASONS)]  # type: ignore[valid-type]
+    label: str
+    label_en: str
+    evidence_required: bool
+
+
+class Reasons(BaseModel):
+    items: list[ReasonCode]
+    reject_reasons: list[RejectReasonCode]
+
+
+class ClockAdvanced(BaseModel):
+    now: Timestamp
+    fired: int  # deadlines fired
+    refunds_submitted: int
+
+
+class CallbackResult(BaseModel):
+    refund_id: str
+    status: str
+    changed: bool  # false: a callback the refund had already taken in
+
+
+class ProviderFault(BaseModel):
+    provider: str
+    fault: str
+    delay_seconds: int
+
+
+class Integrity(BaseModel):
+    algorithm: Literal["sha256"]
+    digest: str  # of the canonical JSON of everything else
+    generated_at: Timestamp
+    generated_for: Party
+    generator: str
+
+
+class CaseFile(BaseModel):
+    """The whole case as verifiable JSON (docs/api.md "Case file"); its parts are the stored
+    records as they are, so their members are not listed here."""
+
+    format: Literal["aftersales.case-file/1"]
+    order: dict[str, Any]
+    case: dict[str, Any]
+    parties: dict[str, Any]
+    timeline: list[dict[str, Any]]
+    disputes: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
+    appeals: list[dict[str, Any]]
+    evidence: list[dict[str, Any]]
+    refunds: list[dict[str, Any]]
+    violations: list[dict[str, Any]]
+    integrity: Integrity
+
+
 def ok(model: type[BaseModel], status: int = 200) -> dict[int | str, dict[str, Any]]:
     """`responses=` for a route answering `model` with `status`."""
     return {status: {"model": model}}

@@ -196,7 +196,17 @@ MessageText = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 
 class MessageIn(Body):
     """A message on a case; a merchant may post one of its reply templates (its text, when `body`
-    is left out)."""
+    is left out). One of the two is required (the document's `anyOf`); the service refuses a
+    message with neither, `422` naming `body`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["body"], "properties": {"body": {"type": "string"}}},
+                {"required": ["template_id"], "properties": {"template_id": {"type": "string"}}},
+            ]
+        }
+    )
 
     body: MessageText | None = None
     evidence: EvidenceIds = []

@@ -6,13 +6,18 @@ from fastapi.responses import JSONResponse, Response
 from ...export import pdf
 from ...services import case_file
 from ...services.context import Actor
+from .. import responses as out
 from ..actions import read
 from ..auth import CurrentActor
 
 router = APIRouter(prefix="/v1/after-sales", tags=["after-sales"])
 
 
-@router.get("/{case_id}/case-file", summary="The whole case as verifiable JSON (parties and agents)")
+@router.get(
+    "/{case_id}/case-file",
+    summary="The whole case as verifiable JSON (parties and agents)",
+    responses=out.ok(out.CaseFile),
+)
 def case_file_json(case_id: str, request: Request, actor: CurrentActor):
     env = request.app.state.runtime.env
     return read(request, lambda uow: case_file.build(uow, env, actor, case_id))

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/after-sales", tags=["after-sales"])
 
 
 @router.post("", status_code=201, summary="File an after-sales request (buyer)", responses=out.ok(out.Case, 201))
-def file_case(body: s.CaseIn, request: Request, actor: CurrentActor):
+def file_after_sale(body: s.CaseIn, request: Request, actor: CurrentActor):
     env = request.app.state.runtime.env
     data = body.model_dump()
     return perform(
@@ -27,7 +27,7 @@ def file_case(body: s.CaseIn, request: Request, actor: CurrentActor):
 
 
 @router.get("", summary="List cases the caller may see, newest first", responses=out.ok(out.CasePage))
-def list_cases(
+def list_after_sales(
     request: Request,
     actor: CurrentActor,
     status: Literal[domain.STATUSES] | None = None,  # type: ignore[valid-type]
@@ -54,14 +54,14 @@ def list_cases(
 
 
 @router.get("/{case_id}", responses=out.ok(out.Case))
-def get_case(case_id: str, request: Request, actor: CurrentActor):
+def get_after_sale(case_id: str, request: Request, actor: CurrentActor):
     return respond(200, read(request, lambda uow: shown(uow, case_view, cases.get(uow, actor, case_id), actor)))
 
 
 @router.get(
     "/{case_id}/events", summary="The case's full timeline, deadline firings included", responses=out.ok(out.Events)
 )
-def case_events(case_id: str, request: Request, actor: CurrentActor):
+def after_sale_events(case_id: str, request: Request, actor: CurrentActor):
     return timeline(request, actor, "after_sale", case_id)
 
 

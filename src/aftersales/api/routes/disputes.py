@@ -77,12 +77,14 @@ def dispute_events(dispute_id: str, request: Request, actor: CurrentActor):
     return timeline(request, actor, "dispute", dispute_id)
 
 
-@router.get("/{dispute_id}/appeals", summary="Appeals of a dispute and their status")
+@router.get("/{dispute_id}/appeals", summary="Appeals of a dispute and their status", responses=out.ok(out.Appeals))
 def list_appeals(dispute_id: str, request: Request, actor: CurrentActor):
     return read(request, lambda uow: {"items": [row_view(a) for a in rulings.appeals_of(uow, actor, dispute_id)]})
 
 
-@router.post("/{dispute_id}/appeals", status_code=201, summary="The losing party appeals 申诉")
+@router.post(
+    "/{dispute_id}/appeals", status_code=201, summary="The losing party appeals 申诉", responses=out.ok(out.Appeal, 201)
+)
 def file_appeal(dispute_id: str, body: AppealIn, request: Request, actor: CurrentActor):  # type: ignore[valid-type]
     env, params = request.app.state.runtime.env, body.model_dump()  # type: ignore[attr-defined]
     inputs = requests.inputs(_SPECS["appeal"], body)
@@ -91,12 +93,17 @@ def file_appeal(dispute_id: str, body: AppealIn, request: Request, actor: Curren
     )
 
 
-@router.get("/{dispute_id}/notes", summary="Agents' internal notes")
+@router.get("/{dispute_id}/notes", summary="Agents' internal notes", responses=out.ok(out.DisputeNotes))
 def list_notes(dispute_id: str, request: Request, actor: CurrentActor):
     return read(request, lambda uow: {"items": [row_view(n) for n in disputes.notes(uow, actor, dispute_id)]})
 
 
-@router.post("/{dispute_id}/notes", status_code=201, summary="Add an internal note (agents only)")
+@router.post(
+    "/{dispute_id}/notes",
+    status_code=201,
+    summary="Add an internal note (agents only)",
+    responses=out.ok(out.DisputeNote, 201),
+)
 def add_note(dispute_id: str, body: s.Note, request: Request, actor: CurrentActor):
     env = request.app.state.runtime.env
     return perform(
@@ -110,12 +117,16 @@ def add_note(dispute_id: str, body: s.Note, request: Request, actor: CurrentActo
 add_action_routes(router, KINDS["dispute"], dispute_view, out.Dispute)
 
 
-@appeals_router.get("/{appeal_id}")
+@appeals_router.get("/{appeal_id}", summary="An appeal and its decision", responses=out.ok(out.Appeal))
 def get_appeal(appeal_id: str, request: Request, actor: CurrentActor):
     return read(request, lambda uow: row_view(rulings.get_appeal(uow, actor, appeal_id)))
 
 
-@appeals_router.post("/{appeal_id}/decide", summary="Uphold or overturn (an agent other than the ruler)")
+@appeals_router.post(
+    "/{appeal_id}/decide",
+    summary="Uphold or overturn (an agent other than the ruler)",
+    responses=out.ok(out.Appeal),
+)
 def decide_appeal(appeal_id: str, body: AppealDecision, request: Request, actor: CurrentActor):  # type: ignore[valid-type]
     env, params = request.app.state.runtime.env, body.model_dump()  # type: ignore[attr-defined]
     inputs = requests.inputs(_SPECS["decide"], body)

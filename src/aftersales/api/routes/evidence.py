@@ -26,7 +26,7 @@ def _public(row):
 
 
 @router.post("", status_code=201, summary="Upload a file (multipart: file, kind)", responses=out.ok(out.Evidence, 201))
-def upload(
+def upload_evidence(
     request: Request,
     actor: CurrentActor,
     file: UploadFile = File(...),

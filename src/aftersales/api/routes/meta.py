@@ -16,6 +16,7 @@ from ...domain.errors import Forbidden, NotFound, Unauthenticated
 from ...domain.policy import LIMITS, TIMERS, WorkingDays
 from ...services import gauges, health
 from ...worker import sim_time
+from .. import responses as out
 from .. import schemas as s
 from ..actions import perform
 from ..auth import BEARER, CurrentActor, verifier
@@ -32,6 +33,7 @@ _LOOP = {
     },
 }
 _HEALTH = {
+    "title": "Health",
     "type": "object",
     "required": ["status", "database"],
     "properties": {
@@ -112,7 +114,7 @@ def read_metrics(request: Request) -> Response:
     return Response(metrics.exposition(figures), media_type=metrics.CONTENT_TYPE)
 
 
-@router.get("/v1/policies", summary="Policy presets with every timer in seconds")
+@router.get("/v1/policies", summary="Policy presets with every timer in seconds", responses=out.ok(out.Policies))
 def list_policies(actor: CurrentActor):
     return {
         "items": [
@@ -139,7 +141,9 @@ def _seconds_or_working_days(value):
     return {"working_days": value.days} if isinstance(value, WorkingDays) else int(value.total_seconds())
 
 
-@router.get("/v1/reasons", summary="After-sales reasons, and the merchant's reject reasons")
+@router.get(
+    "/v1/reasons", summary="After-sales reasons, and the merchant's reject reasons", responses=out.ok(out.Reasons)
+)
 def list_reasons(actor: CurrentActor):
     return {
         "items": [{"code": code, "label_zh": label} for code, label in REASONS.items()],
@@ -150,7 +154,11 @@ def list_reasons(actor: CurrentActor):
     }
 
 
-@router.post("/v1/admin/clock", summary="Advance the simulated clock and fire what fell due (admin)")
+@router.post(
+    "/v1/admin/clock",
+    summary="Advance the simulated clock and fire what fell due (admin)",
+    responses=out.ok(out.ClockAdvanced),
+)
 def advance_clock(body: s.ClockAdvance, request: Request, actor: CurrentActor):
     runtime = request.app.state.runtime
     if runtime.sim_clock is None:

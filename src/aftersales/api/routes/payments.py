@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from ...domain.errors import Forbidden, NotFound
 from ...integrations.payments import SIGNATURE_HEADER, SimulatedProvider
 from ...services import payments
+from .. import responses as out
 from .. import schemas as s
 from ..actions import perform
 from ..auth import CurrentActor
@@ -22,6 +23,7 @@ CALLBACK_BODY = {
         "content": {
             "application/json": {
                 "schema": {
+                    "title": "ProviderCallback",
                     "type": "object",
                     "required": ["refund_id", "reference", "state"],
                     "properties": {
@@ -41,6 +43,7 @@ CALLBACK_BODY = {
     "/payments/callbacks/simulated",
     summary="The simulated payment provider confirms a refund (signed; no bearer token)",
     openapi_extra=CALLBACK_BODY,
+    responses=out.ok(out.CallbackResult),
 )
 async def simulated_callback(
     request: Request,
@@ -66,6 +69,7 @@ async def simulated_callback(
 @router.put(
     "/admin/payments/simulated",
     summary="Switch the simulated payment provider's fault (admin; outside production)",
+    responses=out.ok(out.ProviderFault),
 )
 def simulated_fault(body: s.PaymentsFault, request: Request, actor: CurrentActor):
     runtime = request.app.state.runtime
