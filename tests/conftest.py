@@ -274,10 +274,12 @@ def api(serve: Callable[..., Api], runtime: Runtime) -> Api:
     return serve(runtime)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """One headless Chromium for the session (Debian's, driven by Playwright); each test opens
-    its own context (cookies, storage) with `browser_page`."""
+    """One headless Chromium per test module (Debian's, driven by Playwright); each test opens
+    its own context (cookies, storage) with `browser_page`. Not one per session: while it runs,
+    Playwright's sync API holds an asyncio loop on the main thread, and every later test calling
+    asyncio.run() (the NATS stream's) would be refused."""
     if _BROWSER_PROBLEM is not None:
         pytest.skip(f"no browser: {_BROWSER_PROBLEM}")
     from playwright.sync_api import sync_playwright
@@ -310,7 +312,7 @@ def browser_page(chromium: Any) -> Iterator[Any]:
     context.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def axe_script(chromium: Any) -> str:
     """axe-core's script, for `console_client.assert_accessible`; skipped where it is missing,
     which CI=true refuses (above). Mark such tests `accessibility`."""
