@@ -59,6 +59,7 @@ BUYER_PAGE = (SIGN_IN, OK, OK, 404, 404, 404, 404)  # a buyer page of no one's o
 SHOPS = (SIGN_IN, 404, 404, OK, OK, 404, 404)
 DESK = (SIGN_IN, 403, 403, 403, 403, OK, OK)
 NOWHERE = (SIGN_IN, 404, 404, 404, 404, 404, 404)
+PLATFORM_PAGE = (SIGN_IN, 404, 404, 404, 404, OK, OK)  # the dashboard: the same 404 as a missing page
 CASE_FORM = _f(quantity_0="1", type="refund_only", reason="damaged")
 
 TABLE: dict[str, Row] = {
@@ -100,6 +101,8 @@ TABLE: dict[str, Row] = {
         "ruled", (SIGN_IN, OK, 404, TOLD, 404, TOLD, TOLD), _f(grounds="证据未被采纳")
     ),
     "GET /console/orders": Row(None, BUYER_PAGE),
+    "GET /console/merchant/metrics": Row(None, SHOPS),
+    "GET /console/dashboard": Row(None, PLATFORM_PAGE),
     "GET /console/orders/{order_id}": Row("order_done", BUYERS),
     "POST /console/orders/{order_id}/after-sales": Row("order_done", BUYERS, CASE_FORM),
     "GET /console/orders/{order_id}/complain": Row("order_done", BUYERS),
