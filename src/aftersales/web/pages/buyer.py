@@ -6,11 +6,12 @@ the rule's answer in words and what was typed kept."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
 
 from ...api import schemas
 from ...domain import complaints as complaint_rules
@@ -214,11 +215,7 @@ def _filing_problem(viewer: Viewer, exc: e.DomainError, view: Mapping[str, Any])
 
 @router.get("/orders/{order_id}/complain")
 def complaint_page(order_id: str, viewer: Buyer, request: Request) -> Response:
-    runtime = runtime_of(request)
-    with runtime.uow(read_only=True) as uow:
-        order = orders.get(uow, viewer.actor, order_id)
-        names = parties.names(uow, [order])
-    return page(request, "console/buyer_complain.html", viewer, **_complaint_view(order, names), values={}, error=None)
+    return _order_form(request, viewer, order_id, "console/buyer_complain.html", _complaint_view)
 
 
 def _complaint_view(order: Any, names: Any) -> dict[str, Any]:
@@ -231,25 +228,16 @@ async def complain(order_id: str, viewer: Buyer, request: Request) -> Response:
     """A complaint about the shop's conduct 投诉 on this order: the shop must answer it."""
     form = await request.form()
     check_csrf(viewer, form)
-    runtime = runtime_of(request)
-    env = runtime.env
     data: dict[str, Any] = {
         "category": str(form.get("category") or ""),
         "description": str(form.get("description") or ""),
         "order_id": order_id,
     }
     try:
-        with runtime.uow() as uow:
-            orders.get(uow, viewer.actor, order_id)
-            data["evidence"] = uploads.store(uow, env, viewer, form.getlist(PHOTOS))
-            complaints.file(uow, env, viewer.actor, forms.validated(schemas.ComplaintIn, data).model_dump())
-            uow.commit()
+        _save_on_order(request, viewer, form, data, schemas.ComplaintIn, complaints.file)
     except e.NotFound:
         raise
     except e.DomainError as exc:
-        with runtime.uow(read_only=True) as uow:
-            order = orders.get(uow, viewer.actor, order_id)
-            names = parties.names(uow, [order])
         gettext = translations(viewer.lang).gettext
         fields = set(exc.extra.get("fields") or ())
         error = (
@@ -260,26 +248,15 @@ async def complain(order_id: str, viewer: Buyer, request: Request) -> Response:
             else case_pages.problem_text(viewer, exc)
         )
         values = {k: str(v) for k, v in data.items() if k != "evidence"}
-        view = _complaint_view(order, names)
-        return page(request, "console/buyer_complain.html", viewer, status=422, values=values, error=error, **view)
-    response = RedirectResponse(f"{PATH}/orders/{order_id}", status_code=303)
-    flash.put(
-        response,
-        request,
-        translations(viewer.lang).gettext(
-            "Your complaint was sent. The shop must answer it; the platform follows it up."
-        ),
+        return _order_form(request, viewer, order_id, "console/buyer_complain.html", _complaint_view, values, error)
+    return _sent(
+        request, viewer, order_id, N_("Your complaint was sent. The shop must answer it; the platform follows it up.")
     )
-    return response
 
 
 @router.get("/orders/{order_id}/review")
 def review_page(order_id: str, viewer: Buyer, request: Request) -> Response:
-    runtime = runtime_of(request)
-    with runtime.uow(read_only=True) as uow:
-        order = orders.get(uow, viewer.actor, order_id)
-        names = parties.names(uow, [order])
-    return page(request, "console/buyer_review.html", viewer, **_review_view(order, names), values={}, error=None)
+    return _order_form(request, viewer, order_id, "console/buyer_review.html", _review_view)
 
 
 def _review_view(order: Any, names: Any) -> dict[str, Any]:
@@ -297,8 +274,6 @@ def _review_view(order: Any, names: Any) -> dict[str, Any]:
 async def review(order_id: str, viewer: Buyer, request: Request) -> Response:
     form = await request.form()
     check_csrf(viewer, form)
-    runtime = runtime_of(request)
-    env = runtime.env
     rating = str(form.get("rating") or "").strip()
     data: dict[str, Any] = {"order_id": order_id, "text": str(form.get("text") or "")}
     try:
@@ -306,17 +281,10 @@ async def review(order_id: str, viewer: Buyer, request: Request) -> Response:
         if stars is None:
             raise e.ValidationFailed("rating must be a whole number", fields=["rating"])
         data["rating"] = stars
-        with runtime.uow() as uow:
-            orders.get(uow, viewer.actor, order_id)
-            data["evidence"] = uploads.store(uow, env, viewer, form.getlist(PHOTOS))
-            reviews.post(uow, env, viewer.actor, forms.validated(schemas.ReviewIn, data).model_dump())
-            uow.commit()
+        _save_on_order(request, viewer, form, data, schemas.ReviewIn, reviews.post)
     except e.NotFound:
         raise
     except e.DomainError as exc:
-        with runtime.uow(read_only=True) as uow:
-            order = orders.get(uow, viewer.actor, order_id)
-            names = parties.names(uow, [order])
         gettext = translations(viewer.lang).gettext
         fields = set(exc.extra.get("fields") or ())
         error = REVIEW_REFUSALS.get(exc.code)
@@ -330,10 +298,50 @@ async def review(order_id: str, viewer: Buyer, request: Request) -> Response:
             else case_pages.problem_text(viewer, exc)
         )
         values = {"rating": rating, "text": data["text"]}
-        view = _review_view(order, names)
-        return page(request, "console/buyer_review.html", viewer, status=422, values=values, error=error, **view)
+        return _order_form(request, viewer, order_id, "console/buyer_review.html", _review_view, values, error)
+    return _sent(request, viewer, order_id, N_("Thank you: your review is posted."))
+
+
+def _order_form(
+    request: Request,
+    viewer: Viewer,
+    order_id: str,
+    template: str,
+    view_of: Callable[[Any, Any], dict[str, Any]],
+    values: Mapping[str, str] | None = None,
+    error: str | None = None,
+) -> Response:
+    """A form about one of the buyer's orders (a complaint, a review): empty, or refused (422) with
+    what was typed kept and the refusal in words."""
+    with runtime_of(request).uow(read_only=True) as uow:
+        order = orders.get(uow, viewer.actor, order_id)
+        names = parties.names(uow, [order])
+    status = 200 if error is None else 422
+    return page(request, template, viewer, status=status, values=values or {}, error=error, **view_of(order, names))
+
+
+def _save_on_order(
+    request: Request,
+    viewer: Viewer,
+    form: Any,
+    data: dict[str, Any],
+    schema: type[BaseModel],
+    save: Callable[[Any, Any, Any, dict[str, Any]], Any],
+) -> None:
+    """Saves a form about one of the buyer's orders with its photos as evidence, in one unit of work:
+    the order must be the buyer's (else a 404), and a refusal stores nothing."""
+    runtime = runtime_of(request)
+    with runtime.uow() as uow:
+        orders.get(uow, viewer.actor, data["order_id"])
+        data["evidence"] = uploads.store(uow, runtime.env, viewer, form.getlist(PHOTOS))
+        save(uow, runtime.env, viewer.actor, forms.validated(schema, data).model_dump())
+        uow.commit()
+
+
+def _sent(request: Request, viewer: Viewer, order_id: str, notice: str) -> Response:
+    """Back to the order's page, saying what came of the form."""
     response = RedirectResponse(f"{PATH}/orders/{order_id}", status_code=303)
-    flash.put(response, request, translations(viewer.lang).gettext("Thank you: your review is posted."))
+    flash.put(response, request, translations(viewer.lang).gettext(notice))
     return response
 
 

@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from ...api import requests as api_requests
 from ...api import schemas
 from ...domain import disputes as domain
 from ...domain import errors as e
@@ -25,7 +24,7 @@ from .. import flash, forms
 from ..i18n import N_, translations
 from ..render import page
 from ..session import PATH, Viewer, check_csrf, runtime_of, signed_in
-from .cases import PANELS, problem_text
+from .cases import PANELS, problem_text, submit
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
 
@@ -225,19 +224,15 @@ async def decide_appeal(appeal_id: str, viewer: Staff, request: Request) -> Resp
     spec = DISPUTE_MACHINE.specs["decide"]
     with runtime.uow(read_only=True) as uow:
         dispute_id = rulings.get_appeal(uow, viewer.actor, appeal_id)["dispute_id"]
-    response = RedirectResponse(f"{PATH}/disputes/{dispute_id}#appeals", status_code=303)
-    try:
-        with runtime.uow() as uow:
-            inputs = api_requests.inputs(spec, forms.body(spec, "Appeal", form, {}))
-            expected = forms.version(form)
-            rulings.decide(uow, runtime.env, viewer.actor, appeal_id, inputs, expected)
-            uow.commit()
-        flash.put(response, request, viewer.formats.label(spec.label) + " ✓")
-    except e.NotFound:
-        raise
-    except e.DomainError as exc:
-        flash.put(response, request, problem_text(viewer, exc), ok=False)
-    return response
+    return submit(
+        request,
+        viewer,
+        form,
+        spec,
+        "Appeal",
+        lambda uow, env, inputs, expected: rulings.decide(uow, env, viewer.actor, appeal_id, inputs, expected),
+        back=f"{PATH}/disputes/{dispute_id}#appeals",
+    )
 
 
 def case_panel(uow: Any, viewer: Viewer, case: Any) -> dict[str, Any]:
