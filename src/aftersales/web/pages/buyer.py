@@ -202,14 +202,22 @@ def _filing_problem(viewer: Viewer, exc: e.DomainError, view: Mapping[str, Any])
         return gettext("Choose what you want: this type of request is not possible on this order now.")
     if fields & {"new_price", "price_drop_id"}:
         return gettext("For price protection, choose one item and type the lower price you saw (add a photo of it).")
-    if "items" in fields:
-        return gettext("Check the items and how many of each (price protection takes one item).")
-    if "reason" in fields:
-        return gettext("Choose a reason.")
-    if "description" in fields:
-        return gettext("The description is too long.")
-    if "evidence" in fields:
-        return gettext("Too many photos, or a file that is not a photo or video.")
+    by_field = {
+        "items": N_("Check the items and how many of each (price protection takes one item)."),
+        "reason": N_("Choose a reason."),
+        "description": N_("The description is too long."),
+        "evidence": N_("Too many photos, or a file that is not a photo or video."),
+    }
+    return _refusal(viewer, exc, by_field)
+
+
+def _refusal(viewer: Viewer, exc: e.DomainError, by_field: Mapping[str, str], **params: Any) -> str:
+    """A refused buyer form in words: the text (`params` filled in) of the first field of `by_field`
+    the rule names, else the common refusals."""
+    named = set(exc.extra.get("fields") or ())
+    for field, text in by_field.items():
+        if field in named:
+            return translations(viewer.lang).gettext(text) % params
     return case_pages.problem_text(viewer, exc)
 
 
@@ -238,15 +246,11 @@ async def complain(order_id: str, viewer: Buyer, request: Request) -> Response:
     except e.NotFound:
         raise
     except e.DomainError as exc:
-        gettext = translations(viewer.lang).gettext
-        fields = set(exc.extra.get("fields") or ())
-        error = (
-            gettext("Choose what the complaint is about.")
-            if "category" in fields
-            else gettext("Say what happened (at most 4000 characters).")
-            if "description" in fields
-            else case_pages.problem_text(viewer, exc)
-        )
+        by_field = {
+            "category": N_("Choose what the complaint is about."),
+            "description": N_("Say what happened (at most 4000 characters)."),
+        }
+        error = _refusal(viewer, exc, by_field)
         values = {k: str(v) for k, v in data.items() if k != "evidence"}
         return _order_form(request, viewer, order_id, "console/buyer_complain.html", _complaint_view, values, error)
     return _sent(
@@ -285,17 +289,12 @@ async def review(order_id: str, viewer: Buyer, request: Request) -> Response:
     except e.NotFound:
         raise
     except e.DomainError as exc:
-        gettext = translations(viewer.lang).gettext
-        fields = set(exc.extra.get("fields") or ())
-        error = REVIEW_REFUSALS.get(exc.code)
+        refused = REVIEW_REFUSALS.get(exc.code)
+        by_field = {"rating": N_("Choose how many stars."), "evidence": N_("At most %(n)s photos.")}
         error = (
-            gettext(error)
-            if error
-            else gettext("Choose how many stars.")
-            if "rating" in fields
-            else gettext("At most %(n)s photos.") % {"n": review_rules.PHOTOS.max_items}
-            if "evidence" in fields
-            else case_pages.problem_text(viewer, exc)
+            translations(viewer.lang).gettext(refused)
+            if refused
+            else _refusal(viewer, exc, by_field, n=review_rules.PHOTOS.max_items)
         )
         values = {"rating": rating, "text": data["text"]}
         return _order_form(request, viewer, order_id, "console/buyer_review.html", _review_view, values, error)
@@ -369,15 +368,11 @@ async def add_evidence(case_id: str, viewer: Buyer, request: Request) -> Respons
     except e.NotFound:
         raise
     except e.DomainError as exc:
-        fields = set(exc.extra.get("fields") or ())
-        text = (
-            gettext("Choose at least one file to add.")
-            if "evidence" in fields
-            else gettext("Say in a line what the files show.")
-            if "body" in fields
-            else case_pages.problem_text(viewer, exc)
-        )
-        flash.put(response, request, text, ok=False)
+        by_field = {
+            "evidence": N_("Choose at least one file to add."),
+            "body": N_("Say in a line what the files show."),
+        }
+        flash.put(response, request, _refusal(viewer, exc, by_field), ok=False)
     return response
 
 
