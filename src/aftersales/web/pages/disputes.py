@@ -7,7 +7,6 @@ API refuses them its queue."""
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -22,7 +21,7 @@ from ...services import cases, disputes, evidence, messages, orders, parties, re
 from ...services.kinds import KINDS
 from .. import flash, forms
 from ..i18n import N_, translations
-from ..render import page
+from ..render import next_page, page
 from ..session import PATH, Viewer, check_csrf, runtime_of, signed_in
 from .cases import PANELS, problem_text, submit
 
@@ -84,8 +83,7 @@ def queue(
         names = parties.names(uow, found.items)
         agents = roster(uow, viewer)
     rows = [{"dispute": d, "may_assign": _may(viewer, d, "assign")} for d in found.items]
-    kept = {k: v for k, v in chosen.items() if v}
-    more = f"?{urlencode({**kept, 'cursor': found.next_cursor})}" if found.next_cursor else None
+    more = next_page(chosen, found.next_cursor)
     return page(
         request,
         "console/agent_queue.html",
