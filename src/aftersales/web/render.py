@@ -3,9 +3,11 @@ and the helpers every template uses (labels, money, times, countdowns, the CSRF 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -17,6 +19,13 @@ from .session import Viewer, keep_language, language
 
 TEMPLATES = Path(__file__).parent / "templates"
 TIME_STEPS = (1, 24, 48, 168)  # the demo's time controls (web/pages/demo.py), in hours
+
+
+def next_page(filters: Mapping[str, Any], cursor: str | None) -> str | None:
+    """The query (`?...`) of a list's next page, keeping the filters that are set; None on the last page."""
+    if not cursor:
+        return None
+    return "?" + urlencode({**{k: v for k, v in filters.items() if v}, "cursor": cursor})
 
 
 @cache

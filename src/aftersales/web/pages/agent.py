@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from babel.units import format_unit
 from fastapi import APIRouter, Request
@@ -20,7 +19,7 @@ from ...policies import presets
 from ...services import complaints, parties, policy_table, reads
 from .. import forms
 from ..i18n import Formats, translations
-from ..render import page
+from ..render import next_page, page
 from ..session import PATH, Viewer, runtime_of
 from .disputes import Staff, roster
 
@@ -36,7 +35,7 @@ def appeals(viewer: Staff, request: Request, status: str | None = None, cursor: 
         found = reads.appeal_queue(uow, viewer.actor, status=chosen, cursor=cursor, limit=50)
         names = parties.names(uow, [d for _, d in found.items])
         agents = roster(uow, viewer)
-    more = f"?{urlencode({'status': chosen, 'cursor': found.next_cursor})}" if found.next_cursor else None
+    more = next_page({"status": chosen}, found.next_cursor)
     return page(
         request,
         "console/agent_appeals.html",
@@ -58,8 +57,7 @@ def complaint_queue(viewer: Staff, request: Request, status: str | None = None, 
     with runtime.uow(read_only=True) as uow:
         found = reads.complaint_list(uow, viewer.actor, status=statuses, cursor=cursor, limit=50)
         names = parties.names(uow, found.items)
-    kept = {"status": chosen} if chosen else {}
-    more = f"?{urlencode({**kept, 'cursor': found.next_cursor})}" if found.next_cursor else None
+    more = next_page({"status": chosen}, found.next_cursor)
     return page(
         request,
         "console/agent_complaints.html",

@@ -6,11 +6,12 @@ the rule's answer in words and what was typed kept."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
 
 from ...api import schemas
 from ...domain import complaints as complaint_rules
@@ -201,24 +202,28 @@ def _filing_problem(viewer: Viewer, exc: e.DomainError, view: Mapping[str, Any])
         return gettext("Choose what you want: this type of request is not possible on this order now.")
     if fields & {"new_price", "price_drop_id"}:
         return gettext("For price protection, choose one item and type the lower price you saw (add a photo of it).")
-    if "items" in fields:
-        return gettext("Check the items and how many of each (price protection takes one item).")
-    if "reason" in fields:
-        return gettext("Choose a reason.")
-    if "description" in fields:
-        return gettext("The description is too long.")
-    if "evidence" in fields:
-        return gettext("Too many photos, or a file that is not a photo or video.")
+    by_field = {
+        "items": N_("Check the items and how many of each (price protection takes one item)."),
+        "reason": N_("Choose a reason."),
+        "description": N_("The description is too long."),
+        "evidence": N_("Too many photos, or a file that is not a photo or video."),
+    }
+    return _refusal(viewer, exc, by_field)
+
+
+def _refusal(viewer: Viewer, exc: e.DomainError, by_field: Mapping[str, str], **params: Any) -> str:
+    """A refused buyer form in words: the text (`params` filled in) of the first field of `by_field`
+    the rule names, else the common refusals."""
+    named = set(exc.extra.get("fields") or ())
+    for field, text in by_field.items():
+        if field in named:
+            return translations(viewer.lang).gettext(text) % params
     return case_pages.problem_text(viewer, exc)
 
 
 @router.get("/orders/{order_id}/complain")
 def complaint_page(order_id: str, viewer: Buyer, request: Request) -> Response:
-    runtime = runtime_of(request)
-    with runtime.uow(read_only=True) as uow:
-        order = orders.get(uow, viewer.actor, order_id)
-        names = parties.names(uow, [order])
-    return page(request, "console/buyer_complain.html", viewer, **_complaint_view(order, names), values={}, error=None)
+    return _order_form(request, viewer, order_id, "console/buyer_complain.html", _complaint_view)
 
 
 def _complaint_view(order: Any, names: Any) -> dict[str, Any]:
@@ -231,55 +236,31 @@ async def complain(order_id: str, viewer: Buyer, request: Request) -> Response:
     """A complaint about the shop's conduct 投诉 on this order: the shop must answer it."""
     form = await request.form()
     check_csrf(viewer, form)
-    runtime = runtime_of(request)
-    env = runtime.env
     data: dict[str, Any] = {
         "category": str(form.get("category") or ""),
         "description": str(form.get("description") or ""),
         "order_id": order_id,
     }
     try:
-        with runtime.uow() as uow:
-            orders.get(uow, viewer.actor, order_id)
-            data["evidence"] = uploads.store(uow, env, viewer, form.getlist(PHOTOS))
-            complaints.file(uow, env, viewer.actor, forms.validated(schemas.ComplaintIn, data).model_dump())
-            uow.commit()
+        _save_on_order(request, viewer, form, data, schemas.ComplaintIn, complaints.file)
     except e.NotFound:
         raise
     except e.DomainError as exc:
-        with runtime.uow(read_only=True) as uow:
-            order = orders.get(uow, viewer.actor, order_id)
-            names = parties.names(uow, [order])
-        gettext = translations(viewer.lang).gettext
-        fields = set(exc.extra.get("fields") or ())
-        error = (
-            gettext("Choose what the complaint is about.")
-            if "category" in fields
-            else gettext("Say what happened (at most 4000 characters).")
-            if "description" in fields
-            else case_pages.problem_text(viewer, exc)
-        )
+        by_field = {
+            "category": N_("Choose what the complaint is about."),
+            "description": N_("Say what happened (at most 4000 characters)."),
+        }
+        error = _refusal(viewer, exc, by_field)
         values = {k: str(v) for k, v in data.items() if k != "evidence"}
-        view = _complaint_view(order, names)
-        return page(request, "console/buyer_complain.html", viewer, status=422, values=values, error=error, **view)
-    response = RedirectResponse(f"{PATH}/orders/{order_id}", status_code=303)
-    flash.put(
-        response,
-        request,
-        translations(viewer.lang).gettext(
-            "Your complaint was sent. The shop must answer it; the platform follows it up."
-        ),
+        return _order_form(request, viewer, order_id, "console/buyer_complain.html", _complaint_view, values, error)
+    return _sent(
+        request, viewer, order_id, N_("Your complaint was sent. The shop must answer it; the platform follows it up.")
     )
-    return response
 
 
 @router.get("/orders/{order_id}/review")
 def review_page(order_id: str, viewer: Buyer, request: Request) -> Response:
-    runtime = runtime_of(request)
-    with runtime.uow(read_only=True) as uow:
-        order = orders.get(uow, viewer.actor, order_id)
-        names = parties.names(uow, [order])
-    return page(request, "console/buyer_review.html", viewer, **_review_view(order, names), values={}, error=None)
+    return _order_form(request, viewer, order_id, "console/buyer_review.html", _review_view)
 
 
 def _review_view(order: Any, names: Any) -> dict[str, Any]:
@@ -297,8 +278,6 @@ def _review_view(order: Any, names: Any) -> dict[str, Any]:
 async def review(order_id: str, viewer: Buyer, request: Request) -> Response:
     form = await request.form()
     check_csrf(viewer, form)
-    runtime = runtime_of(request)
-    env = runtime.env
     rating = str(form.get("rating") or "").strip()
     data: dict[str, Any] = {"order_id": order_id, "text": str(form.get("text") or "")}
     try:
@@ -306,34 +285,62 @@ async def review(order_id: str, viewer: Buyer, request: Request) -> Response:
         if stars is None:
             raise e.ValidationFailed("rating must be a whole number", fields=["rating"])
         data["rating"] = stars
-        with runtime.uow() as uow:
-            orders.get(uow, viewer.actor, order_id)
-            data["evidence"] = uploads.store(uow, env, viewer, form.getlist(PHOTOS))
-            reviews.post(uow, env, viewer.actor, forms.validated(schemas.ReviewIn, data).model_dump())
-            uow.commit()
+        _save_on_order(request, viewer, form, data, schemas.ReviewIn, reviews.post)
     except e.NotFound:
         raise
     except e.DomainError as exc:
-        with runtime.uow(read_only=True) as uow:
-            order = orders.get(uow, viewer.actor, order_id)
-            names = parties.names(uow, [order])
-        gettext = translations(viewer.lang).gettext
-        fields = set(exc.extra.get("fields") or ())
-        error = REVIEW_REFUSALS.get(exc.code)
+        refused = REVIEW_REFUSALS.get(exc.code)
+        by_field = {"rating": N_("Choose how many stars."), "evidence": N_("At most %(n)s photos.")}
         error = (
-            gettext(error)
-            if error
-            else gettext("Choose how many stars.")
-            if "rating" in fields
-            else gettext("At most %(n)s photos.") % {"n": review_rules.PHOTOS.max_items}
-            if "evidence" in fields
-            else case_pages.problem_text(viewer, exc)
+            translations(viewer.lang).gettext(refused)
+            if refused
+            else _refusal(viewer, exc, by_field, n=review_rules.PHOTOS.max_items)
         )
         values = {"rating": rating, "text": data["text"]}
-        view = _review_view(order, names)
-        return page(request, "console/buyer_review.html", viewer, status=422, values=values, error=error, **view)
+        return _order_form(request, viewer, order_id, "console/buyer_review.html", _review_view, values, error)
+    return _sent(request, viewer, order_id, N_("Thank you: your review is posted."))
+
+
+def _order_form(
+    request: Request,
+    viewer: Viewer,
+    order_id: str,
+    template: str,
+    view_of: Callable[[Any, Any], dict[str, Any]],
+    values: Mapping[str, str] | None = None,
+    error: str | None = None,
+) -> Response:
+    """A form about one of the buyer's orders (a complaint, a review): empty, or refused (422) with
+    what was typed kept and the refusal in words."""
+    with runtime_of(request).uow(read_only=True) as uow:
+        order = orders.get(uow, viewer.actor, order_id)
+        names = parties.names(uow, [order])
+    status = 200 if error is None else 422
+    return page(request, template, viewer, status=status, values=values or {}, error=error, **view_of(order, names))
+
+
+def _save_on_order(
+    request: Request,
+    viewer: Viewer,
+    form: Any,
+    data: dict[str, Any],
+    schema: type[BaseModel],
+    save: Callable[[Any, Any, Any, dict[str, Any]], Any],
+) -> None:
+    """Saves a form about one of the buyer's orders with its photos as evidence, in one unit of work:
+    the order must be the buyer's (else a 404), and a refusal stores nothing."""
+    runtime = runtime_of(request)
+    with runtime.uow() as uow:
+        orders.get(uow, viewer.actor, data["order_id"])
+        data["evidence"] = uploads.store(uow, runtime.env, viewer, form.getlist(PHOTOS))
+        save(uow, runtime.env, viewer.actor, forms.validated(schema, data).model_dump())
+        uow.commit()
+
+
+def _sent(request: Request, viewer: Viewer, order_id: str, notice: str) -> Response:
+    """Back to the order's page, saying what came of the form."""
     response = RedirectResponse(f"{PATH}/orders/{order_id}", status_code=303)
-    flash.put(response, request, translations(viewer.lang).gettext("Thank you: your review is posted."))
+    flash.put(response, request, translations(viewer.lang).gettext(notice))
     return response
 
 
@@ -361,15 +368,11 @@ async def add_evidence(case_id: str, viewer: Buyer, request: Request) -> Respons
     except e.NotFound:
         raise
     except e.DomainError as exc:
-        fields = set(exc.extra.get("fields") or ())
-        text = (
-            gettext("Choose at least one file to add.")
-            if "evidence" in fields
-            else gettext("Say in a line what the files show.")
-            if "body" in fields
-            else case_pages.problem_text(viewer, exc)
-        )
-        flash.put(response, request, text, ok=False)
+        by_field = {
+            "evidence": N_("Choose at least one file to add."),
+            "body": N_("Say in a line what the files show."),
+        }
+        flash.put(response, request, _refusal(viewer, exc, by_field), ok=False)
     return response
 
 

@@ -135,10 +135,12 @@ async def act(kind: str, subject_id: str, action: str, viewer: SignedIn, request
 Run = Callable[[Any, Any, Any, int | None], Any]  # (uow, env, the action's inputs, version shown)
 
 
-def submit(request: Request, viewer: Viewer, form: Any, spec: Any, prefix: str, run: Run) -> Response:
+def submit(
+    request: Request, viewer: Viewer, form: Any, spec: Any, prefix: str, run: Run, back: str | None = None
+) -> Response:
     """A submitted action form (CSRF checked) taken by `run` in one transaction, its uploads
-    stored first: back to the page it came from, with a notice of what came of it."""
-    back = safe_next(str(form.get("back") or ""))
+    stored first: back to `back` (else the page it came from), with a notice of what came of it."""
+    back = back or safe_next(str(form.get("back") or ""))
     runtime = runtime_of(request)
     env = runtime.env
     response = RedirectResponse(back, status_code=303)

@@ -7,13 +7,11 @@ API refuses them its queue."""
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from ...api import requests as api_requests
 from ...api import schemas
 from ...domain import disputes as domain
 from ...domain import errors as e
@@ -23,9 +21,9 @@ from ...services import cases, disputes, evidence, messages, orders, parties, re
 from ...services.kinds import KINDS
 from .. import flash, forms
 from ..i18n import N_, translations
-from ..render import page
+from ..render import next_page, page
 from ..session import PATH, Viewer, check_csrf, runtime_of, signed_in
-from .cases import PANELS, problem_text
+from .cases import PANELS, problem_text, submit
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
 
@@ -85,8 +83,7 @@ def queue(
         names = parties.names(uow, found.items)
         agents = roster(uow, viewer)
     rows = [{"dispute": d, "may_assign": _may(viewer, d, "assign")} for d in found.items]
-    kept = {k: v for k, v in chosen.items() if v}
-    more = f"?{urlencode({**kept, 'cursor': found.next_cursor})}" if found.next_cursor else None
+    more = next_page(chosen, found.next_cursor)
     return page(
         request,
         "console/agent_queue.html",
@@ -225,19 +222,15 @@ async def decide_appeal(appeal_id: str, viewer: Staff, request: Request) -> Resp
     spec = DISPUTE_MACHINE.specs["decide"]
     with runtime.uow(read_only=True) as uow:
         dispute_id = rulings.get_appeal(uow, viewer.actor, appeal_id)["dispute_id"]
-    response = RedirectResponse(f"{PATH}/disputes/{dispute_id}#appeals", status_code=303)
-    try:
-        with runtime.uow() as uow:
-            inputs = api_requests.inputs(spec, forms.body(spec, "Appeal", form, {}))
-            expected = forms.version(form)
-            rulings.decide(uow, runtime.env, viewer.actor, appeal_id, inputs, expected)
-            uow.commit()
-        flash.put(response, request, viewer.formats.label(spec.label) + " ✓")
-    except e.NotFound:
-        raise
-    except e.DomainError as exc:
-        flash.put(response, request, problem_text(viewer, exc), ok=False)
-    return response
+    return submit(
+        request,
+        viewer,
+        form,
+        spec,
+        "Appeal",
+        lambda uow, env, inputs, expected: rulings.decide(uow, env, viewer.actor, appeal_id, inputs, expected),
+        back=f"{PATH}/disputes/{dispute_id}#appeals",
+    )
 
 
 def case_panel(uow: Any, viewer: Viewer, case: Any) -> dict[str, Any]:

@@ -5,7 +5,6 @@ replies 话术), the shop's reply templates, and its violations and standing."""
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -18,7 +17,7 @@ from ...services.kinds import KINDS
 from ...services.reads import ALL, DUE_WITHIN, OPEN, QueueFilters
 from .. import flash, forms
 from ..i18n import N_, translations
-from ..render import page
+from ..render import next_page, page
 from ..session import PATH, Viewer, check_csrf, runtime_of, safe_next, signed_in
 from . import cases as case_pages
 
@@ -64,8 +63,7 @@ def queue(viewer: Viewer, request: Request) -> Response:
         names = parties.names(uow, found.items)
     approvable = {c.id for c in found.items if "approve" in CASE_MACHINE.allowed_actions(c, viewer.role, viewer.actor)}
     asked = {"status": filters.status, "type": filters.type, "reason": filters.reason, "due": filters.due}
-    shown = {k: v for k, v in {**asked, "limit": q.get("limit")}.items() if v}
-    more = urlencode({**shown, "cursor": found.next_cursor}) if found.next_cursor else None
+    more = next_page({**asked, "limit": q.get("limit")}, found.next_cursor)
     return page(
         request,
         "console/merchant_queue.html",
