@@ -17,10 +17,10 @@ from ...domain.complaints import COMPLAINT_MACHINE
 from ...domain.policy import WorkingDays
 from ...policies import presets
 from ...services import complaints, parties, policy_table, reads
-from .. import forms
 from ..i18n import Formats, translations
 from ..render import next_page, page
 from ..session import PATH, Viewer, runtime_of
+from .cases import actions_for
 from .disputes import Staff, roster
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
@@ -77,12 +77,6 @@ def complaint_page(complaint_id: str, viewer: Staff, request: Request) -> Respon
         complaint = complaints.get(uow, viewer.actor, complaint_id)
         names = parties.names(uow, [complaint])
         events = reads.timeline(uow, viewer.actor, "complaint", complaint.id)
-    specs = COMPLAINT_MACHINE.specs
-    offered = [
-        {"spec": specs[name], "fields": forms.fields(specs[name])}
-        for name in COMPLAINT_MACHINE.allowed_actions(complaint, viewer.role, viewer.actor)
-        if specs[name].posted
-    ]
     return page(
         request,
         "console/agent_complaint.html",
@@ -90,8 +84,7 @@ def complaint_page(complaint_id: str, viewer: Staff, request: Request) -> Respon
         complaint=complaint,
         names=names,
         events=events,
-        specs=specs,
-        actions=offered,
+        actions=actions_for(viewer, complaint, COMPLAINT_MACHINE),
     )
 
 

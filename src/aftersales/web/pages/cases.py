@@ -96,7 +96,6 @@ def case_page(case_id: str, viewer: SignedIn, request: Request) -> Response:
         messages=talk,
         files=[f for f in files if f is not None],
         actions=actions_for(viewer, case),
-        specs=CASE_MACHINE.specs,
         lapses=LAPSES,
         choices=panel.get("choices", {}),
         panel=panel,
