@@ -104,3 +104,18 @@ def test_bad_form_values_are_told_and_change_nothing(api):
         assert r.status_code == 303
         assert "未完成" in merchant.get(f"/console/after-sales/{case['id']}").text, fields
     assert api.as_("agent").get(f"/v1/after-sales/{case['id']}").json()["version"] == case["version"]
+
+
+def test_staff_read_times_in_their_shop_s_timezone_and_see_its_name(api):
+    """Filed at START (02:00 UTC): 03:00 in the shop's Paris, whatever zone the browser said."""
+    shop = {"name": "巴黎茶庄", "timezone": "Europe/Paris", "return_addresses": []}
+    assert api.as_("integration", "marketplace").put("/v1/merchants/m-1", json=shop).status_code == 200
+    feed_order(api)
+    case = file_case(api)
+    merchant = Console(api, "merchant", merchant_id="m-1")
+    merchant.http.cookies.set("aftersales_tz", "Asia/Tokyo", path="/console")
+    page = merchant.get(f"/console/after-sales/{case['id']}").text
+    assert "2026/11/24 03:00" in page and "巴黎茶庄" in page
+    buyer = Console(api, "buyer", "b-1")
+    buyer.http.cookies.set("aftersales_tz", "Asia/Tokyo", path="/console")
+    assert "2026/11/24 11:00" in buyer.get(f"/console/after-sales/{case['id']}").text  # the browser's zone

@@ -17,7 +17,6 @@ from starlette.responses import Response
 
 from ..runtime import Runtime
 from ..services import console_sessions, parties
-from ..services.console_sessions import Session
 from ..services.context import Actor
 from . import i18n
 
@@ -74,8 +73,8 @@ def viewer(request: Request) -> Viewer | None:
     now = runtime.env.clock.now()
     with runtime.uow(read_only=True) as uow:
         session = console_sessions.resume(uow, request.cookies.get(COOKIE), runtime.session_clock.now())
-        shop_zone = _shop_zone(uow, session)
-        name = parties.display_name(uow, session.actor) if session else None
+        # The shop's name and timezone in the same read: staff read times in their shop's zone.
+        name, shop_zone = parties.signed_in_as(uow, session.actor) if session else (None, None)
     found = None
     if session is not None:
         zone = shop_zone or request.cookies.get(TZ_COOKIE)
@@ -84,14 +83,6 @@ def viewer(request: Request) -> Viewer | None:
         request.state.actor = session.actor  # for the request's log line
     request.state.viewer = found
     return found
-
-
-def _shop_zone(uow: Any, session: Session | None) -> str | None:
-    """A merchant reads times in its shop's timezone."""
-    if session is None or session.actor.merchant_id is None:
-        return None
-    profile = parties.merchant_profile(uow, session.actor.merchant_id)
-    return profile.timezone if profile is not None else None
 
 
 def signed_in(request: Request) -> Viewer:
