@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 BASE = os.environ.get("AFTERSALES_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 # Its own schema, so a benchmark never touches a test session's tables; settable so two people can
 # run it at once on one server.
-SCHEMA = os.environ.get("AFTERSALES_BENCH_SCHEMA", "aftersales_bench")
+_TAG = os.environ.get("AFTERSALES_BENCH_TAG", "").lower()
+SCHEMA = os.environ.get("AFTERSALES_BENCH_SCHEMA", f"aftersales_bench_{_TAG}" if _TAG else "aftersales_bench")
 PGQUEUER_SCHEMA = f"{SCHEMA}_pgqueuer"
 PROCRASTINATE_SCHEMA = f"{SCHEMA}_procrastinate"
 URL = f"{BASE}{'&' if '?' in BASE else '?'}options=-csearch_path%3D{SCHEMA}"

@@ -32,6 +32,15 @@ BASE = os.environ.get("AFTERSALES_BENCH_POSTGRES_URL", "postgresql+psycopg://pos
 SECRET = "bench-secret-of-at-least-thirty-two-bytes"
 
 
+def bench_name(name: str) -> str:
+    """A schema or database name of this run: `AFTERSALES_BENCH_TAG` suffixes them all, so two
+    runs on one server (two engineers, or a run beside another) never drop each other's rows."""
+    tag = os.environ.get("AFTERSALES_BENCH_TAG", "")
+    if tag and not tag.isidentifier():
+        raise SystemExit("AFTERSALES_BENCH_TAG must be letters, digits and underscores")
+    return f"{name}_{tag.lower()}" if tag else name
+
+
 def schema_url(schema: str) -> str:
     return f"{BASE}{'&' if '?' in BASE else '?'}options=-csearch_path%3D{schema}"
 

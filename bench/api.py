@@ -42,6 +42,7 @@ from _server_harness import (
     BASE,
     Server,
     auth,
+    bench_name,
     cpu_seconds,
     fresh_runtime,
     machine_load,
@@ -52,8 +53,8 @@ from aftersales.services import orders
 from aftersales.services.context import Actor
 from aftersales.store import tables
 
-SCHEMA = "aftersales_bench_api"
-PGBENCH_DB = "aftersales_bench_pgbench"
+SCHEMA = bench_name("aftersales_bench_api")
+PGBENCH_DB = bench_name("aftersales_bench_pgbench")
 MERCHANTS, BUYERS = 50, 5000
 ORDER = {
     "buyer_id": "b-0",

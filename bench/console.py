@@ -33,10 +33,10 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server_harness import auth, fresh_schema, machine_load, serve, summary_ms, token
+from _server_harness import auth, bench_name, fresh_schema, machine_load, serve, summary_ms, token
 from scale import kept_schema, load
 
-SCHEMA = "aftersales_bench_console"
+SCHEMA = bench_name("aftersales_bench_console")
 TARGET_MS = 50
 AGENT = "ag-0"
 SHOP = "m-0"  # the biggest shop of the generated marketplace

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server_harness import _free_port, fresh_runtime, machine_load, summary_ms
+from _server_harness import _free_port, bench_name, fresh_runtime, machine_load, summary_ms
 from aftersales.integrations import envelope, webhooks
 from aftersales.runtime import Runtime
 from aftersales.services import orders
@@ -43,7 +43,7 @@ from aftersales.services.context import Actor
 from aftersales.store import tables as t
 from aftersales.worker.relay import Relay
 
-SCHEMA = "aftersales_bench_relay"
+SCHEMA = bench_name("aftersales_bench_relay")
 HOOK_SECRET = "whsec_" + "YmVuY2gtc2VjcmV0LW9mLXRoZS1yZWxheS0zMmJ5dGVz"
 TEMPLATE = {
     "id": "o-template",

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server_harness import auth, fresh_schema, machine_load, schema_url, serve, summary_ms
+from _server_harness import auth, bench_name, fresh_schema, machine_load, schema_url, serve, summary_ms
 from aftersales.domain.ids import new_id
 from aftersales.services import cases, disputes
 from aftersales.services.context import Actor, scope
@@ -40,7 +40,7 @@ from aftersales.store import tables as t
 from aftersales.store.database import create_engine
 from aftersales.store.unit_of_work import UnitOfWork
 
-SCHEMA = "aftersales_bench_scale"
+SCHEMA = bench_name("aftersales_bench_scale")
 MERCHANTS, BUYERS, AGENTS = 20_000, 2_000_000, 40
 HISTORY_DAYS, LIVE_DAYS = 730, 20
 ITEMS = '[{"sku": "tea-250g", "title": "西湖龙井 250g", "quantity": 2, "unit_price": 9900}]'
