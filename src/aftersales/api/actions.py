@@ -175,7 +175,7 @@ def _replayed(stored: Any, request_hash: str) -> JSONResponse:
 
 def read(request: Request, work: Callable[[UnitOfWork], Any]) -> Any:
     """Run a read-only use case in its own short transaction."""
-    with request.app.state.runtime.uow() as uow:
+    with request.app.state.runtime.uow(read_only=True) as uow:
         return work(uow)
 
 
