@@ -18,8 +18,8 @@ runs (no HTTP: bench/api.py measures that part):
 WAL is counted by transaction: each one's xid is read before it commits, and the records of those
 xids between the phase's first and last LSN are summed (pg_walinspect), so what other sessions
 write to the same server meanwhile is not counted (a temporary replication slot keeps the WAL
-until it is read). Full-page images (the first change of a page
-after a checkpoint) are shown apart: how many there are depends on where checkpoints fell.
+until it is read). Full-page images (the first change of a page after a checkpoint) are shown
+apart: how many there are depends on where checkpoints fell.
 PostgreSQL CPU is the benchmark's own backends' (/proc, loopback only). The last line is JSON.
 
     python bench/wal.py --quick      # 2 000 orders
@@ -250,14 +250,15 @@ def main() -> None:
         values = ", ".join("id || 'r'" if c == "id" else c for c in columns)
         statement = RAW.format(cols=", ".join(columns), values=values)
         conn = engine.raw_connection()
+        cursor = conn.cursor()
         try:
-            with conn.cursor() as cursor:
-                for case_id in filed:
-                    cursor.execute(statement, (case_id,))
-                    cursor.execute(XID.text)
-                    xids.append(cursor.fetchone()[0])
-                    conn.commit()
+            for case_id in filed:
+                cursor.execute(statement, (case_id,))
+                cursor.execute(XID.text)
+                xids.append(cursor.fetchone()[0])
+                conn.commit()
         finally:
+            cursor.close()
             conn.close()
         return len(filed)
 
