@@ -41,8 +41,8 @@ def bench_name(name: str) -> str:
     return f"{name}_{tag.lower()}" if tag else name
 
 
-def schema_url(schema: str) -> str:
-    return f"{BASE}{'&' if '?' in BASE else '?'}options=-csearch_path%3D{schema}"
+def schema_url(schema: str, base: str = BASE) -> str:
+    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
 
 
 def fresh_schema(schema: str) -> sa.Engine:
@@ -119,13 +119,17 @@ class Server(NamedTuple):
 
 
 @contextlib.contextmanager
-def serve(schema: str, workers: int, log: Path) -> Iterator[Server]:
+def serve(
+    schema: str, workers: int, log: Path, database_url: str | None = None, relay: bool = True
+) -> Iterator[Server]:
     """`aftersales serve --workers N --no-worker` on `schema`, on a loopback port; its base URL.
-    The deadline worker is off: a benchmark of the API must not be shared with firings."""
+    The deadline worker is off: a benchmark of the API must not be shared with firings.
+    `database_url`: PostgreSQL reached another way (a counting proxy), still on `schema`;
+    `relay=False`: no webhook relay in this server (another process of the run has it)."""
     port = _free_port()
     env = {
         **os.environ,
-        "AFTERSALES_DATABASE_URL": schema_url(schema),
+        "AFTERSALES_DATABASE_URL": schema_url(schema, database_url or BASE),
         "AFTERSALES_JWT_SECRET": SECRET,
         "AFTERSALES_DATA_DIR": str(Path("/tmp") / f"{schema}-data"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])),
@@ -143,6 +147,7 @@ def serve(schema: str, workers: int, log: Path) -> Iterator[Server]:
         str(workers),
         "--no-worker",
         "--no-access-log",
+        *([] if relay else ["--no-relay"]),
     ]
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
