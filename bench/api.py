@@ -46,7 +46,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import sqlalchemy as sa
@@ -63,6 +63,7 @@ from _server_harness import (
     cpu_seconds,
     fresh_runtime,
     machine_load,
+    relay_process,
     serve,
     summary_ms,
     token,
@@ -303,35 +304,75 @@ class Load:
 WRITES = {kind for walk in case_walk(1, "full") for kind, method, *_ in walk if method == "POST"}
 
 
-class Run:
-    """What every level shares: the servers, the order supply, the console sessions, the proxy."""
+class Fleet(NamedTuple):
+    """What runs the product in this benchmark: the API servers, the webhook relay apart (its
+    work is the actions' too, but not any request's), and a round-trip counter before each."""
 
-    def __init__(
-        self,
-        servers: Sequence[Server],
-        n_orders: int,
-        mix: str,
-        counter: Counter | None,
-        noise: subprocess.Popen[bytes] | None,
-    ) -> None:
-        self.servers, self.n_orders, self.mix, self.counter, self.noise = servers, n_orders, mix, counter, noise
+    servers: list[Server]
+    relay_pid: int
+    api_trips: Counter | None
+    relay_trips: Counter | None
+
+
+@contextlib.contextmanager
+def fleet(processes: int, workers: int, direct: bool) -> Iterator[Fleet]:
+    """`processes` separate `aftersales serve --workers N --no-relay`, each on its port, and one
+    `aftersales relay`: N processes do the work of one server with N workers (whose relay is a
+    thread of the supervisor, a process apart from the workers too). The counting proxies fork
+    first, before the servers' pipes and the load generator's event loop exist."""
+    url = sa.make_url(BASE)
+    with contextlib.ExitStack() as stack:
+        api_trips = relay_trips = None
+        if not direct:
+            upstream = (url.host or "127.0.0.1", url.port or 5432)
+            api_trips = stack.enter_context(counting_proxy(*upstream))
+            relay_trips = stack.enter_context(counting_proxy(*upstream))
+        running = [
+            stack.enter_context(
+                serve(SCHEMA, workers, Path(f"/tmp/{SCHEMA}-serve-{i}.log"), _via(url, api_trips), relay=False)
+            )
+            for i in range(processes)
+        ]
+        relay_pid = stack.enter_context(relay_process(SCHEMA, Path(f"/tmp/{SCHEMA}-relay.log"), _via(url, relay_trips)))
+        yield Fleet(running, relay_pid, api_trips, relay_trips)
+
+
+def _via(url: sa.URL, counter: Counter | None) -> str | None:
+    return None if counter is None else url.set(port=counter.port).render_as_string(hide_password=False)
+
+
+class Run:
+    """What every level shares: the fleet, the order supply, the console sessions, the neighbour."""
+
+    def __init__(self, fleet: Fleet, n_orders: int, mix: str, noise: subprocess.Popen[bytes] | None) -> None:
+        self.fleet, self.n_orders, self.mix, self.noise = fleet, n_orders, mix, noise
         self.order_ids = itertools.count(1)
-        self.console = console_cookies(servers[0].base) if mix == "full" else {}
+        self.console = console_cookies(fleet.servers[0].base) if mix == "full" else {}
+
+    def _sample(self) -> dict[str, float]:
+        f = self.fleet
+        counters = {"api": f.api_trips, "relay": f.relay_trips}
+        return {
+            "server_cpu": sum(cpu_seconds(s.pid) for s in f.servers),
+            "relay_cpu": cpu_seconds(f.relay_pid),
+            "counter_cpu": sum(cpu_seconds(c.pid) for c in counters.values() if c),
+            "noise_cpu": cpu_seconds(self.noise.pid) if self.noise else 0.0,
+            "client_cpu": time.process_time(),
+            **{f"{k}_trips": c.round_trips() for k, c in counters.items() if c},
+            **{f"{k}_statements": c.statements() for k, c in counters.items() if c},
+        }
 
     def measure(self, clients: int, seconds: float, rate: float | None = None) -> dict[str, Any]:
-        load = Load([s.base for s in self.servers], self.order_ids, self.n_orders, self.mix, self.console, self.counter)
+        bases = [s.base for s in self.fleet.servers]
+        load = Load(bases, self.order_ids, self.n_orders, self.mix, self.console, self.fleet.api_trips)
         load.rate = rate
         load.attribute = clients == 1 and rate is None
-        proxy_pid = self.counter.pid if self.counter else None
-        noise_pid = self.noise.pid if self.noise else None
-        before = (self._server_cpu(), _cpu(proxy_pid), _cpu(noise_pid), time.process_time(), self._trips())
+        before = self._sample()
         elapsed = asyncio.run(load.run(clients, seconds))
-        after = (self._server_cpu(), _cpu(proxy_pid), _cpu(noise_pid), time.process_time(), self._trips())
-        server_cpu, proxy_cpu, noise_cpu, client_cpu = (b - a for a, b in zip(before[:4], after[:4], strict=True))
-        (trips, statements), (trips_after, statements_after) = before[4], after[4]
+        used = {k: v - before[k] for k, v in self._sample().items()}
         every = [x for values in load.latencies.values() for x in values]
         done = max(load.done, 1)
-        counted = self.counter is not None
+        counted = self.fleet.api_trips is not None
         by_kind_trips = {k: sum(v) / len(v) for k, v in sorted(load.round_trips.items())}
         inside = sum(sum(v) for v in load.round_trips.values())
         writes = [x for k, v in load.round_trips.items() if k in WRITES for x in v]
@@ -341,32 +382,24 @@ class Run:
             "actions": load.done,
             "per_s": load.done / elapsed,
             **summary_ms(every),
-            "server_cpu_ms": 1000 * server_cpu / done,
-            "client_cpu_ms": 1000 * client_cpu / done,
-            "proxy_cpu_ms": 1000 * proxy_cpu / done if counted else None,
-            "noise_cpu_share": noise_cpu / elapsed if self.noise else None,
-            "round_trips": (trips_after - trips) / done if counted else None,
-            "statements": (statements_after - statements) / done if counted else None,
-            # At 1 client only: each request's own, and what the server did between requests
-            # (the webhook relay's polls and fan-out of the actions' events).
+            "server_cpu_ms": 1000 * used["server_cpu"] / done,
+            "relay_cpu_ms": 1000 * used["relay_cpu"] / done,
+            "client_cpu_ms": 1000 * used["client_cpu"] / done,
+            "counter_cpu_ms": 1000 * used["counter_cpu"] / done if counted else None,
+            "noise_cpu_share": used["noise_cpu"] / elapsed if self.noise else None,
+            "round_trips": used["api_trips"] / done if counted else None,
+            "statements": used["api_statements"] / done if counted else None,
+            "relay_round_trips": used["relay_trips"] / done if counted else None,
+            # At 1 client only: each request's own, by kind; and the servers' round trips outside
+            # any request (none expected: the relay and the deadline worker run elsewhere).
             "round_trips_by_kind": by_kind_trips or None,
             "round_trips_per_write": sum(writes) / len(writes) if writes else None,
             "round_trips_per_read": sum(reads) / len(reads) if reads else None,
-            "round_trips_between_requests_per_s": (trips_after - trips - inside) / elapsed if by_kind_trips else None,
+            "round_trips_between_requests": used["api_trips"] - inside if by_kind_trips else None,
             "errors": len(load.errors),
             "first_error": load.errors[0] if load.errors else None,
             "by_kind": {k: summary_ms(v) for k, v in sorted(load.latencies.items())},
         }
-
-    def _server_cpu(self) -> float:
-        return sum(cpu_seconds(s.pid) for s in self.servers)
-
-    def _trips(self) -> tuple[int, int]:
-        return (self.counter.round_trips(), self.counter.statements()) if self.counter else (0, 0)
-
-
-def _cpu(pid: int | None) -> float:
-    return cpu_seconds(pid) if pid is not None else 0.0
 
 
 @contextlib.contextmanager
@@ -382,34 +415,6 @@ def busy_neighbour(on: bool) -> Iterator[subprocess.Popen[bytes] | None]:
     finally:
         proc.kill()
         proc.wait()
-
-
-@contextlib.contextmanager
-def database_route(direct: bool) -> Iterator[Counter | None]:
-    """The counting proxy to the bench PostgreSQL, or None with --direct."""
-    if direct:
-        yield None
-        return
-    url = sa.make_url(BASE)
-    with counting_proxy(url.host or "127.0.0.1", url.port or 5432) as counter:
-        yield counter
-
-
-def proxied_url(counter: Counter | None) -> str | None:
-    return None if counter is None else sa.make_url(BASE).set(port=counter.port).render_as_string(hide_password=False)
-
-
-@contextlib.contextmanager
-def servers(processes: int, workers: int, counter: Counter | None) -> Iterator[list[Server]]:
-    """`processes` separate `aftersales serve --workers N`, each on its port; only the first
-    runs the webhook relay, so N processes do the work of one server with N workers."""
-    with contextlib.ExitStack() as stack:
-        yield [
-            stack.enter_context(
-                serve(SCHEMA, workers, Path(f"/tmp/{SCHEMA}-serve-{i}.log"), proxied_url(counter), relay=i == 0)
-            )
-            for i in range(processes)
-        ]
 
 
 def _pgbench_args() -> list[str]:
@@ -463,7 +468,10 @@ def pgbench_tps(clients: int, seconds: int) -> float:
 def _trips_text(r: dict[str, Any]) -> str:
     if r["round_trips"] is None:
         return ""
-    return f"  round trips/action {r['round_trips']:.1f} ({r['statements']:.1f} statements)"
+    return (
+        f"  round trips/action {r['round_trips']:.1f} ({r['statements']:.1f} statements), "
+        f"relay {r['relay_round_trips']:.1f}"
+    )
 
 
 def main() -> None:
@@ -493,13 +501,9 @@ def main() -> None:
     )
 
     results, tps = [], {}
-    # The proxy forks first, before the servers' pipes and the load generator's loop exist.
-    with (
-        database_route(args.direct) as counter,
-        servers(args.processes, workers, counter) as running,
-        busy_neighbour(args.noisy) as noise,
-    ):
-        run = Run(running, args.orders, args.mix, counter, noise)
+    with fleet(args.processes, workers, args.direct) as running, busy_neighbour(args.noisy) as noise:
+        run = Run(running, args.orders, args.mix, noise)
+        counted = not args.direct
         run.measure(4, 2)  # warm-up: connections, caches; not reported
         shape = (
             f"{args.processes} x aftersales serve --workers {workers}"
@@ -508,7 +512,7 @@ def main() -> None:
         )
         kinds = sorted({kind for walk in case_walk(1, args.mix) for kind, *_ in walk})
         print(
-            f"{shape} (PostgreSQL{'' if args.direct else ', through the round-trip counter'}), "
+            f"{shape} and aftersales relay (PostgreSQL{'' if args.direct else ', through round-trip counters'}), "
             f"{args.mix} mix ({', '.join(kinds)})"
             + (", a busy loop beside it all along" if args.noisy else "")
             + f"; each level followed at once by pgbench TPC-B-like (scale {max(levels)}), "
@@ -522,7 +526,8 @@ def main() -> None:
                 f"  {clients:3d} clients: {r['per_s']:8,.0f} actions/s  p50 {r['p50']:6.1f} ms  "
                 f"p95 {r['p95']:6.1f} ms  p99 {r['p99']:6.1f} ms  errors {r['errors']}  "
                 f"CPU/action: server {r['server_cpu_ms']:.2f} ms, load generator {r['client_cpu_ms']:.2f} ms"
-                + (f", counter {r['proxy_cpu_ms']:.2f} ms" if counter else "")
+                + f", relay {r['relay_cpu_ms']:.2f} ms"
+                + (f", counters {r['counter_cpu_ms']:.2f} ms" if counted else "")
                 + _trips_text(r)
                 + (f"  busy loop {100 * r['noise_cpu_share']:.0f}% of a core" if noise else "")
                 + f"  | pgbench {tps[clients]:8,.0f} tps ({r['per_s'] / tps[clients]:.3f}x)"
@@ -533,7 +538,7 @@ def main() -> None:
                     "      round trips by action, each request's own (1 client): "
                     + ", ".join(f"{k} {v:.1f}" for k, v in r["round_trips_by_kind"].items())
                     + f"; per write {r['round_trips_per_write']:.1f}, per read {r['round_trips_per_read']:.1f}; "
-                    f"between requests {r['round_trips_between_requests_per_s']:.1f}/s (relay)"
+                    f"outside requests {r['round_trips_between_requests']}"
                 )
         peak = max(results, key=lambda r: r["per_s"])
         half = run.measure(max(levels), args.seconds, rate=peak["per_s"] / 2)
@@ -565,6 +570,7 @@ def main() -> None:
                 "processes": args.processes,
                 "workers": workers,
                 "noisy": args.noisy,
+                "counted": not args.direct,
                 "peak_actions_per_s": round(peak["per_s"]),
                 "pgbench_peak_tps": round(peak_tps),
                 "peak_vs_pgbench_peak": round(peak["per_s"] / peak_tps, 4),
@@ -573,7 +579,10 @@ def main() -> None:
                 "p99_target_ms": 50,
                 "server_cpu_ms_per_action": round(peak["server_cpu_ms"], 2),
                 "server_cpu_ms_per_action_at_half_peak": round(half["server_cpu_ms"], 2),
+                "relay_cpu_ms_per_action": round(peak["relay_cpu_ms"], 2),
+                "counter_cpu_ms_per_action": rounded(peak["counter_cpu_ms"]),
                 "round_trips_per_action": rounded(peak["round_trips"]),
+                "relay_round_trips_per_action": rounded(peak["relay_round_trips"]),
                 "round_trips_per_action_at_half_peak": rounded(half["round_trips"]),
                 "round_trips_per_write": rounded(single["round_trips_per_write"]) if single else None,
                 "round_trips_per_read": rounded(single["round_trips_per_read"]) if single else None,
