@@ -176,7 +176,7 @@ def counting_proxy(host: str, port: int) -> Iterator[Counter]:
         if not ready.wait(20):
             raise RuntimeError("the counting proxy did not start")
         assert proc.pid is not None
-        yield Counter(listen, proc.pid, counts)  # type: ignore[arg-type]
+        yield Counter(listen, proc.pid, counts)
     finally:
         proc.terminate()
         proc.join(10)

@@ -125,7 +125,7 @@ Step = tuple[str, str, str, str, dict[str, Any] | None, int]
 
 def case_walk(g: int, mix: str) -> list[list[Step]]:
     """What one user does with delivered order o-{g}: walks, each on a case of its own."""
-    refund = {
+    refund: dict[str, Any] = {
         "order_id": f"o-{g}",
         "type": "return_refund",
         "reason": "quality_problem",
