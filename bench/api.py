@@ -571,6 +571,7 @@ def main() -> None:
                 "workers": workers,
                 "noisy": args.noisy,
                 "counted": not args.direct,
+                "busy_loop_core_share": rounded(peak["noise_cpu_share"]),
                 "peak_actions_per_s": round(peak["per_s"]),
                 "pgbench_peak_tps": round(peak_tps),
                 "peak_vs_pgbench_peak": round(peak["per_s"] / peak_tps, 4),
