@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from aftersales.config import ConfigError, Settings
+from aftersales.config import Settings
 from aftersales.domain.clock import ManualClock
 from aftersales.runtime import Runtime
 from aftersales.store import migrate
@@ -32,6 +31,7 @@ from console_client import Console
 from replica_cluster import Cluster
 from waiting import wait_until
 
+pytestmark = [pytest.mark.postgres, pytest.mark.replica]
 MERCHANT = {"merchant_id": "m-1"}
 
 
@@ -80,6 +80,14 @@ def listed(client: Any, path: str) -> list[str]:
     return [item["id"] for item in r.json()["items"]]
 
 
+def replayed_case(api: Any, cluster: Cluster, primary: sa.Engine) -> dict[str, Any]:
+    """A refund-only case of a delivered order, on the primary and replayed on the standby."""
+    feed_order(api)
+    case = file_case(api, type="refund_only")
+    assert wait_until(lambda: cluster.caught_up(primary), timeout=30, poll=0.05)
+    return case
+
+
 def fallbacks(api: Any) -> float:
     text = api.as_("admin", "admin-1").get("/metrics").text
     found = re.search(r"^aftersales_replica_fallbacks_total (\S+)$", text, re.M)
@@ -87,16 +95,12 @@ def fallbacks(api: Any) -> float:
     return float(found.group(1))
 
 
-@pytest.mark.postgres
-@pytest.mark.replica
 def test_lists_and_timelines_read_the_replica_and_a_case_the_primary(
     replicated: Runtime, serve: Any, replica_cluster: Cluster, primary: sa.Engine
 ) -> None:
     api = serve(replicated)
     merchant = api.as_("merchant", **MERCHANT)
-    feed_order(api)
-    case = file_case(api, type="refund_only")
-    assert wait_until(lambda: replica_cluster.caught_up(primary), timeout=30, poll=0.05)
+    case = replayed_case(api, replica_cluster, primary)
     replica_cluster.pause_replay()
     approved = merchant.post(f"/v1/after-sales/{case['id']}/approve", json={})  # on the primary only
     assert approved.status_code == 200, approved.text
@@ -119,8 +123,6 @@ def test_lists_and_timelines_read_the_replica_and_a_case_the_primary(
     assert [e["action"] for e in events][:2] == ["file", "approve"]
 
 
-@pytest.mark.postgres
-@pytest.mark.replica
 def test_actions_and_their_idempotency_keys_never_reach_the_replica(replicated: Runtime, serve: Any) -> None:
     assert replicated.replica is not None
     seen = statements(replicated.replica.engine)
@@ -144,8 +146,6 @@ def test_actions_and_their_idempotency_keys_never_reach_the_replica(replicated: 
     assert any("after_sales" in s for s in seen), "the list did not read the replica"
 
 
-@pytest.mark.postgres
-@pytest.mark.replica
 def test_the_replica_engine_refuses_writes_even_on_a_server_that_takes_them(
     replica_cluster: Cluster, primary: sa.Engine
 ) -> None:
@@ -163,8 +163,6 @@ def test_the_replica_engine_refuses_writes_even_on_a_server_that_takes_them(
         assert conn.execute(sa.text("SELECT to_regclass('written_through_the_replica')")).scalar() is None
 
 
-@pytest.mark.postgres
-@pytest.mark.replica
 def test_healthz_reports_the_replicas_reachability_and_lag(
     replicated: Runtime, serve: Any, replica_cluster: Cluster
 ) -> None:
@@ -184,8 +182,6 @@ def test_healthz_reports_the_replicas_reachability_and_lag(
     assert wait_until(lambda: replica()["lag_seconds"] == 0, timeout=30, poll=0.05), replica()
 
 
-@pytest.mark.postgres
-@pytest.mark.replica
 def test_a_replica_that_is_down_sends_its_reads_to_the_primary_until_it_answers_again(
     replicated: Runtime, serve: Any, replica_cluster: Cluster, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -218,15 +214,11 @@ def test_a_replica_that_is_down_sends_its_reads_to_the_primary_until_it_answers_
     assert listed(merchant, "/v1/after-sales") == [case["id"]]  # the replica again, behind the primary
 
 
-@pytest.mark.postgres
-@pytest.mark.replica
 def test_the_console_lists_from_the_replica_but_the_page_after_an_action_from_the_primary(
     replicated: Runtime, serve: Any, replica_cluster: Cluster, primary: sa.Engine
 ) -> None:
     api = serve(replicated)
-    feed_order(api)
-    case = file_case(api, type="refund_only")
-    assert wait_until(lambda: replica_cluster.caught_up(primary), timeout=30, poll=0.05)
+    case = replayed_case(api, replica_cluster, primary)
     console = Console(api, "merchant")
     tick = f'name="case" value="{case["id"]}@{case["version"]}"'
     assert tick in console.get("/console/after-sales").text
@@ -241,39 +233,3 @@ def test_the_console_lists_from_the_replica_but_the_page_after_an_action_from_th
     # ...the next look at the queue is the replica's, which has not replayed the approval yet.
     assert tick in console.get("/console/after-sales").text
     console.close()
-
-
-def test_after_a_failed_connection_the_replica_rests_before_it_is_tried_again(engine: sa.Engine) -> None:
-    """A replica that refuses connections is tried once per RETRY_AFTER, not on every read; the
-    primary answers meanwhile (on either backend)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed = sock.getsockname()[1]  # nothing listens once the socket is closed
-    down = create_replica_engine(f"postgresql+psycopg://postgres@127.0.0.1:{closed}/postgres")
-    attempts: list[object] = []
-    sa.event.listen(down, "do_connect", lambda *_: attempts.append(1))
-    now = [100.0]
-    replica = Replica(down, monotonic=lambda: now[0])
-
-    def read() -> sa.Engine:
-        with replica.unit_of_work(engine) as uow:
-            assert uow.execute(sa.text("SELECT 1")).scalar() == 1
-            return uow.engine
-
-    assert read() is engine and len(attempts) == 1 and replica.down
-    now[0] += RETRY_AFTER - 0.5
-    assert read() is engine and len(attempts) == 1  # resting: not tried
-    now[0] += 0.5
-    assert read() is engine and len(attempts) == 2  # tried again, still down
-    down.dispose()
-
-
-def test_the_replica_setting_names_a_postgresql_replica_of_a_postgresql_primary() -> None:
-    pg = "postgresql+psycopg://app@db-primary/aftersales"
-    env = {"AFTERSALES_JWT_SECRET": SECRET, "AFTERSALES_DATABASE_URL": pg}
-    assert Settings.from_env(env).database_replica_url is None
-    replica = "postgresql+psycopg://reader@db-replica/aftersales"
-    assert Settings.from_env({**env, "AFTERSALES_DATABASE_REPLICA_URL": replica}).database_replica_url == replica
-    for primary, standby in (("sqlite:///x.db", replica), (pg, "sqlite:///copy.db")):
-        with pytest.raises(ConfigError, match="AFTERSALES_DATABASE_REPLICA_URL"):
-            Settings.from_env({**env, "AFTERSALES_DATABASE_URL": primary, "AFTERSALES_DATABASE_REPLICA_URL": standby})
