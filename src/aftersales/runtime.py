@@ -44,18 +44,10 @@ class Runtime:
         return self.replica.unit_of_work(self.engine)
 
     @classmethod
-    def build(
-        cls,
-        settings: Settings,
-        *,
-        clock: Clock | None = None,
-        engine: sa.Engine | None = None,
-        replica_engine: sa.Engine | None = None,
-    ) -> Runtime:
+    def build(cls, settings: Settings, *, clock: Clock | None = None, engine: sa.Engine | None = None) -> Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = engine or create_engine(settings.database_url)
-        if replica_engine is None and settings.database_replica_url is not None:
-            replica_engine = create_replica_engine(settings.database_replica_url)
+        replica = settings.database_replica_url
         sim = DatabaseClock(engine, SystemClock()) if settings.simulated_clock and clock is None else None
         env = Env(
             clock=clock or sim or SystemClock(),
@@ -73,7 +65,7 @@ class Runtime:
             payments=provider,
             sim_clock=sim,
             session_clock=clock or SystemClock(),
-            replica=None if replica_engine is None else Replica(replica_engine),
+            replica=None if replica is None else Replica(create_replica_engine(replica)),
         )
 
 

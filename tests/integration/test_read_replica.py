@@ -141,6 +141,15 @@ def test_actions_and_their_idempotency_keys_never_reach_the_replica(replicated: 
     )
     assert approved.status_code == 200, approved.text
     assert seen == [], seen
+    # A console form, and the case page its redirect lands on, neither.
+    console = Console(api, "merchant")
+    csrf = console.csrf()  # from the queue, a list: the replica
+    assert any("after_sales" in s for s in seen), "the queue did not read the replica"
+    seen.clear()
+    posted = console.http.post(f"/console/after-sales/{case['id']}/messages", data={"csrf": csrf, "body": "请寄回"})
+    assert posted.status_code == 303 and "请寄回" in console.get(posted.headers["location"]).text
+    console.close()
+    assert seen == [], seen
 
     assert listed(api.as_("merchant", **MERCHANT), "/v1/after-sales") == [case["id"]]
     assert any("after_sales" in s for s in seen), "the list did not read the replica"

@@ -96,6 +96,8 @@ class ReplicaUnitOfWork(UnitOfWork):
         except sa.exc.OperationalError as exc:  # connecting failed: nothing was read yet
             self._replica.failed(exc)
             metrics.REPLICA_FALLBACKS.inc()
+            if getattr(self, "conn", None) is not None:
+                self.conn.close()
             self.engine = self._primary
             return super().__enter__()
         self._replica.answered()
