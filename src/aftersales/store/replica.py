@@ -68,7 +68,8 @@ class Replica:
             first = self._failed_at is None
             self._failed_at = self._now()
         if first:
-            log.warning("read replica unreachable; its reads go to the primary: %s", _reason(exc))
+            orig = getattr(exc, "orig", None) or exc
+            log.warning("read replica unreachable; its reads go to the primary: %s: %s", type(orig).__name__, orig)
 
     def answered(self) -> None:
         if self._failed_at is None:
@@ -102,9 +103,3 @@ class ReplicaUnitOfWork(UnitOfWork):
             return super().__enter__()
         self._replica.answered()
         return entered
-
-
-def _reason(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    text = str(orig).strip()
-    return f"{type(orig).__name__}: {text.splitlines()[0] if text else ''}"
