@@ -85,6 +85,10 @@ class Settings:
     access_log: bool = True
     # A static bearer token a Prometheus scraper sends for GET /metrics (an admin JWT works too).
     metrics_token: str | None = None
+    # A streaming replica of the PostgreSQL database (store/replica.py): lists, queues, timelines
+    # and dashboards read from it; every action, its checks and its Idempotency-Key stay on the
+    # primary. None: everything reads the primary.
+    database_replica_url: str | None = None
 
     @classmethod
     def from_env(
@@ -100,6 +104,7 @@ class Settings:
         env = os.environ if env is None else env
         data_dir = Path(env.get("AFTERSALES_DATA_DIR", "./data")).resolve()
         url = env.get("AFTERSALES_DATABASE_URL") or f"sqlite:///{data_dir / 'aftersales.db'}"
+        replica_url = _replica_url(env, url)
         demo = demo or env.get("AFTERSALES_DEMO", "") in ("1", "true")
         environment = env.get("AFTERSALES_ENV", "").strip().lower() or "development"
         if environment not in ENVIRONMENTS:
@@ -207,8 +212,22 @@ class Settings:
             log_format=log_format(env),
             access_log=_flag(env, "AFTERSALES_ACCESS_LOG", default=True),
             metrics_token=metrics_token,
+            database_replica_url=replica_url,
             **rates,
         )
+
+
+def _replica_url(env: Mapping[str, str], primary: str) -> str | None:
+    """AFTERSALES_DATABASE_REPLICA_URL: a PostgreSQL standby of the PostgreSQL primary (SQLite has
+    no replicas: a second file would just be another database, never caught up)."""
+    url = env.get("AFTERSALES_DATABASE_REPLICA_URL", "").strip() or None
+    if url is None:
+        return None
+    if not url.startswith("postgresql") or not primary.startswith("postgresql"):
+        raise ConfigError(
+            "AFTERSALES_DATABASE_REPLICA_URL is a PostgreSQL replica of a PostgreSQL AFTERSALES_DATABASE_URL"
+        )
+    return url
 
 
 def log_format(env: Mapping[str, str]) -> str:
