@@ -297,6 +297,8 @@ class DeadlineEngine:
         """This month's and the next months' partitions created, the retention applied (PostgreSQL;
         store/partitions.py). A failure is logged and tried again in an hour: until then rows of
         a month without its partition go to the default one."""
+        if self.engine.dialect.name != "postgresql":
+            return partitions.Maintained()  # (SQLite keeps plain tables: not even a transaction)
         try:
             with self.engine.begin() as conn:
                 done = partitions.maintain(conn, self.env.clock.now(), self.retention)
