@@ -25,7 +25,8 @@ PARTITION_NAME = re.compile(r"(events|outbox)_(p\d{4}_\d{2}|default|archive_\d{4
 AHEAD = 2  # months created beyond the current one
 # table -> its partition key
 KEYS = {"events": "at", "outbox": "created_at"}
-# One maintainer at a time across workers (an arbitrary constant, as the relay's locks are).
+# One maintainer at a time across workers (an arbitrary constant, as the relay's locks are);
+# the others skip their turn.
 LOCK = 0x61667470  # "aftp"
 LOCK_TIMEOUT = "5s"  # DDL waits at most this for its lock: writers queued behind it would stall
 
@@ -138,7 +139,8 @@ def maintain(conn: sa.Connection, now: datetime, retention: Retention = Retentio
     done = Maintained()
     if conn.dialect.name != "postgresql" or not is_partitioned(conn, "events"):
         return done
-    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(LOCK)))
+    if not conn.execute(sa.select(sa.func.pg_try_advisory_xact_lock(LOCK))).scalar():
+        return done  # another worker is at it: a starting worker must not wait behind it
     conn.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
     current = month_of(now)
     for table in KEYS:
