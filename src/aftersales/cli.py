@@ -33,6 +33,7 @@ def _runtime(args: argparse.Namespace) -> Runtime:
 
 
 START_PATIENCE = 60.0  # seconds a starting process waits for an unreachable database
+WORKER_START_TIMEOUT = 120  # seconds a server process may take to import the app and answer
 
 
 def _ensure_schema(runtime: Runtime) -> None:
@@ -118,7 +119,16 @@ def cmd_serve(args: argparse.Namespace) -> None:
             # worker above stays in this supervisor process, so it runs once, not once per process.
             os.environ.update({"AFTERSALES_DEMO": "1"} if args.demo else {})
             os.environ.update({"AFTERSALES_CLOCK": "simulated"} if args.simulated_clock else {})
-            uvicorn.run("aftersales.api.app:from_env", factory=True, workers=args.workers, **common)
+            # A worker process imports the app before it answers its supervisor's health check:
+            # on a busy machine that takes longer than uvicorn's 5 s, and a supervisor that
+            # kills and restarts its workers forever never serves at all.
+            uvicorn.run(
+                "aftersales.api.app:from_env",
+                factory=True,
+                workers=args.workers,
+                timeout_worker_healthcheck=WORKER_START_TIMEOUT,
+                **common,
+            )
         else:
             uvicorn.run(create_app(runtime), **common)
     finally:

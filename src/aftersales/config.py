@@ -89,6 +89,10 @@ class Settings:
     # before old event partitions are archived and delivered outbox ones dropped; None: forever.
     events_retention_months: int | None = None
     outbox_retention_months: int | None = None
+    # A streaming replica of the PostgreSQL database (store/replica.py): lists, queues, timelines
+    # and dashboards read from it; every action, its checks and its Idempotency-Key stay on the
+    # primary. None: everything reads the primary.
+    database_replica_url: str | None = None
 
     @classmethod
     def from_env(
@@ -104,6 +108,7 @@ class Settings:
         env = os.environ if env is None else env
         data_dir = Path(env.get("AFTERSALES_DATA_DIR", "./data")).resolve()
         url = env.get("AFTERSALES_DATABASE_URL") or f"sqlite:///{data_dir / 'aftersales.db'}"
+        replica_url = _replica_url(env, url)
         demo = demo or env.get("AFTERSALES_DEMO", "") in ("1", "true")
         environment = env.get("AFTERSALES_ENV", "").strip().lower() or "development"
         if environment not in ENVIRONMENTS:
@@ -213,8 +218,22 @@ class Settings:
             metrics_token=metrics_token,
             events_retention_months=_months(env, "AFTERSALES_EVENTS_RETENTION_MONTHS"),
             outbox_retention_months=_months(env, "AFTERSALES_OUTBOX_RETENTION_MONTHS"),
+            database_replica_url=replica_url,
             **rates,
         )
+
+
+def _replica_url(env: Mapping[str, str], primary: str) -> str | None:
+    """AFTERSALES_DATABASE_REPLICA_URL: a PostgreSQL standby of the PostgreSQL primary (SQLite has
+    no replicas: a second file would just be another database, never caught up)."""
+    url = env.get("AFTERSALES_DATABASE_REPLICA_URL", "").strip() or None
+    if url is None:
+        return None
+    if not url.startswith("postgresql") or not primary.startswith("postgresql"):
+        raise ConfigError(
+            "AFTERSALES_DATABASE_REPLICA_URL is a PostgreSQL replica of a PostgreSQL AFTERSALES_DATABASE_URL"
+        )
+    return url
 
 
 def log_format(env: Mapping[str, str]) -> str:
