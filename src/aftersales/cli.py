@@ -20,7 +20,7 @@ from . import logs
 from .config import DEMO_SECRET, ConfigError, Settings, log_format
 from .domain.roles import TOKEN_ROLES
 from .runtime import Runtime
-from .store import migrate
+from .store import migrate, partitions
 from .store.database import is_sqlite
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         demo.print_tokens(runtime)
     stop = threading.Event()
     if not args.no_worker:
-        engine = DeadlineEngine(runtime.engine, runtime.env, _worker_id())
+        engine = DeadlineEngine(runtime.engine, runtime.env, _worker_id(), retention=_retention(runtime))
         threading.Thread(target=engine.run_forever, args=(stop,), name="deadline-worker", daemon=True).start()
         _start_payments(runtime, stop)
     if not args.no_relay:
@@ -144,10 +144,20 @@ def cmd_worker(args: argparse.Namespace) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     engine = DeadlineEngine(
-        runtime.engine, runtime.env, _worker_id(), batch_size=args.batch, lease=timedelta(seconds=args.lease)
+        runtime.engine,
+        runtime.env,
+        _worker_id(),
+        batch_size=args.batch,
+        lease=timedelta(seconds=args.lease),
+        retention=_retention(runtime),
     )
     _start_payments(runtime, stop)
     engine.run_forever(stop, poll_seconds=args.poll)
+
+
+def _retention(runtime: Runtime) -> partitions.Retention:
+    s = runtime.settings
+    return partitions.Retention(s.events_retention_months, s.outbox_retention_months, streamed=s.stream != "none")
 
 
 def _start_payments(runtime: Runtime, stop: threading.Event) -> None:

@@ -85,6 +85,10 @@ class Settings:
     access_log: bool = True
     # A static bearer token a Prometheus scraper sends for GET /metrics (an admin JWT works too).
     metrics_token: str | None = None
+    # PostgreSQL's monthly partitions of events and outbox (store/partitions.py): months kept
+    # before old event partitions are archived and delivered outbox ones dropped; None: forever.
+    events_retention_months: int | None = None
+    outbox_retention_months: int | None = None
     # A streaming replica of the PostgreSQL database (store/replica.py): lists, queues, timelines
     # and dashboards read from it; every action, its checks and its Idempotency-Key stay on the
     # primary. None: everything reads the primary.
@@ -212,6 +216,8 @@ class Settings:
             log_format=log_format(env),
             access_log=_flag(env, "AFTERSALES_ACCESS_LOG", default=True),
             metrics_token=metrics_token,
+            events_retention_months=_months(env, "AFTERSALES_EVENTS_RETENTION_MONTHS"),
+            outbox_retention_months=_months(env, "AFTERSALES_OUTBOX_RETENTION_MONTHS"),
             database_replica_url=replica_url,
             **rates,
         )
@@ -342,3 +348,13 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     if not 0 < value <= 60:
         raise ConfigError(f"{name} must be a number of seconds from 0 to 60, not {raw!r}")
     return value
+
+
+def _months(env: Mapping[str, str], name: str) -> int | None:
+    """A retention in whole months, at least 1; unset (or empty): keep forever."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name} must be a whole number of months, at least 1, not {raw!r}")
+    return int(raw)
