@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,7 +26,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..integrations import envelope
 from ..integrations.envelope import Message
 from ..integrations.webhooks import Outcome
+from ..store import bulk
 from ..store import tables as t
+from ..store.types import UTCDateTime
 from ..store.unit_of_work import UnitOfWork
 
 # Seconds: the cap of each retry's full jitter (the wait is uniform in [0, cap]); the last repeats.
@@ -199,11 +202,72 @@ def record(
     uow: UnitOfWork, now: datetime, results: list[tuple[Claimed, Outcome]], rng: random.Random | None = None
 ) -> list[str]:
     """Log attempts and move their deliveries on: `succeeded`, `pending` (retry at a jittered
-    backoff) or `dead` (failing 24 h after its first attempt); the new statuses. Successes, the
-    common case, are written a statement per table whatever their number."""
+    backoff) or `dead` (failing 24 h after its first attempt); the new statuses. The common case,
+    successes, is one statement whatever their number: on PostgreSQL the attempts, the successes
+    and their successors falling due together (`_pg_record`), elsewhere a statement per table."""
     if not results:
         return []
     results = sorted(results, key=lambda r: r[0].id)  # rows locked in id order, as `_chain` locks them
+    ok = [(dl, out) for dl, out in results if out.ok]
+    if uow.dialect == "postgresql":
+        rows = [
+            dict(
+                delivery_id=dl.id,
+                status_code=out.status_code,
+                latency_ms=out.latency_ms,
+                error=out.error,
+                _ok=out.ok,
+                _attempts=dl.attempts + 1,
+            )
+            for dl, out in results
+        ]
+        uow.execute(_pg_record(), {"rows": bulk.as_json(rows), "now": now})
+    else:
+        _record_portably(uow, now, results, ok)
+    heard = sorted({dl.endpoint_id for dl, _ in ok if dl.failure_streak})
+    if heard:
+        uow.execute(t.webhook_endpoints.update().where(e.id.in_(heard), e.failure_streak != 0).values(failure_streak=0))
+    statuses = ["succeeded" if out.ok else _failed(uow, now, dl, out, rng) for dl, out in results]
+    dead = [dl for (dl, _), status in zip(results, statuses, strict=True) if status == "dead"]
+    if dead:
+        _promote(uow, now, dead)
+    return statuses
+
+
+@cache
+def _pg_record() -> sa.TextClause:
+    """Every attempt logged, the successful ones' deliveries `succeeded` and the next pending
+    delivery of each one's endpoint and subject due: one statement, one round trip.
+
+    The successes are locked first, in id order (as `_chain` locks); a delivery no longer pending
+    (retried by hand meanwhile, say) is left as it is. Every part sees the statement's snapshot, in
+    which the successes are still pending: a successor is the oldest pending delivery that is not
+    one of them."""
+    return sa.text(
+        f"WITH v AS MATERIALIZED (SELECT * FROM {bulk.recordset('webhook_attempts', ATTEMPT_ROW)}), "
+        "logged AS (INSERT INTO webhook_attempts (delivery_id, at, status_code, latency_ms, error) "
+        "SELECT delivery_id, :now, status_code, latency_ms, error FROM v ORDER BY delivery_id), "
+        "mine AS MATERIALIZED (SELECT d.id, v.status_code, v.latency_ms, v._attempts FROM webhook_deliveries d "
+        "JOIN v ON v.delivery_id = d.id WHERE v._ok AND d.status = 'pending' ORDER BY d.id FOR UPDATE OF d), "
+        "done AS (UPDATE webhook_deliveries d SET status = 'succeeded', delivered_at = :now, "
+        "next_attempt_at = NULL, claimed_until = NULL, attempts = mine._attempts, "
+        "last_status_code = mine.status_code, last_latency_ms = mine.latency_ms, last_error = NULL "
+        "FROM mine WHERE d.id = mine.id RETURNING d.id, d.endpoint_id, d.subject), "
+        "successor AS (SELECT min(n.id) AS id FROM webhook_deliveries n "
+        "JOIN done ON n.endpoint_id = done.endpoint_id AND n.subject = done.subject "
+        "WHERE n.status = 'pending' AND n.id NOT IN (SELECT id FROM done) GROUP BY done.endpoint_id, done.subject) "
+        "UPDATE webhook_deliveries d SET next_attempt_at = :now FROM successor "
+        "WHERE d.id = successor.id AND d.next_attempt_at IS NULL"
+    ).bindparams(sa.bindparam("now", type_=UTCDateTime()))
+
+
+ATTEMPT_ROW = ("delivery_id", "status_code", "latency_ms", "error", "_ok", "_attempts")
+
+
+def _record_portably(
+    uow: UnitOfWork, now: datetime, results: list[tuple[Claimed, Outcome]], ok: list[tuple[Claimed, Outcome]]
+) -> None:
+    """`_pg_record` a statement per table: SQLite is in-process, with no round trips to save."""
     uow.execute(
         t.webhook_attempts.insert(),
         [
@@ -211,33 +275,24 @@ def record(
             for dl, out in results
         ],
     )
-    ok = [(dl, out) for dl, out in results if out.ok]
-    if ok:
-        uow.execute(
-            t.webhook_deliveries.update()
-            .where(d.id == sa.bindparam("_id"), d.status == "pending")
-            .values(
-                status="succeeded",
-                delivered_at=now,
-                next_attempt_at=None,
-                claimed_until=None,
-                attempts=sa.bindparam("_attempts"),
-                last_status_code=sa.bindparam("_code"),
-                last_latency_ms=sa.bindparam("_ms"),
-                last_error=None,
-            ),
-            [dict(_id=dl.id, _attempts=dl.attempts + 1, _code=out.status_code, _ms=out.latency_ms) for dl, out in ok],
-        )
-        heard = sorted({dl.endpoint_id for dl, _ in ok if dl.failure_streak})
-        if heard:
-            uow.execute(
-                t.webhook_endpoints.update().where(e.id.in_(heard), e.failure_streak != 0).values(failure_streak=0)
-            )
-    statuses = ["succeeded" if out.ok else _failed(uow, now, dl, out, rng) for dl, out in results]
-    done = [dl for (dl, _), status in zip(results, statuses, strict=True) if status != "pending"]
-    if done:
-        _promote(uow, now, done)
-    return statuses
+    if not ok:
+        return
+    uow.execute(
+        t.webhook_deliveries.update()
+        .where(d.id == sa.bindparam("_id"), d.status == "pending")
+        .values(
+            status="succeeded",
+            delivered_at=now,
+            next_attempt_at=None,
+            claimed_until=None,
+            attempts=sa.bindparam("_attempts"),
+            last_status_code=sa.bindparam("_code"),
+            last_latency_ms=sa.bindparam("_ms"),
+            last_error=None,
+        ),
+        [dict(_id=dl.id, _attempts=dl.attempts + 1, _code=out.status_code, _ms=out.latency_ms) for dl, out in ok],
+    )
+    _promote(uow, now, [dl for dl, _ in ok])
 
 
 def _promote(uow: UnitOfWork, now: datetime, done: list[Claimed]) -> None:
