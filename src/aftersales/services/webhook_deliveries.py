@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,7 +26,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..integrations import envelope
 from ..integrations.envelope import Message
 from ..integrations.webhooks import Outcome
+from ..store import bulk
 from ..store import tables as t
+from ..store.types import UTCDateTime
 from ..store.unit_of_work import UnitOfWork
 
 # Seconds: the cap of each retry's full jitter (the wait is uniform in [0, cap]); the last repeats.
@@ -153,6 +156,21 @@ def claim(uow: UnitOfWork, now: datetime, lease: timedelta, limit: int) -> list[
     """Lease up to `limit` due deliveries to the caller until `now + lease` (then another relay
     may take them again). Only the oldest pending delivery of an endpoint and subject has a
     `next_attempt_at` (see `_chain`), so each is its subject's next."""
+    leased, joined = _claim_statements(uow.dialect)
+    values = {"now": now, "until": now + lease, "limit": limit}
+    if joined is None:  # PostgreSQL: UPDATE … FROM the endpoints, one round trip
+        rows = uow.execute(leased, values).all()
+    else:  # SQLite's RETURNING sees only the table it updates
+        ids = list(uow.execute(leased, values).scalars())
+        rows = uow.execute(joined, {"ids": ids}).all()
+    return [_claimed(row, now) for row in sorted(rows, key=lambda r: r.id)]
+
+
+@cache
+def _claim_statements(dialect: str) -> tuple[sa.Update, sa.Select[Any] | None]:
+    """`claim`'s statements, built once with their values as parameters (SQLAlchemy then finds
+    the compiled form in its cache rather than building the statement at every round)."""
+    now = sa.bindparam("now", type_=UTCDateTime())
     enabled = sa.exists().where(e.id == d.endpoint_id, e.status == "enabled")
     due = (
         sa.select(d.id)
@@ -163,20 +181,24 @@ def claim(uow: UnitOfWork, now: datetime, lease: timedelta, limit: int) -> list[
             enabled,
         )
         .order_by(d.next_attempt_at, d.id)
-        .limit(limit)
+        .limit(sa.bindparam("limit", type_=sa.Integer()))
         .with_for_update(of=t.webhook_deliveries, skip_locked=True)
         .cte("due")
     )
-    lease_them = t.webhook_deliveries.update().where(d.id.in_(sa.select(due.c.id))).values(claimed_until=now + lease)
+    lease_them = (
+        t.webhook_deliveries.update()
+        .where(d.id.in_(sa.select(due.c.id)))
+        .values(claimed_until=sa.bindparam("until", type_=UTCDateTime()))
+    )
     endpoint_columns = (e.url, e.secret, e.previous_secret, e.previous_secret_expires_at, e.failure_streak)
-    if uow.dialect == "postgresql":  # UPDATE … FROM the endpoints: one round trip
-        rows = uow.execute(lease_them.where(e.id == d.endpoint_id).returning(*CLAIMED, *endpoint_columns)).all()
-    else:  # SQLite's RETURNING sees only the table it updates
-        ids = list(uow.execute(lease_them.returning(d.id)).scalars())
-        rows = uow.execute(
-            sa.select(*CLAIMED, *endpoint_columns).join(t.webhook_endpoints, e.id == d.endpoint_id).where(d.id.in_(ids))
-        ).all()
-    return [_claimed(row, now) for row in sorted(rows, key=lambda r: r.id)]
+    if dialect == "postgresql":
+        return lease_them.where(e.id == d.endpoint_id).returning(*CLAIMED, *endpoint_columns), None
+    joined = (
+        sa.select(*CLAIMED, *endpoint_columns)
+        .join(t.webhook_endpoints, e.id == d.endpoint_id)
+        .where(d.id.in_(sa.bindparam("ids", expanding=True)))
+    )
+    return lease_them.returning(d.id), joined
 
 
 def release(uow: UnitOfWork, ids: list[int]) -> None:
@@ -205,11 +227,82 @@ def record(
     uow: UnitOfWork, now: datetime, results: list[tuple[Claimed, Outcome]], rng: random.Random | None = None
 ) -> list[str]:
     """Log attempts and move their deliveries on: `succeeded`, `pending` (retry at a jittered
-    backoff) or `dead` (failing 24 h after its first attempt); the new statuses. Successes, the
-    common case, are written a statement per table whatever their number."""
+    backoff) or `dead` (failing 24 h after its first attempt); the new statuses. The common case,
+    successes, is two statements whatever their number on PostgreSQL (`_pg_record`), a statement
+    per table elsewhere."""
     if not results:
         return []
     results = sorted(results, key=lambda r: r[0].id)  # rows locked in id order, as `_chain` locks them
+    ok = [(dl, out) for dl, out in results if out.ok]
+    if uow.dialect == "postgresql":
+        rows = [
+            dict(
+                delivery_id=dl.id,
+                status_code=out.status_code,
+                latency_ms=out.latency_ms,
+                error=out.error,
+                _ok=out.ok,
+                _attempts=dl.attempts + 1,
+            )
+            for dl, out in results
+        ]
+        lock, succeed = _pg_record()
+        values = {"rows": bulk.as_json(rows), "now": now}
+        if uow.execute(lock, values).first() is not None:
+            uow.execute(succeed, values)
+    else:
+        _record_portably(uow, now, results, ok)
+    heard = sorted({dl.endpoint_id for dl, _ in ok if dl.failure_streak})
+    if heard:
+        uow.execute(t.webhook_endpoints.update().where(e.id.in_(heard), e.failure_streak != 0).values(failure_streak=0))
+    statuses = ["succeeded" if out.ok else _failed(uow, now, dl, out, rng) for dl, out in results]
+    dead = [dl for (dl, _), status in zip(results, statuses, strict=True) if status == "dead"]
+    if dead:
+        _promote(uow, now, dead)
+    return statuses
+
+
+@cache
+def _pg_record() -> tuple[sa.TextClause, sa.TextClause]:
+    """Two statements, whatever the number of attempts: every attempt logged and the successes
+    locked, in id order (as `_chain` locks); then, in a snapshot taken once those locks are held,
+    the successes `succeeded` and the next pending delivery of each one's endpoint and subject due.
+
+    The second must not share the first's snapshot: a fan-out holding a success's lock (it adds a
+    successor) commits while the first waits, and only a later snapshot sees that successor. A
+    delivery no longer pending (retried by hand meanwhile, say) is left as it is; in the second's
+    snapshot the successes are still pending, so a successor is the oldest pending one that is not
+    one of them."""
+    lock = sa.text(
+        f"WITH v AS MATERIALIZED (SELECT * FROM {bulk.recordset('webhook_attempts', ATTEMPT_ROW)}), "
+        "logged AS (INSERT INTO webhook_attempts (delivery_id, at, status_code, latency_ms, error) "
+        "SELECT delivery_id, :now, status_code, latency_ms, error FROM v ORDER BY delivery_id) "
+        "SELECT d.id FROM webhook_deliveries d JOIN v ON v.delivery_id = d.id "
+        "WHERE v._ok AND d.status = 'pending' ORDER BY d.id FOR UPDATE OF d"
+    )
+    succeed = sa.text(
+        f"WITH v AS MATERIALIZED (SELECT * FROM {bulk.recordset('webhook_attempts', ATTEMPT_ROW)} WHERE v._ok), "
+        "done AS (UPDATE webhook_deliveries d SET status = 'succeeded', delivered_at = :now, "
+        "next_attempt_at = NULL, claimed_until = NULL, attempts = v._attempts, "
+        "last_status_code = v.status_code, last_latency_ms = v.latency_ms, last_error = NULL "
+        "FROM v WHERE d.id = v.delivery_id AND d.status = 'pending' RETURNING d.id, d.endpoint_id, d.subject), "
+        "successor AS (SELECT min(n.id) AS id FROM webhook_deliveries n "
+        "JOIN done ON n.endpoint_id = done.endpoint_id AND n.subject = done.subject "
+        "WHERE n.status = 'pending' AND n.id NOT IN (SELECT id FROM done) GROUP BY done.endpoint_id, done.subject) "
+        "UPDATE webhook_deliveries d SET next_attempt_at = :now FROM successor "
+        "WHERE d.id = successor.id AND d.next_attempt_at IS NULL"
+    )
+    now = sa.bindparam("now", type_=UTCDateTime())
+    return lock.bindparams(now), succeed.bindparams(now)
+
+
+ATTEMPT_ROW = ("delivery_id", "status_code", "latency_ms", "error", "_ok", "_attempts")
+
+
+def _record_portably(
+    uow: UnitOfWork, now: datetime, results: list[tuple[Claimed, Outcome]], ok: list[tuple[Claimed, Outcome]]
+) -> None:
+    """`_pg_record` a statement per table: SQLite is in-process, with no round trips to save."""
     uow.execute(
         t.webhook_attempts.insert(),
         [
@@ -217,33 +310,24 @@ def record(
             for dl, out in results
         ],
     )
-    ok = [(dl, out) for dl, out in results if out.ok]
-    if ok:
-        uow.execute(
-            t.webhook_deliveries.update()
-            .where(d.id == sa.bindparam("_id"), d.status == "pending")
-            .values(
-                status="succeeded",
-                delivered_at=now,
-                next_attempt_at=None,
-                claimed_until=None,
-                attempts=sa.bindparam("_attempts"),
-                last_status_code=sa.bindparam("_code"),
-                last_latency_ms=sa.bindparam("_ms"),
-                last_error=None,
-            ),
-            [dict(_id=dl.id, _attempts=dl.attempts + 1, _code=out.status_code, _ms=out.latency_ms) for dl, out in ok],
-        )
-        heard = sorted({dl.endpoint_id for dl, _ in ok if dl.failure_streak})
-        if heard:
-            uow.execute(
-                t.webhook_endpoints.update().where(e.id.in_(heard), e.failure_streak != 0).values(failure_streak=0)
-            )
-    statuses = ["succeeded" if out.ok else _failed(uow, now, dl, out, rng) for dl, out in results]
-    done = [dl for (dl, _), status in zip(results, statuses, strict=True) if status != "pending"]
-    if done:
-        _promote(uow, now, done)
-    return statuses
+    if not ok:
+        return
+    uow.execute(
+        t.webhook_deliveries.update()
+        .where(d.id == sa.bindparam("_id"), d.status == "pending")
+        .values(
+            status="succeeded",
+            delivered_at=now,
+            next_attempt_at=None,
+            claimed_until=None,
+            attempts=sa.bindparam("_attempts"),
+            last_status_code=sa.bindparam("_code"),
+            last_latency_ms=sa.bindparam("_ms"),
+            last_error=None,
+        ),
+        [dict(_id=dl.id, _attempts=dl.attempts + 1, _code=out.status_code, _ms=out.latency_ms) for dl, out in ok],
+    )
+    _promote(uow, now, [dl for dl, _ in ok])
 
 
 def _promote(uow: UnitOfWork, now: datetime, done: list[Claimed]) -> None:

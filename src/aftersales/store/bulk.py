@@ -28,7 +28,7 @@ def update_where_version(conn: sa.Connection, table: sa.Table, rows: list[dict[s
     columns = tuple(name for name in rows[0] if name not in ("id", "_expected"))
     if conn.dialect.name != "postgresql":
         return conn.execute(cas_update(table, columns), [{**r, "_id": r["id"]} for r in rows]).rowcount
-    return conn.execute(_pg_update(table.name, columns), {"rows": _json(rows)}).rowcount
+    return conn.execute(_pg_update(table.name, columns), {"rows": as_json(rows)}).rowcount
 
 
 @cache
@@ -47,7 +47,7 @@ def insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> 
     if conn.dialect.name != "postgresql":
         conn.execute(table.insert(), rows)
         return
-    conn.execute(_pg_insert(table.name, tuple(rows[0])), {"rows": _json(rows)})
+    conn.execute(_pg_insert(table.name, tuple(rows[0])), {"rows": as_json(rows)})
 
 
 def insert_events(
@@ -59,14 +59,14 @@ def insert_events(
         {**e, "_topic": topic, "_at": e["at"].isoformat(), "_meta": meta}
         for e, topic, meta in zip(events, topics, metas, strict=True)
     ]
-    return list(conn.execute(_pg_events(tuple(events[0])), {"rows": _json(rows)}).scalars())
+    return list(conn.execute(_pg_events(tuple(events[0])), {"rows": as_json(rows)}).scalars())
 
 
 @cache
 def _pg_update(name: str, columns: tuple[str, ...]) -> sa.TextClause:
     sets = ", ".join(f"{c} = v.{c}" for c in columns)
     return sa.text(
-        f"UPDATE {name} AS t SET {sets} FROM {_recordset(name, ('id', '_expected', *columns))} "
+        f"UPDATE {name} AS t SET {sets} FROM {recordset(name, ('id', '_expected', *columns))} "
         f"WHERE t.id = v.id AND t.version = v._expected"
     )
 
@@ -74,7 +74,7 @@ def _pg_update(name: str, columns: tuple[str, ...]) -> sa.TextClause:
 @cache
 def _pg_insert(name: str, columns: tuple[str, ...]) -> sa.TextClause:
     listed = ", ".join(columns)
-    return sa.text(f"INSERT INTO {name} ({listed}) SELECT {listed} FROM {_recordset(name, columns)}")
+    return sa.text(f"INSERT INTO {name} ({listed}) SELECT {listed} FROM {recordset(name, columns)}")
 
 
 @cache
@@ -85,7 +85,7 @@ def _pg_events(columns: tuple[str, ...]) -> sa.TextClause:
     # and both inserts use it. The payload is built by the server rather than shipped twice.
     return sa.text(
         f"WITH v AS (SELECT *, nextval(pg_get_serial_sequence('events', 'id')) AS _id "
-        f"FROM {_recordset('events', ('_topic', '_at', '_meta', *columns))}), "
+        f"FROM {recordset('events', ('_topic', '_at', '_meta', *columns))}), "
         f"e AS (INSERT INTO events (id, {listed}) SELECT _id, {listed} FROM v) "
         "INSERT INTO outbox (event_id, topic, payload, created_at, attempts) "
         f"SELECT _id, _topic, (jsonb_build_object({payload}, 'at', _at, 'id', _id) || _meta)::json, at, 0 "
@@ -93,10 +93,19 @@ def _pg_events(columns: tuple[str, ...]) -> sa.TextClause:
     )
 
 
-_EXTRA_TYPES = {"_expected": "integer", "_topic": "text", "_at": "text", "_meta": "jsonb"}
+_EXTRA_TYPES = {
+    "_expected": "integer",
+    "_topic": "text",
+    "_at": "text",
+    "_meta": "jsonb",
+    "_ok": "boolean",
+    "_attempts": "integer",
+}
 
 
-def _recordset(name: str, columns: Sequence[str]) -> str:
+def recordset(name: str, columns: Sequence[str]) -> str:
+    """`jsonb_to_recordset(:rows) AS v(...)`: the rows of one JSON document (`as_json`), typed as
+    `name`'s columns (and the few extras below), for a set-based statement on PostgreSQL."""
     table = t.metadata.tables[name]
     dialect = postgresql.dialect()
     types = [_EXTRA_TYPES.get(c) or table.c[c].type.compile(dialect=dialect) for c in columns]
@@ -104,7 +113,7 @@ def _recordset(name: str, columns: Sequence[str]) -> str:
     return f"jsonb_to_recordset(CAST(:rows AS jsonb)) AS v({spec})"
 
 
-def _json(rows: list[dict[str, Any]]) -> str:
+def as_json(rows: list[dict[str, Any]]) -> str:
     return json.dumps(rows, default=_naive_utc, separators=(",", ":"))
 
 

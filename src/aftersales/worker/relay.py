@@ -34,6 +34,7 @@ from ..store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("aftersales.relay")
 HEARTBEAT_SECONDS = 5.0
+WINDOW_PER_SENDER = 32
 RETRIES, RETRYABLE = 3, ("40P01", "40001")  # deadlock detected, serialization failure
 
 
@@ -66,9 +67,11 @@ class Relay:
         self.wire_clock = wire_clock or SystemClock()
         self.http = webhooks.client(pool_size, timeout)
         self.pool = ThreadPoolExecutor(pool_size, thread_name_prefix="relay-send")
-        # Deliveries leased and not yet recorded: up to a few per sender, so one transaction
-        # leases (and records) many while the senders work through them.
-        self.window = pool_size * 8
+        # Deliveries leased and not yet recorded: many per sender, so one transaction leases (and
+        # records) many while the senders work through them. What the senders finish during one
+        # round of the loop waits for the next, so the window must hold that and the senders'
+        # queue: at 8 per sender the senders ran dry during a round on a loaded machine.
+        self.window = pool_size * WINDOW_PER_SENDER
         self._busy = 0
         self._queued: defaultdict[str, deque[queue.Claimed]] = defaultdict(deque)  # by endpoint
         self._running: Counter[str] = Counter()  # sends under way, by endpoint
