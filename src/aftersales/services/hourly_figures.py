@@ -131,7 +131,7 @@ def rebuild(conn: sa.Connection) -> None:
             ["after_sale_id", "refunded_amount", "lost"], sa.select(marked.c.id, refunded, lost)
         )
     )
-    hour = hour_expr(conn.dialect.name, c.created_at)
+    hour = _hour_expr(conn, c.created_at)
     cases = conn.execute(
         sa.select(
             hour.label("hour"),
@@ -146,14 +146,13 @@ def rebuild(conn: sa.Connection) -> None:
         .group_by(hour, c.reason, c.currency)
     ).mappings()
     _insert_hours(conn, t.case_hours, [dict(row) for row in cases])
-    hour = hour_expr(conn.dialect.name, o.created_at)
+    hour = _hour_expr(conn, o.created_at)
     orders = conn.execute(sa.select(hour.label("hour"), sa.func.sum(o.paid_amount).label("paid_amount")).group_by(hour))
     _insert_hours(conn, t.order_hours, [dict(row._mapping) for row in orders])
 
 
-def hour_expr(dialect: str, column: Any) -> Any:
-    """`column` cut to its hour, in SQL (SQLite: as text, which `_insert_hours` reads back)."""
-    if dialect == "postgresql":
+def _hour_expr(conn: sa.Connection, column: Any) -> Any:
+    if conn.dialect.name == "postgresql":
         return sa.func.date_trunc("hour", column)
     return sa.func.strftime("%Y-%m-%d %H:00:00", column)
 

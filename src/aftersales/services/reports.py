@@ -336,7 +336,11 @@ def filed_by_hour(uow: UnitOfWork, since: datetime, until: datetime) -> Counter[
     """Cases filed in [since, until) per UTC hour, counted from the cases (the rollup's rule)."""
     if since >= until:
         return Counter()
-    hour = hourly_figures.hour_expr(uow.dialect, t.after_sales.c.created_at)
+    c = t.after_sales.c
+    if uow.dialect == "postgresql":
+        hour: Any = sa.func.date_trunc("hour", c.created_at)
+    else:
+        hour = sa.func.strftime("%Y-%m-%d %H:00:00", c.created_at)
     rows: list[Any] = list(
         uow.execute(
             sa.select(hour.label("h"), sa.func.count()).where(*_cases_in(Period(0, since, until), None)).group_by("h")
