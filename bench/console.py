@@ -34,7 +34,6 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _server_harness import auth, bench_name, fresh_schema, machine_load, serve, summary_ms, token
-from aftersales.services import hourly_figures
 from scale import kept_schema, load
 
 SCHEMA = bench_name("aftersales_bench_console")
@@ -122,8 +121,6 @@ def dress(engine: sa.Engine) -> float:
             "'[]'::json, created_at + interval '2 hours' FROM after_sales",
         ):
             conn.execute(sa.text(statement))
-    with engine.begin() as conn:
-        hourly_figures.rebuild(conn)  # COPY wrote the rows past the use cases that keep it
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("VACUUM ANALYZE"))
     return time.perf_counter() - started

@@ -23,7 +23,7 @@ from ..domain.parties import ReturnAddress
 from ..domain.roles import BUYER
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
-from . import disputes, evidence, hourly_figures, parties, prices
+from . import disputes, evidence, parties, prices
 from .context import SYSTEM as SYSTEM_ACTOR
 from .context import Actor, Env, visible
 from .orders import ORDER
@@ -174,7 +174,6 @@ def file(uow: UnitOfWork, env: Env, actor: Actor, data: domain.NewCase | Mapping
     )
     arm_deadline(uow, env, CASE, case, now)
     uow.cases.insert(case)
-    hourly_figures.case_filed(uow, case)
     evidence.link(uow, case.id, case.evidence)
     creation(
         uow,

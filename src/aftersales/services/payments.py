@@ -35,7 +35,6 @@ from ..domain.roles import PLATFORM
 from ..integrations.payments import CallbackRejected, PaymentProvider, ProviderAnswer, ProviderTimeout, Submission
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
-from . import hourly_figures
 from .context import Actor, Env
 
 log = logging.getLogger("aftersales.payments")
@@ -257,8 +256,6 @@ def _event(
     """The refund's event (kind `refund`, so `refund.<action>` in the outbox): its status before
     and after (and the late flag it raised), the money and whose it is."""
     flag: tuple[dict[str, bool], dict[str, bool]] = ({"late": False}, {"late": True}) if late else ({}, {})
-    if status[0] != status[1]:  # every change of a refund's status has its event: the figures follow
-        hourly_figures.case_changed(uow, refund["after_sale_id"])
     uow.events.record(
         kind="refund",
         subject_id=refund["id"],

@@ -16,7 +16,6 @@ from ..domain.orders import Order
 from ..domain.policy import Policy
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
-from . import hourly_figures
 
 
 def issue(
@@ -67,7 +66,6 @@ def issue(
         late=False,
     )
     uow.execute(t.refunds.insert().values(**row))
-    hourly_figures.case_changed(uow, case.id if case else None)
     order.refunded_amount += amount
     return row
 

@@ -7,10 +7,6 @@ platform's by (status, created_at) with every status listed (one index range per
 the planner never scans the table), disputes by (status, ruling_due_at) or (status, created_at);
 what each case needs besides (its refunds, its first answer, its disputes) is looked up by the
 case's id in an index. Only the aggregates leave the database.
-
-The dashboard's case figures come from the hourly rollup (services/hourly_figures.py) for the
-period's whole hours and from the cases themselves, by the same rules, for the part of an hour
-at either end: a month is 720 hours of rows whatever the number of cases.
 """
 
 from __future__ import annotations
@@ -29,13 +25,15 @@ from ..domain.errors import NotFound, ValidationFailed
 from ..domain.roles import MERCHANT, PLATFORM
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
-from . import hourly_figures
 from .context import Actor
-from .hourly_figures import DECIDED_REFUND, RULED
 
 PERIODS = (7, 30, 90)  # the periods a page offers, in days back from now
 DEFAULT_PERIOD = 30
 TOP_MERCHANTS = 10
+# A refund counts once decided: pending at the provider or paid; a failed transfer does not
+# (until it is retried and pending again).
+DECIDED_REFUND = ("pending", "succeeded")
+RULED = ("ruled", "appealed", "final")
 # Disputes whose ruling has a due time: accepted ones, awaiting the ruling or ruled.
 WITH_RULING_DUE = (*dispute_rules.AWAITING_RULING, *RULED)
 
@@ -127,7 +125,7 @@ def dashboard(uow: UnitOfWork, actor: Actor, p: Period, zone: tzinfo) -> Dashboa
     if actor.role not in PLATFORM:
         raise NotFound("no such page")
     _no_jit(uow)
-    return Dashboard(p, _volume(uow, p, zone), _sla(uow, p), _platform_metrics(uow, p), _top_merchants(uow, p))
+    return Dashboard(p, _volume(uow, p, zone), _sla(uow, p), _metrics(uow, None, p), _top_merchants(uow, p))
 
 
 # --- the queries ----------------------------------------------------------------------------
@@ -217,44 +215,6 @@ def _metrics(uow: UnitOfWork, merchant_id: str | None, p: Period, *, answers: bo
     return Metrics(p, _paid(uow, merchant_id, p), currency, total, by_reason)
 
 
-def _platform_metrics(uow: UnitOfWork, p: Period) -> Metrics:
-    """The platform's figures: the period's whole hours from the hourly rollup, the part of an
-    hour at either end from the cases (`_metrics`, the rules the rollup keeps)."""
-    first, last = hourly_figures.whole_hours(p.since, p.until)
-    if first >= last:
-        return _metrics(uow, None, p)
-    sums = hourly_figures.by_reason(uow, first, last)
-    paid = hourly_figures.paid(uow, first, last)
-    for since, until in ((p.since, first), (last, p.until)):
-        if since < until:
-            edge = _metrics(uow, None, Period(p.days, since, until))
-            sums += [
-                hourly_figures.ReasonSums(
-                    f.reason or "", f.requests, f.refunded_requests, f.refunded_amount, f.disputes_lost, edge.currency
-                )
-                for f in edge.by_reason
-            ]
-            paid += edge.paid_amount
-    merged: dict[str, hourly_figures.ReasonSums] = {}
-    for one in sums:
-        merged[one.reason] = merged[one.reason] + one if one.reason in merged else one
-    by_reason = sorted(
-        (ReasonFigures(s.reason, s.requests, s.refunded_requests, s.refunded_amount, 0, None, s.disputes_lost)
-         for s in merged.values()),
-        key=lambda f: (-f.requests, f.reason or ""),
-    )  # fmt: skip
-    total = ReasonFigures(
-        None,
-        sum(f.requests for f in by_reason),
-        sum(f.refunded_requests for f in by_reason),
-        sum(f.refunded_amount for f in by_reason),
-        0,
-        None,
-        sum(f.disputes_lost for f in by_reason),
-    )
-    return Metrics(p, paid, max((s.currency for s in merged.values()), default="CNY"), total, by_reason)
-
-
 def _ranked(per_case: Any) -> Any:
     """The medians by window functions, which both databases have: each case ranked by its
     answer time within its reason and overall (the unanswered apart)."""
@@ -313,44 +273,22 @@ def _paid(uow: UnitOfWork, merchant_id: str | None, p: Period) -> int:
 
 
 def _volume(uow: UnitOfWork, p: Period, zone: tzinfo) -> list[tuple[date, int]]:
-    """Cases filed per day in `zone`: counted per UTC hour (exact for every zone on whole hours,
-    summer time included), the hours folded into the zone's days here."""
-    first, last = hourly_figures.whole_hours(p.since, p.until)
-    if first < last:
-        hours = hourly_figures.requests_by_hour(uow, first, last)
-        for since, until in ((p.since, first), (last, p.until)):
-            hours.update(filed_by_hour(uow, since, until))
-    else:
-        hours = filed_by_hour(uow, p.since, p.until)
-    days: Counter[date] = Counter()
-    for at, count in hours.items():
-        days[at.astimezone(zone).date()] += count
-    first_day, last_day = p.since.astimezone(zone).date(), p.until.astimezone(zone).date()
-    return [
-        (first_day + timedelta(days=i), days[first_day + timedelta(days=i)])
-        for i in range((last_day - first_day).days + 1)
-    ]
-
-
-def filed_by_hour(uow: UnitOfWork, since: datetime, until: datetime) -> Counter[datetime]:
-    """Cases filed in [since, until) per UTC hour, counted from the cases (the rollup's rule)."""
-    if since >= until:
-        return Counter()
+    """Cases filed per day in `zone`: counted per UTC hour in SQL (exact for every zone on whole
+    hours, summer time included), the hours folded into the zone's days here."""
     c = t.after_sales.c
     if uow.dialect == "postgresql":
         hour: Any = sa.func.date_trunc("hour", c.created_at)
     else:
         hour = sa.func.strftime("%Y-%m-%d %H:00:00", c.created_at)
     rows: list[Any] = list(
-        uow.execute(
-            sa.select(hour.label("h"), sa.func.count()).where(*_cases_in(Period(0, since, until), None)).group_by("h")
-        )
+        uow.execute(sa.select(hour.label("h"), sa.func.count()).where(*_cases_in(p, None)).group_by("h"))
     )
-    out: Counter[datetime] = Counter()
+    days: Counter[date] = Counter()
     for at, count in rows:
         moment = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
-        out[moment.replace(tzinfo=UTC)] += int(count)
-    return out
+        days[moment.replace(tzinfo=UTC).astimezone(zone).date()] += int(count)
+    first, last = p.since.astimezone(zone).date(), p.until.astimezone(zone).date()
+    return [(first + timedelta(days=i), days[first + timedelta(days=i)]) for i in range((last - first).days + 1)]
 
 
 def _sla(uow: UnitOfWork, p: Period) -> Sla:

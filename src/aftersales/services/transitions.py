@@ -25,7 +25,7 @@ from ..domain.machine import Machine, Transition
 from ..domain.roles import TIMER_BOUND
 from ..store.repositories import Repo
 from ..store.unit_of_work import UnitOfWork
-from . import evidence, hourly_figures
+from . import evidence
 from .context import SYSTEM as SYSTEM_ACTOR
 from .context import Actor, Env, snapshot
 
@@ -130,7 +130,6 @@ def apply(
     assert step is not None
     # Compare-and-set first: a racing transaction fails here, before touching the deadline row.
     kind.repo(uow).save(subject, step.expected)
-    _move_figures(uow, kind, step.before, subject)
     write_deadline(uow, kind, subject, step.now)
     uow.events.record(**_event(kind, step))
     return step.transition
@@ -236,19 +235,8 @@ def write_many(uow: UnitOfWork, kind: Kind, steps: list[Step]) -> None:
         return
     changed = {f for s in steps if s.original for f, v in vars(s.subject).items() if s.original[f] != v}
     kind.repo(uow).save_many([(s.subject, s.expected) for s in steps], changed)
-    for s in steps:
-        _move_figures(uow, kind, s.before, s.subject)
     uow.deadlines.insert_many(kind.name, [s.subject for s in steps if s.subject.deadline_action], steps[0].now)
     uow.events.record_many([_event(kind, s) for s in steps])
-
-
-def _move_figures(uow: UnitOfWork, kind: Kind, before: dict[str, Any], subject: Any) -> None:
-    """The dashboard's hourly figures move with the change they count, in its transaction: an
-    order's paid amount, a dispute's ruling (services/hourly_figures.py)."""
-    if kind.name == "order":
-        hourly_figures.order_paid(uow, subject, before.get("paid_amount", subject.paid_amount))
-    elif kind.name == "dispute":
-        hourly_figures.case_changed(uow, subject.after_sale_id)
 
 
 def _event(kind: Kind, step: Step) -> dict[str, Any]:
@@ -315,7 +303,6 @@ def record(
         raise ValueError(f"{action!r} is not a record of {kind.name}")
     subject.updated_at = now
     kind.repo(uow).save(subject, read.expected)
-    _move_figures(uow, kind, read.before, subject)
     write_deadline(uow, kind, subject, now)
     uow.events.record(
         kind=kind.name,

@@ -594,33 +594,3 @@ console_sessions = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
-
-# The dashboard's figures per UTC hour (services/hourly_figures.py), moved in the transaction of
-# each change they count: a month is 720 hours of rows to add, not every case filed in it.
-# Each case counts in the hour it was filed, each order in the hour it was placed.
-case_hours = sa.Table(
-    "case_hours",
-    metadata,
-    sa.Column("hour", UTCDateTime, primary_key=True),
-    sa.Column("reason", Text(40), primary_key=True),
-    sa.Column("currency", Text(3), primary_key=True),
-    sa.Column("requests", sa.Integer, nullable=False),
-    sa.Column("refunded_requests", sa.Integer, nullable=False),  # with a decided refund
-    sa.Column("refunded_amount", Money, nullable=False),  # decided refunds
-    sa.Column("disputes_lost", sa.Integer, nullable=False),  # with a dispute ruled against the shop
-)
-order_hours = sa.Table(
-    "order_hours",
-    metadata,
-    sa.Column("hour", UTCDateTime, primary_key=True),
-    sa.Column("paid_amount", Money, nullable=False),
-)
-# What each case adds to its hour's refund and dispute figures (no row: nothing), so that a
-# change re-derives the case's share and moves the hour by the difference.
-case_marks = sa.Table(
-    "case_marks",
-    metadata,
-    sa.Column("after_sale_id", Text(40), primary_key=True),
-    sa.Column("refunded_amount", Money, nullable=False),
-    sa.Column("lost", sa.Boolean, nullable=False),
-)
