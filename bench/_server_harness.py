@@ -41,8 +41,8 @@ def bench_name(name: str) -> str:
     return f"{name}_{tag.lower()}" if tag else name
 
 
-def schema_url(schema: str) -> str:
-    return f"{BASE}{'&' if '?' in BASE else '?'}options=-csearch_path%3D{schema}"
+def schema_url(schema: str, base: str = BASE) -> str:
+    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
 
 
 def fresh_schema(schema: str) -> sa.Engine:
@@ -118,36 +118,52 @@ class Server(NamedTuple):
     pid: int
 
 
-@contextlib.contextmanager
-def serve(schema: str, workers: int, log: Path) -> Iterator[Server]:
-    """`aftersales serve --workers N --no-worker` on `schema`, on a loopback port; its base URL.
-    The deadline worker is off: a benchmark of the API must not be shared with firings."""
-    port = _free_port()
-    env = {
+def _environment(schema: str, database_url: str | None) -> dict[str, str]:
+    return {
         **os.environ,
-        "AFTERSALES_DATABASE_URL": schema_url(schema),
+        "AFTERSALES_DATABASE_URL": schema_url(schema, database_url or BASE),
         "AFTERSALES_JWT_SECRET": SECRET,
         "AFTERSALES_DATA_DIR": str(Path("/tmp") / f"{schema}-data"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])),
     }
-    cmd = [
-        sys.executable,
-        "-m",
-        "aftersales.cli",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--no-worker",
-        "--no-access-log",
-    ]
+
+
+@contextlib.contextmanager
+def _child(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`aftersales <args>` in a process group of its own, ended (and only it) on the way out."""
     with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "aftersales.cli", *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
+        yield proc
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)  # the group of the process we started, and only it
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@contextlib.contextmanager
+def serve(
+    schema: str, workers: int, log: Path, database_url: str | None = None, relay: bool = True
+) -> Iterator[Server]:
+    """`aftersales serve --workers N --no-worker` on `schema`, on a loopback port; its base URL.
+    The deadline worker is off: a benchmark of the API must not be shared with firings.
+    `database_url`: PostgreSQL reached another way (a counting proxy), still on `schema`;
+    `relay=False`: no webhook relay in this server (`relay_process` runs it apart)."""
+    port = _free_port()
+    args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    args += ["--no-worker", "--no-access-log", *([] if relay else ["--no-relay"])]
+    base = f"http://127.0.0.1:{port}"
+    with _child(args, _environment(schema, database_url), log) as proc:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
@@ -162,11 +178,10 @@ def serve(schema: str, workers: int, log: Path) -> Iterator[Server]:
             time.sleep(0.2)
         time.sleep(1.0 if workers > 1 else 0)  # the first process answered: give the others a moment
         yield Server(base, proc.pid)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)  # the group of the server we started, and only it
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+
+
+@contextlib.contextmanager
+def relay_process(schema: str, log: Path, database_url: str | None = None) -> Iterator[int]:
+    """`aftersales relay` on `schema` (the outbox of the servers' events): its pid."""
+    with _child(["relay"], _environment(schema, database_url), log) as proc:
+        yield proc.pid

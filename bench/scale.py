@@ -6,11 +6,14 @@ and a long tail (merchant rank ~ u^3 of 20 000), most cases closed, the last 20 
 Then `aftersales serve` answers, over real HTTP, the pages people open all day, each asked many
 times: a merchant's queue (first page by status, and a deep keyset page of a big shop), the
 agents' dispute queue (by status, by assignee, SLA breached), and a case page (the case and its
-events). Target: every p95 under 20 ms. Reports the database size per million cases.
-The last line is JSON.
+events). Target: every p95 under 20 ms. Then the deadline worker fires the live cases' deadlines
+(its clock moved past them all) and the firing rate is reported. On PostgreSQL events are
+partitioned by month (store/partitions.py): the two years get their months before the load.
+Reports the database size per million cases. The last line is JSON.
 
     python bench/scale.py --quick            # 200 000 cases
     python bench/scale.py -n 1000000
+    python bench/scale.py -n 1000000 --events-per-case 10   # 10 million events
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import argparse
 import json
 import random
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,15 +34,19 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _server_harness import auth, bench_name, fresh_schema, machine_load, schema_url, serve, summary_ms
+from _server_harness import SECRET, auth, bench_name, fresh_schema, machine_load, schema_url, serve, summary_ms
+from aftersales.config import Settings
+from aftersales.domain.clock import ManualClock
 from aftersales.domain.ids import new_id
+from aftersales.runtime import Runtime
 from aftersales.services import cases, disputes
 from aftersales.services.context import Actor, scope
 from aftersales.services.pages import encode, page
-from aftersales.store import migrate
+from aftersales.store import migrate, partitions
 from aftersales.store import tables as t
 from aftersales.store.database import create_engine
 from aftersales.store.unit_of_work import UnitOfWork
+from aftersales.worker.engine import DeadlineEngine
 
 SCHEMA = bench_name("aftersales_bench_scale")
 MERCHANTS, BUYERS, AGENTS = 20_000, 2_000_000, 40
@@ -102,8 +110,9 @@ def _pick(rng: random.Random, table: list[tuple[str, float]]) -> str:
     return table[-1][0]
 
 
-def generate(n: int, now: datetime, seed: int = 7) -> Iterator[tuple[str, tuple[Any, ...]]]:
-    """(table, row) for n cases in creation order, with their orders, events, deadlines, disputes."""
+def generate(n: int, now: datetime, seed: int = 7, per_case: int = 0) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """(table, row) for n cases in creation order, with their orders, events, deadlines, disputes.
+    `per_case`: events a case has at least, its lifecycle's followed by negotiation messages."""
     rng = random.Random(seed)
     now = now.astimezone(UTC).replace(tzinfo=None)  # the columns hold naive UTC (store/types.py)
     start = now - timedelta(days=HISTORY_DAYS)
@@ -197,8 +206,9 @@ def generate(n: int, now: datetime, seed: int = 7) -> Iterator[tuple[str, tuple[
                 at,
             ),
         )
-        for i, action in enumerate(actions):
-            role = ROLES.get(action, "buyer")
+        talk = ["message"] * max(0, per_case - len(actions))
+        for i, action in enumerate(actions + talk):
+            role = ROLES.get(action, "buyer") if action != "message" else ("buyer", "merchant")[i % 2]
             actor = {"merchant": merchant, "agent": "ag-0"}.get(role, buyer)
             yield (
                 "events",
@@ -248,7 +258,48 @@ def generate(n: int, now: datetime, seed: int = 7) -> Iterator[tuple[str, tuple[
             )
 
 
-def load(engine: sa.Engine, n: int, now: datetime) -> float:
+def partition_history(engine: sa.Engine, now: datetime) -> int:
+    """Give every month of the history its partition (as the worker would have, month by month),
+    so the load lands in them and not in the default partition; the months created."""
+    with engine.begin() as conn:
+        month = partitions.month_of(now - timedelta(days=HISTORY_DAYS + 30))
+        made = 0
+        while month < partitions.month_of(now):
+            made += sum(partitions.create_month(conn, table, month) for table in partitions.KEYS)
+            month = partitions.add_months(month, 1)
+        made += len(partitions.maintain(conn, now).created)
+    return made
+
+
+def firing_rate(engine: sa.Engine, now: datetime, most: int) -> dict[str, float]:
+    """Fire up to `most` of the live cases' deadlines with the worker's own code (its clock past
+    them all), batch after batch; the rate, wall and this process's CPU per deadline."""
+    settings = Settings(
+        data_dir=Path(tempfile.gettempdir()) / f"{SCHEMA}-data",
+        database_url=schema_url(SCHEMA),
+        jwt_secret=SECRET,
+        simulated_clock=False,
+        demo=False,
+    )
+    clock = ManualClock(now + timedelta(days=max(days for _, days in TIMERS.values()) + 1))
+    worker = DeadlineEngine(engine, Runtime.build(settings, clock=clock, engine=engine).env, "bench-scale")
+    began, cpu = time.perf_counter(), time.process_time()
+    while worker.stats.taken < most:
+        before = worker.stats.taken
+        worker.run_once()
+        if worker.stats.taken - before < worker.batch_size:
+            break  # a short batch: nothing more is due
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+    taken = worker.stats.taken
+    return {
+        "taken": taken,
+        "fired": worker.stats.fired,
+        "per_s": round(taken / seconds, 1) if seconds else 0.0,
+        "client_cpu_ms_per_deadline": round(cpu * 1000 / taken, 3) if taken else 0.0,
+    }
+
+
+def load(engine: sa.Engine, n: int, now: datetime, per_case: int = 0) -> float:
     """COPY the generated rows, one COPY per table, in one transaction; seconds taken (with ANALYZE)."""
     columns = {
         "orders": ORDER_COLS,
@@ -273,7 +324,7 @@ def load(engine: sa.Engine, n: int, now: datetime) -> float:
                         copy.write_row(row)
                 buffers[table].clear()
 
-            for i, (table, row) in enumerate(generate(n, now)):
+            for i, (table, row) in enumerate(generate(n, now, per_case=per_case)):
                 buffers[table].append(row)
                 if i % 500_000 == 499_999:
                     for name in TABLES:
@@ -288,9 +339,20 @@ def load(engine: sa.Engine, n: int, now: datetime) -> float:
     return time.perf_counter() - started
 
 
+def _partitions(engine: sa.Engine) -> list[datetime]:
+    with engine.connect() as conn:
+        return partitions.months_held(conn, "events")
+
+
 def sizes(engine: sa.Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        return {name: conn.execute(sa.text(f"SELECT pg_total_relation_size('{name}')")).scalar_one() for name in TABLES}
+        # A partitioned table's own size is nil: its partitions hold the rows (a plain table has
+        # no partition tree).
+        size = (
+            "SELECT coalesce((SELECT sum(pg_total_relation_size(relid))::bigint "
+            "FROM pg_partition_tree(CAST(:t AS regclass))), pg_total_relation_size(CAST(:t AS regclass)))"
+        )
+        return {name: conn.execute(sa.text(size), {"t": name}).scalar_one() for name in TABLES}
 
 
 def time_get(
@@ -384,6 +446,8 @@ def main() -> None:
     parser.add_argument("--times", type=int, default=300, help="requests per page measured")
     parser.add_argument("--quick", action="store_true", help="-n 200000 --times 100")
     parser.add_argument("--keep", action="store_true", help="reuse the loaded schema if it holds -n cases")
+    parser.add_argument("--events-per-case", type=int, default=0, help="pad each case to this many events (e.g. 10)")
+    parser.add_argument("--fire", type=int, default=20_000, help="deadlines fired at most to measure the rate")
     args = parser.parse_args()
     n, times = (200_000, 100) if args.quick else (args.n, args.times)
     print(f"machine: {machine_load()}")
@@ -392,7 +456,8 @@ def main() -> None:
     engine, seconds = kept_schema(SCHEMA, n) if args.keep else None, 0.0
     if engine is None:
         engine = fresh_schema(SCHEMA)
-        seconds = load(engine, n, now)
+        print(f"partitions made before the load: {partition_history(engine, now)} (events and outbox, by month)")
+        seconds = load(engine, n, now, args.events_per_case)
     size = sizes(engine)
     with engine.connect() as conn:
         counts = {name: conn.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar_one() for name in TABLES}
@@ -501,6 +566,12 @@ def main() -> None:
                 f"  {name:30s} p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms  p99 {r['p99']:6.1f} ms"
                 f"{'' if r['p95'] < 20 else '  <-- over 20 ms'}"
             )
+    print(f"deadline firing (the worker's code, batches of 500, up to {args.fire:,}); machine: {machine_load()}")
+    firing = firing_rate(engine, now, args.fire)
+    print(
+        f"  {firing['taken']:,} taken, {firing['fired']:,} fired: {firing['per_s']:,.0f}/s, "
+        f"{firing['client_cpu_ms_per_deadline']} ms of the worker's CPU each"
+    )
     print(f"machine after: {machine_load()}")
     worst = max(r["p95"] for r in results.values())
     worst_db = max(r["p95"] for r, _ in in_db.values())
@@ -509,6 +580,10 @@ def main() -> None:
             {
                 "benchmark": "scale",
                 "cases": n,
+                "events": counts["events"],
+                "events_partitions": len(_partitions(engine)),
+                "firing_per_s": firing["per_s"],
+                "firing_client_cpu_ms": firing["client_cpu_ms_per_deadline"],
                 "load_s": round(seconds, 1),
                 "mib_per_million_cases": round(total / 2**20 / (n / 1e6)),
                 "worst_p95_ms": worst,

@@ -30,6 +30,8 @@ from aftersales.runtime import Runtime
 from aftersales.store import migrate, tables
 from aftersales.store.database import create_engine
 from live_server import SECRET, Api, LiveServer
+from replica_cluster import Cluster
+from replica_cluster import reason as replica_reason
 from waiting import wait_until
 
 PG_BASE_URL = os.environ.get("AFTERSALES_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -111,6 +113,7 @@ _PG_PROBLEM = _postgres_reason()
 _NATS_PROBLEM = _nats_reason()
 _BROWSER_PROBLEM = _browser_reason()
 _AXE_PROBLEM = _axe_reason()
+_REPLICA_PROBLEM = replica_reason()
 
 
 def pytest_report_header(config: Any) -> list[str]:
@@ -130,6 +133,10 @@ def pytest_report_header(config: Any) -> list[str]:
         lines.append(f"accessibility: axe-core {_axe_version()} at {AXE}")
     else:
         lines.append(f"accessibility: NONE ({_AXE_PROBLEM}); the accessibility tests are skipped")
+    if _REPLICA_PROBLEM is None:
+        lines.append("replica: a streaming primary/standby pair of the tests' own, when a test asks for one")
+    else:
+        lines.append(f"replica: NONE ({_REPLICA_PROBLEM}); the read-replica tests are skipped")
     return lines
 
 
@@ -142,6 +149,8 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
         raise pytest.UsageError(f"CI=true but no browser can be had: {_BROWSER_PROBLEM}")
     if _AXE_PROBLEM is not None and IN_CI and any(item.get_closest_marker("accessibility") for item in items):
         raise pytest.UsageError(f"CI=true but the accessibility checker cannot run: {_AXE_PROBLEM}")
+    if _REPLICA_PROBLEM is not None and IN_CI and any(item.get_closest_marker("replica") for item in items):
+        raise pytest.UsageError(f"CI=true but no streaming replica can be set up: {_REPLICA_PROBLEM}")
 
 
 @pytest.fixture
@@ -151,6 +160,25 @@ def nats_url() -> str:
     if _NATS_PROBLEM is not None:
         pytest.skip(f"NATS JetStream not reachable at {NATS_URL}: {_NATS_PROBLEM}")
     return NATS_URL
+
+
+@pytest.fixture(scope="session")
+def replica_cluster() -> Iterator[Cluster]:
+    """A PostgreSQL primary and its streaming hot standby (tests/replica_cluster.py), started once
+    for the session, stopped and removed after it. Skipped where it cannot run, which CI=true
+    refuses (above); a start that fails where it could run fails in CI and skips elsewhere."""
+    if _REPLICA_PROBLEM is not None:
+        pytest.skip(f"no streaming replica: {_REPLICA_PROBLEM}")
+    cluster = Cluster()
+    try:
+        cluster.start()
+    except Exception as exc:
+        cluster.stop()
+        if IN_CI:
+            raise
+        pytest.skip(f"the streaming replica did not start: {exc}")
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from . import logs
 from .config import DEMO_SECRET, ConfigError, Settings, log_format
 from .domain.roles import TOKEN_ROLES
 from .runtime import Runtime
-from .store import migrate
+from .store import migrate, partitions
 from .store.database import is_sqlite
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ def _runtime(args: argparse.Namespace) -> Runtime:
 
 
 START_PATIENCE = 60.0  # seconds a starting process waits for an unreachable database
+WORKER_START_TIMEOUT = 120  # seconds a server process may take to import the app and answer
 
 
 def _ensure_schema(runtime: Runtime) -> None:
@@ -100,7 +101,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         demo.print_tokens(runtime)
     stop = threading.Event()
     if not args.no_worker:
-        engine = DeadlineEngine(runtime.engine, runtime.env, _worker_id())
+        engine = DeadlineEngine(runtime.engine, runtime.env, _worker_id(), retention=_retention(runtime))
         threading.Thread(target=engine.run_forever, args=(stop,), name="deadline-worker", daemon=True).start()
         _start_payments(runtime, stop)
     if not args.no_relay:
@@ -118,7 +119,16 @@ def cmd_serve(args: argparse.Namespace) -> None:
             # worker above stays in this supervisor process, so it runs once, not once per process.
             os.environ.update({"AFTERSALES_DEMO": "1"} if args.demo else {})
             os.environ.update({"AFTERSALES_CLOCK": "simulated"} if args.simulated_clock else {})
-            uvicorn.run("aftersales.api.app:from_env", factory=True, workers=args.workers, **common)
+            # A worker process imports the app before it answers its supervisor's health check:
+            # on a busy machine that takes longer than uvicorn's 5 s, and a supervisor that
+            # kills and restarts its workers forever never serves at all.
+            uvicorn.run(
+                "aftersales.api.app:from_env",
+                factory=True,
+                workers=args.workers,
+                timeout_worker_healthcheck=WORKER_START_TIMEOUT,
+                **common,
+            )
         else:
             uvicorn.run(create_app(runtime), **common)
     finally:
@@ -134,10 +144,20 @@ def cmd_worker(args: argparse.Namespace) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     engine = DeadlineEngine(
-        runtime.engine, runtime.env, _worker_id(), batch_size=args.batch, lease=timedelta(seconds=args.lease)
+        runtime.engine,
+        runtime.env,
+        _worker_id(),
+        batch_size=args.batch,
+        lease=timedelta(seconds=args.lease),
+        retention=_retention(runtime),
     )
     _start_payments(runtime, stop)
     engine.run_forever(stop, poll_seconds=args.poll)
+
+
+def _retention(runtime: Runtime) -> partitions.Retention:
+    s = runtime.settings
+    return partitions.Retention(s.events_retention_months, s.outbox_retention_months, streamed=s.stream != "none")
 
 
 def _start_payments(runtime: Runtime, stop: threading.Event) -> None:

@@ -85,6 +85,14 @@ class Settings:
     access_log: bool = True
     # A static bearer token a Prometheus scraper sends for GET /metrics (an admin JWT works too).
     metrics_token: str | None = None
+    # PostgreSQL's monthly partitions of events and outbox (store/partitions.py): months kept
+    # before old event partitions are archived and delivered outbox ones dropped; None: forever.
+    events_retention_months: int | None = None
+    outbox_retention_months: int | None = None
+    # A streaming replica of the PostgreSQL database (store/replica.py): lists, queues, timelines
+    # and dashboards read from it; every action, its checks and its Idempotency-Key stay on the
+    # primary. None: everything reads the primary.
+    database_replica_url: str | None = None
 
     @classmethod
     def from_env(
@@ -100,6 +108,7 @@ class Settings:
         env = os.environ if env is None else env
         data_dir = Path(env.get("AFTERSALES_DATA_DIR", "./data")).resolve()
         url = env.get("AFTERSALES_DATABASE_URL") or f"sqlite:///{data_dir / 'aftersales.db'}"
+        replica_url = _replica_url(env, url)
         demo = demo or env.get("AFTERSALES_DEMO", "") in ("1", "true")
         environment = env.get("AFTERSALES_ENV", "").strip().lower() or "development"
         if environment not in ENVIRONMENTS:
@@ -207,8 +216,24 @@ class Settings:
             log_format=log_format(env),
             access_log=_flag(env, "AFTERSALES_ACCESS_LOG", default=True),
             metrics_token=metrics_token,
+            events_retention_months=_months(env, "AFTERSALES_EVENTS_RETENTION_MONTHS"),
+            outbox_retention_months=_months(env, "AFTERSALES_OUTBOX_RETENTION_MONTHS"),
+            database_replica_url=replica_url,
             **rates,
         )
+
+
+def _replica_url(env: Mapping[str, str], primary: str) -> str | None:
+    """AFTERSALES_DATABASE_REPLICA_URL: a PostgreSQL standby of the PostgreSQL primary (SQLite has
+    no replicas: a second file would just be another database, never caught up)."""
+    url = env.get("AFTERSALES_DATABASE_REPLICA_URL", "").strip() or None
+    if url is None:
+        return None
+    if not url.startswith("postgresql") or not primary.startswith("postgresql"):
+        raise ConfigError(
+            "AFTERSALES_DATABASE_REPLICA_URL is a PostgreSQL replica of a PostgreSQL AFTERSALES_DATABASE_URL"
+        )
+    return url
 
 
 def log_format(env: Mapping[str, str]) -> str:
@@ -323,3 +348,13 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     if not 0 < value <= 60:
         raise ConfigError(f"{name} must be a number of seconds from 0 to 60, not {raw!r}")
     return value
+
+
+def _months(env: Mapping[str, str], name: str) -> int | None:
+    """A retention in whole months, at least 1; unset (or empty): keep forever."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name} must be a whole number of months, at least 1, not {raw!r}")
+    return int(raw)

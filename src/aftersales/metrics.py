@@ -53,6 +53,11 @@ DEADLINES_FAILED = Counter(
     "Deadlines of batches that failed and rolled back (they stay due and are retried).",
     registry=OWN,
 )
+REPLICA_FALLBACKS = Counter(
+    "aftersales_replica_fallbacks",
+    "Reads meant for the read replica that the primary answered because the replica did not (store/replica.py).",
+    registry=OWN,
+)
 # From a second (a busy poll) to a day (a worker that was down overnight).
 LAG_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, float("inf"))
 DEADLINE_LAG = Histogram(

@@ -175,16 +175,26 @@ def _replayed(stored: Any, request_hash: str) -> JSONResponse:
 
 def read(request: Request, work: Callable[[UnitOfWork], Any]) -> Any:
     """Run a read-only use case in its own short transaction."""
-    with request.app.state.runtime.uow() as uow:
+    with request.app.state.runtime.uow(read_only=True) as uow:
+        return work(uow)
+
+
+def read_replica(request: Request, work: Callable[[UnitOfWork], Any]) -> Any:
+    """`read`, from the read replica when there is one: for lists, queues and timelines, which may
+    trail the primary by the replica's lag. A single subject's GET (its ETag feeds the caller's
+    next If-Match) and anything an action checks read the primary, through `read` (docs/design.md)."""
+    with request.app.state.runtime.replica_uow() as uow:
         return work(uow)
 
 
 # The views are JSON-ready already: a JSONResponse skips FastAPI's generic encoder, which walks
 # every value of a page again (5 ms of a 50-case page; bench/scale.py).
 def timeline(request: Request, actor: Actor, kind: str, subject_id: str) -> JSONResponse:
-    """A subject's events, oldest first, once the caller is shown to see it."""
+    """A subject's events, oldest first, once the caller is shown to see it (from the replica)."""
     return JSONResponse(
-        read(request, lambda uow: {"items": [event_view(e) for e in reads.timeline(uow, actor, kind, subject_id)]})
+        read_replica(
+            request, lambda uow: {"items": [event_view(e) for e in reads.timeline(uow, actor, kind, subject_id)]}
+        )
     )
 
 
@@ -192,11 +202,11 @@ def listing(
     request: Request, load: Callable[[UnitOfWork], reads.Page[Any]], view: Callable[[Any, Names], dict[str, Any]]
 ) -> JSONResponse:
     """One keyset page of what `load` found, each shown through `view` with its parties' names
-    (looked up once for the page), and the next cursor."""
+    (looked up once for the page), and the next cursor; from the replica, if any."""
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
         found = load(uow)
         names = parties.names(uow, found.items)
         return {"items": [view(x, names) for x in found.items], "next_cursor": found.next_cursor}
 
-    return JSONResponse(read(request, work))
+    return JSONResponse(read_replica(request, work))

@@ -19,6 +19,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 
 from ..config import Settings
@@ -28,6 +29,8 @@ from ..services.context import Actor
 from . import jwks
 
 MAX_ID = 64
+# Where a request's scope keeps (token, actor) once its token is checked.
+CHECKED_TOKEN = "checked_token"
 # The IdP's algorithms and the JWK key type (`kty`) each is verified with.
 _KEY_TYPES = {"RS256": "RSA", "ES256": "EC"}
 
@@ -150,11 +153,25 @@ BEARER = HTTPBearer(
 )
 
 
-def current_actor(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(BEARER)) -> Actor:
-    # A sync dependency: FastAPI runs it on a worker thread, so a JWKS fetch never holds the loop.
+async def verify(tokens: Verifier, token: str) -> Actor:
+    """The caller `token` names, checked on the event loop with the keys at hand; one whose check
+    needs the IdP's keys fetched first goes to a worker thread, so the fetch holds up only the
+    requests that wait for it."""
+    try:
+        return tokens.actor(token, may_fetch=False)
+    except jwks.FetchNeeded:
+        return await run_in_threadpool(tokens.actor, token)
+
+
+async def current_actor(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(BEARER)) -> Actor:
     if credentials is None or not credentials.credentials.strip():
         raise Unauthenticated("missing bearer token")
-    actor = verifier(request.app.state).actor(credentials.credentials.strip())
+    token = credentials.credentials.strip()
+    # The rate limiter checked this very token already (api/rate_limits.py): not twice.
+    checked = request.scope.get("state", {}).get(CHECKED_TOKEN)
+    actor = (
+        checked[1] if checked is not None and checked[0] == token else await verify(verifier(request.app.state), token)
+    )
     request.state.actor = actor  # who it was, for the request's log line (api/request_context.py)
     return actor
 

@@ -1,10 +1,11 @@
 """Rate limits: failed authentications per client address, requests per authenticated principal.
 
-Built on `limits` (the library behind Flask-Limiter and SlowAPI): a sliding-window counter per
-key, O(1) memory each, in memory by default or in any storage `limits` speaks (Redis, ...).
-The library reads the system time itself. That is deliberate and the one exception to the
-injected clock: a rate limiter measures real request rates, not business time, and a simulated
-clock that jumps days ahead must not reset or trip anyone's budget.
+A sliding-window counter per key, O(1) memory each (api/rate_windows.py): in this process's
+memory by default, or in any storage `limits` (the library behind Flask-Limiter and SlowAPI)
+speaks, such as Redis. The counters read real time (monotonic, or the system time in `limits`).
+That is deliberate and the one exception to the injected clock: a rate limiter measures real
+request rates, not business time, and a simulated clock that jumps days ahead must not reset or
+trip anyone's budget.
 
 - A valid token spends its principal's budget (role + sub + merchant_id); past it, 429. The
   `integration` role (the marketplace's backend, feeding every order as one principal) has a
@@ -21,22 +22,17 @@ fetch holds up only the requests that wait for it.
 
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass
 
 import limits
-from limits.storage import storage_from_string
-from limits.strategies import SlidingWindowCounterRateLimiter
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
 from ..domain.errors import Unauthenticated, Unavailable
 from ..services.context import Actor
-from .auth import Verifier, verifier
-from .jwks import FetchNeeded
+from .auth import CHECKED_TOKEN, Verifier, verifier, verify
 from .problems import problem
+from .rate_windows import Windows, windows
 
 
 @dataclass(frozen=True)
@@ -44,7 +40,7 @@ class Limiter:
     """One runtime's limits and their counters."""
 
     settings: Settings
-    window: SlidingWindowCounterRateLimiter
+    window: Windows
     failures: limits.RateLimitItem
     principal: limits.RateLimitItem
     integration: limits.RateLimitItem
@@ -53,7 +49,7 @@ class Limiter:
     def build(cls, settings: Settings) -> Limiter:
         return cls(
             settings=settings,
-            window=SlidingWindowCounterRateLimiter(storage_from_string(settings.rate_limit_storage)),
+            window=windows(settings.rate_limit_storage),
             failures=limits.parse(settings.rate_limit_auth_failures),
             principal=limits.parse(settings.rate_limit_principal),
             integration=limits.parse(settings.rate_limit_integration),
@@ -61,8 +57,7 @@ class Limiter:
 
     def retry_after(self, item: limits.RateLimitItem, *key: str) -> int:
         """Whole seconds until the window has room again (at least 1)."""
-        reset = self.window.get_window_stats(item, *key).reset_time
-        return max(1, math.ceil(reset - time.time()))
+        return self.window.retry_after(item, *key)
 
 
 def _bearer(scope: Scope) -> str | None:
@@ -93,6 +88,7 @@ class RateLimit:
         token = _bearer(scope)
         principal, budget = None, limiter.principal
         if token is not None and (actor := await _caller(verifier(scope["app"].state), token)) is not None:
+            scope.setdefault("state", {})[CHECKED_TOKEN] = (token, actor)
             principal = f"{actor.role}:{actor.id}:{actor.merchant_id or ''}"
             budget = limiter.integration if actor.role == "integration" else limiter.principal
         if principal is not None:
@@ -124,10 +120,7 @@ class RateLimit:
 async def _caller(tokens: Verifier, token: str) -> Actor | None:
     """The token's caller, or None (the route answers 401, or 503 when the IdP's keys are missing)."""
     try:
-        try:
-            return tokens.actor(token, may_fetch=False)
-        except FetchNeeded:
-            return await run_in_threadpool(tokens.actor, token)
+        return await verify(tokens, token)
     except (Unauthenticated, Unavailable):
         return None
 

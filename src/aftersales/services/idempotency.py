@@ -33,9 +33,15 @@ def principal(actor: Actor) -> str:
     return name if len(name) <= PRINCIPAL_MAX else "sha256:" + hashlib.sha256(name.encode()).hexdigest()
 
 
+# Built once: every POST with a key runs these (SQLAlchemy caches a statement's compiled form by
+# a key it computes once per statement object).
+_k = t.idempotency_keys.c
+_LOOKUP = sa.select(t.idempotency_keys).where(_k.principal == sa.bindparam("_p"), _k.key == sa.bindparam("_k"))
+_REMEMBER = t.idempotency_keys.insert()
+
+
 def lookup(uow: UnitOfWork, principal: str, key: str) -> Any:
-    k = t.idempotency_keys.c
-    return uow.execute(sa.select(t.idempotency_keys).where(k.principal == principal, k.key == key)).first()
+    return uow.execute(_LOOKUP, {"_p": principal, "_k": key}).first()
 
 
 def remember(
@@ -50,7 +56,8 @@ def remember(
     now: datetime,
 ) -> None:
     uow.execute(
-        t.idempotency_keys.insert().values(
+        _REMEMBER,
+        dict(
             principal=principal,
             key=key,
             request_hash=request_hash,
@@ -58,7 +65,7 @@ def remember(
             body=body,
             headers=headers,
             created_at=now,
-        )
+        ),
     )
 
 

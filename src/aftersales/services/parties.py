@@ -101,6 +101,17 @@ class Names:
         return self.buyers.get(buyer_id) if buyer_id else None
 
 
+# Built once (every answer that shows a case names its parties): see store/repositories.py.
+_NAMES = sa.union_all(
+    sa.select(sa.literal("m").label("side"), m.id, m.name.label("name")).where(
+        m.id.in_(sa.bindparam("_merchants", expanding=True))
+    ),
+    sa.select(sa.literal("b").label("side"), b.id, b.display_name.label("name")).where(
+        b.id.in_(sa.bindparam("_buyers", expanding=True))
+    ),
+)
+
+
 def names(uow: UnitOfWork, subjects: Iterable[Any]) -> Names:
     """The names of the parties of `subjects` (anything with merchant_id and buyer_id), in one
     query for a whole listing page."""
@@ -109,12 +120,8 @@ def names(uow: UnitOfWork, subjects: Iterable[Any]) -> Names:
     buyer_ids = sorted({s.buyer_id for s in subjects if getattr(s, "buyer_id", None)})
     if not merchant_ids and not buyer_ids:
         return Names()
-    query = sa.union_all(
-        sa.select(sa.literal("m").label("side"), m.id, m.name.label("name")).where(m.id.in_(merchant_ids)),
-        sa.select(sa.literal("b").label("side"), b.id, b.display_name.label("name")).where(b.id.in_(buyer_ids)),
-    )
     found: dict[str, dict[str, str]] = {"m": {}, "b": {}}
-    for row in uow.execute(query):
+    for row in uow.execute(_NAMES, {"_merchants": merchant_ids, "_buyers": buyer_ids}):
         found[row.side][row.id] = row.name
     return Names(found["m"], found["b"])
 

@@ -65,7 +65,7 @@ def fan_out(uow: UnitOfWork, now: datetime, limit: int) -> int:
     if not leads(uow, FANOUT_LOCK):
         return 0
     rows = uow.execute(
-        sa.select(o.id, o.event_id, o.topic, o.payload)
+        sa.select(o.id, o.event_id, o.topic, o.payload, o.created_at)
         .where(o.delivered_at.is_(None))
         .order_by(o.id)
         .limit(limit)
@@ -98,7 +98,13 @@ def fan_out(uow: UnitOfWork, now: datetime, limit: int) -> int:
         insert = postgresql.insert if uow.dialect == "postgresql" else sqlite.insert
         # Unique (endpoint_id, event_id): a row fanned out again adds nothing.
         uow.execute(insert(t.webhook_deliveries).on_conflict_do_nothing(), deliveries)
-    uow.execute(t.outbox.update().where(o.id.in_([r.id for r in rows])).values(delivered_at=now))
+    # The bounds let PostgreSQL look only in the months these rows are in (store/partitions.py).
+    since, until = min(r.created_at for r in rows), max(r.created_at for r in rows)
+    uow.execute(
+        t.outbox.update()
+        .where(o.id.in_([r.id for r in rows]), o.created_at.between(since, until))
+        .values(delivered_at=now)
+    )
     return len(rows)
 
 

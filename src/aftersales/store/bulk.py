@@ -28,7 +28,7 @@ def update_where_version(conn: sa.Connection, table: sa.Table, rows: list[dict[s
     columns = tuple(name for name in rows[0] if name not in ("id", "_expected"))
     if conn.dialect.name != "postgresql":
         return conn.execute(cas_update(table, columns), [{**r, "_id": r["id"]} for r in rows]).rowcount
-    return conn.execute(sa.text(_pg_update(table.name, columns)), {"rows": _json(rows)}).rowcount
+    return conn.execute(_pg_update(table.name, columns), {"rows": _json(rows)}).rowcount
 
 
 @cache
@@ -47,7 +47,7 @@ def insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> 
     if conn.dialect.name != "postgresql":
         conn.execute(table.insert(), rows)
         return
-    conn.execute(sa.text(_pg_insert(table.name, tuple(rows[0]))), {"rows": _json(rows)})
+    conn.execute(_pg_insert(table.name, tuple(rows[0])), {"rows": _json(rows)})
 
 
 def insert_events(
@@ -59,31 +59,31 @@ def insert_events(
         {**e, "_topic": topic, "_at": e["at"].isoformat(), "_meta": meta}
         for e, topic, meta in zip(events, topics, metas, strict=True)
     ]
-    return list(conn.execute(sa.text(_pg_events(tuple(events[0]))), {"rows": _json(rows)}).scalars())
+    return list(conn.execute(_pg_events(tuple(events[0])), {"rows": _json(rows)}).scalars())
 
 
 @cache
-def _pg_update(name: str, columns: tuple[str, ...]) -> str:
+def _pg_update(name: str, columns: tuple[str, ...]) -> sa.TextClause:
     sets = ", ".join(f"{c} = v.{c}" for c in columns)
-    return (
+    return sa.text(
         f"UPDATE {name} AS t SET {sets} FROM {_recordset(name, ('id', '_expected', *columns))} "
         f"WHERE t.id = v.id AND t.version = v._expected"
     )
 
 
 @cache
-def _pg_insert(name: str, columns: tuple[str, ...]) -> str:
+def _pg_insert(name: str, columns: tuple[str, ...]) -> sa.TextClause:
     listed = ", ".join(columns)
-    return f"INSERT INTO {name} ({listed}) SELECT {listed} FROM {_recordset(name, columns)}"
+    return sa.text(f"INSERT INTO {name} ({listed}) SELECT {listed} FROM {_recordset(name, columns)}")
 
 
 @cache
-def _pg_events(columns: tuple[str, ...]) -> str:
+def _pg_events(columns: tuple[str, ...]) -> sa.TextClause:
     listed = ", ".join(columns)
     payload = ", ".join(f"'{c}', {c}" for c in columns if c != "at")
     # A CTE calling a volatile function is evaluated once: each row draws its event id once,
     # and both inserts use it. The payload is built by the server rather than shipped twice.
-    return (
+    return sa.text(
         f"WITH v AS (SELECT *, nextval(pg_get_serial_sequence('events', 'id')) AS _id "
         f"FROM {_recordset('events', ('_topic', '_at', '_meta', *columns))}), "
         f"e AS (INSERT INTO events (id, {listed}) SELECT _id, {listed} FROM v) "

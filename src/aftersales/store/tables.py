@@ -240,6 +240,8 @@ deadlines = sa.Table(
     sqlite_autoincrement=True,  # never reuse an id: a fired id must not come back as a new deadline
 )
 
+# On PostgreSQL events and outbox are partitioned by month (migration 0020, store/partitions.py):
+# their primary keys there are (id, at) and (id, created_at), and deadline_id is unique per month.
 events = sa.Table(
     "events",
     metadata,

@@ -22,10 +22,15 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         self.conn = self.engine.connect()
-        if self.read_only:
-            # On SQLite a plain BEGIN (store/database.py): a health check or a scrape reads a
-            # snapshot instead of queueing behind the writers for the write lock.
+        if self.read_only and self.dialect == "sqlite":
+            # A plain BEGIN (store/database.py): a health check or a scrape reads a snapshot
+            # instead of queueing behind the writers for the write lock.
             self.conn = self.conn.execution_options(read_only=True)
+        elif self.read_only:
+            # On PostgreSQL no transaction at all: the BEGIN and ROLLBACK round trips go (and a
+            # ROLLBACK would empty psycopg's cache of prepared statements). Nothing is lost: under
+            # READ COMMITTED each statement of a transaction reads its own snapshot anyway.
+            self.conn = self.conn.execution_options(isolation_level="AUTOCOMMIT")
         self._tx = self.conn.begin()
         self.orders = Repo(self.conn, t.orders, Order)
         self.cases = Repo(self.conn, t.after_sales, Case)

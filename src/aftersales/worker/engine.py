@@ -35,6 +35,7 @@ from ..services import evidence, heartbeats, idempotency, reminders
 from ..services.context import SYSTEM, Env
 from ..services.kinds import KINDS
 from ..services.transitions import Kind, Step, prepare, write_many
+from ..store import partitions
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
 
@@ -65,9 +66,10 @@ class DeadlineEngine:
         *,
         batch_size: int = 500,
         lease: timedelta = timedelta(seconds=30),
+        retention: partitions.Retention = partitions.Retention(),
     ) -> None:
         self.engine, self.env, self.worker_id = engine, env, worker_id
-        self.batch_size, self.lease = batch_size, lease
+        self.batch_size, self.lease, self.retention = batch_size, lease, retention
         self.stats = Stats()
         self._last_purge: datetime | None = None
         self._last_remind: datetime | None = None
@@ -271,8 +273,8 @@ class DeadlineEngine:
 
     def housekeeping(self) -> None:
         """Send due reminders at most once a minute (they count in hours); drop expired
-        Idempotency-Key records and sweep stored evidence objects no row references at most
-        once an hour."""
+        Idempotency-Key records, keep the monthly partitions ahead and retained, and sweep stored
+        evidence objects no row references at most once an hour."""
         now = self.env.clock.now()
         if self._last_remind is None or now - self._last_remind >= REMIND_EVERY:
             self.remind()
@@ -284,11 +286,27 @@ class DeadlineEngine:
         self._last_purge = now
         if purged:
             log.info("purged %d expired idempotency keys", purged)
+        self.maintain_partitions()
         try:
             with UnitOfWork(self.engine) as uow:
                 evidence.sweep(uow, self.env)
         except Exception:  # a bucket that does not answer must not stop the deadlines
             log.warning("evidence storage sweep failed; next try in an hour", exc_info=True)
+
+    def maintain_partitions(self) -> partitions.Maintained:
+        """This month's and the next months' partitions created, the retention applied (PostgreSQL;
+        store/partitions.py). A failure is logged and tried again in an hour: until then rows of
+        a month without its partition go to the default one."""
+        if self.engine.dialect.name != "postgresql":
+            return partitions.Maintained()  # (SQLite keeps plain tables: not even a transaction)
+        try:
+            with self.engine.begin() as conn:
+                done = partitions.maintain(conn, self.env.clock.now(), self.retention)
+        except sa.exc.SQLAlchemyError:
+            log.warning("partition maintenance failed; next try in an hour", exc_info=True)
+            return partitions.Maintained()
+        partitions.log_maintained(done)
+        return done
 
     def beat(self) -> None:
         """Record this worker process's heartbeat (GET /healthz shows its age)."""
@@ -304,6 +322,7 @@ class DeadlineEngine:
 
     def run_forever(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
         log.info("deadline worker %s started", self.worker_id)
+        self.maintain_partitions()  # before the first busy stretch, whose housekeeping waits for idle
         last_beat: float | None = None  # time.monotonic() of the last heartbeat
         while not stop.is_set():
             try:

@@ -6,7 +6,7 @@ from ...domain.errors import NotFound
 from ...services import disputes
 from .. import responses as out
 from .. import schemas as s
-from ..actions import perform, read
+from ..actions import perform, read, read_replica
 from ..auth import CurrentActor
 from ..views import row_view
 
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1/agents", tags=["disputes"])
 
 @router.get("", summary="Agents with their capacity and current load", responses=out.ok(out.Agents))
 def list_agents(request: Request, actor: CurrentActor):
-    return read(request, lambda uow: {"items": [row_view(a) for a in disputes.agents_with_load(uow, actor)]})
+    return read_replica(request, lambda uow: {"items": [row_view(a) for a in disputes.agents_with_load(uow, actor)]})
 
 
 @router.get("/{agent_id}", summary="One agent with its capacity and current load", responses=out.ok(out.Agent))

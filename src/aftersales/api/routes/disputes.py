@@ -12,7 +12,7 @@ from .. import requests
 from .. import responses as out
 from .. import schemas as s
 from ..action_routes import add_action_routes
-from ..actions import listing, perform, read, respond, timeline
+from ..actions import listing, perform, read, read_replica, respond, timeline
 from ..auth import CurrentActor
 from ..views import dispute_view, row_view, shown
 
@@ -79,7 +79,9 @@ def dispute_events(dispute_id: str, request: Request, actor: CurrentActor):
 
 @router.get("/{dispute_id}/appeals", summary="Appeals of a dispute and their status", responses=out.ok(out.Appeals))
 def list_appeals(dispute_id: str, request: Request, actor: CurrentActor):
-    return read(request, lambda uow: {"items": [row_view(a) for a in rulings.appeals_of(uow, actor, dispute_id)]})
+    return read_replica(
+        request, lambda uow: {"items": [row_view(a) for a in rulings.appeals_of(uow, actor, dispute_id)]}
+    )
 
 
 @router.post(
@@ -95,7 +97,7 @@ def file_appeal(dispute_id: str, body: AppealIn, request: Request, actor: Curren
 
 @router.get("/{dispute_id}/notes", summary="Agents' internal notes", responses=out.ok(out.DisputeNotes))
 def list_notes(dispute_id: str, request: Request, actor: CurrentActor):
-    return read(request, lambda uow: {"items": [row_view(n) for n in disputes.notes(uow, actor, dispute_id)]})
+    return read_replica(request, lambda uow: {"items": [row_view(n) for n in disputes.notes(uow, actor, dispute_id)]})
 
 
 @router.post(

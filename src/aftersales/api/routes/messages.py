@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request, Response
 from ...services import messages, reply_templates
 from .. import responses as out
 from .. import schemas as s
-from ..actions import listing, perform, read
+from ..actions import listing, perform, read_replica
 from ..auth import CurrentActor
 from ..views import row_view
 
@@ -40,7 +40,9 @@ def list_messages(case_id: str, request: Request, actor: CurrentActor, cursor: s
     responses=out.ok(out.ReplyTemplates),
 )
 def list_templates(merchant_id: str, request: Request, actor: CurrentActor):
-    return read(request, lambda uow: {"items": [row_view(r) for r in reply_templates.listing(uow, actor, merchant_id)]})
+    return read_replica(
+        request, lambda uow: {"items": [row_view(r) for r in reply_templates.listing(uow, actor, merchant_id)]}
+    )
 
 
 @router.post(

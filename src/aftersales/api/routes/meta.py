@@ -44,16 +44,27 @@ _HEALTH = {
         },
         "deadline_worker": _LOOP,
         "relay": _LOOP,
+        "replica": {
+            "description": "Only with AFTERSALES_DATABASE_REPLICA_URL; `error`: lists read the primary meanwhile",
+            "type": "object",
+            "properties": {
+                "status": {"type": "string", "enum": ["ok", "error"]},
+                "lag_seconds": {"type": ["number", "null"]},
+                "in_recovery": {"type": "boolean"},
+                "streaming": {"type": ["boolean", "null"]},
+                "error": {"type": "string"},
+            },
+        },
     },
 }
 
 
 @router.get(
     "/healthz",
-    summary="Liveness for load balancers: the database, and each background loop's last heartbeat",
+    summary="Liveness for load balancers: the database (and read replica), and each background loop's last heartbeat",
     responses={
         200: {
-            "description": "The database answers (`degraded`: a background loop is stale)",
+            "description": "The database answers (`degraded`: a background loop is stale, or the read replica is down)",
             "content": {"application/json": {"schema": _HEALTH}},
         },
         503: {"description": "The database does not answer", "content": {"application/json": {"schema": _HEALTH}}},
@@ -77,7 +88,14 @@ def healthz(request: Request) -> Any:
             {"status": "unavailable", "database": {"status": "error", "error": type(exc).__name__}}, 503
         )
     status = "ok" if all(loop["ok"] for loop in loops.values()) else "degraded"
-    return {"status": status, "database": {"status": "ok"}, **loops}
+    body = {"status": status, "database": {"status": "ok"}, **loops}
+    if runtime.replica is not None:
+        # A replica that is down is `degraded`, not 503: the primary answers its reads meanwhile.
+        body["replica"] = replica = health.replica(runtime.replica.engine)
+        if replica["status"] == "error":
+            log.warning("health check: the read replica does not answer: %s", replica["error"])
+            body["status"], replica["error"] = "degraded", replica["error"].split(":", 1)[0]
+    return body
 
 
 def metrics_reader(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(BEARER)) -> None:

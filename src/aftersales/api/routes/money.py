@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from ...services import payments, prices, reads, sanctions
 from .. import responses as out
 from .. import schemas as s
-from ..actions import perform, read
+from ..actions import perform, read, read_replica
 from ..auth import CurrentActor
 from ..views import row_view
 
@@ -27,7 +27,7 @@ def list_refunds(
     status: Literal["pending", "succeeded", "failed"] | None = None,
     late: bool | None = None,
 ):
-    return read(
+    return read_replica(
         request,
         lambda uow: {
             "items": [
@@ -58,7 +58,7 @@ def retry_refund(refund_id: str, request: Request, actor: CurrentActor):
 def list_settlements(
     request: Request, actor: CurrentActor, merchant_id: str | None = None, after_sale_id: str | None = None
 ):
-    return read(
+    return read_replica(
         request,
         lambda uow: {
             "items": [
@@ -74,7 +74,9 @@ def list_settlements(
     responses=out.ok(out.Violations),
 )
 def list_violations(merchant_id: str, request: Request, actor: CurrentActor):
-    return read(request, lambda uow: {"items": [row_view(r) for r in reads.violations(uow, actor, merchant_id)]})
+    return read_replica(
+        request, lambda uow: {"items": [row_view(r) for r in reads.violations(uow, actor, merchant_id)]}
+    )
 
 
 @router.post(
@@ -121,4 +123,4 @@ def report_price_drop(body: s.PriceDropIn, request: Request, actor: CurrentActor
     responses=out.ok(out.PriceDrops),
 )
 def list_price_drops(merchant_id: str, request: Request, actor: CurrentActor, sku: str | None = None):
-    return read(request, lambda uow: {"items": [row_view(r) for r in prices.listed(uow, merchant_id, sku)]})
+    return read_replica(request, lambda uow: {"items": [row_view(r) for r in prices.listed(uow, merchant_id, sku)]})

@@ -10,7 +10,7 @@ from ...domain.webhooks import DELIVERY_STATUSES
 from ...services import webhooks
 from .. import responses as out
 from .. import schemas as s
-from ..actions import perform, read
+from ..actions import perform, read, read_replica
 from ..auth import CurrentActor
 from ..views import row_view
 
@@ -43,7 +43,7 @@ def create_endpoint(body: s.WebhookEndpointIn, request: Request, actor: CurrentA
     responses=out.ok(out.WebhookEndpointPage),
 )
 def list_endpoints(request: Request, actor: CurrentActor, cursor: s.Cursor = None, limit: s.Limit = 50):
-    found = read(request, lambda uow: webhooks.listing(uow, actor, cursor=cursor, limit=limit))
+    found = read_replica(request, lambda uow: webhooks.listing(uow, actor, cursor=cursor, limit=limit))
     return JSONResponse({"items": [row_view(e) for e in found.items], "next_cursor": found.next_cursor})
 
 
@@ -104,7 +104,7 @@ def list_deliveries(
     cursor: s.SequenceCursor = None,
     limit: s.Limit = 50,
 ):
-    found = read(
+    found = read_replica(
         request,
         lambda uow: webhooks.deliveries(uow, actor, endpoint_id, status=status, cursor=cursor, limit=limit),
     )

@@ -18,6 +18,7 @@ from ...domain.policy import WorkingDays
 from ...policies import presets
 from ...services import complaints, parties, policy_table, reads
 from ..i18n import Formats, translations
+from ..reading import list_uow
 from ..render import next_page, page
 from ..session import PATH, Viewer, runtime_of
 from .cases import actions_for
@@ -30,8 +31,7 @@ router = APIRouter(prefix=PATH, include_in_schema=False)
 def appeals(viewer: Staff, request: Request, status: str | None = None, cursor: str | None = None) -> Response:
     """Appeals oldest first; pending ones unless another status is asked for."""
     chosen = status if status in ("pending", "upheld", "overturned") else "pending"
-    runtime = runtime_of(request)
-    with runtime.uow(read_only=True) as uow:
+    with list_uow(request) as uow:
         found = reads.appeal_queue(uow, viewer.actor, status=chosen, cursor=cursor, limit=50)
         names = parties.names(uow, [d for _, d in found.items])
         agents = roster(uow, viewer)
@@ -53,8 +53,7 @@ def complaint_queue(viewer: Staff, request: Request, status: str | None = None, 
     """Complaints newest first; by default those waiting on the platform's review."""
     chosen = status if status in (*complaint_domain.STATUSES, "any") else None
     statuses = {None: complaint_domain.UNDER_REVIEW, "any": None}.get(chosen, chosen)
-    runtime = runtime_of(request)
-    with runtime.uow(read_only=True) as uow:
+    with list_uow(request) as uow:
         found = reads.complaint_list(uow, viewer.actor, status=statuses, cursor=cursor, limit=50)
         names = parties.names(uow, found.items)
     more = next_page({"status": chosen}, found.next_cursor)

@@ -25,6 +25,7 @@ from ...domain.roles import BUYER
 from ...services import cases, complaints, disputes, messages, negotiation, orders, parties, reads, reviews, rulings
 from .. import flash, forms, uploads
 from ..i18n import N_, translations
+from ..reading import list_uow
 from ..render import page
 from ..session import PATH, Viewer, check_csrf, runtime_of, signed_in
 from . import cases as case_pages
@@ -59,8 +60,7 @@ Buyer = Annotated[Viewer, Depends(buyer)]
 
 @router.get("/orders")
 def my_orders(viewer: Buyer, request: Request, cursor: str | None = None) -> Response:
-    runtime = runtime_of(request)
-    with runtime.uow(read_only=True) as uow:
+    with list_uow(request) as uow:
         found = reads.orders(uow, viewer.actor, cursor=cursor, limit=PAGE)
         names = parties.names(uow, found.items)
     return page(

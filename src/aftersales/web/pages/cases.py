@@ -22,6 +22,7 @@ from ...services import cases, evidence, messages, parties, reads, rulings
 from ...services.kinds import KINDS
 from .. import flash, forms, uploads
 from ..i18n import N_, translations
+from ..reading import list_uow
 from ..render import page
 from ..session import PATH, Viewer, check_csrf, runtime_of, safe_next, signed_in
 
@@ -69,8 +70,7 @@ def case_list(viewer: SignedIn, request: Request, status: str | None = None, cur
     own = LIST_PAGES.get(viewer.role)
     if own is not None:
         return own(viewer, request)
-    runtime = runtime_of(request)
-    with runtime.uow(read_only=True) as uow:
+    with list_uow(request) as uow:
         found = reads.cases(uow, viewer.actor, status=status, cursor=cursor, limit=50)
         names = parties.names(uow, found.items)
     return page(request, "console/cases.html", viewer, cases=found.items, next_cursor=found.next_cursor, names=names)

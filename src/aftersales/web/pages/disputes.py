@@ -21,6 +21,7 @@ from ...services import cases, disputes, evidence, messages, orders, parties, re
 from ...services.kinds import KINDS
 from .. import flash, forms
 from ..i18n import N_, translations
+from ..reading import list_uow
 from ..render import next_page, page
 from ..session import PATH, Viewer, check_csrf, runtime_of, signed_in
 from .cases import PANELS, problem_text, submit
@@ -58,7 +59,6 @@ def queue(
     cursor: str | None = None,
 ) -> Response:
     """Disputes by ruling deadline, soonest first; filters are ignored unless they name a known value."""
-    runtime = runtime_of(request)
     chosen = {
         "status": status if status in (*domain.STATUSES, "any") else None,
         "kind": kind if kind in domain.KINDS else None,
@@ -66,7 +66,7 @@ def queue(
         "sla": sla if sla in SLA else None,
     }
     statuses: str | tuple[str, ...] | None = {None: TO_DO, "any": None}.get(chosen["status"], chosen["status"])
-    with runtime.uow(read_only=True) as uow:
+    with list_uow(request) as uow:
         found = reads.dispute_queue(
             uow,
             viewer.actor,

@@ -17,6 +17,7 @@ from ...services.kinds import KINDS
 from ...services.reads import ALL, DUE_WITHIN, OPEN, QueueFilters
 from .. import flash, forms
 from ..i18n import N_, translations
+from ..reading import list_uow
 from ..render import next_page, page
 from ..session import PATH, Viewer, check_csrf, runtime_of, safe_next, signed_in
 from . import cases as case_pages
@@ -57,8 +58,7 @@ def queue(viewer: Viewer, request: Request) -> Response:
     limit = forms.whole_number(q.get("limit") or str(PAGE_SIZE))
     if limit is None or limit > 999:
         raise e.ValidationFailed("limit must be a whole number", fields=["limit"])
-    runtime = runtime_of(request)
-    with runtime.uow(read_only=True) as uow:
+    with list_uow(request) as uow:
         found = reads.case_queue(uow, viewer.actor, viewer.now, filters, q.get("cursor") or None, limit)
         names = parties.names(uow, found.items)
     approvable = {c.id for c in found.items if "approve" in CASE_MACHINE.allowed_actions(c, viewer.role, viewer.actor)}
@@ -186,8 +186,7 @@ def panel(uow: Any, viewer: Viewer, case: Any) -> dict[str, Any]:
 
 @router.get("/merchant/replies")
 def replies(viewer: Merchant, request: Request) -> Response:
-    runtime = runtime_of(request)
-    with runtime.uow(read_only=True) as uow:
+    with list_uow(request) as uow:
         found = reply_templates.listing(uow, viewer.actor, _shop(viewer))
     return page(request, "console/merchant_replies.html", viewer, templates=found)
 

@@ -19,8 +19,9 @@ from ...domain import labels
 from ...services import reports
 from .. import charts
 from ..i18n import Formats, translations
+from ..reading import list_uow
 from ..render import page
-from ..session import PATH, Viewer, runtime_of, signed_in
+from ..session import PATH, Viewer, signed_in
 
 router = APIRouter(prefix=PATH, include_in_schema=False)
 SignedIn = Annotated[Viewer, Depends(signed_in)]
@@ -40,8 +41,7 @@ class Figure:
 
 @router.get("/merchant/metrics")
 def merchant_metrics(viewer: SignedIn, request: Request, days: str | None = None) -> Response:
-    runtime = runtime_of(request)
-    with runtime.uow(read_only=True) as uow:
+    with list_uow(request) as uow:
         metrics = reports.merchant_metrics(uow, viewer.actor, reports.period(days, viewer.now))
     w, _ = Words(viewer.formats, metrics), translations(viewer.lang).gettext
     reasons = [w.reason(f.reason) for f in metrics.by_reason]
@@ -80,8 +80,7 @@ def merchant_metrics(viewer: SignedIn, request: Request, days: str | None = None
 
 @router.get("/dashboard")
 def dashboard(viewer: SignedIn, request: Request, days: str | None = None) -> Response:
-    runtime = runtime_of(request)
-    with runtime.uow(read_only=True) as uow:
+    with list_uow(request) as uow:
         board = reports.dashboard(uow, viewer.actor, reports.period(days, viewer.now), viewer.formats.tz)
     w, _ = Words(viewer.formats, board.metrics), translations(viewer.lang).gettext
     empty = _("Nothing in this period")
