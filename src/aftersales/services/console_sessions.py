@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from ..domain.roles import BUYER, MERCHANT, PLATFORM
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
 from .context import Actor
@@ -28,6 +29,8 @@ class Session:
     actor: Actor
     csrf: str
     expires_at: datetime
+    name: str | None = None  # the person's profile name (a buyer's, the shop's, an agent's), if any
+    shop_zone: str | None = None  # for shop staff: the shop's timezone, if its profile has one
 
 
 def _hash(token: str) -> str:
@@ -54,16 +57,31 @@ def start(uow: UnitOfWork, actor: Actor, now: datetime, ttl: timedelta = TTL) ->
 
 
 def resume(uow: UnitOfWork, token: str | None, now: datetime) -> Session | None:
-    """The live session a cookie's token names, or None (absent, malformed, unknown, expired)."""
+    """The live session a cookie's token names, or None (absent, malformed, unknown, expired),
+    with what to call the person and, for shop staff, the shop's timezone: one read, since every
+    console page starts with it (the profile joined by the role that has one)."""
     if not token or len(token) != TOKEN_LENGTH:
         return None
-    c = t.console_sessions.c
-    row = uow.conn.execute(
-        sa.select(c.role, c.actor_id, c.merchant_id, c.csrf, c.expires_at).where(c.token_hash == _hash(token))
-    ).first()
+    c, m, b, a = t.console_sessions.c, t.merchants.c, t.buyers.c, t.agents.c
+    name = sa.case(
+        (c.role == MERCHANT, m.name),
+        (c.role == BUYER, b.display_name),
+        (c.role.in_(sorted(PLATFORM)), a.name),
+        else_=None,
+    )
+    query = (
+        sa.select(c.role, c.actor_id, c.merchant_id, c.csrf, c.expires_at, name.label("name"), m.timezone)
+        .select_from(
+            t.console_sessions.outerjoin(t.merchants, sa.and_(c.role == MERCHANT, m.id == c.merchant_id))
+            .outerjoin(t.buyers, sa.and_(c.role == BUYER, b.id == c.actor_id))
+            .outerjoin(t.agents, sa.and_(c.role.in_(sorted(PLATFORM)), a.id == c.actor_id))
+        )
+        .where(c.token_hash == _hash(token))
+    )
+    row = uow.conn.execute(query).first()
     if row is None or row.expires_at <= now:
         return None
-    return Session(Actor(row.role, row.actor_id, row.merchant_id), row.csrf, row.expires_at)
+    return Session(Actor(row.role, row.actor_id, row.merchant_id), row.csrf, row.expires_at, row.name, row.timezone)
 
 
 def end(uow: UnitOfWork, token: str | None) -> None:

@@ -142,22 +142,6 @@ def directory(uow: UnitOfWork, limit: int = 50) -> Directory:
     }
 
 
-def signed_in_as(uow: UnitOfWork, actor: Actor) -> tuple[str | None, str | None]:
-    """What to call a signed-in person (a buyer's name, a shop's, an agent's) and, for shop staff,
-    the shop's timezone, in one read; None where there is no profile."""
-    if actor.role == "merchant" and actor.merchant_id:
-        row = uow.execute(sa.select(m.name, m.timezone).where(m.id == actor.merchant_id)).first()
-        return (row.name, row.timezone) if row is not None else (None, None)
-    if actor.role == "buyer":
-        query = sa.select(b.display_name).where(b.id == actor.id)
-    elif actor.role in ("agent", "admin"):
-        query = sa.select(t.agents.c.name).where(t.agents.c.id == actor.id)
-    else:
-        return None, None
-    name: str | None = uow.execute(query).scalar()
-    return name, None
-
-
 def _check_feeder(actor: Actor) -> None:
     if actor.role not in MARKETPLACE:
         raise Forbidden("profiles are fed by the marketplace's integration (or an admin)")

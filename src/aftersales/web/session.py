@@ -16,7 +16,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 from ..runtime import Runtime
-from ..services import console_sessions, parties
+from ..services import console_sessions
 from ..services.context import Actor
 from . import i18n
 
@@ -72,14 +72,14 @@ def viewer(request: Request) -> Viewer | None:
     runtime = runtime_of(request)
     now = runtime.env.clock.now()
     with runtime.uow(read_only=True) as uow:
+        # The session with the person's name and the shop's timezone in one read: staff read
+        # times in their shop's zone.
         session = console_sessions.resume(uow, request.cookies.get(COOKIE), runtime.session_clock.now())
-        # The shop's name and timezone in the same read: staff read times in their shop's zone.
-        name, shop_zone = parties.signed_in_as(uow, session.actor) if session else (None, None)
     found = None
     if session is not None:
-        zone = shop_zone or request.cookies.get(TZ_COOKIE)
+        zone = session.shop_zone or request.cookies.get(TZ_COOKIE)
         formats = i18n.Formats(language(request), i18n.timezone(zone))
-        found = Viewer(session.actor, session.csrf, formats, now, name or session.actor.id)
+        found = Viewer(session.actor, session.csrf, formats, now, session.name or session.actor.id)
         request.state.actor = session.actor  # for the request's log line
     request.state.viewer = found
     return found
