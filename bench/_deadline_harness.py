@@ -41,15 +41,15 @@ def naive(at: datetime) -> datetime:
 
 ROWS = """
 INSERT INTO orders (id, buyer_id, merchant_id, payment_method, currency, shipping_fee, items, goods_total, status,
-                    policy, paid_amount, refunded_amount, open_case_id, extra, version, created_at, updated_at)
+                    policy, paid_amount, refunded_amount, discount, units, extra, version, created_at, updated_at)
 SELECT 'o-' || lpad(g::text, 26, '0'), 'b-' || (g % 5000), 'm-' || (g % 200), 'online', 'CNY', 0, '[]', 1000,
-       'delivered', 'douyin@1', 1000, 0, 'as_' || lpad(g::text, 26, '0'), '{}', 5, :t0, :t0
+       'delivered', 'douyin@1', 1000, 0, 0, '{}', '{}', 5, :t0, :t0
 FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) g;
 INSERT INTO after_sales (id, order_id, buyer_id, merchant_id, payment_method, type, reason, amount, currency, status,
-                         policy, description, evidence, deadline_action, deadline_due_at, extra, version, created_at,
-                         updated_at)
+                         policy, description, evidence, items, deadline_action, deadline_due_at, extra, version,
+                         created_at, updated_at)
 SELECT 'as_' || lpad(g::text, 26, '0'), 'o-' || lpad(g::text, 26, '0'), 'b-' || (g % 5000), 'm-' || (g % 200),
-       'online', 'return_refund', 'damaged', 1000, 'CNY', 'pending_merchant', 'douyin@1', '', '[]', 'auto_approve',
+       'online', 'return_refund', 'damaged', 1000, 'CNY', 'pending_merchant', 'douyin@1', '', '[]', '[]', 'auto_approve',
        :due_at + (g - CAST(:first AS bigint)) * CAST(:step AS interval), '{}', 1, :t0, :t0
 FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) g;
 INSERT INTO deadlines (subject_kind, subject_id, action, due_at, armed_version, created_at)

@@ -14,6 +14,7 @@ from ..domain.actions import typed
 from ..domain.errors import Forbidden, NotFound, ValidationFailed
 from ..domain.parties import BuyerProfile, MerchantProfile, ReturnAddress
 from ..domain.roles import ALL_TENANTS, BUYER, MARKETPLACE, MERCHANT
+from ..store import bulk
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
 from .context import Actor, Env
@@ -83,7 +84,7 @@ def default_addresses(uow: UnitOfWork, merchant_ids: Iterable[str]) -> dict[str,
     ids = sorted(set(merchant_ids))
     if not ids:
         return {}
-    rows = uow.execute(sa.select(t.merchants).where(m.id.in_(ids)))
+    rows = uow.execute(sa.select(t.merchants).where(bulk.among(uow.conn, m.id, ids)))
     return {r.id: a for r in rows if (a := _profile(r).default_address) is not None}
 
 

@@ -1,7 +1,7 @@
 """Writing many rows at once (the deadline engine's set-based firing), and an event with its
 outbox message in one round trip.
 
-On PostgreSQL the rows travel as one JSON document that `jsonb_to_recordset` turns back into a
+On PostgreSQL the rows travel as one JSON document that `json_to_recordset` turns back into a
 typed relation: one round trip, one set-based pass on the server, and a statement text that is
 the same whatever the batch size, so it is parsed and planned once. (executemany sends a
 statement per row, and a multi-row VALUES list is a new text to parse for every batch.)
@@ -41,6 +41,15 @@ def cas_update(table: sa.Table, columns: tuple[str, ...]) -> sa.Update:
         .where(c.id == sa.bindparam("_id"), c.version == sa.bindparam("_expected"))
         .values({name: sa.bindparam(name) for name in columns})
     )
+
+
+def among(conn: sa.Connection, column: sa.ColumnElement[Any], values: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """`column IN values`. On PostgreSQL as `= ANY` of one array parameter: an IN list renders a
+    parameter per value, so its text (which the driver parses and the server plans every time)
+    grows with the list and is never prepared; this one stays the same whatever the list."""
+    if conn.dialect.name != "postgresql":
+        return column.in_(values)
+    return column == sa.any_(sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
 
 
 def insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
@@ -83,8 +92,9 @@ def _pg_events(columns: tuple[str, ...]) -> sa.TextClause:
     payload = ", ".join(f"'{c}', {c}" for c in columns if c != "at")
     # A CTE calling a volatile function is evaluated once: each row draws its event id once,
     # and both inserts use it. The payload is built by the server rather than shipped twice.
+    # The sequence is looked up once (an init plan), not by name for every row.
     return sa.text(
-        f"WITH v AS (SELECT *, nextval(pg_get_serial_sequence('events', 'id')) AS _id "
+        "WITH v AS (SELECT *, nextval((SELECT CAST(pg_get_serial_sequence('events', 'id') AS regclass))) AS _id "
         f"FROM {recordset('events', ('_topic', '_at', '_meta', *columns))}), "
         f"e AS (INSERT INTO events (id, {listed}) SELECT _id, {listed} FROM v) "
         "INSERT INTO outbox (event_id, topic, payload, created_at, attempts) "
@@ -104,13 +114,15 @@ _EXTRA_TYPES = {
 
 
 def recordset(name: str, columns: Sequence[str]) -> str:
-    """`jsonb_to_recordset(:rows) AS v(...)`: the rows of one JSON document (`as_json`), typed as
+    """`json_to_recordset(:rows) AS v(...)`: the rows of one JSON document (`as_json`), typed as
     `name`'s columns (and the few extras below), for a set-based statement on PostgreSQL."""
     table = t.metadata.tables[name]
     dialect = postgresql.dialect()
     types = [_EXTRA_TYPES.get(c) or table.c[c].type.compile(dialect=dialect) for c in columns]
     spec = ", ".join(f"{c} {ty}" for c, ty in zip(columns, types, strict=True))
-    return f"jsonb_to_recordset(CAST(:rows AS jsonb)) AS v({spec})"
+    # json, not jsonb: the server only scans the text for the fields, where jsonb would first
+    # build (and key-sort) a binary copy of the whole document.
+    return f"json_to_recordset(CAST(:rows AS json)) AS v({spec})"
 
 
 def as_json(rows: list[dict[str, Any]]) -> str:

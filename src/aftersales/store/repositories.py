@@ -63,7 +63,8 @@ class Repo(Generic[T]):
         query = sa.select(self.table).where(*where).order_by(*order_by)
         if limit is not None:
             query = query.limit(limit)
-        return [self.load(r) for r in self.conn.execute(query)]
+        # (all rows fetched at once: the driver builds them in one call, not a call per row)
+        return [self.load(r) for r in self.conn.execute(query).all()]
 
     def _values(self, obj: Any) -> dict[str, Any]:
         return {f: getattr(obj, f) for f in self._fields}

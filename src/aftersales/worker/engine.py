@@ -35,7 +35,7 @@ from ..services import evidence, heartbeats, idempotency, reminders
 from ..services.context import SYSTEM, Env
 from ..services.kinds import KINDS
 from ..services.transitions import Kind, Step, prepare, write_many
-from ..store import partitions
+from ..store import bulk, partitions
 from ..store import tables as t
 from ..store.unit_of_work import UnitOfWork
 
@@ -121,7 +121,10 @@ class DeadlineEngine:
         # start would step over every one of them again. Every few batches, and whenever a batch
         # comes back short, start from the start again, for rows a crashed worker handed back.
         if self._after is not None and self._resumed < RESCAN_EVERY:
-            where.append(sa.tuple_(d.due_at, d.id) > sa.tuple_(*self._after))
+            # (typed as the columns: an aware datetime alone would be bound as timestamptz, and
+            # compared with the naive UTC column in the session's time zone)
+            after = sa.tuple_(sa.literal(self._after[0], d.due_at.type), sa.literal(self._after[1], d.id.type))
+            where.append(sa.tuple_(d.due_at, d.id) > after)
             self._resumed += 1
         else:
             self._resumed = 0
@@ -186,7 +189,8 @@ class DeadlineEngine:
         """Load the subjects and prepare each firing in memory; rows whose subject is gone or
         stale are dropped, and those that need their service are returned for `_fire_one`."""
         repo = kind.repo(uow)
-        subjects = {s.id: s for s in repo.find(repo.table.c.id.in_([r.subject_id for r in rows]))}
+        ids = [r.subject_id for r in rows]
+        subjects = {s.id: s for s in repo.find(bulk.among(uow.conn, repo.table.c.id, ids))}
         context = kind.batch_context(uow, list(subjects.values()))
         steps, left = [], []
         for row in rows:
