@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -158,29 +159,42 @@ def maintain(conn: sa.Connection, now: datetime, retention: Retention = Retentio
 def _archive_events(conn: sa.Connection, before: datetime, retention: Retention, done: Maintained) -> None:
     """Detach every event partition of a month before `before` whose outbox messages were all
     delivered, and rename it events_archive_YYYY_MM."""
-    for month in months_held(conn, "events"):
-        if month >= before:
-            break
-        name = name_of("events", month)
-        if _undelivered(conn, month, retention):
-            done.kept.append(name)
-            continue
+
+    def archive(name: str, month: datetime) -> None:
         conn.execute(sa.text(f"ALTER TABLE events DETACH PARTITION {name}"))
-        archive = f"events_archive_{month.year:04d}_{month.month:02d}"
-        conn.execute(sa.text(f"ALTER TABLE {name} RENAME TO {archive}"))
-        done.archived.append(archive)
+        archived = f"events_archive_{month.year:04d}_{month.month:02d}"
+        conn.execute(sa.text(f"ALTER TABLE {name} RENAME TO {archived}"))
+        done.archived.append(archived)
+
+    _retire(conn, "events", before, retention, done, archive)
 
 
 def _drop_outbox(conn: sa.Connection, before: datetime, retention: Retention, done: Maintained) -> None:
-    for month in months_held(conn, "outbox"):
+    def drop(name: str, _month: datetime) -> None:
+        conn.execute(sa.text(f"DROP TABLE {name}"))
+        done.dropped.append(name)
+
+    _retire(conn, "outbox", before, retention, done, drop)
+
+
+def _retire(
+    conn: sa.Connection,
+    table: str,
+    before: datetime,
+    retention: Retention,
+    done: Maintained,
+    retire: Callable[[str, datetime], None],
+) -> None:
+    """`retire` each partition of `table` for a month before `before`, keeping those whose month
+    still has outbox messages not delivered."""
+    for month in months_held(conn, table):
         if month >= before:
             break
-        name = name_of("outbox", month)
+        name = name_of(table, month)
         if _undelivered(conn, month, retention):
             done.kept.append(name)
             continue
-        conn.execute(sa.text(f"DROP TABLE {name}"))
-        done.dropped.append(name)
+        retire(name, month)
 
 
 def _undelivered(conn: sa.Connection, month: datetime, retention: Retention) -> bool:
