@@ -16,7 +16,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .. import metrics
 from .database import create_engine
 from .unit_of_work import UnitOfWork
 
@@ -90,16 +89,26 @@ class ReplicaUnitOfWork(UnitOfWork):
 
     def __enter__(self) -> UnitOfWork:
         if self.engine is self._primary:
-            metrics.REPLICA_FALLBACKS.inc()
+            _count_fallback()
             return super().__enter__()
         try:
             entered = super().__enter__()
         except sa.exc.OperationalError as exc:  # connecting failed: nothing was read yet
             self._replica.failed(exc)
-            metrics.REPLICA_FALLBACKS.inc()
+            _count_fallback()
             if getattr(self, "conn", None) is not None:
                 self.conn.close()
             self.engine = self._primary
             return super().__enter__()
         self._replica.answered()
         return entered
+
+
+def _count_fallback() -> None:
+    # Imported here, not at the top: prometheus_client picks per-process or shared (multiprocess)
+    # counters when a metric is created, and `aftersales serve --workers N` sets the shared
+    # directory only after the store is imported. An early import left the supervisor's deadline
+    # counters out of every scrape.
+    from .. import metrics
+
+    metrics.REPLICA_FALLBACKS.inc()
